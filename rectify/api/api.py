@@ -1,0 +1,34 @@
+"""/api/v1 — one router per domain app, all behind token authentication."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+
+from rectify.api.auth import TokenAuth
+from rectify.ledger.api import router as ledger_router
+from rectify.ledger.services import StaleVersionError
+
+api = NinjaAPI(title="督察整改调度平台 API", version="1", urls_namespace="api", auth=TokenAuth(),
+               description="Rectify /api/v1：台账任务与措施。所有接口使用 Bearer 令牌认证，范围与网页一致。")
+api.add_router("/", ledger_router)
+
+
+@api.exception_handler(StaleVersionError)
+def stale(request, exc):
+    return api.create_response(request, {"detail": str(exc), "current_version": exc.task.version}, status=409)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, exc):
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(request, {"detail": "数据校验失败", "errors": detail}, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def denied(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "无权执行该操作"}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "对象不存在或无权访问"}, status=404)

@@ -1,0 +1,209 @@
+"""The `rectify` command for operators: serve, demo, verify, import/export, tokens, plan parsing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rectify.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def cmd_serve(args) -> int:
+    _setup()
+    _migrate()
+    from waitress import serve
+
+    from rectify.wsgi import application
+
+    print(f"督察整改调度平台 运行于 http://{args.host}:{args.port}/  （Ctrl+C 停止）", flush=True)
+    serve(application, host=args.host, port=args.port, threads=args.threads, ident="rectify")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    _setup()
+    _migrate()
+    from rectify.orgs.demo import build_demo, demo_exists, print_accounts
+
+    if demo_exists():
+        if args.if_empty:
+            print("演示数据已存在，跳过生成。")
+            print_accounts()
+            return 0
+        print("演示数据已存在。", file=sys.stderr)
+        return 1
+    build_demo()
+    print("演示数据已生成（仅供演示，切勿用于生产环境）。")
+    print_accounts()
+    return 0
+
+
+def cmd_verify(args) -> int:
+    _setup()
+    from rectify.core.audit import verify_chain
+
+    head = None
+    if args.head:
+        try:
+            count, digest = args.head.split(":", 1)
+            head = (int(count), digest.strip().lower())
+        except ValueError:
+            print("--head 格式应为 N:HASH", file=sys.stderr)
+            return 2
+    result = verify_chain(head=head)
+    if result.ok:
+        print(result.message)
+        return 0
+    print(f"BROKEN: {result.message}")
+    return 1
+
+
+def cmd_head(args) -> int:
+    _setup()
+    from rectify.core.audit import chain_head
+
+    count, digest = chain_head()
+    print(f"{count}:{digest}")
+    return 0
+
+
+def cmd_token(args) -> int:
+    _setup()
+    from rectify.orgs.models import User
+    from rectify.orgs.services import issue_api_token
+
+    user = User.objects.filter(username=args.username).first()
+    if user is None:
+        print(f"用户不存在：{args.username}", file=sys.stderr)
+        return 2
+    print(issue_api_token(actor=user, user=user, name=args.name))
+    return 0
+
+
+def cmd_createadmin(args) -> int:
+    """The first office administrator of a production install (no default accounts exist)."""
+    _setup()
+    _migrate()
+    import getpass
+
+    from django.core.exceptions import ValidationError
+
+    from rectify.orgs.models import Role, Unit, UnitKind
+    from rectify.orgs.services import create_user
+
+    unit = Unit.objects.filter(kind=UnitKind.OFFICE, parent__isnull=True).first()
+    if unit is None:
+        unit = Unit.objects.create(name=args.office, kind=UnitKind.OFFICE)
+    password = os.environ.get("RECTIFY_ADMIN_PASSWORD") or getpass.getpass("设置管理员密码：")
+    try:
+        create_user(actor=None, username=args.username, password=password, role=Role.OFFICE_ADMIN, unit=unit,
+                    display_name=args.name or args.username, must_change_password=False)
+    except ValidationError as exc:
+        print("密码不符合要求：" + "；".join(exc.messages), file=sys.stderr)
+        return 2
+    print(f"已创建整改办管理员 {args.username}（{unit.name}）。")
+    return 0
+
+
+def cmd_parse_plan(args) -> int:
+    from rectify.planparse.cli import main as parse_main
+
+    return parse_main([args.file])
+
+
+def cmd_import(args) -> int:
+    _setup()
+    from rectify.ledger.excel_cli import run_import
+
+    return run_import(args)
+
+
+def cmd_export(args) -> int:
+    _setup()
+    from rectify.ledger.excel_cli import run_export
+
+    return run_export(args)
+
+
+def cmd_manage(args) -> int:
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["rectify manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rectify", description="督察整改调度平台 运维命令")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="运行网页服务（自动迁移数据库）")
+    p.add_argument("--host", default=os.environ.get("RECTIFY_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RECTIFY_PORT", "8000")))
+    p.add_argument("--threads", type=int, default=8)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="生成演示城市（单位、用户、30余项整改任务）")
+    p.add_argument("--if-empty", action="store_true", help="已有演示数据时只打印账户")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("verify", help="校验审计链")
+    p.add_argument("--head", help="先前记录的链头 N:HASH（检测链尾被截断）")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("head", help="打印当前审计链头 N:HASH，供在通报、门户中公布")
+    p.set_defaults(func=cmd_head)
+
+    p = sub.add_parser("token", help="为用户签发 API 令牌")
+    p.add_argument("username")
+    p.add_argument("--name", default="命令行签发")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("createadmin", help="创建首个整改办管理员（生产环境）")
+    p.add_argument("username")
+    p.add_argument("--name", default="")
+    p.add_argument("--office", default="市生态环境保护督察整改工作领导小组办公室")
+    p.set_defaults(func=cmd_createadmin)
+
+    p = sub.add_parser("parse-plan", help="解析整改方案（.docx/.txt），输出 JSON")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_parse_plan)
+
+    p = sub.add_parser("import", help="导入台账 Excel（先预览，确认后全部写入或全部不写）")
+    p.add_argument("file")
+    p.add_argument("--campaign", required=True, help="整改批次编号")
+    p.add_argument("--user", required=True, help="以该整改办用户的身份导入")
+    p.add_argument("--commit", action="store_true", help="无错误时写入；不加则只预览")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="导出台账 Excel（按用户权限范围）")
+    p.add_argument("output")
+    p.add_argument("--user", required=True)
+    p.add_argument("--campaign", type=int)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("manage", help="Django 管理命令（migrate、createsuperuser 等）")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

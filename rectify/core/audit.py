@@ -1,0 +1,196 @@
+"""Writing and verifying the audit chain.
+
+Services call :func:`record_event` inside their own ``transaction.atomic`` block, as the last
+write, so an event exists exactly when its change does.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import decimal
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from rectify.core.models import ChainHead, Event
+from rectify.core.sm3 import sm3_hex
+
+GENESIS = "0" * 64
+
+# The client address of the request being served, set by SessionTimeoutMiddleware.
+current_ip: contextvars.ContextVar[str] = contextvars.ContextVar("current_ip", default="")
+
+HASHED_FIELDS = (
+    "seq", "created_at", "actor_id", "actor_name", "unit_id", "unit_name", "action",
+    "object_type", "object_id", "object_label", "summary", "before", "after", "ip", "success",
+    "prev_hash",
+)
+
+
+def jsonable(value: Any) -> Any:
+    """Reduce a value to what survives a JSON column unchanged on SQLite and PostgreSQL."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # floats are stored as text: JSONB may reformat them
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def _canonical_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_digest(fields: dict[str, Any]) -> str:
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["created_at"] = _canonical_time(payload["created_at"])
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return sm3_hex(text.encode("utf-8"))
+
+
+def _locked_head() -> ChainHead:
+    head = ChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head, _ = ChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS})
+        head = ChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def record_event(
+    *,
+    actor: Any = None,
+    action: str,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    object_label: str = "",
+    summary: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    unit: Any = None,
+    success: bool = True,
+    actor_name: str = "",
+) -> Event:
+    """Append one event to the chain (审计留痕). Call inside the service's transaction."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+        object_label = object_label or str(obj)[:300]
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        actor_id = actor.pk
+        actor_name = actor_name or actor.get_username()
+        if unit is None:
+            unit = getattr(actor, "unit", None)
+    else:
+        actor_id = None
+    with transaction.atomic():
+        head = _locked_head()
+        fields = {
+            "seq": head.seq + 1,
+            "created_at": timezone.now(),
+            "actor_id": actor_id,
+            "actor_name": actor_name[:150],
+            "unit_id": unit.pk if unit is not None else None,
+            "unit_name": (unit.name if unit is not None else "")[:200],
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "object_label": object_label[:300],
+            "summary": summary,
+            "before": jsonable(before) if before is not None else None,
+            "after": jsonable(after) if after is not None else None,
+            "ip": current_ip.get()[:64],
+            "success": success,
+            "prev_hash": head.hash,
+        }
+        digest = event_digest(fields)
+        event = Event.objects.create(hash=digest, **fields)
+        ChainHead.objects.filter(pk=1).update(seq=event.seq, hash=digest)
+    return event
+
+
+def chain_head() -> tuple[int, str]:
+    """The current (count, hash) of the chain, to publish outside the database."""
+    head = ChainHead.objects.filter(pk=1).first()
+    return (head.seq, head.hash) if head else (0, GENESIS)
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    count: int
+    message: str
+    broken_seq: int | None = None
+
+
+def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000) -> VerifyResult:
+    """Re-walk the chain from genesis and name the first broken link.
+
+    ``head`` is a (count, hash) pair recorded earlier outside the database: the chain must
+    still contain that link, which catches a tail cut off after the head was published.
+    """
+    expected_seq = 1
+    prev_hash = GENESIS
+    head_seen = head is None
+    count = 0
+    # Walk by primary key so that a reordering (seq values swapped) is seen as out of order.
+    rows = Event.objects.order_by("id").values(*HASHED_FIELDS, "id", "hash").iterator(chunk_size=chunk_size)
+    for row in rows:
+        seq = row["seq"]
+        if seq != expected_seq:
+            if seq > expected_seq:
+                return VerifyResult(False, count, f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除）"
+                                    f" / event #{expected_seq} missing: deleted", expected_seq)
+            return VerifyResult(False, count, f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order"
+                                f" (expected #{expected_seq}): reordered", seq)
+        if row["prev_hash"] != prev_hash:
+            return VerifyResult(False, count, f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match "
+                                f"event #{seq - 1} (reordered or replaced)", seq)
+        if event_digest(row) != row["hash"]:
+            return VerifyResult(False, count, f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash "
+                                f"(edited)", seq)
+        if head is not None and seq == head[0]:
+            if row["hash"] != head[1]:
+                return VerifyResult(False, count, f"事件 #{seq} 与先前记录的链头哈希不符 / event #{seq} does not match "
+                                    f"the recorded head hash", seq)
+            head_seen = True
+        prev_hash = row["hash"]
+        expected_seq += 1
+        count += 1
+    if not head_seen:
+        return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
+                            f"recorded head #{head[0]} but only {count} events remain", count + 1)
+    stored = ChainHead.objects.filter(pk=1).first()
+    if stored is not None and (stored.seq != count or stored.hash != prev_hash) and count:
+        return VerifyResult(False, count, f"链头记录与事件不符（链头 #{stored.seq}，事件 {count} 条） / chain head row "
+                            f"says #{stored.seq} but {count} events remain: tail cut", count + 1)
+    return VerifyResult(True, count, f"OK: {count} events verified")
+
+
+def protect_events_sql() -> list[str]:
+    """SQL that stops UPDATE and DELETE of events at the database (PostgreSQL)."""
+    return [
+        """
+        CREATE OR REPLACE FUNCTION rectify_event_append_only() RETURNS trigger AS $$
+        BEGIN
+          RAISE EXCEPTION 'audit events are append-only (%)', TG_OP;
+        END;
+        $$ LANGUAGE plpgsql;
+        """,
+        "DROP TRIGGER IF EXISTS core_event_append_only ON core_event;",
+        """
+        CREATE TRIGGER core_event_append_only BEFORE UPDATE OR DELETE ON core_event
+        FOR EACH ROW EXECUTE FUNCTION rectify_event_append_only();
+        """,
+    ]

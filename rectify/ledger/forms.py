@@ -1,0 +1,112 @@
+from django import forms
+
+from rectify.ledger.models import DeadlineKind, TaskStatus
+from rectify.ledger.services import MeasureInput, TaskInput
+from rectify.orgs.models import Category, Role, Unit, UnitKind, User
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _units():
+    return Unit.objects.filter(is_active=True).order_by("kind", "sort_order", "id")
+
+
+class TaskFilterForm(forms.Form):
+    q = forms.CharField(label="关键词", required=False,
+                        widget=forms.TextInput(attrs={"placeholder": "编号、名称、问题描述、目标", "type": "search"}))
+    campaign = forms.ModelChoiceField(label="整改批次", queryset=None, required=False, empty_label="全部批次")
+    category = forms.ChoiceField(label="问题类别", required=False, choices=[("", "全部类别"), *Category.choices])
+    unit = forms.ModelChoiceField(label="涉及单位", queryset=None, required=False, empty_label="全部单位")
+    county = forms.ModelChoiceField(label="县市区", queryset=None, required=False, empty_label="全部县市区")
+    status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部状态"), *TaskStatus.choices])
+    deadline_kind = forms.ChoiceField(label="时限类型", required=False, choices=[("", "全部"), *DeadlineKind.choices])
+    deadline_from = forms.DateField(label="时限自", required=False, widget=DateInput())
+    deadline_to = forms.DateField(label="时限至", required=False, widget=DateInput())
+    sort = forms.ChoiceField(label="排序", required=False, choices=[
+        ("code", "按编号"), ("deadline", "时限从早到晚"), ("-deadline", "时限从晚到早"),
+        ("-updated", "最近更新"), ("title", "按名称")])
+
+    def __init__(self, *args, campaigns=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = campaigns
+        self.fields["unit"].queryset = _units()
+        self.fields["county"].queryset = Unit.objects.filter(kind=UnitKind.COUNTY).order_by("sort_order", "id")
+
+
+class TaskForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    campaign = forms.ModelChoiceField(label="整改批次", queryset=None)
+    code = forms.CharField(label="任务编号", max_length=40)
+    inspection_number = forms.CharField(label="督察问题编号", max_length=40, required=False)
+    title = forms.CharField(label="问题/任务名称", max_length=300)
+    problem = forms.CharField(label="问题描述", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    target = forms.CharField(label="整改目标", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    category = forms.ChoiceField(label="问题类别", choices=Category.choices)
+    primary_unit = forms.ModelChoiceField(label="主体责任单位（牵头）", queryset=None, required=False, empty_label="请选择")
+    other_units = forms.ModelMultipleChoiceField(label="其他主体责任单位", queryset=None, required=False,
+                                                 widget=forms.SelectMultiple(attrs={"size": 6}))
+    lead_supervisor = forms.ModelChoiceField(label="牵头督导单位", queryset=None, required=False, empty_label="请选择")
+    co_supervisors = forms.ModelMultipleChoiceField(label="配合督导单位", queryset=None, required=False,
+                                                    widget=forms.SelectMultiple(attrs={"size": 6}))
+    acceptance_unit = forms.ModelChoiceField(label="牵头验收单位", queryset=None, required=False,
+                                             empty_label="同牵头督导单位", help_text="不选则默认为牵头督导单位")
+    leader = forms.ModelChoiceField(label="责任领导", queryset=None, required=False, empty_label="未指定")
+    deadline_kind = forms.ChoiceField(label="整改时限类型", required=False,
+                                      choices=[("", "请选择"), *DeadlineKind.choices])
+    deadline = forms.DateField(label="整改时限", required=False, widget=DateInput())
+    start_date = forms.DateField(label="开始日期", required=False, widget=DateInput(),
+                                 help_text="用于计算序时进度，默认取批次反馈日期")
+    progress_note = forms.CharField(label="整改进展", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    completion_note = forms.CharField(label="完成情况", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, campaigns=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = campaigns
+        for name in ("primary_unit", "other_units", "lead_supervisor", "co_supervisors", "acceptance_unit"):
+            self.fields[name].queryset = _units()
+        self.fields["leader"].queryset = User.objects.filter(role=Role.LEADER, is_active=True)
+        self.fields["leader"].label_from_instance = lambda u: f"{u.display_name}（{u.title}）" if u.title else str(u)
+
+    def to_input(self, measures: list[MeasureInput]) -> TaskInput:
+        d = self.cleaned_data
+        responsible = [d["primary_unit"]] if d.get("primary_unit") else []
+        responsible += [u for u in d.get("other_units") or [] if u not in responsible]
+        return TaskInput(
+            code=d["code"], title=d["title"], problem=d.get("problem", ""), target=d.get("target", ""),
+            inspection_number=d.get("inspection_number", ""), category=d["category"],
+            responsible_units=responsible, lead_supervisor=d.get("lead_supervisor"),
+            co_supervisors=list(d.get("co_supervisors") or []), acceptance_unit=d.get("acceptance_unit"),
+            leader=d.get("leader"), deadline_kind=d.get("deadline_kind") or "", deadline=d.get("deadline"),
+            start_date=d.get("start_date"), progress_note=d.get("progress_note", ""),
+            completion_note=d.get("completion_note", ""), measures=measures)
+
+
+class MeasureForm(forms.Form):
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    text = forms.CharField(label="措施内容", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    owner_unit = forms.ModelChoiceField(label="责任单位", queryset=None, required=False, empty_label="同任务")
+    due_date = forms.DateField(label="完成时限", required=False, widget=DateInput())
+    done = forms.BooleanField(label="已完成", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_unit"].queryset = _units()
+
+
+MeasureFormSet = forms.formset_factory(MeasureForm, extra=2, can_delete=True)
+
+
+def measures_from(formset) -> list[MeasureInput]:
+    items = []
+    for form in formset.forms:
+        d = getattr(form, "cleaned_data", None) or {}
+        if not d or d.get("DELETE") or not (d.get("text") or "").strip():
+            continue
+        items.append(MeasureInput(id=d.get("id"), text=d["text"], owner_unit=d.get("owner_unit"),
+                                  due_date=d.get("due_date"), done=bool(d.get("done"))))
+    return items

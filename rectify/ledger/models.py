@@ -1,0 +1,163 @@
+"""The rectification ledger (整改台账): campaigns, tasks, their units and measures."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from rectify.orgs.models import Category, Unit, User
+
+
+class CampaignKind(models.TextChoices):
+    CENTRAL = "central", "中央生态环境保护督察反馈"
+    LOOKBACK = "lookback", "督察“回头看”"
+    WARNING_FILM = "warning_film", "警示片披露问题"
+    PROVINCIAL = "provincial", "省级生态环境保护督察"
+    CITY = "city", "市级交办"
+    SUMMER = "summer", "夏季攻势"
+    OTHER = "other", "其他"
+
+
+class Campaign(models.Model):
+    """Origin of a batch of tasks (整改来源/批次)."""
+
+    code = models.CharField("批次编号", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=200)
+    kind = models.CharField("来源类型", max_length=20, choices=CampaignKind.choices, default=CampaignKind.CENTRAL)
+    office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="campaigns", verbose_name="牵头整改办")
+    feedback_date = models.DateField("反馈日期", null=True, blank=True)
+    description = models.TextField("说明", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-feedback_date", "-id"]
+        verbose_name = "整改批次"
+        verbose_name_plural = "整改批次"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeadlineKind(models.TextChoices):
+    IMMEDIATE = "immediate", "立行立改"
+    BY_DATE = "by_date", "限期整改"
+    LONG_TERM = "long_term", "长期坚持"
+
+
+class TaskStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    ACTIVE = "active", "整改中"
+    CLOSED = "closed", "已销号"
+
+
+class UnitRole(models.TextChoices):
+    RESPONSIBLE = "responsible", "主体责任单位"
+    LEAD_SUPERVISOR = "lead_supervisor", "牵头督导单位"
+    CO_SUPERVISOR = "co_supervisor", "配合督导单位"
+    ACCEPTANCE = "acceptance", "牵头验收单位"
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TaskQuerySet:
+        """The only way a view or the API reaches tasks: the user's scope (see ledger/scope.py)."""
+        from rectify.ledger.scope import visible_tasks
+
+        return visible_tasks(self, user)
+
+    def editable_by(self, user) -> TaskQuerySet:
+        from rectify.ledger.scope import editable_tasks
+
+        return editable_tasks(self, user)
+
+
+class Task(models.Model):
+    """One problem to rectify (整改任务)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="tasks", verbose_name="整改批次")
+    code = models.CharField("任务编号", max_length=40)
+    inspection_number = models.CharField("督察问题编号", max_length=40, blank=True)
+    title = models.CharField("问题/任务名称", max_length=300)
+    problem = models.TextField("问题描述", blank=True)
+    target = models.TextField("整改目标", blank=True)
+    category = models.CharField("问题类别", max_length=30, choices=Category.choices, default=Category.OTHER)
+    leader = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="led_tasks",
+                               verbose_name="责任领导")
+    deadline_kind = models.CharField("整改时限类型", max_length=20, choices=DeadlineKind.choices, blank=True)
+    deadline = models.DateField("整改时限", null=True, blank=True)
+    start_date = models.DateField("开始日期", null=True, blank=True)
+    progress_note = models.TextField("整改进展", blank=True)
+    completion_note = models.TextField("完成情况", blank=True)
+    status = models.CharField("状态", max_length=10, choices=TaskStatus.choices, default=TaskStatus.DRAFT)
+    version = models.PositiveIntegerField("版本", default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["campaign_id", "code"]
+        verbose_name = "整改任务"
+        verbose_name_plural = "整改任务"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "code"], name="task_code_unique_in_campaign"),
+            models.CheckConstraint(
+                condition=~models.Q(deadline_kind="by_date") | models.Q(deadline__isnull=False),
+                name="task_by_date_has_deadline"),
+        ]
+        indexes = [
+            # ledger list filtered by status and deadline
+            models.Index(fields=["status", "deadline"], name="task_status_deadline_idx"),
+            models.Index(fields=["category"], name="task_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    def deadline_display(self) -> str:
+        if self.deadline_kind == DeadlineKind.LONG_TERM:
+            return "长期坚持" + (f"（{self.deadline:%Y年%m月%d日}前见效）" if self.deadline else "")
+        if self.deadline_kind == DeadlineKind.IMMEDIATE and not self.deadline:
+            return "立行立改"
+        if self.deadline:
+            return f"{self.deadline:%Y年%m月%d日}"
+        return "未设定"
+
+
+class TaskUnit(models.Model):
+    """A unit's role on a task; several responsible units, one of them primary."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_units")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_roles")
+    role = models.CharField(max_length=20, choices=UnitRole.choices)
+    is_primary = models.BooleanField(default=False)
+    ordinal = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["role", "ordinal", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit", "role"], name="task_unit_role_unique"),
+        ]
+        indexes = [
+            # scope and "filter by unit": tasks where a unit holds a role
+            models.Index(fields=["unit", "role"], name="taskunit_unit_role_idx"),
+        ]
+
+
+class Measure(models.Model):
+    """One concrete step of a task (整改措施)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="measures")
+    ordinal = models.PositiveSmallIntegerField("序号", default=1)
+    text = models.TextField("措施内容")
+    owner_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name="责任单位")
+    due_date = models.DateField("完成时限", null=True, blank=True)
+    done = models.BooleanField("已完成", default=False)
+    done_at = models.DateField("完成日期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["task_id", "ordinal", "id"]
+        verbose_name = "整改措施"
+        verbose_name_plural = "整改措施"
+
+    def __str__(self) -> str:
+        return f"{self.ordinal}. {self.text[:40]}"

@@ -1,0 +1,104 @@
+"""Scoped reads of the ledger. A list page costs the same few queries whatever its size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from rectify.core.models import Event
+from rectify.ledger.models import Campaign, Measure, Task, TaskUnit, UnitRole
+from rectify.ledger.scope import visible_campaigns
+from rectify.orgs.models import Unit
+
+SORTS = {
+    "code": ("campaign_id", "code"),
+    "-code": ("-campaign_id", "-code"),
+    "deadline": ("deadline", "code"),
+    "-deadline": ("-deadline", "code"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "title": ("title", "id"),
+}
+
+
+@dataclass
+class TaskFilter:
+    campaign: int | None = None
+    category: str = ""
+    unit: int | None = None
+    county: int | None = None
+    status: str = ""
+    deadline_kind: str = ""
+    deadline_from: dt.date | None = None
+    deadline_to: dt.date | None = None
+    q: str = ""
+    sort: str = "code"
+
+
+def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
+    """Tasks the user may see, filtered and sorted, with everything a list row shows."""
+    f = filters or TaskFilter()
+    qs = Task.objects.visible_to(user)
+    if f.campaign:
+        qs = qs.filter(campaign_id=f.campaign)
+    if f.category:
+        qs = qs.filter(category=f.category)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.deadline_kind:
+        qs = qs.filter(deadline_kind=f.deadline_kind)
+    if f.deadline_from:
+        qs = qs.filter(deadline__gte=f.deadline_from)
+    if f.deadline_to:
+        qs = qs.filter(deadline__lte=f.deadline_to)
+    if f.unit:
+        qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit_id=f.unit)))
+    if f.county:
+        county = Unit.objects.filter(pk=f.county).only("path").first()
+        if county is None:
+            return qs.none()
+        qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), role=UnitRole.RESPONSIBLE,
+                                                      unit__path__startswith=county.path)))
+    if f.q:
+        for word in f.q.split()[:5]:
+            qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
+                           | Q(target__icontains=word) | Q(inspection_number__icontains=word))
+    return qs.order_by(*SORTS.get(f.sort, SORTS["code"]))
+
+
+def with_list_data(qs: QuerySet) -> QuerySet:
+    return (qs.select_related("campaign", "leader")
+            .prefetch_related(Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")
+                                       .order_by("role", "ordinal", "id")))
+            .annotate(measure_count=Count("measures", distinct=True),
+                      measures_done=Count("measures", filter=Q(measures__done=True), distinct=True)))
+
+
+def get_task_for_user(user, pk: int) -> tuple[Task, bool]:
+    """A task and whether the user may edit it. Missing and not allowed both give 404."""
+    task = (Task.objects.visible_to(user).select_related("campaign", "leader")
+            .prefetch_related(Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")),
+                              Prefetch("measures", queryset=Measure.objects.select_related("owner_unit")))
+            .filter(pk=pk).first())
+    if task is None:
+        raise Http404("任务不存在或无权查看")
+    can_edit = Task.objects.editable_by(user).filter(pk=pk).exists()
+    return task, can_edit
+
+
+def task_timeline(task: Task) -> QuerySet:
+    return Event.objects.filter(object_type="ledger.task", object_id=str(task.pk)).order_by("-seq")
+
+
+def campaigns_for(user) -> QuerySet:
+    return visible_campaigns(Campaign.objects.all(), user)
+
+
+def units_by_role(task: Task) -> dict[str, list[Unit]]:
+    grouped: dict[str, list[Unit]] = {role: [] for role in UnitRole.values}
+    for tu in task.task_units.all():
+        grouped[tu.role].append(tu.unit)
+    return grouped

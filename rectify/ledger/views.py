@@ -1,0 +1,127 @@
+"""Ledger pages. Thin: parse the request, call a selector or a service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from rectify.ledger import selectors, services
+from rectify.ledger.forms import MeasureFormSet, TaskFilterForm, TaskForm, measures_from
+from rectify.ledger.models import Campaign, UnitRole
+from rectify.ledger.scope import can_create_tasks
+
+
+def _filters_from(form: TaskFilterForm) -> selectors.TaskFilter:
+    d = form.cleaned_data if form.is_valid() else {}
+    return selectors.TaskFilter(
+        campaign=d["campaign"].pk if d.get("campaign") else None, category=d.get("category") or "",
+        unit=d["unit"].pk if d.get("unit") else None, county=d["county"].pk if d.get("county") else None,
+        status=d.get("status") or "", deadline_kind=d.get("deadline_kind") or "",
+        deadline_from=d.get("deadline_from"), deadline_to=d.get("deadline_to"), q=(d.get("q") or "").strip(),
+        sort=d.get("sort") or "code")
+
+
+@login_required
+def task_list(request):
+    form = TaskFilterForm(request.GET or None, campaigns=selectors.campaigns_for(request.user))
+    filters = _filters_from(form)
+    qs = selectors.with_list_data(selectors.task_queryset(request.user, filters))
+    paginator = Paginator(qs, request.GET.get("per_page") if request.GET.get("per_page") in {"20", "50", "100", "200"}
+                          else 50)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "ledger/task_list.html", {
+        "form": form, "page": page, "query": query.urlencode(), "can_create": can_create_tasks(request.user),
+        "export_query": request.GET.urlencode(),
+    })
+
+
+@login_required
+def task_detail(request, pk: int):
+    task, can_edit = selectors.get_task_for_user(request.user, pk)
+    return render(request, "ledger/task_detail.html", {
+        "task": task, "can_edit": can_edit, "units": selectors.units_by_role(task),
+        "missing": services.missing_essentials(task), "timeline": selectors.task_timeline(task)[:200],
+        "roles": UnitRole,
+    })
+
+
+def _editable_campaigns(user):
+    if not can_create_tasks(user):
+        return Campaign.objects.none()
+    return Campaign.objects.filter(office__path__startswith=user.unit.path)
+
+
+@login_required
+def task_create(request):
+    if not can_create_tasks(request.user):
+        raise PermissionDenied("只有整改办可以新增任务。")
+    campaigns = _editable_campaigns(request.user)
+    form = TaskForm(request.POST or None, campaigns=campaigns,
+                    initial={"campaign": request.GET.get("campaign") or campaigns.first()})
+    formset = MeasureFormSet(request.POST or None, prefix="m")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            task = services.create_task(actor=request.user, campaign=form.cleaned_data["campaign"],
+                                        data=form.to_input(measures_from(formset)))
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            messages.success(request, f"已新增任务 {task.code}。")
+            return redirect("ledger:task_detail", pk=task.pk)
+    return render(request, "ledger/task_form.html", {"form": form, "formset": formset, "creating": True})
+
+
+@login_required
+def task_edit(request, pk: int):
+    task, can_edit = selectors.get_task_for_user(request.user, pk)
+    if not can_edit:
+        raise Http404("任务不存在或无权修改")
+    campaigns = Campaign.objects.filter(pk=task.campaign_id)
+    if request.method == "POST":
+        form = TaskForm(request.POST, campaigns=campaigns)
+        formset = MeasureFormSet(request.POST, prefix="m")
+        if form.is_valid() and formset.is_valid():
+            try:
+                expected = form.cleaned_data.get("version") or 0
+                services.update_task(actor=request.user, task=task, expected_version=expected,
+                                     data=form.to_input(measures_from(formset)))
+            except services.StaleVersionError as exc:
+                form.add_error(None, str(exc))
+                return render(request, "ledger/task_form.html",
+                              {"form": form, "formset": formset, "task": task, "stale": True}, status=409)
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"任务 {task.code} 已保存。")
+                return redirect("ledger:task_detail", pk=task.pk)
+    else:
+        data = services.task_input_from(task)
+        form = TaskForm(campaigns=campaigns, initial={
+            "version": task.version, "campaign": task.campaign, "code": task.code,
+            "inspection_number": task.inspection_number, "title": task.title, "problem": task.problem,
+            "target": task.target, "category": task.category,
+            "primary_unit": data.responsible_units[0] if data.responsible_units else None,
+            "other_units": data.responsible_units[1:], "lead_supervisor": data.lead_supervisor,
+            "co_supervisors": data.co_supervisors,
+            "acceptance_unit": data.acceptance_unit if data.acceptance_unit != data.lead_supervisor else None,
+            "leader": task.leader, "deadline_kind": task.deadline_kind, "deadline": task.deadline,
+            "start_date": task.start_date, "progress_note": task.progress_note,
+            "completion_note": task.completion_note})
+        formset = MeasureFormSet(prefix="m", initial=[
+            {"id": m.id, "text": m.text, "owner_unit": m.owner_unit, "due_date": m.due_date, "done": m.done}
+            for m in data.measures])
+    return render(request, "ledger/task_form.html", {"form": form, "formset": formset, "task": task})
+
+
+def _attach_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

@@ -1,0 +1,2 @@
+def demo_exists():
+    return False

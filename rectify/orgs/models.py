@@ -1,0 +1,163 @@
+"""Units (单位), users, roles and leader assignments (市领导包县市区督导)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class UnitKind(models.TextChoices):
+    OFFICE = "office", "整改办"
+    COUNTY = "county", "县市区"
+    DEPARTMENT = "department", "市直部门"
+    DISCIPLINE = "discipline", "纪委监委"
+
+
+class Category(models.TextChoices):
+    """Problem category of a task (问题类别)."""
+
+    WATER = "water", "水污染防治"
+    AIR = "air", "大气污染防治"
+    SOIL = "soil", "土壤污染防治"
+    HEAVY_METALS = "heavy_metals", "重金属污染"
+    MINES = "mines", "矿山生态"
+    RURAL_NONPOINT = "rural_nonpoint", "农业农村面源污染"
+    BIODIVERSITY = "biodiversity_ecology", "生物多样性与生态保护"
+    INFRASTRUCTURE = "infrastructure", "环境基础设施"
+    INDUSTRIAL_PARKS = "industrial_parks", "工业园区"
+    MECHANISMS = "mechanisms_thinking", "思想认识与机制建设"
+    OTHER = "other", "其他"
+
+
+class UnitQuerySet(models.QuerySet):
+    def subtree(self, unit: Unit) -> UnitQuerySet:
+        return self.filter(path__startswith=unit.path)
+
+
+class Unit(models.Model):
+    """A node of the organisation tree. ``path`` is a materialised path ("0001.0007.") so that
+    "this unit and everything under it" is one indexed prefix match."""
+
+    name = models.CharField("名称", max_length=100, unique=True)
+    short_name = models.CharField("简称", max_length=50, blank=True)
+    aliases = models.CharField("别名", max_length=300, blank=True, help_text="以逗号分隔；导入时用于匹配单位名称")
+    kind = models.CharField("类型", max_length=20, choices=UnitKind.choices)
+    county_kind = models.CharField("区划类型", max_length=20, blank=True, help_text="县、县级市、区、管理区、经开区")
+    region_code = models.CharField("行政区划代码", max_length=6, blank=True, help_text="GB/T 2260")
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name="上级单位")
+    path = models.CharField(max_length=255, db_index=True, editable=False)
+    sort_order = models.IntegerField("排序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name = "单位"
+        verbose_name_plural = "单位"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        parent_path = Unit.objects.get(pk=self.parent_id).path if self.parent_id else ""
+        path = f"{parent_path}{self.pk:05d}."
+        if path != self.path:
+            old_path, self.path = self.path, path
+            Unit.objects.filter(pk=self.pk).update(path=path)
+            if old_path:  # moved: carry the subtree along
+                for child in Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                    Unit.objects.filter(pk=child.pk).update(path=path + child.path[len(old_path):])
+
+    def names(self) -> list[str]:
+        """Every name an import may use for this unit."""
+        extra = [a.strip() for a in self.aliases.replace("，", ",").split(",") if a.strip()]
+        return [n for n in [self.name, self.short_name, *extra] if n]
+
+
+class Role(models.TextChoices):
+    OFFICE_ADMIN = "office_admin", "整改办管理员"
+    OFFICE_STAFF = "office_staff", "整改办工作人员"
+    SUPERVISOR = "supervisor", "牵头督导单位"
+    REPORTER = "reporter", "责任单位填报员"
+    REVIEWER = "reviewer", "责任单位审核员"
+    LEADER = "leader", "市领导"
+    DISCIPLINE = "discipline", "纪委监委"
+    AUDITOR = "auditor", "安全审计员"
+
+
+OFFICE_ROLES = {Role.OFFICE_ADMIN, Role.OFFICE_STAFF}
+
+
+class User(AbstractUser):
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+    title = models.CharField("职务", max_length=100, blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="users",
+                             verbose_name="所属单位")
+    role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
+    must_change_password = models.BooleanField("须修改初始密码", default=True)
+    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
+    failed_logins = models.PositiveIntegerField("连续登录失败次数", default=0)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    is_demo = models.BooleanField("演示账户", default=False)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_office(self) -> bool:
+        return self.role in OFFICE_ROLES
+
+
+class LeaderAssignment(models.Model):
+    """A city leader's area: a county (包县市区) or a sector (分管领域, by task category)."""
+
+    leader = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments",
+                               limit_choices_to={"role": Role.LEADER})
+    county = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                               limit_choices_to={"kind": UnitKind.COUNTY})
+    sector = models.CharField(max_length=30, choices=Category.choices, blank=True)
+
+    class Meta:
+        verbose_name = "领导联系分工"
+        verbose_name_plural = "领导联系分工"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(county__isnull=False) | ~models.Q(sector=""),
+                                   name="assignment_has_county_or_sector"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leader} → {self.county or self.get_sector_display()}"
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes, so the last few cannot be reused (等保: 口令定期更换)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class ApiToken(models.Model):
+    """A machine client's bearer token. Only the SM3 digest of the key is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("用途", max_length=100)
+    prefix = models.CharField(max_length=8, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "API 令牌"
+        verbose_name_plural = "API 令牌"

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from rectify.api.api import api
+
+admin.site.site_header = "督察整改调度平台 · 系统配置"
+admin.site.site_title = "督察整改调度平台"
+
+urlpatterns = [
+    path("", lambda request: redirect("ledger:task_list")),
+    path("accounts/", include("rectify.orgs.urls")),
+    path("ledger/", include("rectify.ledger.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
