@@ -81,6 +81,8 @@ def database_from_url(url: str, *, sqlite_default: Path) -> dict:
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # Parallel test runs against one server each need their own test database.
+            "TEST": {"NAME": os.environ.get("RECTIFY_TEST_DB_NAME") or None},
         }
     raise ConfigError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite or postgres)")
 

@@ -1,6 +1,5 @@
 """Ledger under /api/v1: tasks and measures, through the same selectors and services as the pages."""
 
-from __future__ import annotations
 
 import datetime as dt
 

@@ -1,0 +1,131 @@
+"""Read a plan from .docx bytes, text bytes or a pasted str into blocks (paragraphs, tables).
+
+Input is checked by content, not by name: a zip is read as docx whatever its name, and a file
+named .docx that is not a docx is refused. Sizes are capped so that hostile input stays cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from .model import Block, PlanParseError
+
+MAX_INPUT_BYTES = 10 * 1024 * 1024  # a real plan is ~20-200 KB; 10 MB is generous
+MAX_TEXT_CHARS = 4_000_000
+MAX_DOCX_UNZIPPED = 100 * 1024 * 1024  # guards against zip bombs
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc / .xls
+
+
+def read_source(source: bytes | str, filename: str | None = None) -> tuple[list[Block], dict[str, Any]]:
+    """Return the blocks of the document and a description of the source."""
+    info: dict[str, Any] = {"filename": filename}
+    if isinstance(source, str):
+        if len(source) > MAX_TEXT_CHARS:
+            raise PlanParseError(f"文本过长（超过 {MAX_TEXT_CHARS // 10000} 万字），请确认粘贴的是整改方案全文。")
+        info.update(kind="text", encoding=None)
+        return text_blocks(source), info
+    if not isinstance(source, bytes | bytearray):
+        raise PlanParseError("无法读取输入：应为文件内容或粘贴的文本。")
+    data = bytes(source)
+    if len(data) > MAX_INPUT_BYTES:
+        raise PlanParseError(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），整改方案文件不应超过 10 MB。")
+    if not data.strip():
+        raise PlanParseError("文件为空，请选择整改方案文件。")
+    name = (filename or "").lower()
+    if data.startswith(ZIP_MAGIC) or name.endswith(".docx"):
+        info.update(kind="docx", encoding=None)
+        return docx_blocks(data), info
+    if data.startswith(OLE_MAGIC) or name.endswith(".doc"):
+        raise PlanParseError("不支持旧版 Word（.doc）文件，请在 Word 中另存为 .docx 后再上传。")
+    if data.startswith(b"%PDF"):
+        raise PlanParseError("暂不支持 PDF 文件，请上传 .docx 或 .txt，或直接粘贴文本。")
+    text, encoding = decode_text(data)
+    info.update(kind="txt", encoding=encoding)
+    return text_blocks(text), info
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (GBK/GB2312)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        if b"\x00" in data[:65536]:
+            raise PlanParseError("文件不是文本文件（含二进制内容），请上传 .docx 或 .txt 整改方案。")
+        candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _control_ratio(text) > 0.01:
+            raise PlanParseError("文件不是文本文件（含大量控制字符），请上传 .docx 或 .txt 整改方案。")
+        return text, encoding
+    raise PlanParseError("无法识别文件的文字编码（应为 UTF-8 或 GB18030/GBK），请另存为 UTF-8 文本后重试。")
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:65536]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t\f\v")
+    return bad / len(sample)
+
+
+def text_blocks(text: str) -> list[Block]:
+    """One block per line; the cleaner decides which line breaks are real paragraphs."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [Block("para", text=line) for line in text.split("\n")]
+
+
+def docx_blocks(data: bytes) -> list[Block]:
+    """Paragraphs and tables of the document body in reading order."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "word/document.xml" not in names:
+                raise PlanParseError("文件不是有效的 Word（.docx）文档：压缩包中没有正文（word/document.xml）。")
+            if sum(i.file_size for i in zf.infolist()) > MAX_DOCX_UNZIPPED:
+                raise PlanParseError("Word 文档解压后过大，拒绝处理。")
+    except zipfile.BadZipFile as exc:
+        raise PlanParseError("文件不是有效的 Word（.docx）文档，可能已损坏或只是改了扩展名。") from exc
+    try:
+        import docx  # python-docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(data))
+    except PlanParseError:
+        raise
+    except Exception as exc:  # python-docx raises many kinds on malformed packages
+        raise PlanParseError("文件不是有效的 Word（.docx）文档，无法打开。") from exc
+
+    blocks: list[Block] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            blocks.append(Block("para", text=Paragraph(child, document).text))
+        elif tag == "tbl":
+            blocks.append(Block("table", rows=_table_rows(Table(child, document))))
+    return blocks
+
+
+def _table_rows(table) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: list[Any] = []
+        for cell in row.cells:
+            # A horizontally merged cell is returned once per grid column: keep it once.
+            if any(cell._tc is s for s in seen):
+                continue
+            seen.append(cell._tc)
+            cells.append("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
+        rows.append(cells)
+    return rows

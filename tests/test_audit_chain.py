@@ -1,0 +1,143 @@
+"""The record cannot be quietly rewritten: every edit, deletion, reordering and tail cut of the
+SM3-chained audit events is detected and named by `rectify verify`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+
+from rectify.cli import main as rectify
+from rectify.core.audit import HASHED_FIELDS, chain_head, record_event, verify_chain
+from rectify.core.models import Event
+from rectify.core.sm3 import sm3_hex, sm3_pure
+
+
+def tamper(sql: str, params=()) -> None:
+    """Change events behind the application's back, as someone with database access could."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The append-only trigger stops the application role; a superuser can bypass it.
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def chain(world):
+    for i in range(5):
+        record_event(actor=world.users["office_admin"], action="test_event", object_type="test", object_id=i,
+                     summary=f"第 {i} 条", before={"n": i}, after={"n": i + 1, "说明": "中文"})
+    return Event.objects.count()
+
+
+def test_sm3_matches_the_standard_vector_and_openssl():
+    # GB/T 32905-2016 appendix A, example 1.
+    assert sm3_pure(b"abc") == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    for size in (0, 55, 56, 64, 1000):
+        assert sm3_pure(bytes(size)) == sm3_hex(bytes(size))
+
+
+def test_intact_chain_verifies(chain, capsys):
+    assert rectify(["verify"]) == 0
+    assert capsys.readouterr().out.strip() == f"OK: {chain} events verified"
+
+
+def test_every_service_write_leaves_an_event(world):
+    actions = list(Event.objects.values_list("action", flat=True))
+    assert actions.count("task_created") == 2 and actions.count("user_created") == 10
+    assert "campaign_created" in actions
+
+
+EDITS = {
+    "created_at": "'2020-01-01 00:00:00'",
+    "actor_id": "999",
+    "actor_name": "'某人'",
+    "unit_id": "999",
+    "unit_name": "'别的单位'",
+    "action": "'task_deleted'",
+    "object_type": "'ledger.task'",
+    "object_id": "'77'",
+    "object_label": "'改过的标签'",
+    "summary": "'改过的摘要'",
+    "ip": "'10.0.0.1'",
+    "success": None,
+    "before": None,
+    "after": None,
+    "prev_hash": "'" + "1" * 64 + "'",
+    "hash": "'" + "2" * 64 + "'",
+    "seq": None,
+}
+
+
+@pytest.mark.parametrize("field", sorted(EDITS))
+def test_editing_any_stored_field_is_detected(chain, field, capsys):
+    assert set(EDITS) >= set(HASHED_FIELDS)
+    target = Event.objects.order_by("seq")[chain - 3]
+    if field == "success":
+        value, params = "%s", [False]
+    elif field in {"before", "after"}:
+        value, params = "%s", [json.dumps({"n": 42})]
+    elif field == "seq":
+        value, params = "%s", [10_000]
+    else:
+        value, params = EDITS[field], []
+    tamper(f"UPDATE core_event SET {field} = {value} WHERE id = %s", [*params, target.pk])
+    result = verify_chain()
+    assert not result.ok
+    assert result.broken_seq == target.seq
+    assert rectify(["verify"]) == 1
+    assert f"#{target.seq}" in capsys.readouterr().out
+
+
+def test_deleting_an_event_is_detected(chain):
+    target = Event.objects.order_by("seq")[2]
+    tamper("DELETE FROM core_event WHERE id = %s", [target.pk])
+    result = verify_chain()
+    assert not result.ok and result.broken_seq == target.seq and "删除" in result.message
+
+
+def test_reordering_events_is_detected(chain):
+    first, second = Event.objects.order_by("seq")[2:4]
+    # Swap their positions in the sequence (via a temporary negative number: seq is unique).
+    tamper("UPDATE core_event SET seq = %s WHERE id = %s", [-second.seq, first.pk])
+    tamper("UPDATE core_event SET seq = %s WHERE id = %s", [first.seq, second.pk])
+    tamper("UPDATE core_event SET seq = -seq WHERE seq < 0")
+    result = verify_chain()
+    assert not result.ok and result.broken_seq in {first.seq, second.seq}
+
+
+def test_cutting_the_tail_after_a_recorded_head_is_detected(chain, capsys):
+    count, digest = chain_head()
+    record_event(action="later", summary="记录链头之后的事件")
+    assert rectify(["verify", "--head", f"{count}:{digest}"]) == 0
+    capsys.readouterr()
+    # Remove the newest events and rewind the head row too, as a careful forger would.
+    last = Event.objects.order_by("-seq")[:2]
+    survivors = Event.objects.order_by("seq")[: count - 1]
+    new_last = list(survivors)[-1]
+    tamper("DELETE FROM core_event WHERE id IN (%s, %s)", [last[0].pk, last[1].pk])
+    tamper("UPDATE core_chainhead SET seq = %s, hash = %s", [new_last.seq, new_last.hash])
+    assert verify_chain().ok  # the chain alone cannot see it...
+    assert rectify(["verify", "--head", f"{count}:{digest}"]) == 1  # ...the published head can
+    out = capsys.readouterr().out
+    assert f"#{count}" in out and "截断" in out
+
+
+def test_a_forged_head_hash_is_detected(chain, capsys):
+    count, _ = chain_head()
+    assert rectify(["verify", "--head", f"{count}:{'0' * 64}"]) == 1
+    assert "链头" in capsys.readouterr().out
+
+
+def test_application_cannot_update_or_delete_events_on_postgresql(chain):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.filter(seq=1).update(summary="x")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.filter(seq=1).delete()

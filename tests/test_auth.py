@@ -1,0 +1,173 @@
+"""Login security of 等保 2.0 level 3: complexity, lockout, idle timeout, forced change, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from rectify.core.models import Event
+from rectify.orgs.models import Role, User
+from rectify.orgs.services import change_password, create_user
+from tests.conftest import PASSWORD
+
+LOGIN = "/accounts/login/"
+
+
+def login(client, username, password):
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+@pytest.mark.parametrize("password,ok", [
+    ("Short1!", False),                 # too short
+    ("alllowercaseletters", False),     # one class
+    ("lowercase12345678", False),       # two classes
+    ("Lowercase12345678", True),        # three classes
+    ("lowercase-1234567", True),        # lower, digit, symbol
+    ("Password1234", False),            # in the common-password list
+    ("正确 的 长口令 Horse battery 9!", True),  # long passphrases are welcome
+    ("A1!" + "x" * 130, False),         # bounded
+])
+def test_password_complexity(db, password, ok):
+    if ok:
+        validate_password(password)
+    else:
+        with pytest.raises(ValidationError):
+            validate_password(password)
+
+
+def test_password_may_not_resemble_the_username(db):
+    user = User(username="lingling_reporter")
+    with pytest.raises(ValidationError):
+        validate_password("Lingling_Reporter1", user)
+
+
+def test_successful_login_and_logout_are_recorded(world):
+    client = Client()
+    response = login(client, "rep_a", PASSWORD)
+    assert response.status_code == 302
+    client.post("/accounts/logout/")
+    actions = list(Event.objects.filter(actor_name="rep_a").values_list("action", flat=True))
+    assert actions[-2:] == ["login", "logout"]
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(world):
+    client = Client()
+    for _ in range(5):
+        assert login(client, "rep_a", "Wrong-Passw0rd").status_code == 200
+    user = User.objects.get(username="rep_a")
+    assert user.locked_until is not None
+    assert dt.timedelta(minutes=14) < user.locked_until - timezone.now() <= dt.timedelta(minutes=15)
+    # The right password does not help while locked, and the message is the same as for a bad one.
+    refused = login(client, "rep_a", PASSWORD)
+    assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    unknown = login(Client(), "no_such_user", "Whatever-Passw0rd")
+    assert refused.context["form"].non_field_errors() == unknown.context["form"].non_field_errors()
+    actions = list(Event.objects.filter(object_id=str(user.pk), object_type="orgs.user")
+                   .values_list("action", flat=True))
+    assert actions.count("login_failed") == 5
+    assert "account_locked" in actions and "login_refused_locked" in actions
+    assert Event.objects.filter(action="login_failed", actor_name="no_such_user", success=False).exists()
+    # After the lockout has run out, the right password works again.
+    User.objects.filter(pk=user.pk).update(locked_until=timezone.now() - dt.timedelta(seconds=1))
+    assert login(client, "rep_a", PASSWORD).status_code == 302
+
+
+def test_a_success_resets_the_failure_count(world):
+    client = Client()
+    for _ in range(4):
+        login(client, "rep_a", "Wrong-Passw0rd")
+    assert login(client, "rep_a", PASSWORD).status_code == 302
+    client.post("/accounts/logout/")
+    for _ in range(4):
+        login(client, "rep_a", "Wrong-Passw0rd")
+    assert User.objects.get(username="rep_a").locked_until is None
+
+
+def test_idle_session_times_out(world, settings):
+    settings.SESSION_IDLE_TIMEOUT_MINUTES = 30
+    client = Client()
+    login(client, "rep_a", PASSWORD)
+    assert client.get("/ledger/").status_code == 200
+    session = client.session
+    session["last_activity"] = time.time() - 31 * 60
+    session.save()
+    response = client.get("/ledger/")
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+    assert client.get("/ledger/").status_code == 302  # the session is really gone
+    assert Event.objects.filter(action="session_timeout", actor_name="rep_a").exists()
+
+
+def test_active_session_within_the_limit_stays(world):
+    client = Client()
+    login(client, "rep_a", PASSWORD)
+    session = client.session
+    session["last_activity"] = time.time() - 29 * 60
+    session.save()
+    assert client.get("/ledger/").status_code == 200
+
+
+def test_absolute_session_lifetime(world, settings):
+    client = Client()
+    login(client, "rep_a", PASSWORD)
+    session = client.session
+    session["login_at"] = time.time() - (settings.SESSION_ABSOLUTE_HOURS * 3600 + 1)
+    session.save()
+    assert client.get("/ledger/").status_code == 302
+
+
+def test_initial_password_must_be_changed_first(world):
+    create_user(actor=None, username="newbie", password="Initial-Passw0rd", role=Role.REPORTER,
+                unit=world.county_a, display_name="新用户")
+    client = Client()
+    assert login(client, "newbie", "Initial-Passw0rd").status_code == 302
+    response = client.get("/ledger/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/password/")
+    page = client.get("/accounts/password/")
+    assert "请先修改初始密码" in page.content.decode()
+    bad = client.post("/accounts/password/", {"old_password": "Initial-Passw0rd", "new_password1": "simple",
+                                              "new_password2": "simple"})
+    assert bad.status_code == 200
+    done = client.post("/accounts/password/?next=/ledger/", {
+        "old_password": "Initial-Passw0rd", "new_password1": "Changed-Passw0rd-9", "new_password2": "Changed-Passw0rd-9"})
+    assert done.status_code == 302 and done["Location"] == "/ledger/"
+    assert client.get("/ledger/").status_code == 200
+    assert Event.objects.filter(action="password_changed", actor_name="newbie").exists()
+
+
+def test_expired_password_must_be_changed(world, settings):
+    settings.PASSWORD_EXPIRY_DAYS = 90
+    User.objects.filter(username="rep_a").update(password_changed_at=timezone.now() - dt.timedelta(days=91))
+    client = Client()
+    login(client, "rep_a", PASSWORD)
+    assert client.get("/ledger/")["Location"].startswith("/accounts/password/")
+
+
+def test_recent_passwords_cannot_be_reused(world):
+    user = User.objects.get(username="rep_a")
+    change_password(user=user, new_password="Second-Passw0rd-1")
+    change_password(user=user, new_password="Third-Passw0rd-1")
+    with pytest.raises(ValidationError):
+        change_password(user=user, new_password="Second-Passw0rd-1")
+    with pytest.raises(ValidationError):
+        change_password(user=user, new_password=PASSWORD)
+
+
+def test_logout_requires_post_and_ends_the_session(world):
+    client = Client()
+    login(client, "rep_a", PASSWORD)
+    assert client.get("/accounts/logout/").status_code == 405
+    client.post("/accounts/logout/")
+    assert client.get("/ledger/").status_code == 302
+
+
+def test_security_headers(world):
+    response = world.client("office_admin").get("/ledger/")
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
