@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves Swagger UI from its own vendored static files, not a CDN
     "rectify.core",
     "rectify.orgs",
     "rectify.ledger",

@@ -1,5 +1,6 @@
 """/api/v1 — one router per domain app, all behind token authentication."""
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
@@ -9,6 +10,7 @@ from rectify.ledger.api import router as ledger_router
 from rectify.ledger.services import StaleVersionError
 
 api = NinjaAPI(title="督察整改调度平台 API", version="1", urls_namespace="api", auth=TokenAuth(),
+               docs_decorator=login_required,
                description="Rectify /api/v1：台账任务与措施。所有接口使用 Bearer 令牌认证，范围与网页一致。")
 api.add_router("/", ledger_router)
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from rectify.ledger import selectors, services
@@ -197,7 +197,7 @@ def create_task(request, payload: TaskIn):
     if campaign is None:
         raise ValidationError({"campaign": ["整改批次不存在或无权使用"]})
     task = services.create_task(actor=request.auth, campaign=campaign, data=_to_input(payload), source="API")
-    return 201, _detail(request.auth, task.pk)
+    return Status(201, _detail(request.auth, task.pk))
 
 
 @router.put("/tasks/{task_id}", response=TaskDetailOut, summary="修改任务（整体替换，须带版本号）")
@@ -220,7 +220,7 @@ def create_measure(request, task_id: int, payload: MeasureCreateIn):
                                    measure=services.MeasureInput(text=payload.text,
                                                                  owner_unit=_unit(payload.owner_unit, "owner_unit"),
                                                                  due_date=payload.due_date, done=payload.done))
-    return 201, measure
+    return Status(201, measure)
 
 
 def _measure_for(user, measure_id: int) -> Measure:

@@ -91,7 +91,8 @@ class PlanParse:
     artefacts: list[dict[str, Any]]
     warnings: list[str]
     source: dict[str, Any]
-    clean_text: str = ""  # the document after artefact removal (not part of to_dict: large)
+    # the document after artefact removal (not part of to_dict nor repr: large)
+    clean_text: str = field(default="", repr=False)
 
     def nodes(self):
         for section in self.sections:

@@ -1,0 +1,55 @@
+"""Worker for test_sqlite_concurrency: read-then-write transactions on one task, in its own process.
+
+Usage: python -m tests.concurrency_worker setup|work DB_PATH [WORKER_ID ROUNDS]
+"""
+
+import json
+import os
+import sys
+
+
+def main() -> None:
+    mode, db_path = sys.argv[1], sys.argv[2]
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "rectify.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import OperationalError, transaction
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if mode == "setup":
+        call_command("migrate", verbosity=0)
+        from tests.conftest import make_world
+
+        make_world()
+        return
+    from rectify.ledger.models import Task
+    from rectify.ledger.services import task_input_from, update_task
+    from rectify.orgs.models import User
+
+    worker, rounds = int(sys.argv[3]), int(sys.argv[4])
+    actor = User.objects.get(username="staff1")
+    done, locked, other = 0, 0, []
+    for i in range(rounds):
+        try:
+            with transaction.atomic():
+                task = Task.objects.get(code="T-01")  # read ...
+                data = task_input_from(task)
+                data.progress_note = f"进程 {worker} 第 {i} 次调度"
+                update_task(actor=actor, task=task, expected_version=task.version, data=data)  # ... then write
+            done += 1
+        except OperationalError as exc:
+            if "locked" in str(exc):
+                locked += 1
+            else:
+                other.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on any
+            other.append(f"{type(exc).__name__}: {exc}")
+    print(json.dumps({"done": done, "locked": locked, "other": other[:3]}))
+
+
+if __name__ == "__main__":
+    main()
