@@ -55,7 +55,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "rectify.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -127,7 +126,7 @@ if env_bool("RECTIFY_HTTPS", False):
     SECURE_SSL_REDIRECT = env_bool("RECTIFY_SSL_REDIRECT", True)
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGES = [("zh-hans", "简体中文")]  # one language: framework strings come from Django's zh-Hans catalog
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("RECTIFY_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
