@@ -84,10 +84,21 @@ class Task(models.Model):
     deadline_kind = models.CharField("整改时限类型", max_length=20, choices=DeadlineKind.choices, blank=True)
     deadline = models.DateField("整改时限", null=True, blank=True)
     start_date = models.DateField("开始日期", null=True, blank=True)
+    location_name = models.CharField("位置", max_length=200, blank=True)
+    latitude = models.FloatField("纬度", null=True, blank=True)
+    longitude = models.FloatField("经度", null=True, blank=True)
     progress_note = models.TextField("整改进展", blank=True)
     completion_note = models.TextField("完成情况", blank=True)
     status = models.CharField("状态", max_length=10, choices=TaskStatus.choices, default=TaskStatus.DRAFT)
     version = models.PositiveIntegerField("版本", default=1)
+    # Derived by rectify.supervision.status from the record (deadline, accepted reports, measures);
+    # stored only so that the ledger can filter and sort by it. Never typed in.
+    progress_status = models.CharField("进度状态", max_length=20, blank=True, db_index=True)
+    warning_colour = models.CharField("预警颜色", max_length=10, blank=True)
+    expected_percent = models.PositiveSmallIntegerField("序时进度", null=True, blank=True)
+    actual_percent = models.PositiveSmallIntegerField("实际进度", null=True, blank=True)
+    status_reasons = models.JSONField("状态说明", default=list, blank=True)
+    status_computed_on = models.DateField("状态计算日期", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -42,6 +42,7 @@ class MeasureInput:
     due_date: dt.date | None = None
     done: bool = False
     id: int | None = None
+    done_at: dt.date | None = None  # when it was completed; defaults to today
 
 
 @dataclass
@@ -159,9 +160,9 @@ def _write_measures(task: Task, measures: list[MeasureInput]) -> None:
         measure.text = item.text.strip()
         measure.owner_unit = item.owner_unit
         measure.due_date = item.due_date
-        if item.done and not measure.done:
-            measure.done_at = timezone.localdate()
-        if not item.done:
+        if item.done:
+            measure.done_at = item.done_at or measure.done_at or timezone.localdate()
+        else:
             measure.done_at = None
         measure.done = item.done
         measure.save()
