@@ -36,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     except PlanParseError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=None if args.compact else 2)
-    sys.stdout.write("\n")
+    try:
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=None if args.compact else 2)
+        sys.stdout.write("\n")
+    except BrokenPipeError:  # `rectify parse-plan f | head` is fine
+        pass
     return 0
 
 

@@ -36,7 +36,7 @@ MARKER = re.compile(
     r"(?P<cn>(?<![第\u4e00-\u9fff])[一二三四五六七八九十]{1,3}、)"  # 一、 (not 第二、 nor 统一、)
     r"|(?P<cnp>[(（][一二三四五六七八九十]{1,3}[)）])"  # (一) （一）
     r"|(?P<arp>[(（]\d{1,2}[)）])"  # (1) （1）
-    r"|(?P<ar>(?<![\d.．A-Za-z第])\d{1,2}\s?[.．、,，](?![\d%]))"  # 1. 1、 5,  (not 2.5 nor 1,000)
+    r"|(?P<ar>(?<![\d.．A-Za-z第])\d{1,3}\s?[.．、,，](?![\d%]))"  # 1. 1、 5,  (not 2.5 nor 1,000)
     r"|(?P<circ>[①-⑳])"
 )
 COMMA_DELIMITER = re.compile(r"[,，]$")
@@ -195,11 +195,12 @@ class OutlineBuilder:
     # -- blocks ----------------------------------------------------------------------------
     def feed_paragraph(self, text: str) -> None:
         pos = 0
+        indent = len(text) - len(text.lstrip())
         for m in MARKER.finditer(text):
             style, value, number = parse_marker(m)
             raw = m.group(0)
             start = m.start()
-            at_para_start = not text[:start].strip()
+            at_para_start = start == indent
             boundary = start > 0 and text[start - 1] in BOUNDARY_BEFORE
             depth = self._accept(style, value, raw, at_para_start, boundary)
             if depth is None:

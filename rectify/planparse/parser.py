@@ -27,6 +27,7 @@ ATTACHMENT_LABEL = re.compile(r"^附件\s*[0-9一二三四五六七八九十]*$"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MIN_CJK_SHARE = 0.3  # of non-space characters: a Chinese plan is mostly Chinese
 MIN_GB2312_SHARE = 0.6  # of CJK characters: random or mis-decoded text is full of rare ones
+MAX_CHARS_PER_NODE = 5000  # real plans number a paragraph every few hundred characters
 
 
 def parse_plan(source: bytes | str, *, filename: str | None = None) -> PlanParse:
@@ -46,6 +47,13 @@ def parse_plan(source: bytes | str, *, filename: str | None = None) -> PlanParse
     nodes = [n for s in outline.sections for n in s.walk()]
     if len(nodes) < 2 and not any(n.style == "row" for n in nodes):
         raise PlanParseError("未识别到整改方案的结构：没有找到“一、”“（一）”“1.”等编号的章节或措施，也没有整改任务表格。")
+    chars = sum(len(b.text) for b in blocks)
+    if chars > MAX_CHARS_PER_NODE * len(nodes):
+        # a few numbers lost in a sea of text: noise or a concatenation, not one plan
+        raise PlanParseError(
+            f"未识别到整改方案的结构：全文约 {chars} 字，只找到 {len(nodes)} 个编号条目，"
+            "请确认上传的是一份整改方案。"
+        )
 
     title, preamble = _title_and_preamble(outline.preamble_paras)
     for node in nodes:
@@ -62,7 +70,7 @@ def parse_plan(source: bytes | str, *, filename: str | None = None) -> PlanParse
         targets += extract_targets(text, path=node.path)
         mechanisms += extract_mechanisms(text, path=node.path, seen_practices=seen_practices)
 
-    info["chars"] = sum(len(b.text) for b in blocks)
+    info["chars"] = chars
     return PlanParse(
         title=title,
         preamble=preamble,
