@@ -27,6 +27,12 @@ def cmd_serve(args) -> int:
 
     from rectify.wsgi import application
 
+    if not args.no_tick:
+        from django.conf import settings
+
+        from rectify.dispatch.tick import run_forever
+
+        run_forever(settings.TICK_INTERVAL_MINUTES)
     print(f"督察整改调度平台 运行于 http://{args.host}:{args.port}/  （Ctrl+C 停止）", flush=True)
     serve(application, host=args.host, port=args.port, threads=args.threads, ident="rectify")
     return 0
@@ -47,6 +53,20 @@ def cmd_demo(args) -> int:
     build_demo()
     print("演示数据已生成（仅供演示，切勿用于生产环境）。")
     print_accounts()
+    return 0
+
+
+def cmd_tick(args) -> int:
+    _setup()
+    import datetime as dt
+
+    from rectify.dispatch.tick import tick
+
+    today = dt.date.fromisoformat(args.date) if args.date else None
+    done = tick(today=today)
+    labels = {"rounds_opened": "开启调度轮次", "rounds_closed": "结束调度轮次", "statuses_changed": "进度状态更新",
+              "warnings": "自动预警", "reminders": "提醒"}
+    print("；".join(f"{labels[k]} {v}" for k, v in done.items()))
     return 0
 
 
@@ -153,7 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("RECTIFY_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("RECTIFY_PORT", "8000")))
     p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--no-tick", action="store_true", help="不在后台定时运行 tick（生产环境由 cron 运行）")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("tick", help="定时任务：开启调度轮次、计算进度状态、自动预警与提醒（可重复运行）")
+    p.add_argument("--date", help="按指定日期运行（YYYY-MM-DD），用于补跑或演示")
+    p.set_defaults(func=cmd_tick)
 
     p = sub.add_parser("demo", help="生成演示城市（单位、用户、30余项整改任务）")
     p.add_argument("--if-empty", action="store_true", help="已有演示数据时只打印账户")

@@ -47,6 +47,11 @@ INSTALLED_APPS = [
     "rectify.core",
     "rectify.orgs",
     "rectify.ledger",
+    "rectify.dispatch",
+    "rectify.supervision",
+    "rectify.documents",
+    "rectify.indicators",
+    "rectify.planparse",
     "rectify.api",
 ]
 
@@ -145,6 +150,24 @@ UPLOAD_DIR = DATA_DIR / "uploads"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("RECTIFY_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
+
+# Dispatch (一月一调度): the round opens on the Nth official work day of the month, reports are due
+# M work days after it opens; reviewers approve before a report goes up unless switched off.
+DISPATCH_OPEN_WORKDAY = env_int("RECTIFY_DISPATCH_OPEN_WORKDAY", 1, minimum=1)
+DISPATCH_DUE_WORKDAYS = env_int("RECTIFY_DISPATCH_DUE_WORKDAYS", 5, minimum=1)
+DISPATCH_REQUIRE_UNIT_REVIEW = env_bool("RECTIFY_DISPATCH_REQUIRE_UNIT_REVIEW", True)
+WARN_DEADLINE_WORKDAYS = env_int("RECTIFY_WARN_DEADLINE_WORKDAYS", 15, minimum=1)
+REMIND_DUE_WORKDAYS = env_int("RECTIFY_REMIND_DUE_WORKDAYS", 3, minimum=1)
+TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
+EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
+OFFICE_DOC_NAME = env_str("RECTIFY_OFFICE_DOC_NAME", "") or ""  # 版头 name; defaults to the office unit's name
+EMAIL_HOST = env_str("RECTIFY_SMTP_HOST", "") or ""
+EMAIL_PORT = env_int("RECTIFY_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("RECTIFY_SMTP_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("RECTIFY_SMTP_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("RECTIFY_SMTP_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("RECTIFY_MAIL_FROM", "rectify@localhost")
+RECTIFY_BASE_URL = env_str("RECTIFY_BASE_URL", "") or ""
 
 LEDGER_PAGE_SIZE = env_int("RECTIFY_LEDGER_PAGE_SIZE", 50, minimum=5)
 

@@ -11,6 +11,12 @@ urlpatterns = [
     path("", lambda request: redirect("ledger:task_list")),
     path("accounts/", include("rectify.orgs.urls")),
     path("ledger/", include("rectify.ledger.urls")),
+    path("calendar/", include("rectify.core.urls")),
+    path("inbox/", include("rectify.core.inbox_urls")),
+    path("dispatch/", include("rectify.dispatch.urls")),
+    path("supervision/", include("rectify.supervision.urls")),
+    path("documents/", include("rectify.documents.urls")),
+    path("plans/", include("rectify.planparse.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -2,7 +2,15 @@ from django.conf import settings
 
 
 def product(request):
-    return {
+    context = {
         "PRODUCT_NAME": "督察整改调度平台",
         "SESSION_IDLE_MINUTES": settings.SESSION_IDLE_TIMEOUT_MINUTES,
     }
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from rectify.core.notify import unread_count
+        from rectify.orgs.models import OFFICE_ROLES
+
+        context["UNREAD_COUNT"] = unread_count(user)
+        context["IS_OFFICE"] = user.role in OFFICE_ROLES
+    return context

@@ -56,3 +56,76 @@ class ChainHead(models.Model):
 
     class Meta:
         verbose_name = "审计链头"
+
+
+# --- Work-day calendar (法定节假日与调休) -------------------------------------------------------
+# The State Council publishes each year's holidays in the late autumn before; chinese-calendar
+# only knows the years up to its release, so the calendar is data the office extends.
+
+
+class CalendarSource(models.TextChoices):
+    PACKAGE = "package", "chinese-calendar 程序包"
+    OFFICE = "office", "整改办录入"
+
+
+class CalendarYear(models.Model):
+    """A year whose holidays and adjusted working days are on record. A year without a row is
+    "unknown": work days there fall back to Monday–Friday, and every such date says so."""
+
+    year = models.PositiveSmallIntegerField("年份", unique=True)
+    source = models.CharField("来源", max_length=10, choices=CalendarSource.choices)
+    entered_by = models.ForeignKey("orgs.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name="录入人")
+    entered_at = models.DateTimeField("录入时间")
+    note = models.CharField("依据/备注", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = "节假日年度"
+        verbose_name_plural = "节假日年度"
+
+    def __str__(self) -> str:
+        return f"{self.year} 年"
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", "休"
+    WORKDAY = "workday", "班"  # 调休上班日: a Saturday or Sunday worked in exchange for a holiday
+
+
+class CalendarDay(models.Model):
+    """A day that differs from the plain week: a holiday (any weekday, weekends inside a holiday
+    period included) or an adjusted working day on a weekend."""
+
+    date = models.DateField("日期", unique=True)
+    kind = models.CharField("类型", max_length=10, choices=CalendarDayKind.choices)
+    name = models.CharField("名称", max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = "节假日/调休日"
+        verbose_name_plural = "节假日/调休日"
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name} {self.get_kind_display()}"
+
+
+class Notification(models.Model):
+    """An in-app reminder (站内提醒). ``key`` makes a reminder idempotent per user."""
+
+    user = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_unique_key")]
+        indexes = [
+            # unread badge in every page header
+            models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+        ]

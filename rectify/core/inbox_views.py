@@ -1,0 +1,40 @@
+"""站内提醒: the user's own reminders, newest first; opening one marks it read."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from rectify.core.models import Notification
+
+
+@login_required
+def inbox(request):
+    qs = Notification.objects.filter(user=request.user)
+    if request.GET.get("unread"):
+        qs = qs.filter(read_at__isnull=True)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "core/inbox.html", {"page": page})
+
+
+@login_required
+def open_notification(request, pk: int):
+    notice = Notification.objects.filter(user=request.user, pk=pk).first()
+    if notice is None:
+        raise Http404
+    if notice.read_at is None:
+        Notification.objects.filter(pk=pk).update(read_at=timezone.now())
+    target = notice.url or "/inbox/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/inbox/"
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def mark_all_read(request):
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect("inbox:list")

@@ -1,0 +1,269 @@
+"""Every way a round or a progress report changes (一月一调度)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from rectify.core.audit import record_event
+from rectify.dispatch import scope
+from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus, RoundStatus
+from rectify.ledger.models import Measure, Task, TaskStatus, TaskUnit, UnitRole
+from rectify.orgs.models import Role, Unit, User
+
+S = ReportStatus
+UP = "__up__"  # submit goes to the unit reviewer or straight to the lead unit, per round setting
+
+# (state, action) -> (new state, who may do it)
+TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
+    (S.PENDING, "save"): (S.DRAFT, "writer"),
+    (S.DRAFT, "save"): (S.DRAFT, "writer"),
+    (S.RETURNED, "save"): (S.DRAFT, "writer"),
+    (S.PENDING, "submit"): (UP, "writer"),
+    (S.DRAFT, "submit"): (UP, "writer"),
+    (S.RETURNED, "submit"): (UP, "writer"),
+    (S.AWAITING_REVIEW, "approve"): (S.SUBMITTED, "reviewer"),
+    (S.AWAITING_REVIEW, "send_back"): (S.RETURNED, "reviewer"),
+    (S.SUBMITTED, "accept"): (S.ACCEPTED, "lead"),
+    (S.SUBMITTED, "return"): (S.RETURNED, "lead"),
+}
+ACTION_LABELS = {"save": "保存草稿", "submit": "报送", "approve": "审核通过并上报", "send_back": "本单位退回修改",
+                 "accept": "采纳", "return": "退回"}
+EDITABLE = {S.PENDING, S.DRAFT, S.RETURNED}
+
+
+class StaleReportError(Exception):
+    def __init__(self, report: ProgressReport):
+        self.report = report
+        super().__init__(f"保存失败：该报送已被他人更新（当前状态：{report.get_status_display()}）。请刷新页面后重试。")
+
+
+def _round_title(period: str) -> str:
+    year, month = period.split("-")
+    return f"{year}年{int(month)}月调度"
+
+
+def open_round(*, actor: User | None, office: Unit, period: str, due_date: dt.date,
+               require_unit_review: bool | None = None) -> tuple[DispatchRound, bool]:
+    """Open the month's round and give every open task a report slot per responsible unit.
+
+    Idempotent: a second call for the same office and month returns the existing round
+    (``created`` False) — the unique constraint makes that hold under concurrency too.
+    """
+    if actor is not None and not scope.can_run_rounds(actor):
+        raise PermissionDenied("只有整改办可以开启调度轮次。")
+    existing = DispatchRound.objects.filter(office=office, period=period).first()
+    if existing:
+        return existing, False
+    if require_unit_review is None:
+        require_unit_review = getattr(settings, "DISPATCH_REQUIRE_UNIT_REVIEW", True)
+    try:
+        with transaction.atomic():
+            rnd = DispatchRound.objects.create(
+                office=office, period=period, title=_round_title(period), opened_at=timezone.now(),
+                opened_by=actor, due_date=due_date, require_unit_review=require_unit_review)
+            links = (TaskUnit.objects.filter(role=UnitRole.RESPONSIBLE, task__campaign__office__path__startswith=office.path)
+                     .exclude(task__status=TaskStatus.CLOSED).values_list("task_id", "unit_id"))
+            slots = [ProgressReport(round=rnd, task_id=task_id, unit_id=unit_id) for task_id, unit_id in links]
+            ProgressReport.objects.bulk_create(slots, batch_size=2000)
+            record_event(actor=actor, action="round_opened", obj=rnd, unit=office,
+                         actor_name="" if actor else "系统（定时任务）",
+                         summary=f"开启{rnd.title}，截止 {due_date:%Y-%m-%d}，共 {len(slots)} 个报送任务",
+                         after={"period": period, "due_date": due_date, "slots": len(slots),
+                                "require_unit_review": require_unit_review})
+    except IntegrityError:
+        return DispatchRound.objects.get(office=office, period=period), False
+    return rnd, True
+
+
+def close_round(*, actor: User | None, rnd: DispatchRound) -> DispatchRound:
+    if actor is not None and not scope.can_run_rounds(actor):
+        raise PermissionDenied("只有整改办可以结束调度轮次。")
+    with transaction.atomic():
+        updated = DispatchRound.objects.filter(pk=rnd.pk, status=RoundStatus.OPEN).update(
+            status=RoundStatus.CLOSED, closed_at=timezone.now())
+        rnd.refresh_from_db()
+        if updated:
+            missing = rnd.reports.filter(status__in=[S.PENDING, S.DRAFT]).count()
+            record_event(actor=actor, action="round_closed", obj=rnd, unit=rnd.office,
+                         actor_name="" if actor else "系统（定时任务）",
+                         summary=f"结束{rnd.title}，未报送 {missing} 项")
+    return rnd
+
+
+def _may(actor: User, who: str, report: ProgressReport) -> bool:
+    if who == "writer":
+        return scope.can_write_report(actor, report)
+    if who == "reviewer":
+        return scope.can_review_report(actor, report)
+    if who == "lead":
+        return scope.leads_task(actor, report.task)
+    return False
+
+
+def transition(*, actor: User, report: ProgressReport, action: str, expected_version: int | None = None,
+               changes: dict | None = None, reason: str = "", judged_unable: bool = False) -> ProgressReport:
+    """Move a report through :data:`TRANSITIONS` (one locked row, one event on the task timeline)."""
+    changes = changes or {}
+    with transaction.atomic():
+        locked = (ProgressReport.objects.visible_to(actor).select_for_update()
+                  .select_related("round", "task", "unit").filter(pk=report.pk).first())
+        if locked is None:
+            raise PermissionDenied("报送不存在或无权操作。")
+        if expected_version is not None and locked.version != expected_version:
+            raise StaleReportError(locked)
+        rule = TRANSITIONS.get((locked.status, action))
+        if rule is None:
+            raise ValidationError(f"当前状态为「{locked.get_status_display()}」，不能{ACTION_LABELS.get(action, action)}。")
+        new_state, who = rule
+        if not _may(actor, who, locked):
+            raise PermissionDenied(f"您无权对该报送执行「{ACTION_LABELS.get(action, action)}」。")
+        if locked.round.status != RoundStatus.OPEN and action in {"save", "submit"}:
+            raise ValidationError("该调度轮次已结束，不能再报送。")
+        if new_state == UP:
+            new_state = S.AWAITING_REVIEW if locked.round.require_unit_review else S.SUBMITTED
+        before = {"status": locked.status}
+        now = timezone.now()
+        if action in {"save", "submit"}:
+            _apply_content(locked, changes)
+            locked.author = actor
+        if action == "submit":
+            _require_content(locked)
+            locked.submitted_at = now
+            locked.late = timezone.localdate() > locked.round.due_date
+        if action == "approve":
+            if locked.author_id == actor.pk:
+                raise PermissionDenied("不能审核自己填报的报送（三员分立：不得自审）。")
+            locked.reviewed_by = actor
+        if action in {"send_back", "return"}:
+            if not reason.strip():
+                raise ValidationError("退回须填写原因。")
+            locked.return_reason = reason.strip()
+        if action in {"accept", "return"}:
+            locked.decided_by, locked.decided_at = actor, now
+        if action == "accept":
+            locked.judged_unable = judged_unable
+            locked.return_reason = ""
+            _complete_measures(locked)
+        locked.status = new_state
+        locked.version += 1
+        locked.save()
+        summary = (f"{locked.round.title}·{locked.unit.name}：{ACTION_LABELS[action]}进展报送"
+                   + (f"（进度 {locked.percent}%）" if action in {"submit", "accept"} and locked.percent is not None else "")
+                   + (f"，原因：{locked.return_reason}" if action in {"send_back", "return"} else "")
+                   + ("，逾期报送" if action == "submit" and locked.late else "")
+                   + ("，牵头单位判断无法按期完成" if action == "accept" and judged_unable else ""))
+        record_event(actor=actor, action=f"report_{action}", object_type="ledger.task", object_id=locked.task_id,
+                     object_label=str(locked.task)[:300], summary=summary, before=before,
+                     after={"status": new_state, "report": locked.pk, "round": locked.round.period})
+        if action == "accept":
+            from rectify.supervision.services import refresh_task_status
+
+            refresh_task_status(task=locked.task)
+    _notify_after(locked, action)
+    return locked
+
+
+def _apply_content(report: ProgressReport, changes: dict) -> None:
+    for name in ("progress_text", "difficulties", "next_steps", "public_summary"):
+        if name in changes:
+            setattr(report, name, (changes[name] or "").strip())
+    if "percent" in changes:
+        value = changes["percent"]
+        if value is not None and not 0 <= int(value) <= 100:
+            raise ValidationError({"percent": ["完成进度须在 0–100 之间。"]})
+        report.percent = value
+    if "measures_completed" in changes:
+        ids = [m.pk if hasattr(m, "pk") else int(m) for m in changes["measures_completed"]]
+        valid = set(Measure.objects.filter(task=report.task, pk__in=ids).values_list("pk", flat=True))
+        if len(valid) != len(set(ids)):
+            raise ValidationError({"measures_completed": ["所选措施不属于该任务。"]})
+        report.save()
+        report.measures_completed.set(valid)
+
+
+def _require_content(report: ProgressReport) -> None:
+    errors = {}
+    if not report.progress_text:
+        errors["progress_text"] = ["请填写本月进展。"]
+    if report.percent is None and not report.measures_completed.exists():
+        errors["percent"] = ["请填写完成进度，或勾选已完成的措施。"]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _complete_measures(report: ProgressReport) -> None:
+    ids = list(report.measures_completed.filter(done=False).values_list("pk", flat=True))
+    if ids:
+        Measure.objects.filter(pk__in=ids).update(done=True, done_at=timezone.localdate())
+        # The task changed: bump its version so an editor's stale form cannot undo this.
+        Task.objects.filter(pk=report.task_id).update(version=F("version") + 1)
+
+
+def _notify_after(report: ProgressReport, action: str) -> None:
+    from rectify.core.notify import notify
+
+    url = f"/dispatch/reports/{report.pk}/"
+    if action == "send_back" or action == "return":
+        writers = User.objects.filter(role=Role.REPORTER, unit=report.unit, is_active=True)
+        notify(users=writers, kind="report_returned", title=f"报送被退回：{report.task.code}",
+               body=report.return_reason, url=url, key=f"returned:{report.pk}:{report.version}")
+    elif action == "submit" and report.status == S.AWAITING_REVIEW:
+        reviewers = User.objects.filter(role=Role.REVIEWER, unit=report.unit, is_active=True)
+        notify(users=reviewers, kind="report_to_review", title=f"待审核报送：{report.task.code}", url=url,
+               key=f"review:{report.pk}:{report.version}")
+
+
+def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) -> Evidence:
+    """Check an uploaded file by content, store it by digest and attach it (佐证材料)."""
+    from rectify.core.evidence import EvidenceStore, inspect_upload, photo_warnings
+
+    if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
+        raise PermissionDenied("当前不能为该报送上传佐证材料。")
+    inspected = inspect_upload(name, fileobj)
+    store = EvidenceStore()
+    with transaction.atomic():
+        locked = ProgressReport.objects.select_for_update().select_related("task", "round").get(pk=report.pk)
+        store.save(inspected, inspected.temp_path if getattr(inspected, "temp_path", None) else fileobj)
+        meta = inspected.exif
+        warnings = []
+        if inspected.kind == "photo":
+            start = _measure_start(locked)
+            location = ((locked.task.latitude, locked.task.longitude)
+                        if locked.task.latitude is not None and locked.task.longitude is not None else None)
+            warnings = photo_warnings(meta, measure_start=start, task_location=location)
+        evidence = Evidence.objects.create(
+            report=locked, digest=inspected.digest, extension=inspected.extension, size=inspected.size,
+            mime=inspected.mime, kind=inspected.kind, original_name=inspected.original_name[:200],
+            taken_at=getattr(meta, "taken_at", None), latitude=getattr(meta, "latitude", None),
+            longitude=getattr(meta, "longitude", None), warnings=warnings, uploaded_by=actor)
+        record_event(actor=actor, action="evidence_attached", object_type="ledger.task", object_id=locked.task_id,
+                     object_label=str(locked.task)[:300],
+                     summary=f"{locked.round.title}·{locked.unit.name}：上传佐证材料「{evidence.original_name}」"
+                             + (f"（{'；'.join(warnings)}）" if warnings else ""),
+                     after={"evidence": evidence.pk, "sm3": inspected.digest, "size": inspected.size,
+                            "mime": inspected.mime})
+    return evidence
+
+
+def _measure_start(report: ProgressReport) -> dt.date | None:
+    return report.task.start_date or report.task.campaign.feedback_date
+
+
+def remove_evidence(*, actor: User, evidence: Evidence) -> None:
+    report = evidence.report
+    if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
+        raise PermissionDenied("当前不能删除该佐证材料。")
+    with transaction.atomic():
+        record_event(actor=actor, action="evidence_removed", object_type="ledger.task", object_id=report.task_id,
+                     summary=f"删除佐证材料「{evidence.original_name}」", before={"sm3": evidence.digest})
+        evidence.delete()
+    if not Evidence.objects.filter(digest=evidence.digest).exists():
+        from rectify.core.evidence import EvidenceStore
+
+        transaction.on_commit(lambda: EvidenceStore().delete(evidence.digest, evidence.extension))

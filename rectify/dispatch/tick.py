@@ -1,0 +1,137 @@
+"""`rectify tick`: the clock of 一月一调度一督办. Safe to run any number of times.
+
+Each step is idempotent on its own: rounds are unique per office and month, warnings and
+reminders carry unique keys, statuses are recomputed from the record. A tick that crashes half-way
+leaves whole steps done or not done, and the next tick finishes the rest without repeating any.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from rectify.core.notify import notify
+from rectify.core.workdays import add_workdays, nth_workday_of_month, workdays_between
+from rectify.dispatch import services as dispatch
+from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus, RoundStatus
+from rectify.ledger.models import Campaign, DeadlineKind, Task, TaskStatus
+from rectify.orgs.models import Role, Unit, User
+from rectify.supervision import services as supervision
+from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot, Trigger
+
+log = logging.getLogger(__name__)
+NOT_IN = [ReportStatus.PENDING, ReportStatus.DRAFT, ReportStatus.RETURNED]
+
+
+def tick(*, today: dt.date | None = None) -> dict[str, int]:
+    today = today or timezone.localdate()
+    done: dict[str, int] = {}
+    done["rounds_opened"], done["rounds_closed"] = open_due_rounds(today)
+    done["statuses_changed"] = supervision.refresh_statuses(today=today)
+    done["warnings"] = raise_warnings(today)
+    done["reminders"] = send_reminders(today)
+    return done
+
+
+def offices() -> list[Unit]:
+    """Offices that run campaigns (a city office; several in a province-wide install)."""
+    return list(Unit.objects.filter(pk__in=Campaign.objects.values("office_id")))
+
+
+def open_due_rounds(today: dt.date) -> tuple[int, int]:
+    opened = closed = 0
+    period = f"{today:%Y-%m}"
+    open_day = nth_workday_of_month(today.year, today.month, settings.DISPATCH_OPEN_WORKDAY)
+    if today < open_day:
+        return 0, 0
+    for office in offices():
+        # Last month's round ends when this month's opens.
+        for old in DispatchRound.objects.filter(office=office, status=RoundStatus.OPEN, period__lt=period):
+            dispatch.close_round(actor=None, rnd=old)
+            supervision.refresh_statuses(today=today)
+            supervision.snapshot_round(rnd=old)
+            closed += 1
+        rnd, created = dispatch.open_round(actor=None, office=office, period=period,
+                                           due_date=add_workdays(open_day, settings.DISPATCH_DUE_WORKDAYS))
+        opened += int(created)
+        reporters = User.objects.filter(role=Role.REPORTER, is_active=True,
+                                        unit__in=rnd.reports.values("unit_id")).distinct()
+        notify(users=reporters, kind="round_opened", title=f"{rnd.title}已开启，请于 {rnd.due_date:%m月%d日} 前报送",
+               url="/dispatch/", key=f"round_opened:{rnd.pk}")
+    return opened, closed
+
+
+def raise_warnings(today: dt.date) -> int:
+    raised = 0
+    horizon = add_workdays(today, settings.WARN_DEADLINE_WORKDAYS)
+    near = (Task.objects.exclude(status=TaskStatus.CLOSED)
+            .filter(deadline_kind__in=[DeadlineKind.BY_DATE, DeadlineKind.IMMEDIATE],
+                    deadline__gte=today, deadline__lte=horizon)
+            .exclude(actual_percent__gte=100))
+    for task in near.iterator(chunk_size=500):
+        left = workdays_between(today, task.deadline)
+        raised += bool(supervision.auto_warning(
+            task=task, trigger=Trigger.DEADLINE_NEAR, key=f"deadline_near:{task.pk}:{task.deadline}",
+            reason=f"距整改时限（{task.deadline:%Y年%m月%d日}）仅剩 {left} 个工作日，任务尚未完成。"))
+    # Lagging in the two latest closed rounds.
+    last_two = list(DispatchRound.objects.filter(status=RoundStatus.CLOSED).order_by("-period")
+                    .values_list("pk", "period")[:2])
+    if len(last_two) == 2:
+        (latest, period), (previous, _) = last_two
+        twice = (StatusSnapshot.objects.filter(round_id=latest, status="lagging")
+                 .filter(task__snapshots__round_id=previous, task__snapshots__status="lagging")
+                 .select_related("task"))
+        for snap in twice:
+            raised += bool(supervision.auto_warning(
+                task=snap.task, trigger=Trigger.LAGGING_TWICE, key=f"lagging_twice:{snap.task_id}:{period}",
+                reason="连续两轮调度进度滞后于序时进度。"))
+    # Reports still missing after the due date.
+    missing = (ProgressReport.objects.filter(round__status=RoundStatus.OPEN, round__due_date__lt=today,
+                                             status__in=NOT_IN).select_related("task", "unit", "round"))
+    for report in missing.iterator(chunk_size=500):
+        raised += bool(supervision.auto_warning(
+            task=report.task, trigger=Trigger.REPORT_MISSING, key=f"report_missing:{report.pk}",
+            reason=f"{report.round.title}报送截止（{report.round.due_date:%m月%d日}）已过，{report.unit.name}尚未报送。",
+            target_unit=report.unit, rnd=report.round))
+    return raised
+
+
+def send_reminders(today: dt.date) -> int:
+    sent = 0
+    for rnd in DispatchRound.objects.filter(status=RoundStatus.OPEN, due_date__gte=today):
+        if workdays_between(today, rnd.due_date) > settings.REMIND_DUE_WORKDAYS:
+            continue
+        units = rnd.reports.filter(status__in=NOT_IN).values("unit_id")
+        users = User.objects.filter(role=Role.REPORTER, is_active=True, unit__in=units)
+        sent += notify(users=users, kind="report_due", title=f"{rnd.title}将于 {rnd.due_date:%m月%d日} 截止，请尽快报送",
+                       url="/dispatch/", key=f"report_due:{rnd.pk}")
+    soon = add_workdays(today, settings.REMIND_DUE_WORKDAYS)
+    for esc in Escalation.objects.filter(status=EscalationStatus.OPEN, reply_due__isnull=False,
+                                         reply_due__lte=soon).select_related("task", "target_unit"):
+        users = User.objects.filter(role__in=[Role.REPORTER, Role.REVIEWER], unit=esc.target_unit, is_active=True)
+        sent += notify(users=users, kind="reply_due", title=f"{esc.get_rung_display()}（{esc.doc_number}）回复期限 "
+                       f"{esc.reply_due:%m月%d日}", url=f"/supervision/escalations/{esc.pk}/", key=f"reply_due:{esc.pk}")
+    return sent
+
+
+def run_forever(interval_minutes: int) -> None:  # pragma: no cover - exercised by `rectify serve`
+    """Background loop for the embedded server (production runs `rectify tick` from cron)."""
+    import threading
+
+    from django.db import close_old_connections
+
+    def loop():
+        while True:
+            try:
+                close_old_connections()
+                tick()
+            except Exception:  # noqa: BLE001 — keep serving; the next tick retries
+                log.exception("tick failed")
+            finally:
+                close_old_connections()
+            threading.Event().wait(interval_minutes * 60)
+
+    threading.Thread(target=loop, name="rectify-tick", daemon=True).start()

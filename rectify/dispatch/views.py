@@ -1,0 +1,230 @@
+"""Dispatch pages: rounds and the dispatch table, progress reports, evidence. Thin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from rectify.core.workdays import add_workdays, nth_workday_of_month
+from rectify.dispatch import scope, selectors, services
+from rectify.dispatch.forms import DecisionForm, EvidenceForm, OpenRoundForm, ReportForm
+from rectify.dispatch.models import Evidence, ProgressReport
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [m for msgs in exc.message_dict.values() for m in msgs] if hasattr(exc, "error_dict") else exc.messages
+
+
+@login_required
+def round_list(request):
+    rounds = selectors.rounds_for(request.user)
+    form = None
+    if scope.can_run_rounds(request.user):
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        open_day = nth_workday_of_month(today.year, today.month, 1)
+        form = OpenRoundForm(initial={"period": f"{today:%Y-%m}", "due_date": add_workdays(open_day, 5)})
+    page = Paginator(rounds, 24).get_page(request.GET.get("page"))
+    return render(request, "dispatch/round_list.html", {"page": page, "form": form,
+                                                         "todo": selectors.my_open_reports(request.user)[:50]})
+
+
+@login_required
+@require_POST
+def round_open(request):
+    if not scope.can_run_rounds(request.user):
+        raise PermissionDenied("只有整改办可以开启调度轮次。")
+    form = OpenRoundForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, e)
+        return redirect("dispatch:round_list")
+    rnd, created = services.open_round(actor=request.user, office=request.user.unit, period=form.cleaned_data["period"],
+                                       due_date=form.cleaned_data["due_date"],
+                                       require_unit_review=form.cleaned_data["require_unit_review"])
+    if created:
+        messages.success(request, f"已开启{rnd.title}，共 {rnd.reports.count()} 个报送任务。")
+    else:
+        messages.info(request, f"{rnd.title}已存在，未重复开启。")
+    return redirect("dispatch:round_detail", pk=rnd.pk)
+
+
+@login_required
+def round_detail(request, pk: int):
+    rnd = selectors.get_round_for_user(request.user, pk)
+    return render(request, "dispatch/round_detail.html", {
+        "round": rnd, "table": selectors.round_table(request.user, rnd), "labels": selectors.BUCKET_LABELS,
+        "can_run": scope.can_run_rounds(request.user)})
+
+
+@login_required
+@require_POST
+def round_close(request, pk: int):
+    rnd = selectors.get_round_for_user(request.user, pk)
+    services.close_round(actor=request.user, rnd=rnd)
+    from rectify.supervision.services import refresh_statuses, snapshot_round
+
+    refresh_statuses()
+    snapshot_round(rnd=rnd)
+    messages.success(request, f"{rnd.title}已结束，可生成月度通报。")
+    return redirect("dispatch:round_detail", pk=rnd.pk)
+
+
+@login_required
+def report_list(request):
+    g = request.GET
+
+    def as_int(name):
+        return int(g[name]) if g.get(name, "").isdigit() else None
+
+    qs = selectors.report_queryset(request.user, rnd=as_int("round"), unit=as_int("unit"), bucket=g.get("bucket", ""),
+                                   lead=g.get("lead", ""), task=as_int("task"))
+    page = Paginator(qs, 50).get_page(g.get("page"))
+    query = g.copy()
+    query.pop("page", None)
+    return render(request, "dispatch/report_list.html", {
+        "page": page, "query": query.urlencode(), "bucket": selectors.BUCKET_LABELS.get(g.get("bucket", ""), ""),
+        "rounds": selectors.rounds_for(request.user)[:24], "labels": selectors.BUCKET_LABELS})
+
+
+ACTIONS = {"save", "submit", "approve", "send_back", "accept", "return"}
+
+
+@login_required
+def report_detail(request, pk: int):
+    report = selectors.get_report_for_user(request.user, pk)
+    user = request.user
+    can_write = scope.can_write_report(user, report) and report.status in services.EDITABLE
+    form = ReportForm(task=report.task, initial={
+        "version": report.version, "progress_text": report.progress_text, "percent": report.percent,
+        "measures_completed": list(report.measures_completed.all()), "difficulties": report.difficulties,
+        "next_steps": report.next_steps, "public_summary": report.public_summary})
+    decision = DecisionForm(initial={"version": report.version})
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in ACTIONS:
+            raise Http404
+        try:
+            if action in {"save", "submit"}:
+                form = ReportForm(request.POST, task=report.task)
+                if not form.is_valid():
+                    raise ValidationError("请检查填写内容。")
+                d = form.cleaned_data
+                services.transition(actor=user, report=report, action=action, expected_version=d["version"],
+                                    changes={k: d[k] for k in ("progress_text", "percent", "measures_completed",
+                                                               "difficulties", "next_steps", "public_summary")})
+            else:
+                decision = DecisionForm(request.POST)
+                if not decision.is_valid():
+                    raise ValidationError("请检查填写内容。")
+                services.transition(actor=user, report=report, action=action,
+                                    expected_version=decision.cleaned_data["version"],
+                                    reason=decision.cleaned_data.get("reason") or "",
+                                    judged_unable=decision.cleaned_data.get("judged_unable") or False)
+        except services.StaleReportError as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            for m in _errors(exc):
+                messages.error(request, m)
+            if action in {"save", "submit"}:
+                return render(request, "dispatch/report_detail.html", _context(request, report, form, decision,
+                                                                               can_write), status=400)
+        else:
+            messages.success(request, f"已{services.ACTION_LABELS[action]}。")
+            return redirect("dispatch:report_detail", pk=report.pk)
+        report = selectors.get_report_for_user(user, pk)
+    return render(request, "dispatch/report_detail.html", _context(request, report, form, decision, can_write))
+
+
+def _context(request, report, form, decision, can_write):
+    user = request.user
+    transitions = {action for (state, action), _ in services.TRANSITIONS.items() if state == report.status}
+    return {
+        "report": report, "form": form, "decision": decision, "can_write": can_write,
+        "can_review": scope.can_review_report(user, report) and "approve" in transitions,
+        "can_decide": scope.leads_task(user, report.task) and "accept" in transitions,
+        "evidence_form": EvidenceForm(), "evidence": list(report.evidence.all()),
+        "history": ProgressReport.objects.visible_to(user).filter(task=report.task, unit=report.unit)
+        .exclude(pk=report.pk).select_related("round").order_by("-round__period")[:12],
+    }
+
+
+@login_required
+@require_POST
+def evidence_upload(request, pk: int):
+    from rectify.core.evidence import EvidenceRejected
+
+    report = selectors.get_report_for_user(request.user, pk)
+    form = EvidenceForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "请选择要上传的文件。")
+        return redirect("dispatch:report_detail", pk=pk)
+    upload = form.cleaned_data["file"]
+    try:
+        evidence = services.attach_evidence(actor=request.user, report=report, name=upload.name, fileobj=upload)
+    except EvidenceRejected as exc:
+        messages.error(request, str(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"已上传「{evidence.original_name}」。")
+        for warning in evidence.warnings:
+            messages.warning(request, warning)
+    return redirect("dispatch:report_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def evidence_delete(request, pk: int):
+    evidence = _evidence_for(request.user, pk)
+    services.remove_evidence(actor=request.user, evidence=evidence)
+    messages.success(request, "已删除佐证材料。")
+    return redirect("dispatch:report_detail", pk=evidence.report_id)
+
+
+def _evidence_for(user, pk: int) -> Evidence:
+    evidence = (Evidence.objects.filter(pk=pk, report__in=ProgressReport.objects.visible_to(user).values("pk"))
+                .select_related("report").first())
+    if evidence is None:
+        raise Http404("文件不存在或无权查看")
+    return evidence
+
+
+@login_required
+def evidence_file(request, pk: int):
+    """Serve an evidence file to users in scope only; the digest is re-checked first."""
+    from rectify.core.evidence import EvidenceStore, attachment_response
+
+    evidence = _evidence_for(request.user, pk)
+    store = EvidenceStore()
+    if not store.verify(evidence.digest, evidence.extension):
+        raise Http404("文件缺失或已被改动，请联系管理员。")
+    from rectify.core.audit import record_event
+
+    record_event(actor=request.user, action="evidence_downloaded", object_type="dispatch.evidence",
+                 object_id=evidence.pk, summary=f"下载佐证材料「{evidence.original_name}」")
+    return attachment_response(store.path(evidence.digest, evidence.extension), download_name=evidence.original_name,
+                               mime=evidence.mime)
+
+
+@login_required
+def evidence_thumb(request, pk: int):
+    from django.http import FileResponse
+
+    from rectify.core.evidence import EvidenceStore
+
+    evidence = _evidence_for(request.user, pk)
+    if evidence.kind != "photo":
+        raise Http404
+    path = EvidenceStore().thumbnail(evidence.digest, evidence.extension)
+    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,426 @@
+"""Monthly dispatch bulletin (月度调度通报) of a closed round: figures, .docx and .xlsx.
+
+:func:`bulletin_data` is the one place the figures are computed, with aggregate queries (a
+constant number of them, whatever the number of tasks); the Word bulletin and its Excel table
+are two renderings of the same dict, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import xlsxwriter
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from rectify.core.audit import chain_head, record_event
+from rectify.dispatch import scope
+from rectify.dispatch.models import DispatchRound, ProgressReport, RoundStatus
+from rectify.dispatch.selectors import BUCKETS
+from rectify.documents.docx_layout import OfficialDocument, cn_date
+from rectify.documents.escalation_doc import deadline_text
+from rectify.ledger.excel import neutralise
+from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.orgs.models import Unit, UnitKind, User
+from rectify.supervision.models import LADDER, Escalation, Rung, StatusSnapshot
+from rectify.supervision.status import COLOUR_LABELS, STATUS_LABELS
+
+REPORT_KEYS = ["total", "on_time", "late", "missing", "accepted", "to_accept"]
+STATUS_KEYS = ["on_schedule", "lagging", "overdue", "closed", "long_term", "unscheduled"]
+COLOUR_KEYS = ["red", "yellow", "blue"]
+KIND_ORDER = {UnitKind.COUNTY: 0, UnitKind.DEPARTMENT: 1}
+NO_LEAD = "（未明确牵头督导单位）"
+
+NEXT_STEPS = [
+    "一是压实整改责任。各县市区、各责任单位主要负责同志要切实履行第一责任人职责，对滞后、逾期任务逐项研究，"
+    "倒排工期、挂图作战，确保按期完成整改。",
+    "二是严格按时报送。各责任单位要在每月报送截止日期前如实报送整改进展并上传佐证材料，"
+    "对未按时报送、报送不实的，将予以通报。",
+    "三是强化督导核查。各牵头督导单位要及时审核所督导任务的进展报送，深入现场核查整改成效，"
+    "坚决防止表面整改、敷衍整改、虚假整改。",
+    "四是加大督办力度。对连续滞后或逾期的任务，市整改办将依次采取通报、督办、挂牌督办、约谈等措施；"
+    "情节严重的，移交纪委监委追责问责。",
+]
+
+
+# ---- figures -------------------------------------------------------------------------
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """The same condition seen through a relation (``status`` → ``task__reports__status``)."""
+    copy = Q()
+    copy.connector, copy.negated = q.connector, q.negated
+    copy.children = [_prefixed(c, prefix) if isinstance(c, Q) else (prefix + c[0], c[1]) for c in q.children]
+    return copy
+
+
+def _report_counts(prefix: str = "") -> dict:
+    buckets = {"on_time": BUCKETS["on_time"], "late": BUCKETS["late"], "missing": BUCKETS["missing"],
+               "accepted": BUCKETS["accepted"], "to_accept": BUCKETS["to_accept"]}
+    field = f"{prefix}id"
+    return {"total": Count(field)} | {name: Count(field, filter=_prefixed(q, prefix)) for name, q in buckets.items()}
+
+
+def _status_counts(status_path: str, count_path: str = "pk") -> dict:
+    return {"tasks": Count(count_path)} | {
+        key: Count(count_path, filter=Q(**{status_path: key})) for key in STATUS_KEYS}
+
+
+def _natural(code: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", code)]
+
+
+def _month_bounds(period: str) -> tuple[dt.datetime, dt.datetime]:
+    year, month = (int(x) for x in period.split("-"))
+    start = dt.date(year, month, 1)
+    end = dt.date(year + (month == 12), month % 12 + 1, 1)
+    tz = timezone.get_current_timezone()
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=tz), dt.datetime.combine(end, dt.time.min, tzinfo=tz))
+
+
+def bulletin_number(rnd: DispatchRound) -> str:
+    """发文字号: this office's Nth round of the year (整改办通〔2026〕N号)."""
+    year = rnd.period[:4]
+    seq = DispatchRound.objects.filter(office=rnd.office, period__startswith=f"{year}-", period__lte=rnd.period).count()
+    return f"整改办通〔{year}〕{seq}号"
+
+
+def check_bulletin_access(rnd: DispatchRound, actor: User) -> None:
+    """The bulletin is the office's: only an office user whose tree holds the round."""
+    if not scope.can_run_rounds(actor) or not rnd.office.path.startswith(actor.unit.path):
+        raise PermissionDenied("只有本轮调度所属的整改办可以生成月度调度通报。")
+
+
+def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
+    """All figures of the bulletin for a closed round, office-wide (not scoped to one unit).
+
+    Task statuses are those kept in the round's snapshots (as they stood at its end); a round
+    without snapshots falls back to the tasks' current derived status, and says so.
+    """
+    check_bulletin_access(rnd, actor)
+    if rnd.status != RoundStatus.CLOSED:
+        raise ValidationError("本轮调度尚未结束，月度调度通报须在结束本轮调度后生成。")
+    reports = ProgressReport.objects.filter(round=rnd)
+    round_tasks = reports.values("task_id")
+    snapshots = StatusSnapshot.objects.filter(round=rnd)
+    from_snapshot = snapshots.exists()
+
+    # Per-unit task figures: join task units to the snapshot (or to the task's own status).
+    def task_units(role: str):
+        if from_snapshot:
+            return TaskUnit.objects.filter(role=role, task__snapshots__round=rnd), "task__snapshots__status"
+        return TaskUnit.objects.filter(role=role, task__in=round_tasks), "task__progress_status"
+
+    # ---- totals
+    report_totals = reports.aggregate(**_report_counts())
+    if from_snapshot:
+        task_totals = snapshots.aggregate(**_status_counts("status"), **{
+            c: Count("pk", filter=Q(colour=c)) for c in COLOUR_KEYS})
+    else:
+        task_totals = Task.objects.filter(pk__in=round_tasks).aggregate(**_status_counts("progress_status"), **{
+            c: Count("pk", filter=Q(warning_colour=c)) for c in COLOUR_KEYS})
+
+    # ---- by responsible unit (县市区 and departments) and by lead unit
+    by_unit: dict[int, dict] = {}
+    by_lead: dict[int | None, dict] = {}
+
+    def row(table: dict, key) -> dict:
+        return table.setdefault(key, {"unit_id": key, **dict.fromkeys(REPORT_KEYS, 0),
+                                      **dict.fromkeys(["tasks", *STATUS_KEYS], 0)})
+
+    for r in reports.values("unit_id").annotate(**_report_counts()).order_by():
+        row(by_unit, r["unit_id"]).update({k: r[k] for k in REPORT_KEYS})
+    qs, path = task_units(UnitRole.RESPONSIBLE)
+    for r in qs.values("unit_id").annotate(**_status_counts(path)).order_by():
+        row(by_unit, r["unit_id"]).update({k: r[k] for k in ["tasks", *STATUS_KEYS]})
+
+    leads = TaskUnit.objects.filter(role=UnitRole.LEAD_SUPERVISOR, task__reports__round=rnd)
+    for r in leads.values("unit_id").annotate(**_report_counts("task__reports__")).order_by():
+        row(by_lead, r["unit_id"]).update({k: r[k] for k in REPORT_KEYS})
+    qs, path = task_units(UnitRole.LEAD_SUPERVISOR)
+    for r in qs.values("unit_id").annotate(**_status_counts(path)).order_by():
+        row(by_lead, r["unit_id"]).update({k: r[k] for k in ["tasks", *STATUS_KEYS]})
+    # Tasks nobody supervises still count: one row, so the lead table adds up.
+    has_lead = Q(task__task_units__role=UnitRole.LEAD_SUPERVISOR)
+    orphan_reports = reports.exclude(has_lead).aggregate(**_report_counts())
+    if orphan_reports["total"]:
+        row(by_lead, None).update(orphan_reports)
+        if from_snapshot:
+            orphan_tasks = snapshots.exclude(has_lead).aggregate(**_status_counts("status"))
+        else:
+            orphan_tasks = Task.objects.filter(pk__in=round_tasks).exclude(
+                task_units__role=UnitRole.LEAD_SUPERVISOR).aggregate(**_status_counts("progress_status"))
+        row(by_lead, None).update(orphan_tasks)
+
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=[k for k in [*by_unit, *by_lead] if k is not None])}
+    for table in (by_unit, by_lead):
+        for key, r in table.items():
+            unit = units.get(key)
+            r["name"] = unit.name if unit else NO_LEAD
+            r["kind"] = unit.kind if unit else ""
+            r["sort"] = (KIND_ORDER.get(r["kind"], 2), unit.sort_order if unit else 10**9, key or 0)
+    by_unit_rows = sorted(by_unit.values(), key=lambda r: r["sort"])
+    by_lead_rows = sorted(by_lead.values(), key=lambda r: r["sort"][1:])
+
+    # ---- named lists of lagging and overdue tasks
+    listed_statuses = ["lagging", "overdue"]
+    if from_snapshot:
+        listed = snapshots.filter(status__in=listed_statuses)
+        listed_rows = list(listed.values("task_id", "status", "colour", "expected_percent", "actual_percent",
+                                         "task__code", "task__title", "task__deadline", "task__deadline_kind"))
+        listed_ids = listed.values("task_id")
+    else:
+        listed = Task.objects.filter(pk__in=round_tasks, progress_status__in=listed_statuses)
+        listed_rows = [{"task_id": t["pk"], "status": t["progress_status"], "colour": t["warning_colour"],
+                        "expected_percent": t["expected_percent"], "actual_percent": t["actual_percent"],
+                        "task__code": t["code"], "task__title": t["title"], "task__deadline": t["deadline"],
+                        "task__deadline_kind": t["deadline_kind"]}
+                       for t in listed.values("pk", "progress_status", "warning_colour", "expected_percent",
+                                              "actual_percent", "code", "title", "deadline", "deadline_kind")]
+        listed_ids = listed.values("pk")
+    names: dict[tuple[int, str], list[str]] = {}
+    for task_id, role, name in (TaskUnit.objects.filter(task__in=listed_ids, role__in=[
+            UnitRole.RESPONSIBLE, UnitRole.LEAD_SUPERVISOR]).order_by("task_id", "role", "ordinal", "id")
+            .values_list("task_id", "role", "unit__name")):
+        names.setdefault((task_id, role), []).append(name)
+    lists: dict[str, list[dict]] = {"lagging": [], "overdue": []}
+    for r in listed_rows:
+        lists[r["status"]].append({
+            "task_id": r["task_id"], "code": r["task__code"], "title": r["task__title"],
+            "responsible": "、".join(names.get((r["task_id"], UnitRole.RESPONSIBLE), [])),
+            "lead": "、".join(names.get((r["task_id"], UnitRole.LEAD_SUPERVISOR), [])),
+            "deadline": r["task__deadline"], "deadline_text": deadline_text(r["task__deadline_kind"],
+                                                                            r["task__deadline"]),
+            "expected": r["expected_percent"], "actual": r["actual_percent"],
+            "colour": COLOUR_LABELS.get(r["colour"] or "", ""),
+        })
+    for rows in lists.values():
+        rows.sort(key=lambda r: _natural(r["code"]))
+
+    # ---- escalations issued in the round's month on the office's tasks
+    start, end = _month_bounds(rnd.period)
+    escalations = []
+    for e in (Escalation.objects.filter(task__campaign__office__path__startswith=rnd.office.path,
+                                        issued_at__gte=start, issued_at__lt=end)
+              .select_related("task", "target_unit").order_by("issued_at", "id")):
+        escalations.append({
+            "id": e.pk, "doc_number": e.doc_number, "rung": e.rung, "rung_label": e.get_rung_display(),
+            "code": e.task.code, "title": e.task.title, "target": e.target_unit.name,
+            "issued_on": timezone.localtime(e.issued_at).date(), "reply_due": e.reply_due,
+            "status_label": e.get_status_display(), "trigger_label": e.get_trigger_display(),
+        })
+    rung_counts = {Rung(r).label: sum(1 for e in escalations if e["rung"] == r) for r in LADDER}
+
+    return {
+        "round": rnd, "office": rnd.office, "doc_number": bulletin_number(rnd),
+        "issuer": getattr(settings, "OFFICE_DOC_NAME", "") or rnd.office.name,
+        "status_source": "snapshot" if from_snapshot else "current",
+        "report_totals": report_totals, "task_totals": task_totals,
+        "by_unit": by_unit_rows, "by_lead": by_lead_rows,
+        "lagging": lists["lagging"], "overdue": lists["overdue"],
+        "escalations": escalations, "rung_counts": rung_counts,
+        "generated_on": timezone.localdate(), "chain_head": chain_head(),
+    }
+
+
+# ---- Word ----------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part * 100 / whole:.1f}%" if whole else "—"
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value}%"
+
+
+def _chain_line(head: tuple[int, str]) -> str:
+    return f"审计链头：{head[0]}:{head[1]}"
+
+
+def _render_docx(data: dict) -> bytes:
+    rnd: DispatchRound = data["round"]
+    rt, tt = data["report_totals"], data["task_totals"]
+    title = f"关于{rnd.title}情况的通报"
+    doc = OfficialDocument(title_for_properties=title, author=data["issuer"])
+    doc.masthead(data["issuer"])
+    doc.doc_number(data["doc_number"])
+    doc.title(title)
+    doc.addressee("各县市区，市直有关单位")
+    doc.paragraph(f"根据“一月一调度一督办”工作机制，{rnd.office.name}于"
+                  f"{cn_date(timezone.localtime(rnd.opened_at).date())}开启{rnd.title}，"
+                  f"报送截止日期为{cn_date(rnd.due_date)}。现将有关情况通报如下：")
+
+    doc.heading("一、总体情况")
+    source = "本轮调度结束时" if data["status_source"] == "snapshot" else "通报生成时"
+    reported = rt["on_time"] + rt["late"]
+    doc.paragraph(
+        f"本轮调度共涉及整改任务{tt['tasks']}项、应报送{rt['total']}项。其中按时报送{rt['on_time']}项，"
+        f"逾期报送{rt['late']}项，未报送{rt['missing']}项，报送率{_rate(reported, rt['total'])}，"
+        f"按时报送率{_rate(rt['on_time'], rt['total'])}；牵头督导单位已审核采纳{rt['accepted']}项。"
+        f"从{source}的任务进度看，序时推进{tt['on_schedule']}项，滞后{tt['lagging']}项，逾期{tt['overdue']}项，"
+        f"已完成{tt['closed']}项，长期坚持{tt['long_term']}项；红色预警{tt['red']}项，黄色预警{tt['yellow']}项，"
+        f"蓝色预警{tt['blue']}项。本月共发出督办措施{len(data['escalations'])}件。")
+
+    doc.heading("二、各县市区报送情况")
+    missing = [f"{r['name']}（{r['missing']}项）" for r in data["by_unit"] if r["missing"]]
+    doc.paragraph("各责任单位报送及所负责任务推进情况见下表。"
+                  + (f"未按要求完成报送的有：{'、'.join(missing)}，予以通报。" if missing else "各责任单位均已完成报送。"))
+    doc.table(["序号", "责任单位", "应报", "按时报送", "逾期报送", "未报送", "序时推进", "滞后", "逾期", "已完成"],
+              [[i, r["name"], r["total"], r["on_time"], r["late"], r["missing"], r["on_schedule"], r["lagging"],
+                r["overdue"], r["closed"]] for i, r in enumerate(data["by_unit"], 1)],
+              [9, 37, 11, 13, 13, 12, 13, 10, 10, 11], numeric_from=2)
+
+    doc.heading("三、牵头督导单位督导情况")
+    pending = [f"{r['name']}（{r['to_accept']}项）" for r in data["by_lead"] if r["to_accept"] and r["unit_id"]]
+    doc.paragraph("各牵头督导单位审核采纳进展报送及所督导任务推进情况见下表。"
+                  + (f"尚有报送未审核的有：{'、'.join(pending)}，请及时审核。" if pending else ""))
+    doc.table(["序号", "牵头督导单位", "应报", "已采纳", "待审核", "未报送", "序时推进", "滞后", "逾期", "已完成"],
+              [[i, r["name"], r["total"], r["accepted"], r["to_accept"], r["missing"], r["on_schedule"],
+                r["lagging"], r["overdue"], r["closed"]] for i, r in enumerate(data["by_lead"], 1)],
+              [9, 37, 11, 12, 12, 12, 13, 10, 10, 11], numeric_from=2)
+
+    doc.heading("四、滞后和逾期任务")
+    doc.paragraph(f"截至{source}，共有滞后任务{len(data['lagging'])}项、逾期任务{len(data['overdue'])}项，名单如下。")
+    headers = ["序号", "任务编号", "问题/任务名称", "责任单位", "牵头督导单位", "整改时限", "序时进度", "实际进度"]
+    widths = [9, 16, 48, 24, 24, 20, 12, 12]
+    for label, key in (("（一）滞后任务", "lagging"), ("（二）逾期任务", "overdue")):
+        doc.heading(label, level=2)
+        if data[key]:
+            doc.table(headers, [[i, t["code"], t["title"], t["responsible"], t["lead"], t["deadline_text"],
+                                 _pct(t["expected"]), _pct(t["actual"])] for i, t in enumerate(data[key], 1)],
+                      widths, numeric_from=6)
+        else:
+            doc.paragraph("无。")
+
+    doc.heading("五、本月督办情况")
+    if data["escalations"]:
+        parts = "、".join(f"{label}{n}件" for label, n in data["rung_counts"].items() if n)
+        doc.paragraph(f"本月共发出督办措施{len(data['escalations'])}件，其中{parts}。具体如下。")
+        doc.table(["序号", "发文字号", "督办措施", "任务编号", "督办对象", "发出日期", "回复期限", "状态"],
+                  [[i, e["doc_number"], e["rung_label"], e["code"], e["target"], cn_date(e["issued_on"]),
+                    cn_date(e["reply_due"]) if e["reply_due"] else "—", e["status_label"]]
+                   for i, e in enumerate(data["escalations"], 1)],
+                  [9, 30, 16, 16, 24, 22, 22, 14], numeric_from=5)
+    else:
+        doc.paragraph("本月未发出督办措施。")
+
+    doc.heading("六、下步工作要求")
+    for text in NEXT_STEPS:
+        doc.paragraph(text)
+
+    doc.signature(data["issuer"], data["generated_on"])
+    doc.note(_chain_line(data["chain_head"]) + "（本通报生成时平台审计记录的事件数与最新哈希，可用于核验记录未被改写）")
+    return doc.to_bytes()
+
+
+def bulletin_docx(rnd: DispatchRound, actor: User) -> bytes:
+    return _render_docx(bulletin_data(rnd, actor))
+
+
+# ---- Excel ---------------------------------------------------------------------------
+
+
+def _render_xlsx(data: dict) -> bytes:
+    rnd: DispatchRound = data["round"]
+    out = io.BytesIO()
+    # constant_memory streams rows to disk; no string is ever read as a formula or a URL.
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
+                                     "strings_to_urls": False, "strings_to_numbers": False})
+    head = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center",
+                            "valign": "vcenter", "text_wrap": True})
+    cell = book.add_format({"border": 1, "valign": "top", "text_wrap": True})
+    num = book.add_format({"border": 1, "valign": "top"})
+    date = book.add_format({"border": 1, "valign": "top", "num_format": "yyyy-mm-dd"})
+    title_fmt = book.add_format({"bold": True, "font_size": 14})
+
+    def write(sheet, r: int, c: int, value) -> None:
+        if value is None or value == "":
+            sheet.write_blank(r, c, None, cell)
+        elif isinstance(value, bool):
+            sheet.write_string(r, c, "是" if value else "否", cell)
+        elif isinstance(value, (int, float)):
+            sheet.write_number(r, c, value, num)
+        elif isinstance(value, dt.date):
+            sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time.min), date)
+        else:
+            sheet.write_string(r, c, neutralise(str(value)), cell)
+
+    def table(name: str, headers: list[str], widths: list[int], rows) -> None:
+        sheet = book.add_worksheet(name)
+        for c, w in enumerate(widths):
+            sheet.set_column(c, c, w)
+        sheet.write_string(0, 0, neutralise(f"{rnd.title}·{name}"), title_fmt)
+        for c, h in enumerate(headers):
+            sheet.write_string(1, c, h, head)
+        sheet.freeze_panes(2, 0)
+        n = 0
+        for n, values in enumerate(rows, 1):
+            for c, value in enumerate(values):
+                write(sheet, n + 1, c, value)
+        if n:
+            sheet.autofilter(1, 0, n + 1, len(headers) - 1)
+
+    rt, tt = data["report_totals"], data["task_totals"]
+    head_n, head_hash = data["chain_head"]
+    summary = [
+        ("发文字号", data["doc_number"]), ("调度轮次", rnd.title), ("调度月份", rnd.period),
+        ("整改办", rnd.office.name), ("报送截止日期", rnd.due_date),
+        ("应报送", rt["total"]), ("按时报送", rt["on_time"]), ("逾期报送", rt["late"]), ("未报送", rt["missing"]),
+        ("已采纳", rt["accepted"]), ("待牵头单位审核", rt["to_accept"]),
+        ("报送率", _rate(rt["on_time"] + rt["late"], rt["total"])), ("按时报送率", _rate(rt["on_time"], rt["total"])),
+        ("任务总数", tt["tasks"]),
+        *((STATUS_LABELS[k], tt[k]) for k in STATUS_KEYS),
+        *((COLOUR_LABELS[k], tt[k]) for k in COLOUR_KEYS),
+        ("本月督办措施", len(data["escalations"])),
+        *((f"其中：{label}", n) for label, n in data["rung_counts"].items()),
+        ("进度状态口径", "本轮调度结束时的快照" if data["status_source"] == "snapshot" else "生成时的当前状态（本轮无快照）"),
+        ("生成日期", data["generated_on"]), ("审计链头", f"{head_n}:{head_hash}"),
+    ]
+    table("总体情况", ["项目", "数值"], [22, 60], summary)
+    unit_headers = ["序号", "责任单位", "应报", "按时报送", "逾期报送", "未报送", "已采纳", "任务数",
+                    *(STATUS_LABELS[k] for k in STATUS_KEYS)]
+    table("按县市区", unit_headers, [6, 26, *[10] * 12],
+          ([i, r["name"], r["total"], r["on_time"], r["late"], r["missing"], r["accepted"], r["tasks"],
+            *(r[k] for k in STATUS_KEYS)] for i, r in enumerate(data["by_unit"], 1)))
+    lead_headers = ["序号", "牵头督导单位", "应报", "已采纳", "待审核", "按时报送", "逾期报送", "未报送", "任务数",
+                    *(STATUS_LABELS[k] for k in STATUS_KEYS)]
+    table("按牵头单位", lead_headers, [6, 26, *[10] * 13],
+          ([i, r["name"], r["total"], r["accepted"], r["to_accept"], r["on_time"], r["late"], r["missing"], r["tasks"],
+            *(r[k] for k in STATUS_KEYS)] for i, r in enumerate(data["by_lead"], 1)))
+    task_headers = ["序号", "任务编号", "问题/任务名称", "责任单位", "牵头督导单位", "整改时限", "序时进度（%）",
+                    "实际进度（%）", "预警颜色"]
+    for name, key in (("滞后任务", "lagging"), ("逾期任务", "overdue")):
+        table(name, task_headers, [6, 14, 50, 24, 24, 16, 12, 12, 10],
+              ([i, t["code"], t["title"], t["responsible"], t["lead"], t["deadline_text"], t["expected"],
+                t["actual"], t["colour"]] for i, t in enumerate(data[key], 1)))
+    table("督办情况", ["序号", "发文字号", "督办措施", "任务编号", "问题/任务名称", "督办对象", "触发原因", "发出日期",
+                      "回复期限", "状态"], [6, 22, 10, 14, 40, 20, 16, 12, 12, 10],
+          ([i, e["doc_number"], e["rung_label"], e["code"], e["title"], e["target"], e["trigger_label"],
+            e["issued_on"], e["reply_due"], e["status_label"]] for i, e in enumerate(data["escalations"], 1)))
+    book.close()
+    return out.getvalue()
+
+
+def bulletin_xlsx(rnd: DispatchRound, actor: User) -> bytes:
+    return _render_xlsx(bulletin_data(rnd, actor))
+
+
+# ---- generation with its audit event ------------------------------------------------------
+
+
+def generate_bulletin(*, actor: User, rnd: DispatchRound, fmt: str) -> tuple[bytes, str]:
+    """Build the bulletin (``fmt`` "docx" or "xlsx") and record that it was generated."""
+    builders = {"docx": (bulletin_docx, "月度调度通报"), "xlsx": (bulletin_xlsx, "月度调度通报附表")}
+    builder, label = builders[fmt]
+    data = builder(rnd, actor)
+    with transaction.atomic():
+        record_event(actor=actor, action="document_generated", obj=rnd, unit=rnd.office,
+                     summary=f"生成{rnd.title}{label}（{fmt}）",
+                     after={"round": rnd.pk, "period": rnd.period, "format": fmt, "bytes": len(data)})
+    return data, f"{rnd.title}{label}.{fmt}"

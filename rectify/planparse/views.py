@@ -1,0 +1,171 @@
+"""Plan upload → preview (editable) → import. Nothing reaches the ledger before the confirmation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from rectify.core.sm3 import sm3_hex
+from rectify.ledger.models import Campaign, DeadlineKind
+from rectify.ledger.scope import can_create_tasks
+from rectify.orgs.models import Category, Unit
+from rectify.planparse import PlanParseError, parse_plan
+from rectify.planparse.services import MeasureProposal, TargetProposal, import_plan, match_units
+
+MAX_PLAN_BYTES = 10 * 1024 * 1024
+SESSION_KEY = "plan_drafts"
+
+
+class PlanUploadForm(forms.Form):
+    campaign = forms.ModelChoiceField(label="导入到整改批次", queryset=Campaign.objects.none())
+    file = forms.FileField(label="整改方案文件（.docx 或 .txt）", required=False)
+    text = forms.CharField(label="或直接粘贴方案全文", required=False, widget=forms.Textarea(attrs={"rows": 8}))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not (data.get("text") or "").strip():
+            raise ValidationError("请上传方案文件，或粘贴方案全文。")
+        return data
+
+
+def _campaigns(user):
+    return Campaign.objects.filter(office__path__startswith=user.unit.path)
+
+
+def _require_office(user):
+    if not can_create_tasks(user):
+        raise PermissionDenied("只有整改办可以导入整改方案。")
+
+
+def _draft_dir() -> Path:
+    path = Path(settings.UPLOAD_DIR) / "plans"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@login_required
+def plan_upload(request):
+    _require_office(request.user)
+    form = PlanUploadForm(request.POST or None, request.FILES or None)
+    form.fields["campaign"].queryset = _campaigns(request.user)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("file")
+        if upload is not None:
+            if upload.size > MAX_PLAN_BYTES:
+                form.add_error("file", "文件超过 10 MB，不像是一份整改方案，请检查。")
+                return render(request, "planparse/upload.html", {"form": form})
+            raw, name = upload.read(), upload.name
+        else:
+            raw, name = form.cleaned_data["text"].encode("utf-8"), "粘贴文本.txt"
+        try:
+            parsed = parse_plan(raw if upload is not None else form.cleaned_data["text"], filename=name)
+        except PlanParseError as exc:
+            form.add_error(None, str(exc))
+            return render(request, "planparse/upload.html", {"form": form})
+        token = secrets.token_urlsafe(16)
+        draft = {"name": name, "digest": sm3_hex(raw), "campaign": form.cleaned_data["campaign"].pk,
+                 "parse": parsed.to_dict()}
+        (_draft_dir() / f"{token}.json").write_text(json.dumps(draft, ensure_ascii=False), encoding="utf-8")
+        request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, [])[-4:], token]
+        return redirect("planparse:preview", token=token)
+    return render(request, "planparse/upload.html", {"form": form})
+
+
+def _load(request, token: str) -> dict:
+    if token not in request.session.get(SESSION_KEY, []):
+        raise Http404("预览已失效，请重新上传方案。")
+    path = _draft_dir() / f"{token}.json"
+    if not path.exists():
+        raise Http404("预览已失效，请重新上传方案。")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _rows(draft: dict) -> list[dict]:
+    rows = []
+    for i, m in enumerate(draft["parse"]["measures"]):
+        stated = m.get("units") or []
+        suggested = [s["unit"] for s in m.get("suggested_units") or []]
+        units = match_units(stated or suggested)
+        deadline = m.get("deadline") or {}
+        rows.append({
+            "i": i, "path": m["path"], "title": m["title"], "text": m["text"],
+            "items": [it.get("text", "") if isinstance(it, dict) else str(it) for it in m.get("items") or []],
+            "category": (m.get("suggested_category") or {}).get("code") or Category.OTHER,
+            "category_from": "建议" if m.get("suggested_category") else "",
+            "units": [u.pk for u in units], "units_stated": bool(stated),
+            "deadline_kind": deadline.get("kind", "") if isinstance(deadline, dict) else "",
+            "deadline": deadline.get("date", "") if isinstance(deadline, dict) else "",
+        })
+    return rows
+
+
+@login_required
+def plan_preview(request, token: str):
+    _require_office(request.user)
+    draft = _load(request, token)
+    campaign = _campaigns(request.user).filter(pk=draft["campaign"]).first()
+    if campaign is None:
+        raise Http404
+    rows = _rows(draft)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            measures, targets = _proposals(request.POST, rows, draft)
+            result = import_plan(actor=request.user, campaign=campaign, measures=measures, targets=targets,
+                                 document_name=draft["name"], document_digest=draft["digest"])
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            (_draft_dir() / f"{token}.json").unlink(missing_ok=True)
+            messages.success(request, f"已导入 {len(result['tasks'])} 项任务草稿、{len(result['indicators'])} 项目标指标。"
+                                      "任务须补全问题描述等“四清楚”内容后才会转为整改中。")
+            return redirect(f"/ledger/?campaign={campaign.pk}&status=draft")
+    units = list(Unit.objects.filter(is_active=True).order_by("kind", "sort_order", "id"))
+    return render(request, "planparse/preview.html", {
+        "draft": draft, "parse": draft["parse"], "rows": rows, "campaign": campaign, "units": units,
+        "categories": Category.choices, "deadline_kinds": DeadlineKind.choices, "errors": errors,
+        "targets": draft["parse"]["targets"], "token": token})
+
+
+def _proposals(post, rows: list[dict], draft: dict) -> tuple[list[MeasureProposal], list[TargetProposal]]:
+    units = {u.pk: u for u in Unit.objects.filter(is_active=True)}
+    measures: list[MeasureProposal] = []
+    for row in rows:
+        i = row["i"]
+        if not post.get(f"m{i}-keep"):
+            continue
+        deadline = None
+        if post.get(f"m{i}-deadline"):
+            try:
+                deadline = dt.date.fromisoformat(post[f"m{i}-deadline"])
+            except ValueError as exc:
+                raise ValidationError(f"措施 {row['path']} 的完成时限格式不正确。") from exc
+        proposal = MeasureProposal(
+            path=row["path"], title=(post.get(f"m{i}-title") or row["title"]).strip(), text=row["text"],
+            items=row["items"], category=post.get(f"m{i}-category") or Category.OTHER,
+            units=[units[int(pk)] for pk in post.getlist(f"m{i}-units") if pk.isdigit() and int(pk) in units],
+            deadline_kind=post.get(f"m{i}-deadline_kind") or "", deadline=deadline)
+        if post.get(f"m{i}-merge") and measures:
+            # 合并到上一条: the previous task takes this one's text as further measures.
+            prev = measures[-1]
+            prev.items = (prev.items or [prev.text]) + (proposal.items or [proposal.text])
+            continue
+        measures.append(proposal)
+    targets = []
+    for j, t in enumerate(draft["parse"]["targets"]):
+        if post.get(f"t{j}-keep"):
+            targets.append(TargetProposal(indicator=(post.get(f"t{j}-indicator") or t["indicator"]).strip(),
+                                          comparator=t["comparator"], value=post.get(f"t{j}-value") or t["value"],
+                                          unit=t.get("unit") or "", year=t.get("year"), kept=bool(t.get("kept")),
+                                          source=t.get("source") or ""))
+    return measures, targets

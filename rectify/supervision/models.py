@@ -1,0 +1,107 @@
+"""The escalation ladder (督办措施) and per-round snapshots of the derived progress status."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from rectify.ledger.models import Task
+from rectify.orgs.models import Unit, User
+
+
+class Rung(models.TextChoices):
+    WARNING = "warning", "预警"
+    CIRCULAR = "circular", "通报"
+    SUPERVISION = "supervision", "督办"
+    LISTED = "listed", "挂牌督办"
+    INTERVIEW = "interview", "约谈"
+    SUSPENSION = "suspension", "区域限批"
+
+
+LADDER: list[str] = [r.value for r in Rung]  # the order the seed plan names them in
+
+DOCUMENT_TITLES = {
+    Rung.WARNING: "整改预警提醒函",
+    Rung.CIRCULAR: "整改工作情况通报",
+    Rung.SUPERVISION: "督办通知书",
+    Rung.LISTED: "挂牌督办通知书",
+    Rung.INTERVIEW: "约谈通知书",
+    Rung.SUSPENSION: "区域限批决定书",
+}
+
+
+class EscalationStatus(models.TextChoices):
+    OPEN = "open", "待回复"
+    REPLIED = "replied", "已回复"
+    CLOSED = "closed", "已办结"
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "人工发起"
+    DEADLINE_NEAR = "deadline_near", "临近整改时限未完成"
+    LAGGING_TWICE = "lagging_twice", "连续两轮滞后"
+    REPORT_MISSING = "report_missing", "逾期未报送"
+
+
+class EscalationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EscalationQuerySet:
+        from rectify.supervision.scope import visible_escalations
+
+        return visible_escalations(self, user)
+
+
+class Escalation(models.Model):
+    """One rung of the ladder issued on a task to a target unit."""
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="escalations")
+    rung = models.CharField("督办措施", max_length=20, choices=Rung.choices)
+    trigger = models.CharField("触发原因", max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
+    reason = models.TextField("事由")
+    target_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="escalations",
+                                    verbose_name="督办对象")
+    reply_due = models.DateField("回复期限", null=True, blank=True)
+    skip_reason = models.TextField("越级理由", blank=True)
+    doc_number = models.CharField("发文字号", max_length=60, blank=True)
+    issued_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    issuing_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    issued_at = models.DateTimeField("发出时间")
+    status = models.CharField("状态", max_length=10, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
+    reply_text = models.TextField("回复内容", blank=True)
+    replied_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    replied_at = models.DateTimeField("回复时间", null=True, blank=True)
+    round = models.ForeignKey("dispatch.DispatchRound", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="escalations")
+    # Automatic warnings carry a key ("deadline_near:<task>:<yyyy-mm>") so tick never repeats one.
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+
+    objects = EscalationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = "督办措施"
+        verbose_name_plural = "督办措施"
+        indexes = [
+            # escalation board: open ones by reply date
+            models.Index(fields=["status", "reply_due"], name="escalation_board_idx"),
+            models.Index(fields=["task", "rung"], name="escalation_task_rung_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rung_display()}：{self.task.code}"
+
+    @property
+    def ladder_index(self) -> int:
+        return LADDER.index(self.rung)
+
+
+class StatusSnapshot(models.Model):
+    """The derived status of a task as it stood at the end of a round (for "two yellows in a row")."""
+
+    round = models.ForeignKey("dispatch.DispatchRound", on_delete=models.CASCADE, related_name="snapshots")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="snapshots")
+    status = models.CharField(max_length=20)
+    colour = models.CharField(max_length=10, blank=True)
+    expected_percent = models.PositiveSmallIntegerField(null=True)
+    actual_percent = models.PositiveSmallIntegerField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "task"], name="snapshot_unique")]

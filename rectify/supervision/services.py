@@ -1,0 +1,228 @@
+"""Derived progress status upkeep and the escalation ladder (督办)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from rectify.core.audit import record_event
+from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus
+from rectify.ledger.models import Task, TaskStatus
+from rectify.orgs.models import Role, Unit, User
+from rectify.supervision import scope
+from rectify.supervision.models import (
+    LADDER,
+    Escalation,
+    EscalationStatus,
+    Rung,
+    StatusSnapshot,
+    Trigger,
+)
+from rectify.supervision.status import StatusInput, derive_status
+
+
+def _with_status_inputs(qs: QuerySet) -> QuerySet:
+    accepted = (ProgressReport.objects.filter(task=OuterRef("pk"), status=ReportStatus.ACCEPTED)
+                .order_by("-decided_at", "-id"))
+    return qs.select_related("campaign").annotate(
+        last_percent=Subquery(accepted.values("percent")[:1]),
+        last_unable=Subquery(accepted.values("judged_unable")[:1]),
+        n_measures=Count("measures", distinct=True),
+        n_done=Count("measures", filter=Q(measures__done=True), distinct=True),
+    )
+
+
+def _previous_colours(task_ids: list[int]) -> dict[int, str]:
+    """Colour of each task at the end of the latest closed round that has a snapshot of it."""
+    latest = (StatusSnapshot.objects.filter(task=OuterRef("task"), round__status="closed")
+              .order_by("-round__period").values("pk")[:1])
+    rows = StatusSnapshot.objects.filter(task_id__in=task_ids, pk=Subquery(latest)).values_list("task_id", "colour")
+    return dict(rows)
+
+
+def _compute(task: Task, today: dt.date, previous: str | None):
+    from rectify.core.workdays import workdays_between
+
+    remaining = None
+    if task.deadline and task.deadline >= today:
+        remaining = workdays_between(today, task.deadline)
+    return derive_status(StatusInput(
+        today=today, closed=task.status == TaskStatus.CLOSED, deadline_kind=task.deadline_kind,
+        deadline=task.deadline, start=task.start_date or task.campaign.feedback_date,
+        reported_percent=task.last_percent, measures_total=task.n_measures, measures_done=task.n_done,
+        judged_unable=bool(task.last_unable), previous_colour=previous, days_to_deadline_workdays=remaining))
+
+
+FIELDS = ["progress_status", "warning_colour", "expected_percent", "actual_percent", "status_reasons",
+          "status_computed_on"]
+
+
+def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = None, batch: int = 1000) -> int:
+    """Recompute the derived status of tasks (all by default). Returns how many changed.
+
+    Status depends on the date, so tick runs this daily; acceptance of a report runs it for one task.
+    """
+    today = today or timezone.localdate()
+    qs = _with_status_inputs(tasks if tasks is not None else Task.objects.all()).order_by("pk")
+    changed = 0
+    ids = list(qs.values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        chunk = list(qs.filter(pk__in=ids[start:start + batch]))
+        previous = _previous_colours([t.pk for t in chunk])
+        dirty = []
+        for task in chunk:
+            result = _compute(task, today, previous.get(task.pk))
+            values = (str(result.status), str(result.colour), result.expected_percent, result.actual_percent,
+                      list(result.reasons), today)
+            if tuple(getattr(task, f) for f in FIELDS[:-1]) != values[:-1] or task.status_computed_on != today:
+                for name, value in zip(FIELDS, values, strict=True):
+                    setattr(task, name, value)
+                dirty.append(task)
+        with transaction.atomic():
+            Task.objects.bulk_update(dirty, FIELDS, batch_size=500)
+        changed += len(dirty)
+    return changed
+
+
+def refresh_task_status(*, task: Task, today: dt.date | None = None) -> Task:
+    refresh_statuses(tasks=Task.objects.filter(pk=task.pk), today=today)
+    return Task.objects.get(pk=task.pk)
+
+
+def snapshot_round(*, rnd: DispatchRound) -> int:
+    """Keep each task's status as it stood at the end of the round (idempotent)."""
+    existing = set(StatusSnapshot.objects.filter(round=rnd).values_list("task_id", flat=True))
+    task_ids = set(rnd.reports.values_list("task_id", flat=True)) - existing
+    rows = [StatusSnapshot(round=rnd, task_id=t.pk, status=t.progress_status, colour=t.warning_colour,
+                           expected_percent=t.expected_percent, actual_percent=t.actual_percent)
+            for t in Task.objects.filter(pk__in=task_ids).only(*FIELDS, "id")]
+    StatusSnapshot.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+def highest_rung(task: Task) -> int:
+    rungs = set(task.escalations.values_list("rung", flat=True))
+    return max((LADDER.index(r) for r in rungs), default=-1)
+
+
+def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_unit: Unit,
+                     reply_due: dt.date | None, skip_reason: str = "", doc_number: str = "") -> Escalation:
+    """Issue the next rung of the ladder (通报、督办、挂牌督办、约谈、区域限批).
+
+    Rungs go in order; skipping one needs a stated reason, which the record keeps.
+    """
+    if not scope.can_issue(actor, task):
+        raise PermissionDenied("您无权对该任务发起督办。")
+    if rung not in LADDER:
+        raise ValidationError({"rung": ["未知的督办措施。"]})
+    errors: dict[str, list[str]] = {}
+    if not reason.strip():
+        errors["reason"] = ["请填写督办事由。"]
+    if not task.task_units.filter(unit=target_unit).exists():
+        errors["target_unit"] = ["督办对象须为该任务的责任或督导单位。"]
+    if rung != Rung.WARNING and reply_due is None:
+        errors["reply_due"] = ["请填写回复期限。"]
+    if reply_due and reply_due < timezone.localdate():
+        errors["reply_due"] = ["回复期限不能早于今天。"]
+    current = highest_rung(task)
+    wanted = LADDER.index(rung)
+    skipped = [Rung(r).label for r in LADDER[current + 1:wanted]]
+    if skipped and not skip_reason.strip():
+        errors["skip_reason"] = [f"越级督办须说明理由（跳过：{'、'.join(skipped)}）。"]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        esc = Escalation.objects.create(
+            task=task, rung=rung, reason=reason.strip(), target_unit=target_unit, reply_due=reply_due,
+            skip_reason=skip_reason.strip() if skipped else "", doc_number=doc_number.strip(), issued_by=actor,
+            issuing_unit=actor.unit, issued_at=timezone.now(), trigger=Trigger.MANUAL)
+        if not esc.doc_number:
+            esc.doc_number = _doc_number(esc)
+            esc.save(update_fields=["doc_number"])
+        record_event(actor=actor, action="escalation_issued", object_type="ledger.task", object_id=task.pk,
+                     object_label=str(task)[:300],
+                     summary=f"对{target_unit.name}发出{esc.get_rung_display()}（{esc.doc_number}）"
+                             + (f"，回复期限 {reply_due:%Y-%m-%d}" if reply_due else "")
+                             + (f"；越级（跳过{'、'.join(skipped)}），理由：{esc.skip_reason}" if skipped else ""),
+                     after={"escalation": esc.pk, "rung": rung, "target": target_unit.name, "reply_due": reply_due,
+                            "skipped": skipped, "skip_reason": esc.skip_reason})
+    _notify_target(esc)
+    return esc
+
+
+def _doc_number(esc: Escalation) -> str:
+    year = timezone.localdate().year
+    seq = Escalation.objects.filter(rung=esc.rung, issued_at__year=esc.issued_at.year, pk__lte=esc.pk).count()
+    word = {"warning": "预", "circular": "通", "supervision": "督", "listed": "挂督", "interview": "约",
+            "suspension": "限"}[esc.rung]
+    return f"整改办{word}〔{year}〕{seq}号"
+
+
+def _notify_target(esc: Escalation) -> None:
+    from rectify.core.notify import notify
+
+    users = User.objects.filter(role__in=[Role.REPORTER, Role.REVIEWER], unit=esc.target_unit, is_active=True)
+    notify(users=users, kind="escalation_received", title=f"收到{esc.get_rung_display()}：{esc.task.code}",
+           body=esc.reason, url=f"/supervision/escalations/{esc.pk}/", key=f"escalation:{esc.pk}")
+
+
+def auto_warning(*, task: Task, trigger: str, key: str, reason: str, rnd: DispatchRound | None = None,
+                 target_unit: Unit | None = None) -> Escalation | None:
+    """A warning (预警) raised by tick. Returns None when this key was already raised."""
+    if Escalation.objects.filter(dedupe_key=key).exists():
+        return None
+    if target_unit is None:
+        link = task.task_units.filter(role="responsible").order_by("ordinal").first()
+        if link is None:
+            return None
+        target_unit = link.unit
+    try:
+        with transaction.atomic():
+            esc = Escalation.objects.create(
+                task=task, rung=Rung.WARNING, trigger=trigger, reason=reason, target_unit=target_unit,
+                issued_at=timezone.now(), dedupe_key=key, round=rnd)
+            esc.doc_number = _doc_number(esc)
+            esc.save(update_fields=["doc_number"])
+            record_event(action="warning_raised", actor_name="系统（定时任务）", object_type="ledger.task",
+                         object_id=task.pk, object_label=str(task)[:300],
+                         summary=f"自动预警：{Trigger(trigger).label}——{reason}", after={"escalation": esc.pk, "key": key})
+    except IntegrityError:
+        return None
+    _notify_target(esc)
+    return esc
+
+
+def reply_escalation(*, actor: User, escalation: Escalation, text: str) -> Escalation:
+    if not scope.can_reply(actor, escalation):
+        raise PermissionDenied("只有督办对象单位可以回复。")
+    if not text.strip():
+        raise ValidationError({"reply_text": ["请填写回复内容。"]})
+    with transaction.atomic():
+        updated = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
+            status=EscalationStatus.REPLIED, reply_text=text.strip(), replied_by=actor, replied_at=timezone.now())
+        if not updated:
+            raise ValidationError("该督办已回复或已办结。")
+        escalation.refresh_from_db()
+        late = escalation.reply_due and timezone.localdate() > escalation.reply_due
+        record_event(actor=actor, action="escalation_replied", object_type="ledger.task",
+                     object_id=escalation.task_id, object_label=str(escalation.task)[:300],
+                     summary=f"{escalation.target_unit.name}回复{escalation.get_rung_display()}（{escalation.doc_number}）"
+                             + ("，逾期回复" if late else ""), after={"escalation": escalation.pk})
+    return escalation
+
+
+def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
+    if not scope.can_close(actor, escalation):
+        raise PermissionDenied("您无权办结该督办。")
+    with transaction.atomic():
+        updated = Escalation.objects.filter(pk=escalation.pk).exclude(status=EscalationStatus.CLOSED).update(
+            status=EscalationStatus.CLOSED)
+        if updated:
+            record_event(actor=actor, action="escalation_closed", object_type="ledger.task",
+                         object_id=escalation.task_id, summary=f"办结{escalation.get_rung_display()}（{escalation.doc_number}）")
+    escalation.refresh_from_db()
+    return escalation

@@ -1,0 +1,98 @@
+"""Escalation board, issuing a rung on a task, replying. Thin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from rectify.ledger.selectors import get_task_for_user
+from rectify.orgs.models import Unit
+from rectify.supervision import scope, services
+from rectify.supervision.forms import EscalationForm, ReplyForm
+from rectify.supervision.models import LADDER, Escalation, EscalationStatus, Rung
+
+
+@login_required
+def board(request):
+    """督办台账: open ones first, overdue replies at the top."""
+    today = timezone.localdate()
+    qs = (Escalation.objects.visible_to(request.user).select_related("task", "target_unit", "issuing_unit")
+          .annotate(rank=Case(
+              When(status=EscalationStatus.OPEN, reply_due__lt=today, then=Value(0)),
+              When(status=EscalationStatus.OPEN, then=Value(1)),
+              When(status=EscalationStatus.REPLIED, then=Value(2)),
+              default=Value(3), output_field=IntegerField()))
+          .order_by("rank", "reply_due", "-issued_at"))
+    status = request.GET.get("status", "open")
+    if status in EscalationStatus.values:
+        qs = qs.filter(status=status)
+    if request.GET.get("rung") in LADDER:
+        qs = qs.filter(rung=request.GET["rung"])
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "supervision/board.html", {"page": page, "today": today, "status": status,
+                                                      "statuses": EscalationStatus.choices, "rungs": Rung.choices})
+
+
+@login_required
+def issue(request, task_id: int):
+    task, _ = get_task_for_user(request.user, task_id)
+    if not scope.can_issue(request.user, task):
+        raise Http404("无权对该任务发起督办")
+    form = EscalationForm(request.POST or None, task=task)
+    current = services.highest_rung(task)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            esc = services.issue_escalation(actor=request.user, task=task, rung=d["rung"], reason=d["reason"],
+                                            target_unit=Unit.objects.get(pk=d["target_unit"]),
+                                            reply_due=d["reply_due"], skip_reason=d.get("skip_reason") or "")
+        except ValidationError as exc:
+            for name, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, f"已发出{esc.get_rung_display()}（{esc.doc_number}）。")
+            return redirect("supervision:detail", pk=esc.pk)
+    return render(request, "supervision/issue.html", {
+        "task": task, "form": form, "current": Rung(LADDER[current]).label if current >= 0 else "无",
+        "next": Rung(LADDER[current + 1]).label if current + 1 < len(LADDER) else None})
+
+
+def _escalation_for(user, pk: int) -> Escalation:
+    esc = Escalation.objects.visible_to(user).select_related("task", "target_unit", "issued_by").filter(pk=pk).first()
+    if esc is None:
+        raise Http404("督办不存在或无权查看")
+    return esc
+
+
+@login_required
+def detail(request, pk: int):
+    esc = _escalation_for(request.user, pk)
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reply_escalation(actor=request.user, escalation=esc, text=form.cleaned_data["reply_text"])
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, "已回复。")
+            return redirect("supervision:detail", pk=esc.pk)
+    return render(request, "supervision/detail.html", {
+        "esc": esc, "form": form, "can_reply": scope.can_reply(request.user, esc) and esc.status == "open",
+        "can_close": scope.can_close(request.user, esc) and esc.status != "closed",
+        "overdue": esc.status == "open" and esc.reply_due and esc.reply_due < timezone.localdate()})
+
+
+@login_required
+@require_POST
+def close(request, pk: int):
+    esc = _escalation_for(request.user, pk)
+    services.close_escalation(actor=request.user, escalation=esc)
+    messages.success(request, "已办结。")
+    return redirect("supervision:detail", pk=pk)
