@@ -128,7 +128,9 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
         errors["reply_due"] = ["请填写回复期限。"]
     if reply_due and reply_due < timezone.localdate():
         errors["reply_due"] = ["回复期限不能早于今天。"]
-    current = highest_rung(task)
+    # 预警 is raised automatically and is not a step the office must climb by hand: the manual
+    # ladder starts at 通报 whether or not a warning came first.
+    current = max(highest_rung(task), 0)
     wanted = LADDER.index(rung)
     skipped = [Rung(r).label for r in LADDER[current + 1:wanted]]
     if skipped and not skip_reason.strip():

@@ -1,0 +1,104 @@
+"""The escalation ladder (督办): order, skipping with a reason, replies, the board."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from rectify.core.models import Event, Notification
+from rectify.supervision import services
+from rectify.supervision.models import LADDER, Escalation, Rung
+
+REPLY = timezone.localdate() + dt.timedelta(days=10)
+
+
+def issue(world, rung, persona="office_admin", task=None, **kwargs):
+    task = task or world.task_a
+    return services.issue_escalation(actor=world.users[persona], task=task, rung=rung, reason="进度滞后",
+                                     target_unit=kwargs.pop("target", world.county_a), reply_due=REPLY, **kwargs)
+
+
+def test_rungs_go_in_order(world):
+    for rung in LADDER[1:]:
+        esc = issue(world, rung)
+        assert esc.rung == rung and esc.doc_number
+    assert [e.rung for e in Escalation.objects.order_by("pk")] == LADDER[1:]
+
+
+@pytest.mark.parametrize("current,wanted,skipped", [
+    (None, Rung.SUPERVISION, "通报"),
+    (Rung.CIRCULAR, Rung.INTERVIEW, "督办、挂牌督办"),
+    (Rung.SUPERVISION, Rung.SUSPENSION, "挂牌督办、约谈"),
+])
+def test_skipping_a_rung_needs_a_reason_and_is_recorded(world, current, wanted, skipped):
+    if current:
+        issue(world, current, skip_reason="前期已约谈提醒")
+    with pytest.raises(ValidationError) as exc:
+        issue(world, wanted)
+    assert skipped in str(exc.value)
+    esc = issue(world, wanted, skip_reason="问题性质严重，群众反映强烈")
+    assert esc.skip_reason == "问题性质严重，群众反映强烈"
+    event = Event.objects.filter(action="escalation_issued").last()
+    assert f"跳过{skipped}" in event.summary and event.after["skipped"] == skipped.split("、")
+
+
+def test_going_back_down_or_repeating_a_rung_is_allowed(world):
+    issue(world, Rung.CIRCULAR)
+    issue(world, Rung.SUPERVISION)
+    assert issue(world, Rung.CIRCULAR).rung == Rung.CIRCULAR
+
+
+def test_who_may_issue(world):
+    issue(world, Rung.CIRCULAR, persona="lead_env")  # lead unit, its own task
+    for persona in ["lead_housing", "reporter_a", "leader_a", "discipline"]:
+        with pytest.raises(PermissionDenied):
+            issue(world, Rung.CIRCULAR, persona=persona)
+
+
+def test_bad_input_is_refused(world):
+    with pytest.raises(ValidationError):
+        issue(world, Rung.CIRCULAR, target=world.county_b)  # not a unit of this task
+    with pytest.raises(ValidationError):
+        services.issue_escalation(actor=world.users["office_admin"], task=world.task_a, rung=Rung.CIRCULAR,
+                                  reason="x", target_unit=world.county_a, reply_due=None)
+    assert not Escalation.objects.exists()
+
+
+def test_target_replies_and_office_closes(world):
+    esc = issue(world, Rung.SUPERVISION, skip_reason="紧急")
+    assert Notification.objects.filter(user=world.users["reporter_a"], kind="escalation_received").exists()
+    with pytest.raises(PermissionDenied):
+        services.reply_escalation(actor=world.users["reporter_b"], escalation=esc, text="x")
+    services.reply_escalation(actor=world.users["reporter_a"], escalation=esc, text="已完成管网铺设 2 公里")
+    with pytest.raises(ValidationError):
+        services.reply_escalation(actor=world.users["reporter_a"], escalation=esc, text="再次回复")
+    services.close_escalation(actor=world.users["office_admin"], escalation=esc)
+    esc.refresh_from_db()
+    assert esc.status == "closed" and esc.reply_text.startswith("已完成")
+
+
+def test_board_lists_overdue_replies_first_and_respects_scope(world):
+    late = issue(world, Rung.CIRCULAR)
+    Escalation.objects.filter(pk=late.pk).update(reply_due=timezone.localdate() - dt.timedelta(days=1))
+    issue(world, Rung.CIRCULAR, task=world.task_b, target=world.county_b)
+    page = world.client("office_admin").get("/supervision/").content.decode()
+    assert page.index("T-01") < page.index("T-02") and "回复逾期" in page
+    county_b = world.client("reporter_b").get("/supervision/").content.decode()
+    assert "T-02" in county_b and "T-01" not in county_b
+    assert world.client("reporter_b").get(f"/supervision/escalations/{late.pk}/").status_code == 404
+
+
+def test_issue_and_reply_through_the_web(world):
+    office = world.client("office_admin")
+    response = office.post(f"/supervision/tasks/{world.task_a.pk}/escalate/", {
+        "rung": "circular", "target_unit": world.county_a.pk, "reason": "连续两月滞后", "reply_due": REPLY.isoformat()})
+    assert response.status_code == 302
+    esc = Escalation.objects.get()
+    reply = world.client("reporter_a").post(f"/supervision/escalations/{esc.pk}/", {"reply_text": "已整改"})
+    assert reply.status_code == 302
+    esc.refresh_from_db()
+    assert esc.status == "replied"
+    assert world.client("reporter_a").get(f"/supervision/tasks/{world.task_a.pk}/escalate/").status_code == 404
