@@ -195,3 +195,19 @@ def test_user_text_is_escaped(world):
     page = world.client("office_admin").get(f"/ledger/tasks/{task.pk}/").content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page
+
+
+def test_ledger_filters_and_sorts_by_derived_progress_status(world):
+    from rectify.supervision.services import refresh_statuses
+
+    Task.objects.filter(pk=world.task_b.pk).update(deadline=dt.date(2025, 6, 30))  # past due, not closed
+    refresh_statuses(today=dt.date(2026, 11, 28))
+    world.task_b.refresh_from_db()
+    assert (world.task_b.progress_status, world.task_b.warning_colour) == ("overdue", "red")
+    client = world.client("office_admin")
+    overdue = client.get("/ledger/?progress_status=overdue").content.decode()
+    assert ">T-02</a>" in overdue and ">T-01</a>" not in overdue
+    red = client.get("/ledger/?warning_colour=red").content.decode()
+    assert ">T-02</a>" in red and "逾期·红色预警" in red
+    worst_first = client.get("/ledger/?sort=colour").content.decode()
+    assert worst_first.index(">T-02</a>") < worst_first.index(">T-01</a>")

@@ -3,6 +3,7 @@ from django import forms
 from rectify.ledger.models import DeadlineKind, TaskStatus
 from rectify.ledger.services import MeasureInput, TaskInput
 from rectify.orgs.models import Category, Role, Unit, UnitKind, User
+from rectify.supervision.status import COLOUR_LABELS, STATUS_LABELS
 
 
 class DateInput(forms.DateInput):
@@ -23,13 +24,16 @@ class TaskFilterForm(forms.Form):
     category = forms.ChoiceField(label="问题类别", required=False, choices=[("", "全部类别"), *Category.choices])
     unit = forms.ModelChoiceField(label="涉及单位", queryset=None, required=False, empty_label="全部单位")
     county = forms.ModelChoiceField(label="县市区", queryset=None, required=False, empty_label="全部县市区")
-    status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部状态"), *TaskStatus.choices])
+    status = forms.ChoiceField(label="台账状态", required=False, choices=[("", "全部状态"), *TaskStatus.choices])
+    progress_status = forms.ChoiceField(label="进度状态", required=False,
+                                        choices=[("", "全部"), *STATUS_LABELS.items()])
+    warning_colour = forms.ChoiceField(label="预警", required=False, choices=[("", "全部"), *COLOUR_LABELS.items()])
     deadline_kind = forms.ChoiceField(label="时限类型", required=False, choices=[("", "全部"), *DeadlineKind.choices])
     deadline_from = forms.DateField(label="时限自", required=False, widget=DateInput())
     deadline_to = forms.DateField(label="时限至", required=False, widget=DateInput())
     sort = forms.ChoiceField(label="排序", required=False, choices=[
         ("code", "按编号"), ("deadline", "时限从早到晚"), ("-deadline", "时限从晚到早"),
-        ("-updated", "最近更新"), ("title", "按名称")])
+        ("-updated", "最近更新"), ("title", "按名称"), ("colour", "预警从重到轻"), ("progress", "进度从低到高")])
 
     def __init__(self, *args, campaigns=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -123,6 +123,18 @@ class Task(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
 
+    @property
+    def progress_label(self) -> str:
+        from rectify.supervision.status import STATUS_LABELS
+
+        return STATUS_LABELS.get(self.progress_status, "")
+
+    @property
+    def colour_label(self) -> str:
+        from rectify.supervision.status import COLOUR_LABELS
+
+        return COLOUR_LABELS.get(self.warning_colour, "")
+
     def deadline_display(self) -> str:
         if self.deadline_kind == DeadlineKind.LONG_TERM:
             return "长期坚持" + (f"（{self.deadline:%Y年%m月%d日}前见效）" if self.deadline else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from rectify.core.models import Event
@@ -21,7 +21,11 @@ SORTS = {
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
     "title": ("title", "id"),
+    # worst first: red, yellow, blue, none; then the furthest behind 序时进度
+    "colour": ("colour_rank", "actual_percent", "deadline"),
+    "progress": ("actual_percent", "deadline"),
 }
+COLOUR_RANK = {"red": 0, "yellow": 1, "blue": 2}
 
 
 @dataclass
@@ -31,6 +35,8 @@ class TaskFilter:
     unit: int | None = None
     county: int | None = None
     status: str = ""
+    progress_status: str = ""
+    warning_colour: str = ""
     deadline_kind: str = ""
     deadline_from: dt.date | None = None
     deadline_to: dt.date | None = None
@@ -48,6 +54,10 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
         qs = qs.filter(category=f.category)
     if f.status:
         qs = qs.filter(status=f.status)
+    if f.progress_status:
+        qs = qs.filter(progress_status=f.progress_status)
+    if f.warning_colour:
+        qs = qs.filter(warning_colour=f.warning_colour)
     if f.deadline_kind:
         qs = qs.filter(deadline_kind=f.deadline_kind)
     if f.deadline_from:
@@ -66,6 +76,9 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
         for word in f.q.split()[:5]:
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
                            | Q(target__icontains=word) | Q(inspection_number__icontains=word))
+    if f.sort == "colour":
+        qs = qs.annotate(colour_rank=Case(*[When(warning_colour=c, then=Value(r)) for c, r in COLOUR_RANK.items()],
+                                          default=Value(9), output_field=IntegerField()))
     return qs.order_by(*SORTS.get(f.sort, SORTS["code"]))
 
 

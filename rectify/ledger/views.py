@@ -20,7 +20,8 @@ def _filters_from(form: TaskFilterForm) -> selectors.TaskFilter:
     return selectors.TaskFilter(
         campaign=d["campaign"].pk if d.get("campaign") else None, category=d.get("category") or "",
         unit=d["unit"].pk if d.get("unit") else None, county=d["county"].pk if d.get("county") else None,
-        status=d.get("status") or "", deadline_kind=d.get("deadline_kind") or "",
+        status=d.get("status") or "", progress_status=d.get("progress_status") or "",
+        warning_colour=d.get("warning_colour") or "", deadline_kind=d.get("deadline_kind") or "",
         deadline_from=d.get("deadline_from"), deadline_to=d.get("deadline_to"), q=(d.get("q") or "").strip(),
         sort=d.get("sort") or "code")
 
@@ -43,11 +44,19 @@ def task_list(request):
 
 @login_required
 def task_detail(request, pk: int):
+    from rectify.dispatch.models import ProgressReport
+    from rectify.supervision.models import Escalation
+    from rectify.supervision.scope import can_issue
+
     task, can_edit = selectors.get_task_for_user(request.user, pk)
+    reports = (ProgressReport.objects.visible_to(request.user).filter(task=task)
+               .select_related("round", "unit").order_by("-round__period", "unit__sort_order")[:36])
+    escalations = Escalation.objects.visible_to(request.user).filter(task=task).select_related("target_unit")[:50]
     return render(request, "ledger/task_detail.html", {
         "task": task, "can_edit": can_edit, "units": selectors.units_by_role(task),
         "missing": services.missing_essentials(task), "timeline": selectors.task_timeline(task)[:200],
-        "roles": UnitRole,
+        "roles": UnitRole, "reports": reports, "escalations": escalations,
+        "can_escalate": can_issue(request.user, task),
     })
 
 
