@@ -40,7 +40,7 @@ def test_round_opens_on_the_configured_work_day(world, settings):
     assert Notification.objects.filter(user=world.users["reporter_a"], kind="round_opened").count() == 1
 
 
-def test_opening_day_counts_official_work_days():
+def test_opening_day_counts_official_work_days(db):
     # National Day week: the first work day of October 2025 is Thursday the 9th.
     assert nth_workday_of_month(2025, 10, 1) == dt.date(2025, 10, 9)
 

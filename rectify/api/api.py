@@ -6,13 +6,17 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from rectify.api.auth import TokenAuth
+from rectify.dispatch.api import router as dispatch_router
 from rectify.ledger.api import router as ledger_router
 from rectify.ledger.services import StaleVersionError
+from rectify.supervision.api import router as supervision_router
 
 api = NinjaAPI(title="督察整改调度平台 API", version="1", urls_namespace="api", auth=TokenAuth(),
                docs_decorator=login_required,
                description="Rectify /api/v1：台账任务与措施。所有接口使用 Bearer 令牌认证，范围与网页一致。")
 api.add_router("/", ledger_router)
+api.add_router("/", dispatch_router)
+api.add_router("/", supervision_router)
 
 
 @api.exception_handler(StaleVersionError)

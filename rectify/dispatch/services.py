@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 
 from rectify.core.audit import record_event
@@ -114,7 +115,7 @@ def transition(*, actor: User, report: ProgressReport, action: str, expected_ver
         locked = (ProgressReport.objects.visible_to(actor).select_for_update()
                   .select_related("round", "task", "unit").filter(pk=report.pk).first())
         if locked is None:
-            raise PermissionDenied("报送不存在或无权操作。")
+            raise Http404("报送不存在或无权操作。")  # missing and not allowed look the same
         if expected_version is not None and locked.version != expected_version:
             raise StaleReportError(locked)
         rule = TRANSITIONS.get((locked.status, action))
@@ -221,22 +222,27 @@ def _notify_after(report: ProgressReport, action: str) -> None:
 
 def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) -> Evidence:
     """Check an uploaded file by content, store it by digest and attach it (佐证材料)."""
-    from rectify.core.evidence import EvidenceStore, inspect_upload, photo_warnings
+    from django.db.models import Sum
 
-    if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
-        raise PermissionDenied("当前不能为该报送上传佐证材料。")
+    from rectify.core.evidence import EvidenceStore, check_report_total, inspect_upload, photo_warnings
+
     inspected = inspect_upload(name, fileobj)
     store = EvidenceStore()
     with transaction.atomic():
-        locked = ProgressReport.objects.select_for_update().select_related("task", "round").get(pk=report.pk)
-        store.save(inspected, inspected.temp_path if getattr(inspected, "temp_path", None) else fileobj)
+        locked = (ProgressReport.objects.visible_to(actor).select_for_update()
+                  .select_related("task", "task__campaign", "round", "unit").filter(pk=report.pk).first())
+        if locked is None:
+            raise Http404("报送不存在或无权操作。")
+        # Checked on the locked row: a report submitted meanwhile no longer takes files.
+        if not scope.can_write_report(actor, locked) or locked.status not in EDITABLE:
+            raise PermissionDenied("当前不能为该报送上传佐证材料。")
+        check_report_total((locked.evidence.aggregate(total=Sum("size"))["total"] or 0) + inspected.size)
         meta = inspected.exif
         warnings = []
         if inspected.kind == "photo":
-            start = _measure_start(locked)
             location = ((locked.task.latitude, locked.task.longitude)
                         if locked.task.latitude is not None and locked.task.longitude is not None else None)
-            warnings = photo_warnings(meta, measure_start=start, task_location=location)
+            warnings = photo_warnings(meta, measure_start=_measure_start(locked), task_location=location)
         evidence = Evidence.objects.create(
             report=locked, digest=inspected.digest, extension=inspected.extension, size=inspected.size,
             mime=inspected.mime, kind=inspected.kind, original_name=inspected.original_name[:200],
@@ -248,6 +254,8 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
                              + (f"（{'；'.join(warnings)}）" if warnings else ""),
                      after={"evidence": evidence.pk, "sm3": inspected.digest, "size": inspected.size,
                             "mime": inspected.mime})
+        # The file is written last, so a failure above leaves no file behind.
+        store.save(inspected, fileobj)
     return evidence
 
 
@@ -256,14 +264,22 @@ def _measure_start(report: ProgressReport) -> dt.date | None:
 
 
 def remove_evidence(*, actor: User, evidence: Evidence) -> None:
-    report = evidence.report
-    if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
-        raise PermissionDenied("当前不能删除该佐证材料。")
     with transaction.atomic():
+        report = (ProgressReport.objects.visible_to(actor).select_for_update()
+                  .filter(pk=evidence.report_id).select_related("unit").first())
+        if report is None:
+            raise Http404("文件不存在或无权操作。")
+        if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
+            raise PermissionDenied("当前不能删除该佐证材料。")
         record_event(actor=actor, action="evidence_removed", object_type="ledger.task", object_id=report.task_id,
                      summary=f"删除佐证材料「{evidence.original_name}」", before={"sm3": evidence.digest})
         evidence.delete()
-    if not Evidence.objects.filter(digest=evidence.digest).exists():
-        from rectify.core.evidence import EvidenceStore
 
-        transaction.on_commit(lambda: EvidenceStore().delete(evidence.digest, evidence.extension))
+        def drop_file_if_unused():
+            # Content-addressed: another report may hold the same file.
+            if not Evidence.objects.filter(digest=evidence.digest).exists():
+                from rectify.core.evidence import EvidenceStore
+
+                EvidenceStore().delete(evidence.digest, evidence.extension)
+
+        transaction.on_commit(drop_file_if_unused)

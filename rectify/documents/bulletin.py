@@ -43,7 +43,7 @@ NEXT_STEPS = [
     "对未按时报送、报送不实的，将予以通报。",
     "三是强化督导核查。各牵头督导单位要及时审核所督导任务的进展报送，深入现场核查整改成效，"
     "坚决防止表面整改、敷衍整改、虚假整改。",
-    "四是加大督办力度。对连续滞后或逾期的任务，市整改办将依次采取通报、督办、挂牌督办、约谈等措施；"
+    "四是加大督办力度。对连续滞后或逾期的任务，{office}将依次采取通报、督办、挂牌督办、约谈等措施；"
     "情节严重的，移交纪委监委追责问责。",
 ]
 
@@ -271,24 +271,24 @@ def _render_docx(data: dict) -> bytes:
     missing = [f"{r['name']}（{r['missing']}项）" for r in data["by_unit"] if r["missing"]]
     doc.paragraph("各责任单位报送及所负责任务推进情况见下表。"
                   + (f"未按要求完成报送的有：{'、'.join(missing)}，予以通报。" if missing else "各责任单位均已完成报送。"))
-    doc.table(["序号", "责任单位", "应报", "按时报送", "逾期报送", "未报送", "序时推进", "滞后", "逾期", "已完成"],
+    doc.table(["序号", "责任单位", "应报", "按时\n报送", "逾期\n报送", "未报送", "序时\n推进", "滞后", "逾期", "已完成"],
               [[i, r["name"], r["total"], r["on_time"], r["late"], r["missing"], r["on_schedule"], r["lagging"],
                 r["overdue"], r["closed"]] for i, r in enumerate(data["by_unit"], 1)],
-              [9, 37, 11, 13, 13, 12, 13, 10, 10, 11], numeric_from=2)
+              [10, 38, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5], numeric_from=2)
 
     doc.heading("三、牵头督导单位督导情况")
     pending = [f"{r['name']}（{r['to_accept']}项）" for r in data["by_lead"] if r["to_accept"] and r["unit_id"]]
     doc.paragraph("各牵头督导单位审核采纳进展报送及所督导任务推进情况见下表。"
                   + (f"尚有报送未审核的有：{'、'.join(pending)}，请及时审核。" if pending else ""))
-    doc.table(["序号", "牵头督导单位", "应报", "已采纳", "待审核", "未报送", "序时推进", "滞后", "逾期", "已完成"],
+    doc.table(["序号", "牵头督导单位", "应报", "已采纳", "待审核", "未报送", "序时\n推进", "滞后", "逾期", "已完成"],
               [[i, r["name"], r["total"], r["accepted"], r["to_accept"], r["missing"], r["on_schedule"],
                 r["lagging"], r["overdue"], r["closed"]] for i, r in enumerate(data["by_lead"], 1)],
-              [9, 37, 11, 12, 12, 12, 13, 10, 10, 11], numeric_from=2)
+              [10, 38, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5], numeric_from=2)
 
     doc.heading("四、滞后和逾期任务")
     doc.paragraph(f"截至{source}，共有滞后任务{len(data['lagging'])}项、逾期任务{len(data['overdue'])}项，名单如下。")
-    headers = ["序号", "任务编号", "问题/任务名称", "责任单位", "牵头督导单位", "整改时限", "序时进度", "实际进度"]
-    widths = [9, 16, 48, 24, 24, 20, 12, 12]
+    headers = ["序号", "任务\n编号", "问题/任务名称", "责任单位", "牵头督导\n单位", "整改时限", "序时\n进度", "实际\n进度"]
+    widths = [10, 17, 40, 22, 22, 19, 13, 13]
     for label, key in (("（一）滞后任务", "lagging"), ("（二）逾期任务", "overdue")):
         doc.heading(label, level=2)
         if data[key]:
@@ -302,17 +302,17 @@ def _render_docx(data: dict) -> bytes:
     if data["escalations"]:
         parts = "、".join(f"{label}{n}件" for label, n in data["rung_counts"].items() if n)
         doc.paragraph(f"本月共发出督办措施{len(data['escalations'])}件，其中{parts}。具体如下。")
-        doc.table(["序号", "发文字号", "督办措施", "任务编号", "督办对象", "发出日期", "回复期限", "状态"],
+        doc.table(["序号", "发文字号", "督办\n措施", "任务\n编号", "督办对象", "发出日期", "回复期限", "状态"],
                   [[i, e["doc_number"], e["rung_label"], e["code"], e["target"], cn_date(e["issued_on"]),
                     cn_date(e["reply_due"]) if e["reply_due"] else "—", e["status_label"]]
                    for i, e in enumerate(data["escalations"], 1)],
-                  [9, 30, 16, 16, 24, 22, 22, 14], numeric_from=5)
+                  [10, 32, 16, 16, 22, 21, 21, 18], numeric_from=5)
     else:
         doc.paragraph("本月未发出督办措施。")
 
     doc.heading("六、下步工作要求")
     for text in NEXT_STEPS:
-        doc.paragraph(text)
+        doc.paragraph(text.format(office=rnd.office.short_name or rnd.office.name))
 
     doc.signature(data["issuer"], data["generated_on"])
     doc.note(_chain_line(data["chain_head"]) + "（本通报生成时平台审计记录的事件数与最新哈希，可用于核验记录未被改写）")

@@ -14,12 +14,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
@@ -38,6 +39,7 @@ FALLBACKS = {XIAOBIAOSONG: "宋体", FANGSONG: "仿宋", KAITI: "楷体", HEITI:
 SIZE = {"初号": 42, "小初": 36, "一号": 26, "小一": 24, "二号": 22, "小二": 18, "三号": 16, "小三": 15,
         "四号": 14, "小四": 12, "五号": 10.5, "小五": 9}
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 RED = RGBColor(0xFF, 0x00, 0x00)
 BODY_PT = SIZE["三号"]
 LINE_PT = 28  # 22 lines of 28 characters on a 225 mm type area: "固定值 28 磅" as offices set it
@@ -47,6 +49,11 @@ TYPE_AREA_PT = 156 / 25.4 * 72  # 版心宽 156 mm
 def cn_date(day: dt.date) -> str:
     """成文日期 as GB/T 9704-2012 §7.3.5.1 writes it: Arabic numerals, no leading zeros."""
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters XML cannot carry (pasted text sometimes has them)."""
+    return _CONTROL.sub("", text)
 
 
 def _text_width(text: str) -> float:
@@ -228,7 +235,7 @@ class OfficialDocument:
 
     @staticmethod
     def _run(paragraph, text: str, font: str, size: float, **kw):
-        run = paragraph.add_run(text)
+        run = paragraph.add_run(clean_text(text))
         set_run_font(run, font, size, **kw)
         return run
 
@@ -237,7 +244,7 @@ class OfficialDocument:
         if align is not None:
             p.alignment = align
         if text:
-            p.add_run(text)
+            p.add_run(clean_text(text))
         return p
 
     def blank(self, lines: int = 1) -> None:
@@ -298,7 +305,7 @@ class OfficialDocument:
     def addressee(self, name: str) -> None:
         """主送机关: flush left, ending with a full-width colon."""
         p = self._paragraph(style="Normal")
-        p.add_run(name.rstrip("：:") + "：")
+        p.add_run(clean_text(name).rstrip("：:") + "：")
 
     def paragraph(self, text: str) -> None:
         self._paragraph(text, style="公文正文")
@@ -324,30 +331,46 @@ class OfficialDocument:
         layout.set(qn("w:type"), "fixed")
         tbl.tblPr.insert_element_before(layout, "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
                                         "w:tblPrChange")
+        # Narrow cell margins (1 mm): eight figure columns must fit the 156 mm type area.
+        tbl.tblPr.insert_element_before(parse_xml(
+            f'<w:tblCellMar {nsdecls("w")}><w:left w:w="57" w:type="dxa"/><w:right w:w="57" w:type="dxa"/>'
+            '</w:tblCellMar>'), "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
         for grid_col, width in zip(tbl.tblGrid.gridCol_lst, widths, strict=True):
             grid_col.w = Mm(width)
         header_tr = tbl.tr_lst[0]
         header_tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeat on each page
         for tc, text, width in zip(header_tr.tc_lst, headers, widths, strict=True):
             tc.width = Mm(width)
+            tc.get_or_add_tcPr().vAlign_val = WD_CELL_VERTICAL_ALIGNMENT.CENTER
             p = tc.p_lst[0]
             p.style = "GBTableHead"
-            p.add_r().text = text
+            for n, line in enumerate(text.split("\n")):  # "\n" breaks a long header where it reads well
+                r = p.add_r()
+                if n:
+                    r.add_br()
+                r.add_t(line)
         template = copy.deepcopy(header_tr)
         template.remove(template.find(qn("w:trPr")))
-        for tc in template.tc_lst:
+        for i, tc in enumerate(template.tc_lst):
             p = tc.p_lst[0]
             for r in p.r_lst:
                 p.remove(r)
             p.style = "GBTableText"
+            if numeric_from is not None and i >= numeric_from:
+                p.get_or_add_pPr().jc_val = WD_ALIGN_PARAGRAPH.CENTER
+        # Plain lxml below (not add_run): python-docx's per-character text handling dominated
+        # the time of a 7,000-row list.
+        r_tag, t_tag, space = qn("w:r"), qn("w:t"), qn("xml:space")
+        tc_tag, p_tag = qn("w:tc"), qn("w:p")
         for row in rows:
             tr = copy.deepcopy(template)
-            for i, (tc, text) in enumerate(zip(tr.tc_lst, row, strict=True)):
-                p = tc.p_lst[0]
-                if numeric_from is not None and i >= numeric_from:
-                    p.get_or_add_pPr().jc_val = WD_ALIGN_PARAGRAPH.CENTER
+            for tc, text in zip(tr.iterchildren(tc_tag), row, strict=True):
+                text = clean_text(text)
                 if text:
-                    p.add_r().text = text
+                    t = etree.SubElement(etree.SubElement(tc.find(p_tag), r_tag), t_tag)
+                    t.text = " ".join(text.split()) if ("\n" in text or "\t" in text) else text
+                    if t.text != t.text.strip():
+                        t.set(space, "preserve")
             tbl.append(tr)
         self._paragraph()  # a table must not be the last element before the next block
 
@@ -369,6 +392,16 @@ class OfficialDocument:
         for text, indent in ((issuer, sig_indent), (date_text, date_indent)):
             p = self._paragraph(text, align=WD_ALIGN_PARAGRAPH.RIGHT)
             p.paragraph_format.right_indent = Pt(indent * BODY_PT)
+            # No extra space between Chinese and digits, or the two-character offset drifts.
+            p_pr = p._p.get_or_add_pPr()
+            for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+                off = OxmlElement(tag)
+                off.set(qn("w:val"), "0")
+                p_pr.insert_element_before(off, "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+                                           "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+                                           "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+                                           "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+                                           "w:pPrChange")
 
     def to_bytes(self) -> bytes:
         out = io.BytesIO()

@@ -13,7 +13,6 @@ from rectify.documents.docx_layout import OfficialDocument, cn_date
 from rectify.ledger.models import DeadlineKind, Task, UnitRole
 from rectify.orgs.models import Unit, UnitKind, User
 from rectify.supervision.models import DOCUMENT_TITLES, LADDER, Escalation, Rung, Trigger
-from rectify.supervision.status import STATUS_LABELS
 
 # What the target unit is on the task, to say "由你单位负责整改的" or "由你单位牵头督导的".
 ROLE_PHRASES = {
@@ -77,7 +76,9 @@ def escalation_title(esc: Escalation) -> str:
 def _skipped_rungs(esc: Escalation) -> list[str]:
     """The rungs this escalation jumped over, counted from those issued before it."""
     earlier = set(Escalation.objects.filter(task_id=esc.task_id, pk__lt=esc.pk).values_list("rung", flat=True))
-    highest = max((LADDER.index(r) for r in earlier), default=-1)
+    # Same rule as supervision.services.issue_escalation: 预警 is automatic, the manual ladder
+    # starts at 通报 whether or not a warning came first.
+    highest = max(max((LADDER.index(r) for r in earlier), default=-1), 0)
     return [Rung(r).label for r in LADDER[highest + 1:LADDER.index(esc.rung)]]
 
 
@@ -110,14 +111,11 @@ def escalation_docx(escalation: Escalation) -> bytes:
     if task.target:
         doc.paragraph("整改目标：" + _sentence(task.target))
 
+    # Only what the record held when it was issued: a later download must read the same.
     doc.heading("二、督办事由")
     doc.paragraph(_sentence(esc.reason))
     if esc.trigger != Trigger.MANUAL:
         doc.paragraph(f"本次{rung_label}由系统按规则自动发出，触发原因：{Trigger(esc.trigger).label}。")
-    if task.progress_status in STATUS_LABELS and task.progress_status != "unscheduled":
-        figures = (f"序时进度{task.expected_percent}%，" if task.expected_percent is not None else "") + (
-            f"实际进度{task.actual_percent}%，" if task.actual_percent is not None else "")
-        doc.paragraph(f"截至{cn_date(issued_on)}，该任务{figures}进度状态为“{STATUS_LABELS[task.progress_status]}”。")
     if esc.skip_reason:
         skipped = _skipped_rungs(esc)
         doc.paragraph(f"本次越级采取{rung_label}措施" + (f"（未经{'、'.join(skipped)}）" if skipped else "")

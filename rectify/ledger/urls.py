@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rectify.ledger import views
+from rectify.ledger import excel_views, views
 
 app_name = "ledger"
 urlpatterns = [
@@ -8,4 +8,9 @@ urlpatterns = [
     path("tasks/new/", views.task_create, name="task_create"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
+    path("import/", excel_views.import_upload, name="import_upload"),
+    path("import/preview/", excel_views.import_preview, name="import_preview"),
+    path("import/confirm/", excel_views.import_confirm, name="import_confirm"),
+    path("import/cancel/", excel_views.import_cancel, name="import_cancel"),
+    path("export.xlsx", excel_views.export_xlsx, name="export_xlsx"),
 ]

@@ -157,8 +157,9 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
 
 
 def _doc_number(esc: Escalation) -> str:
-    year = timezone.localdate().year
-    seq = Escalation.objects.filter(rung=esc.rung, issued_at__year=esc.issued_at.year, pk__lte=esc.pk).count()
+    # Numbered per rung and local calendar year (issued_at__year uses the project's time zone).
+    year = timezone.localtime(esc.issued_at).year
+    seq = Escalation.objects.filter(rung=esc.rung, issued_at__year=year, pk__lte=esc.pk).count()
     word = {"warning": "预", "circular": "通", "supervision": "督", "listed": "挂督", "interview": "约",
             "suspension": "限"}[esc.rung]
     return f"整改办{word}〔{year}〕{seq}号"

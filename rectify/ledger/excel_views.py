@@ -1,0 +1,197 @@
+"""Ledger Excel pages: upload → preview (nothing written) → confirm (all or nothing); export.
+
+The uploaded file waits between preview and confirm under ``settings.UPLOAD_DIR/imports``, named
+by a random token that only the server-side session knows, so a user cannot point the confirm
+at another file. The confirm re-reads the file and refuses if what it would do differs from the
+preview the user saw (someone edited a task meanwhile).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from rectify.ledger import excel, selectors
+from rectify.ledger.forms import TaskFilterForm
+from rectify.ledger.models import Campaign
+from rectify.ledger.scope import can_create_tasks
+from rectify.ledger.views import _filters_from
+
+SESSION_KEY = "ledger_import"
+PREVIEW_GOOD_ROWS = 200
+STALE_SECONDS = 24 * 3600
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _import_dir() -> Path:
+    path = Path(settings.UPLOAD_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _pending_path(token: str) -> Path | None:
+    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+        return None
+    return _import_dir() / f"{token}.xlsx"
+
+
+def _discard(request) -> None:
+    pending = request.session.pop(SESSION_KEY, None)
+    if pending:
+        path = _pending_path(pending.get("token", ""))
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _sweep_stale() -> None:
+    """Uploads previewed but never confirmed or cancelled go after a day."""
+    cutoff = time.time() - STALE_SECONDS
+    for path in _import_dir().glob("*.xlsx"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _importable_campaigns(user):
+    return Campaign.objects.filter(office__path__startswith=user.unit.path).order_by("-feedback_date", "-id")
+
+
+def _require_office(user) -> None:
+    if not can_create_tasks(user):
+        raise PermissionDenied("只有整改办可以导入台账。")
+
+
+class ImportForm(forms.Form):
+    campaign = forms.ModelChoiceField(label="导入到整改批次", queryset=None, empty_label="请选择整改批次")
+    file = forms.FileField(label="台账文件（.xlsx）", help_text="第一行或前几行为表头；支持标题行、两行表头和合并单元格。")
+
+    def __init__(self, *args, campaigns=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = campaigns
+        self.fields["file"].widget.attrs["accept"] = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(f"文件过大（{upload.size / 1048576:.1f} MB），上限为 {limit // 1048576} MB。")
+        if upload.size == 0:
+            raise forms.ValidationError("文件为空。")
+        return upload
+
+
+@login_required
+def import_upload(request):
+    _require_office(request.user)
+    campaigns = _importable_campaigns(request.user)
+    form = ImportForm(request.POST or None, request.FILES or None, campaigns=campaigns,
+                      initial={"campaign": request.GET.get("campaign")})
+    if request.method == "POST" and form.is_valid():
+        _discard(request)
+        _sweep_stale()
+        token = secrets.token_hex(16)
+        upload = form.cleaned_data["file"]
+        with open(_pending_path(token), "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        request.session[SESSION_KEY] = {"token": token, "campaign": form.cleaned_data["campaign"].pk,
+                                        "filename": Path(upload.name).name[:200], "plan": ""}
+        return redirect("ledger:import_preview")
+    return render(request, "ledger/import_upload.html", {"form": form, "max_mb": settings.IMPORT_MAX_BYTES // 1048576})
+
+
+def _pending_preview(request):
+    """The preview of the file waiting in this session, or None (and the session cleared)."""
+    pending = request.session.get(SESSION_KEY)
+    path = _pending_path((pending or {}).get("token", ""))
+    campaign = _importable_campaigns(request.user).select_related("office").filter(
+        pk=(pending or {}).get("campaign")).first()
+    if not pending or path is None or not path.is_file() or campaign is None:
+        _discard(request)
+        return None
+    return excel.parse_workbook(path.read_bytes(), campaign=campaign, actor=request.user,
+                                filename=pending["filename"])
+
+
+@login_required
+def import_preview(request):
+    _require_office(request.user)
+    preview = _pending_preview(request)
+    if preview is None:
+        messages.error(request, "没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。")
+        return redirect("ledger:import_upload")
+    pending = request.session[SESSION_KEY]
+    pending["plan"] = preview.fingerprint()
+    request.session.modified = True
+    good = [r for r in preview.rows if not r.errors]
+    return render(request, "ledger/import_preview.html", {
+        "preview": preview, "error_rows": preview.error_rows, "good_rows": good[:PREVIEW_GOOD_ROWS],
+        "good_hidden": max(0, len(good) - PREVIEW_GOOD_ROWS), "good_limit": PREVIEW_GOOD_ROWS,
+        "warning_rows": sum(1 for r in good if r.warnings),
+    })
+
+
+@login_required
+@require_POST
+def import_confirm(request):
+    _require_office(request.user)
+    plan = (request.session.get(SESSION_KEY) or {}).get("plan")
+    preview = _pending_preview(request)
+    if preview is None:
+        messages.error(request, "没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。")
+        return redirect("ledger:import_upload")
+    if not preview.ok:
+        messages.error(request, "文件有错误，未写入任何数据。请修改文件后重新上传。")
+        return redirect("ledger:import_preview")
+    if preview.fingerprint() != plan:
+        messages.error(request, "预览之后台账已有变化（例如他人修改了相关任务），请核对更新后的预览再确认。")
+        return redirect("ledger:import_preview")
+    result = excel.commit_import(preview, actor=request.user)
+    if not result.ok:
+        messages.error(request, result.summary())
+        return redirect("ledger:import_preview")
+    _discard(request)
+    messages.success(request, result.summary())
+    return redirect(f"{reverse('ledger:task_list')}?campaign={preview.campaign.pk}")
+
+
+@login_required
+@require_POST
+def import_cancel(request):
+    _require_office(request.user)
+    _discard(request)
+    messages.info(request, "已取消导入，上传的文件已删除。")
+    return redirect("ledger:import_upload")
+
+
+@login_required
+def export_xlsx(request):
+    """The ledger list as the user sees it, with the same filters, as a streamed .xlsx."""
+    form = TaskFilterForm(request.GET or None, campaigns=selectors.campaigns_for(request.user))
+    filters = _filters_from(form)
+    # An anonymous temporary file: gone when the response closes it, on every OS.
+    out = tempfile.TemporaryFile(dir=excel.scratch_dir(), suffix=".xlsx")
+    try:
+        excel.export_ledger(user=request.user, filters=filters, target=out)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return FileResponse(out, as_attachment=True, filename=excel.export_filename(timezone.localdate()),
+                        content_type=XLSX)
