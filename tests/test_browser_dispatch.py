@@ -97,7 +97,7 @@ def decide(page, button, reason=""):
 
 
 def test_report_with_photo_is_returned_resubmitted_and_accepted(browser, site, tmp_path):
-    base, world = site
+    base, _ = site
     task = "零陵区城区污水管网建设滞后"
     today = timezone.localdate()
     period = f"{today:%Y-%m}"
@@ -131,6 +131,7 @@ def test_report_with_photo_is_returned_resubmitted_and_accepted(browser, site, t
     expect(evidence.get_by_role("link", name="管网施工现场.jpg")).to_be_visible()
     thumb = evidence.get_by_role("img", name="管网施工现场.jpg")
     expect(thumb).to_be_visible()
+    reporter.wait_for_load_state("load")  # images included; a broken one is complete with no width
     assert thumb.evaluate("img => img.complete && img.naturalWidth > 0"), "the thumbnail did not load"
     expect(reporter.get_by_role("heading", name="佐证材料（1）")).to_be_visible()
     expect(reporter.get_by_label("本月进展")).to_have_value(re.compile("新建 3.2 公里"))
@@ -165,6 +166,8 @@ def test_report_with_photo_is_returned_resubmitted_and_accepted(browser, site, t
     expect(reporter.locator("#report-status")).to_have_text("已退回")
     expect(reporter.locator("#return-reason")).to_contain_text("请补充管网建设的具体路段和验收情况。")
     expect(reporter.get_by_label("未读 1 条")).to_have_count(0)  # opening the reminder read it
+    ARTIFACTS.mkdir(exist_ok=True)
+    reporter.screenshot(path=str(ARTIFACTS / "dispatch-report-returned.png"), full_page=True)
     reporter.get_by_label("本月进展").fill(
         "城区污水管网新建 3.2 公里（潇水路、南津路段），老城区雨污分流改造一期已完工并通过验收。")
     reporter.get_by_label("完成进度（%）").fill("50")
@@ -179,11 +182,11 @@ def test_report_with_photo_is_returned_resubmitted_and_accepted(browser, site, t
     decide(reviewer, "审核通过并上报")
     expect(reviewer.locator("#report-status")).to_have_text("待牵头单位审核")
     lead.reload()
-    expect(lead.locator("dl.fields")).to_contain_text("潇水路、南津路段")
-    expect(lead.locator("dl.fields")).to_contain_text("50%")
+    submitted = lead.locator("dl.fields", has=lead.get_by_text("本月进展", exact=True))
+    expect(submitted).to_contain_text("潇水路、南津路段")
+    expect(submitted).to_contain_text("50%")
     decide(lead, "采纳")
     expect(lead.locator("#report-status")).to_have_text("已采纳")
-    ARTIFACTS.mkdir(exist_ok=True)
     lead.screenshot(path=str(ARTIFACTS / "dispatch-report.png"), full_page=True)
 
     # 5. The office's round table shows it.

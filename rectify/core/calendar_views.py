@@ -17,12 +17,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from rectify.core import workdays
+from rectify.core.forms import ZhForm
 from rectify.core.models import CalendarDay, CalendarYear
 
 MAX_UPLOAD_BYTES = 200 * 1024  # a year is a few dozen lines; anything bigger is the wrong file
 
 
-class YearEntryForm(forms.Form):
+class YearEntryForm(ZhForm):
     year = forms.IntegerField(label="年份", min_value=2004, max_value=2100)
     text = forms.CharField(
         label="节假日安排（每行一条）", required=False, strip=False,

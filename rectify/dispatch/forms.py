@@ -1,17 +1,18 @@
 from django import forms
 
+from rectify.core.forms import ZhForm
 from rectify.ledger.forms import DateInput
 from rectify.ledger.models import Measure
 
 
-class OpenRoundForm(forms.Form):
+class OpenRoundForm(ZhForm):
     period = forms.RegexField(label="调度月份", regex=r"^\d{4}-(0[1-9]|1[0-2])$", help_text="格式 YYYY-MM",
                               error_messages={"invalid": "调度月份格式应为 YYYY-MM，例如 2026-11。"})
     due_date = forms.DateField(label="报送截止日期", widget=DateInput())
     require_unit_review = forms.BooleanField(label="须本单位审核后上报", required=False, initial=True)
 
 
-class ReportForm(forms.Form):
+class ReportForm(ZhForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     progress_text = forms.CharField(label="本月进展", widget=forms.Textarea(attrs={"rows": 5}), required=False)
     percent = forms.IntegerField(label="完成进度（%）", min_value=0, max_value=100, required=False)
@@ -29,11 +30,11 @@ class ReportForm(forms.Form):
                 lambda m: f"{m.ordinal}. {m.text[:60]}" + ("（已完成）" if m.done else ""))
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(ZhForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(label="退回原因", widget=forms.Textarea(attrs={"rows": 2}), required=False)
     judged_unable = forms.BooleanField(label="判断无法按期完成（红色预警）", required=False)
 
 
-class EvidenceForm(forms.Form):
-    file = forms.FileField(label="佐证材料", help_text="照片（JPEG/PNG/HEIC）、PDF、Word（.docx）、Excel（.xlsx），单个不超过 20 MB")
+class EvidenceForm(ZhForm):
+    file = forms.FileField(label="佐证材料", help_text="照片（JPEG/PNG）、PDF、Word（.docx）、Excel（.xlsx），单个不超过 20 MB")

@@ -54,8 +54,10 @@ def open_due_rounds(today: dt.date) -> tuple[int, int]:
             supervision.refresh_statuses(today=today)
             supervision.snapshot_round(rnd=old)
             closed += 1
-        rnd, created = dispatch.open_round(actor=None, office=office, period=period,
-                                           due_date=add_workdays(open_day, settings.DISPATCH_DUE_WORKDAYS))
+        # Opened late (a new install mid-month, a server that was down): units still get the
+        # full number of work days to report.
+        due = add_workdays(max(open_day, today), settings.DISPATCH_DUE_WORKDAYS)
+        rnd, created = dispatch.open_round(actor=None, office=office, period=period, due_date=due)
         opened += int(created)
         reporters = User.objects.filter(role=Role.REPORTER, is_active=True,
                                         unit__in=rnd.reports.values("unit_id")).distinct()

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from rectify.core.forms import ZhForm
 from rectify.ledger import excel, selectors
 from rectify.ledger.forms import TaskFilterForm
 from rectify.ledger.models import Campaign
@@ -77,7 +78,7 @@ def _require_office(user) -> None:
         raise PermissionDenied("只有整改办可以导入台账。")
 
 
-class ImportForm(forms.Form):
+class ImportForm(ZhForm):
     campaign = forms.ModelChoiceField(label="导入到整改批次", queryset=None, empty_label="请选择整改批次")
     file = forms.FileField(label="台账文件（.xlsx）", help_text="第一行或前几行为表头；支持标题行、两行表头和合并单元格。")
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from rectify.core.forms import ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
 from rectify.ledger.services import MeasureInput, TaskInput
 from rectify.orgs.models import Category, Role, Unit, UnitKind, User
@@ -17,7 +18,7 @@ def _units():
     return Unit.objects.filter(is_active=True).order_by("kind", "sort_order", "id")
 
 
-class TaskFilterForm(forms.Form):
+class TaskFilterForm(ZhForm):
     q = forms.CharField(label="关键词", required=False,
                         widget=forms.TextInput(attrs={"placeholder": "编号、名称、问题描述、目标", "type": "search"}))
     campaign = forms.ModelChoiceField(label="整改批次", queryset=None, required=False, empty_label="全部批次")
@@ -42,7 +43,7 @@ class TaskFilterForm(forms.Form):
         self.fields["county"].queryset = Unit.objects.filter(kind=UnitKind.COUNTY).order_by("sort_order", "id")
 
 
-class TaskForm(forms.Form):
+class TaskForm(ZhForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     campaign = forms.ModelChoiceField(label="整改批次", queryset=None)
     code = forms.CharField(label="任务编号", max_length=40)
@@ -90,7 +91,7 @@ class TaskForm(forms.Form):
             completion_note=d.get("completion_note", ""), measures=measures)
 
 
-class MeasureForm(forms.Form):
+class MeasureForm(ZhForm):
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     text = forms.CharField(label="措施内容", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     owner_unit = forms.ModelChoiceField(label="责任单位", queryset=None, required=False, empty_label="同任务")

@@ -10,11 +10,10 @@ import datetime as dt
 import unicodedata
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from rectify.core.audit import record_event
-from rectify.ledger.models import CampaignKind, DeadlineKind, Measure
+from rectify.ledger.models import CampaignKind, DeadlineKind, Task, TaskStatus
 from rectify.ledger.services import MeasureInput, TaskInput, create_campaign, create_task
 from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
 from rectify.orgs.services import create_user
@@ -837,14 +836,48 @@ def _build_tasks(units: dict[str, Unit], users: dict[str, User]) -> None:
             leader=users[spec["leader"]],
             deadline_kind=spec["kind"], deadline=_date(spec.get("deadline")),
             progress_note=spec.get("progress", ""), completion_note=spec.get("completion", ""),
-            measures=[MeasureInput(text=text, owner_unit=units[owner], due_date=_date(due), done=done)
+            measures=[MeasureInput(text=text, owner_unit=units[owner], due_date=_date(due), done=done,
+                                   done_at=min(_date(due), timezone.localdate()) if done and due else None)
                       for text, owner, due, done in spec["measures"]],
         )
-        create_task(actor=admin, campaign=campaign, data=data, source="演示数据")
-    # The service stamps a measure done "today"; past measures get their due date as completion
-    # date instead, so the history looks plausible (done_at is not in the audited snapshot).
-    Measure.objects.filter(task__campaign=campaign, done=True, due_date__lte=timezone.localdate()).update(
-        done_at=F("due_date"))
+        task = create_task(actor=admin, campaign=campaign, data=data, source="演示数据")
+        if spec.get("completion") and task.status == TaskStatus.ACTIVE:
+            # The close-out procedure (销号) is not built yet: completed demo tasks are entered as
+            # closed, and the record says so.
+            Task.objects.filter(pk=task.pk).update(status=TaskStatus.CLOSED)
+            record_event(actor=admin, action="task_closed_demo", obj=task,
+                         summary="演示数据：按已销号录入（销号程序在后续版本中提供）")
+    _build_history(units, users)
+
+
+def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
+    """Last month's round, reported by the two demo counties and closed, so every page has data."""
+    from rectify.dispatch import services as dispatch
+    from rectify.supervision.services import refresh_statuses, snapshot_round
+
+    admin = users["admin"]
+    today = timezone.localdate()
+    last = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    rnd, _ = dispatch.open_round(actor=admin, office=units[OFFICE_NAME], period=f"{last:%Y-%m}",
+                                 due_date=last.replace(day=10))
+    writers = {"零陵区": ("lingling", "lingling_sh"), "祁阳市": ("qiyang", None)}
+    leads = {u.unit_id: u for u in User.objects.filter(role=Role.SUPERVISOR, is_demo=True)}
+    for n, report in enumerate(rnd.reports.select_related("unit", "task").order_by("pk")):
+        if report.unit.name not in writers:
+            continue
+        writer, reviewer = writers[report.unit.name]
+        report = dispatch.transition(actor=users[writer], report=report, action="submit", changes={
+            "progress_text": f"{report.task.title}：本月按计划推进，完成阶段性工作。", "percent": 30 + 10 * (n % 6),
+            "next_steps": "继续推进剩余措施，按月报送进展。", "public_summary": "整改按计划推进。"})
+        if reviewer:
+            report = dispatch.transition(actor=users[reviewer], report=report, action="approve")
+        lead = next((leads[tu.unit_id] for tu in report.task.task_units.all()
+                     if tu.role == "lead_supervisor" and tu.unit_id in leads), None)
+        if lead is not None and report.status == "submitted":  # 祁阳市 has no reviewer: stays 待审核
+            dispatch.transition(actor=lead, report=report, action="accept")
+    dispatch.close_round(actor=admin, rnd=rnd)
+    refresh_statuses()
+    snapshot_round(rnd=rnd)
 
 
 def build_demo() -> None:

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
+from rectify.core.forms import ZhForm
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -16,7 +18,7 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].label = "密码"
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(ZhForm):
     old_password = forms.CharField(label="当前密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     new_password1 = forms.CharField(label="新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                     help_text=password_validators_help_text_html())

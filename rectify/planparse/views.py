@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from rectify.core.forms import ZhForm
 from rectify.core.sm3 import sm3_hex
 from rectify.ledger.models import Campaign, DeadlineKind
 from rectify.ledger.scope import can_create_tasks
@@ -26,7 +27,7 @@ MAX_PLAN_BYTES = 10 * 1024 * 1024
 SESSION_KEY = "plan_drafts"
 
 
-class PlanUploadForm(forms.Form):
+class PlanUploadForm(ZhForm):
     campaign = forms.ModelChoiceField(label="导入到整改批次", queryset=Campaign.objects.none())
     file = forms.FileField(label="整改方案文件（.docx 或 .txt）", required=False)
     text = forms.CharField(label="或直接粘贴方案全文", required=False, widget=forms.Textarea(attrs={"rows": 8}))

@@ -1,10 +1,11 @@
 from django import forms
 
+from rectify.core.forms import ZhForm
 from rectify.ledger.forms import DateInput
 from rectify.supervision.models import Rung
 
 
-class EscalationForm(forms.Form):
+class EscalationForm(ZhForm):
     rung = forms.ChoiceField(label="督办措施", choices=[(r.value, r.label) for r in Rung if r != Rung.WARNING])
     target_unit = forms.ChoiceField(label="督办对象")
     reason = forms.CharField(label="督办事由", widget=forms.Textarea(attrs={"rows": 4}))
@@ -18,5 +19,5 @@ class EscalationForm(forms.Form):
         self.fields["target_unit"].choices = list(units.items())
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(ZhForm):
     reply_text = forms.CharField(label="回复内容", widget=forms.Textarea(attrs={"rows": 5}))
