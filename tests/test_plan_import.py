@@ -121,3 +121,12 @@ def test_a_preview_belongs_to_its_session(world):
     client = world.client("office_admin")
     location = upload(client, world, SEED.read_bytes())["Location"]
     assert world.client("office_staff").get(location).status_code == 404
+
+
+def test_preview_shows_the_outline(world):
+    client = world.client("office_admin")
+    html = client.get(upload(client, world, SEED.read_bytes())["Location"]).content.decode()
+    outline = html[html.index('id="outline"'):html.index("</details>", html.index('id="outline"'))]
+    assert "5 个部分" in outline
+    for heading in ["指导思想", "基本原则", "整改目标", "整改措施", "保证措施"]:
+        assert heading in outline

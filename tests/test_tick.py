@@ -117,3 +117,23 @@ def test_next_month_closes_the_last_round_and_lagging_twice_warns(world):
 def test_tick_command_prints_a_summary(world, capsys):
     assert rectify(["tick", "--date", DAY.isoformat()]) == 0
     assert "开启调度轮次 1" in capsys.readouterr().out
+
+
+def test_reminders_are_mailed_when_smtp_is_configured(world, settings, mailoutbox, django_capture_on_commit_callbacks):
+    settings.EMAIL_HOST = "smtp.intranet.example"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    world.users["reporter_a"].email = "lingling@example.gov.cn"
+    world.users["reporter_a"].save()
+    with django_capture_on_commit_callbacks(execute=True):
+        tick_module.tick(today=DAY)
+    assert [m.to for m in mailoutbox] == [["lingling@example.gov.cn"]]
+    assert "2026年11月调度已开启" in mailoutbox[0].subject
+
+
+def test_no_mail_without_smtp(world, settings, mailoutbox, django_capture_on_commit_callbacks):
+    settings.EMAIL_HOST = ""
+    world.users["reporter_a"].email = "lingling@example.gov.cn"
+    world.users["reporter_a"].save()
+    with django_capture_on_commit_callbacks(execute=True):
+        tick_module.tick(today=DAY)
+    assert mailoutbox == [] and Notification.objects.filter(kind="round_opened").count() == 2
