@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,7 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--child-export")
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway database directory")
     args = parser.parse_args()
     if args.child_export:
         child_export(args.child_export, args.trace)
@@ -183,6 +185,11 @@ def main() -> int:
           f"peak RSS {big['rss_peak']:.0f} MB, {big['rss_peak'] - big['rss_base']:.0f} MB above start; "
           f"tracemalloc peak {big_traced['traced_peak']:.1f} MB)")
     print(f"(RSS at start of the export process, after Django setup: {big['rss_base']:.0f} MB)")
+    if not args.keep:
+        from django.db import connections
+
+        connections.close_all()
+        shutil.rmtree(data_dir, ignore_errors=True)
     return 0
 
 

@@ -27,6 +27,15 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # Login rate limits live in the cache; each test starts with none spent.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @dataclass
 class World:
     office: Unit

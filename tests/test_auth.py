@@ -171,3 +171,17 @@ def test_security_headers(world):
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_login_attempts_are_rate_limited_per_address(world, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.LOGIN_RATE_LIMIT = 3
+    client = Client(REMOTE_ADDR="10.1.2.3")
+    for _ in range(3):
+        assert login(client, "someone", "Wrong-Passw0rd").status_code == 200
+    limited = login(client, "rep_a", PASSWORD)
+    assert limited.status_code == 429 and "过于频繁" in limited.content.decode()
+    assert login(Client(REMOTE_ADDR="10.9.9.9"), "rep_a", PASSWORD).status_code == 302  # other addresses unaffected
+    cache.clear()

@@ -426,6 +426,8 @@ def test_web_upload_preview_confirm(world, upload_dir):
     client = world.client("office_admin")
     page = client.get("/ledger/")
     assert "/ledger/import/" in page.content.decode() and "/ledger/export.xlsx" in page.content.decode()
+    form = client.get("/ledger/import/").content.decode()
+    assert "上传并预览" in form and world.campaign.name in form
     data = office_workbook(generated_rows(3, units=["零陵区"]))
     upload = io.BytesIO(data)
     upload.name = "三条任务.xlsx"

@@ -48,7 +48,8 @@ class Event(models.Model):
 
 
 class ChainHead(models.Model):
-    """The newest link of the chain. Appending locks this single row, so writers queue."""
+    """The chain's write lock: appending locks this single row, so writers queue. Its seq/hash
+    columns are not maintained (the newest event is the head); they are kept for old databases."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)

@@ -135,8 +135,9 @@ def _validate(data: TaskInput, *, campaign: Campaign, task_id: int | None) -> No
         raise ValidationError(errors)
 
 
-def _write_units(task: Task, data: TaskInput) -> None:
-    task.task_units.all().delete()
+def _write_units(task: Task, data: TaskInput, *, new: bool = False) -> None:
+    if not new:
+        task.task_units.all().delete()
     rows = [TaskUnit(task=task, unit=u, role=UnitRole.RESPONSIBLE, is_primary=(i == 0), ordinal=i)
             for i, u in enumerate(data.responsible_units)]
     if data.lead_supervisor:
@@ -149,7 +150,13 @@ def _write_units(task: Task, data: TaskInput) -> None:
     TaskUnit.objects.bulk_create(rows)
 
 
-def _write_measures(task: Task, measures: list[MeasureInput]) -> None:
+def _write_measures(task: Task, measures: list[MeasureInput], *, new: bool = False) -> None:
+    if new:
+        Measure.objects.bulk_create(
+            Measure(task=task, ordinal=i, text=m.text.strip(), owner_unit=m.owner_unit, due_date=m.due_date,
+                    done=m.done, done_at=(m.done_at or timezone.localdate()) if m.done else None)
+            for i, m in enumerate(measures, start=1))
+        return
     existing = {m.pk: m for m in task.measures.all()}
     keep = set()
     for ordinal, item in enumerate(measures, start=1):
@@ -222,8 +229,8 @@ def create_task(*, actor: User, campaign: Campaign, data: TaskInput, source: str
         task = Task(campaign=campaign)
         _apply(task, data)
         task.save()
-        _write_units(task, data)
-        _write_measures(task, data.measures or [])
+        _write_units(task, data, new=True)
+        _write_measures(task, data.measures or [], new=True)
         _refresh_status(task)
         task.save(update_fields=["status"])
         record_event(actor=actor, action="task_created", obj=task,

@@ -1,11 +1,14 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from rectify.core.middleware import client_ip
 from rectify.orgs import services
 from rectify.orgs.forms import LoginForm, PasswordChangeForm
 
@@ -14,6 +17,16 @@ class LoginView(auth_views.LoginView):
     template_name = "orgs/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # Per-address limit on login attempts (SECURITY.md #4), on top of the per-account lockout.
+        key = f"login-rate:{client_ip(request)}"
+        window = settings.LOGIN_RATE_WINDOW_SECONDS
+        cache.add(key, 0, window)
+        if cache.incr(key) > settings.LOGIN_RATE_LIMIT:
+            return render(request, "orgs/login.html", {"form": self.get_form(), "rate_limited": True,
+                                                       "window_minutes": window // 60}, status=429)
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):
