@@ -57,8 +57,10 @@ def _draft_dir() -> Path:
 @login_required
 def plan_upload(request):
     _require_office(request.user)
-    form = PlanUploadForm(request.POST or None, request.FILES or None)
-    form.fields["campaign"].queryset = _campaigns(request.user)
+    campaigns = _campaigns(request.user)
+    form = PlanUploadForm(request.POST or None, request.FILES or None, initial={"campaign": campaigns.first()})
+    form.fields["campaign"].queryset = campaigns
+    form.fields["campaign"].empty_label = "请选择整改批次"
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("file")
         if upload is not None:
@@ -103,7 +105,7 @@ def _rows(draft: dict) -> list[dict]:
             "items": [it.get("text", "") if isinstance(it, dict) else str(it) for it in m.get("items") or []],
             "category": (m.get("suggested_category") or {}).get("code") or Category.OTHER,
             "category_from": "建议" if m.get("suggested_category") else "",
-            "units": [u.pk for u in units], "units_stated": bool(stated),
+            "units": [u.pk for u in units], "unit_names": [u.name for u in units], "units_stated": bool(stated),
             "deadline_kind": deadline.get("kind", "") if isinstance(deadline, dict) else "",
             "deadline": deadline.get("date", "") if isinstance(deadline, dict) else "",
         })

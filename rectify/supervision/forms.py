@@ -15,7 +15,12 @@ class EscalationForm(ZhForm):
 
     def __init__(self, *args, task=None, **kwargs):
         super().__init__(*args, **kwargs)
-        units = {tu.unit_id: tu.unit.name for tu in task.task_units.select_related("unit")}
+        # Responsible units first (the usual target), each unit once, with its role on the task.
+        order = {"responsible": 0, "lead_supervisor": 1, "co_supervisor": 2, "acceptance": 3}
+        links = sorted(task.task_units.select_related("unit"), key=lambda tu: (order[tu.role], tu.ordinal))
+        units: dict[int, str] = {}
+        for tu in links:
+            units.setdefault(tu.unit_id, f"{tu.unit.name}（{tu.get_role_display()}）")
         self.fields["target_unit"].choices = list(units.items())
 
 

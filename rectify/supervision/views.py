@@ -45,8 +45,12 @@ def issue(request, task_id: int):
     task, _ = get_task_for_user(request.user, task_id)
     if not scope.can_issue(request.user, task):
         raise Http404("无权对该任务发起督办")
-    form = EscalationForm(request.POST or None, task=task)
     current = services.highest_rung(task)
+    following = LADDER[min(max(current, 0) + 1, len(LADDER) - 1)]  # the manual ladder starts at 通报
+    from rectify.core.workdays import add_workdays
+
+    form = EscalationForm(request.POST or None, task=task, initial={
+        "rung": following, "reply_due": add_workdays(timezone.localdate(), 10)})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -61,7 +65,7 @@ def issue(request, task_id: int):
             return redirect("supervision:detail", pk=esc.pk)
     return render(request, "supervision/issue.html", {
         "task": task, "form": form, "current": Rung(LADDER[current]).label if current >= 0 else "无",
-        "next": Rung(LADDER[current + 1]).label if current + 1 < len(LADDER) else None})
+        "next": Rung(following).label if current < len(LADDER) - 1 else None})
 
 
 def _escalation_for(user, pk: int) -> Escalation:
