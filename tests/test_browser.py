@@ -3,35 +3,13 @@ see the edit in its timeline; a second, stale edit is refused."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
+from tests.browser import ARTIFACTS, require_chromium
 from tests.conftest import PASSWORD, make_world
 
 pytestmark = [pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-if CHROMIUM is None:
-    pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the live server's
-# fixtures are still synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
+sync_api = require_chromium()
 
 
 @pytest.fixture

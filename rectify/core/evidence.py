@@ -39,7 +39,7 @@ from django.conf import settings
 from django.http import FileResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from rectify.core.sm3 import sm3_pure
+from rectify.core.sm3 import HAVE_OPENSSL, sm3_pure
 
 MB = 1024 * 1024
 CHUNK = 1024 * 1024
@@ -116,15 +116,7 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 # --- SM3, incrementally --------------------------------------------------------------------
 
 
-def _openssl_sm3() -> bool:
-    try:
-        hashlib.new("sm3", b"")
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
-_HAVE_OPENSSL_SM3 = _openssl_sm3()
+_HAVE_OPENSSL_SM3 = HAVE_OPENSSL  # rectify.core.sm3 probes OpenSSL once
 
 
 class SM3Stream:

@@ -56,11 +56,12 @@ def _openssl_available() -> bool:
     return True
 
 
-_HAVE_OPENSSL = _openssl_available()
+HAVE_OPENSSL = _openssl_available()
+
 
 
 def sm3_hex(data: bytes) -> str:
     """Hex SM3 digest of ``data``."""
-    if _HAVE_OPENSSL:
+    if HAVE_OPENSSL:
         return hashlib.new("sm3", data).hexdigest()
     return sm3_pure(data)

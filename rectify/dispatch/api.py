@@ -8,15 +8,13 @@ through ``rectify.dispatch.services``. A stale ``version`` answers 409 with the 
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from rectify.core.audit import record_event
-from rectify.core.evidence import EvidenceRejected, EvidenceStore, attachment_response, check_report_total
+from rectify.core.evidence import EvidenceRejected, attachment_response
 from rectify.dispatch import scope, selectors, services
-from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport
+from rectify.dispatch.models import DispatchRound, ProgressReport
 from rectify.ledger.models import Task
 
 router = Router(tags=["调度报送"])
@@ -231,15 +229,6 @@ def _changes(payload: ReportIn) -> dict:
     return payload.dict(exclude_unset=True, exclude={"version"})
 
 
-def _evidence_for(user, evidence_id: int) -> Evidence:
-    """The same scope as the web download: evidence of a report the user can see."""
-    evidence = (Evidence.objects.filter(pk=evidence_id, report__in=ProgressReport.objects.visible_to(user).values("pk"))
-                .select_related("report", "report__unit").first())
-    if evidence is None:
-        raise Http404("文件不存在或无权查看")
-    return evidence
-
-
 TRANSITION_RESPONSES = {200: ReportDetailOut, 409: Conflict}
 
 
@@ -348,8 +337,6 @@ def return_report(request, report_id: int, payload: ReasonIn):
 def upload_evidence(request, report_id: int, file: File[UploadedFile]):
     report = selectors.get_report_for_user(request.auth, report_id)
     try:
-        # per-report cap (SECURITY 19): attach_evidence does not check it itself
-        check_report_total(sum(e.size for e in report.evidence.all()) + (file.size or 0))
         evidence = services.attach_evidence(actor=request.auth, report=report, name=file.name or "", fileobj=file)
     except EvidenceRejected as exc:
         return Status(422, {"detail": exc.message})
@@ -359,18 +346,13 @@ def upload_evidence(request, report_id: int, file: File[UploadedFile]):
 @router.get("/evidence/{evidence_id}", response={200: None}, url_name="dispatch_evidence_download",
             summary="下载佐证材料（下载前复核 SM3 摘要）")
 def download_evidence(request, evidence_id: int):
-    evidence = _evidence_for(request.auth, evidence_id)
-    store = EvidenceStore()
-    if not store.verify(evidence.digest, evidence.extension):
-        raise Http404("文件缺失或已被改动，请联系管理员。")
-    record_event(actor=request.auth, action="evidence_downloaded", object_type="dispatch.evidence",
-                 object_id=evidence.pk, summary=f"下载佐证材料「{evidence.original_name}」（API）")
-    return attachment_response(store.path(evidence.digest, evidence.extension), download_name=evidence.original_name,
-                               mime=evidence.mime)
+    evidence = selectors.get_evidence_for_user(request.auth, evidence_id)
+    path = services.evidence_for_download(actor=request.auth, evidence=evidence, channel="（API）")
+    return attachment_response(path, download_name=evidence.original_name, mime=evidence.mime)
 
 
 @router.delete("/evidence/{evidence_id}", response={204: None}, summary="删除佐证材料（报送可编辑时）")
 def delete_evidence(request, evidence_id: int):
-    evidence = _evidence_for(request.auth, evidence_id)
+    evidence = selectors.get_evidence_for_user(request.auth, evidence_id)
     services.remove_evidence(actor=request.auth, evidence=evidence)
     return Status(204, None)

@@ -6,7 +6,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus
+from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus
 from rectify.ledger.models import TaskUnit, UnitRole
 from rectify.orgs.models import OFFICE_ROLES
 
@@ -98,3 +98,12 @@ def my_open_reports(user) -> QuerySet:
     if user.role == "reviewer":
         return qs.filter(status=S.AWAITING_REVIEW)
     return qs.filter(status=S.SUBMITTED)
+
+
+def get_evidence_for_user(user, pk: int) -> Evidence:
+    """Evidence of a report the user can see; anything else is 404 (pages, downloads and API)."""
+    evidence = (Evidence.objects.filter(pk=pk, report__in=ProgressReport.objects.visible_to(user).values("pk"))
+                .select_related("report", "report__unit").first())
+    if evidence is None:
+        raise Http404("文件不存在或无权查看")
+    return evidence

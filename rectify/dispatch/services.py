@@ -259,6 +259,19 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
     return evidence
 
 
+def evidence_for_download(*, actor: User, evidence: Evidence, channel: str = ""):
+    """Re-check the stored file against its digest and record the download; returns its path."""
+    from rectify.core.evidence import EvidenceStore
+
+    store = EvidenceStore()
+    if not store.verify(evidence.digest, evidence.extension):
+        raise Http404("文件缺失或已被改动，请联系管理员。")
+    with transaction.atomic():
+        record_event(actor=actor, action="evidence_downloaded", object_type="dispatch.evidence",
+                     object_id=evidence.pk, summary=f"下载佐证材料「{evidence.original_name}」{channel}")
+    return store.path(evidence.digest, evidence.extension)
+
+
 def _measure_start(report: ProgressReport) -> dt.date | None:
     return report.task.start_date or report.task.campaign.feedback_date
 

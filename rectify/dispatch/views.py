@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from rectify.core.workdays import add_workdays, nth_workday_of_month
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.forms import DecisionForm, EvidenceForm, OpenRoundForm, ReportForm
-from rectify.dispatch.models import Evidence, ProgressReport
+from rectify.dispatch.models import ProgressReport
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -183,35 +183,20 @@ def evidence_upload(request, pk: int):
 @login_required
 @require_POST
 def evidence_delete(request, pk: int):
-    evidence = _evidence_for(request.user, pk)
+    evidence = selectors.get_evidence_for_user(request.user, pk)
     services.remove_evidence(actor=request.user, evidence=evidence)
     messages.success(request, "已删除佐证材料。")
     return redirect("dispatch:report_detail", pk=evidence.report_id)
 
 
-def _evidence_for(user, pk: int) -> Evidence:
-    evidence = (Evidence.objects.filter(pk=pk, report__in=ProgressReport.objects.visible_to(user).values("pk"))
-                .select_related("report").first())
-    if evidence is None:
-        raise Http404("文件不存在或无权查看")
-    return evidence
-
-
 @login_required
 def evidence_file(request, pk: int):
     """Serve an evidence file to users in scope only; the digest is re-checked first."""
-    from rectify.core.evidence import EvidenceStore, attachment_response
+    from rectify.core.evidence import attachment_response
 
-    evidence = _evidence_for(request.user, pk)
-    store = EvidenceStore()
-    if not store.verify(evidence.digest, evidence.extension):
-        raise Http404("文件缺失或已被改动，请联系管理员。")
-    from rectify.core.audit import record_event
-
-    record_event(actor=request.user, action="evidence_downloaded", object_type="dispatch.evidence",
-                 object_id=evidence.pk, summary=f"下载佐证材料「{evidence.original_name}」")
-    return attachment_response(store.path(evidence.digest, evidence.extension), download_name=evidence.original_name,
-                               mime=evidence.mime)
+    evidence = selectors.get_evidence_for_user(request.user, pk)
+    path = services.evidence_for_download(actor=request.user, evidence=evidence)
+    return attachment_response(path, download_name=evidence.original_name, mime=evidence.mime)
 
 
 @login_required
@@ -220,7 +205,7 @@ def evidence_thumb(request, pk: int):
 
     from rectify.core.evidence import EvidenceStore
 
-    evidence = _evidence_for(request.user, pk)
+    evidence = selectors.get_evidence_for_user(request.user, pk)
     if evidence.kind != "photo":
         raise Http404
     path = EvidenceStore().thumbnail(evidence.digest, evidence.extension)
