@@ -274,3 +274,13 @@ def test_transition_table_is_exhaustive(world, rnd):
         ProgressReport.objects.filter(pk=report.pk).update(status=state)
         with pytest.raises(ValidationError):
             go(world, "office_admin", report, action, reason="r")
+
+
+def test_work_day_dates_in_an_unentered_year_say_so(world):
+    rnd, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2027-01",
+                                 due_date=dt.date(2027, 1, 11))
+    report = report_of(rnd, world.task_a)
+    warning = "2027 年法定节假日尚未录入"
+    assert warning in world.client("reporter_a").get(f"/dispatch/reports/{report.pk}/").content.decode()
+    assert warning in world.client("office_admin").get(f"/dispatch/rounds/{rnd.pk}/").content.decode()
+    assert warning in world.client("office_admin").get("/dispatch/").content.decode()
