@@ -284,3 +284,16 @@ def test_work_day_dates_in_an_unentered_year_say_so(world):
     assert warning in world.client("reporter_a").get(f"/dispatch/reports/{report.pk}/").content.decode()
     assert warning in world.client("office_admin").get(f"/dispatch/rounds/{rnd.pk}/").content.decode()
     assert warning in world.client("office_admin").get("/dispatch/").content.decode()
+
+
+def test_timeliness_is_judged_by_the_first_submission(world):
+    import datetime
+
+    rnd, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-09",
+                                 due_date=datetime.date.today() + datetime.timedelta(days=1))
+    report = report_of(rnd, world.task_a)
+    go(world, "reporter_a", report, "submit", changes=CONTENT)
+    go(world, "reviewer_a", report, "send_back", reason="补充照片")
+    DispatchRound.objects.filter(pk=rnd.pk).update(due_date=datetime.date.today() - datetime.timedelta(days=1))
+    go(world, "reporter_a", report, "submit", changes=CONTENT)
+    assert not report.late

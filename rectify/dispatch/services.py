@@ -135,8 +135,11 @@ def transition(*, actor: User, report: ProgressReport, action: str, expected_ver
             locked.author = actor
         if action == "submit":
             _require_content(locked)
+            if locked.submitted_at is None:
+                # Timeliness is judged by the first submission: a report sent on time and returned
+                # for correction after the due date was still reported on time.
+                locked.late = timezone.localdate() > locked.round.due_date
             locked.submitted_at = now
-            locked.late = timezone.localdate() > locked.round.due_date
         if action == "approve":
             if locked.author_id == actor.pk:
                 raise PermissionDenied("不能审核自己填报的报送（三员分立：不得自审）。")
