@@ -297,3 +297,32 @@ def test_timeliness_is_judged_by_the_first_submission(world):
     DispatchRound.objects.filter(pk=rnd.pk).update(due_date=datetime.date.today() - datetime.timedelta(days=1))
     go(world, "reporter_a", report, "submit", changes=CONTENT)
     assert not report.late
+
+
+def test_a_county_sees_only_its_own_reports_on_a_shared_task_timeline(world, rnd):
+    shared = create_task(actor=world.users["office_admin"], campaign=world.campaign, data=TaskInput(
+        code="T-05", title="两县共担的黑臭水体", problem="p", responsible_units=[world.county_a, world.county_b],
+        lead_supervisor=world.dept_env, deadline_kind="long_term", measures=[]))
+    rnd2, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-12",
+                                  due_date=DUE, require_unit_review=False)
+    mine = ProgressReport.objects.get(round=rnd2, task=shared, unit=world.county_a)
+    go(world, "reporter_a", mine, "submit", changes={"progress_text": "零陵进展", "percent": 10})
+    go(world, "lead_env", mine, "return", reason="零陵区照片不清晰XYZ")
+    theirs = world.client("reporter_b").get(f"/ledger/tasks/{shared.pk}/").content.decode()
+    assert "XYZ" not in theirs and "新增整改任务 T-05" in theirs
+    own = world.client("reporter_a").get(f"/ledger/tasks/{shared.pk}/").content.decode()
+    assert "XYZ" in own
+    assert "XYZ" in world.client("office_admin").get(f"/ledger/tasks/{shared.pk}/").content.decode()
+
+
+def test_a_closed_round_takes_corrections_but_no_first_reports(world, rnd):
+    from rectify.supervision.services import end_round
+
+    returned = report_of(rnd, world.task_a)
+    go(world, "reporter_a", returned, "submit", changes=CONTENT)
+    go(world, "reviewer_a", returned, "send_back", reason="补充")
+    end_round(actor=world.users["office_admin"], rnd=rnd)
+    go(world, "reporter_a", returned, "submit", changes=CONTENT)
+    assert returned.status == S.AWAITING_REVIEW
+    with pytest.raises(ValidationError, match="已结束"):
+        go(world, "reporter_b", report_of(rnd, world.task_b), "submit", changes=CONTENT)

@@ -30,8 +30,8 @@ from rectify.ledger import services as ledger
 from rectify.ledger.models import DeadlineKind, Task
 from rectify.orgs.models import Category, Role, Unit, UnitKind
 from rectify.orgs.services import create_user
-from rectify.supervision.models import DOCUMENT_TITLES, LADDER, Escalation, Rung
-from rectify.supervision.services import issue_escalation, refresh_statuses, snapshot_round
+from rectify.supervision.models import DOCUMENT_TITLES, LADDER, Escalation, Rung, Trigger
+from rectify.supervision.services import auto_warning, issue_escalation, refresh_statuses, snapshot_round
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +66,12 @@ def reply_due() -> dt.date:
 
 
 def issue(world, rung: str, reply_due, **kw) -> Escalation:
+    if rung == Rung.WARNING:  # warnings are raised by tick, never issued by hand
+        esc = auto_warning(task=world.task_a, trigger=Trigger.LAGGING_TWICE, key=f"test:{Escalation.objects.count()}",
+                           reason="连续两轮调度进度滞后，管网建设未按序时推进", target_unit=world.county_a)
+        Escalation.objects.filter(pk=esc.pk).update(reply_due=reply_due)
+        esc.refresh_from_db()
+        return esc
     return issue_escalation(actor=world.users["office_admin"], task=world.task_a, rung=rung,
                             reason="连续两轮调度进度滞后，管网建设未按序时推进", target_unit=world.county_a,
                             reply_due=reply_due,
@@ -212,8 +218,8 @@ def bulletin_world(world):
     esc = issue_escalation(actor=admin, task=world.task_b, rung=Rung.SUPERVISION, reason="本月未报送进展",
                            target_unit=world.county_b, reply_due=today + dt.timedelta(days=10),
                            skip_reason="逾期未报送且进度严重滞后")
-    old = issue_escalation(actor=admin, task=world.task_a, rung=Rung.WARNING, reason="上月预警",
-                           target_unit=world.county_a, reply_due=None)
+    old = auto_warning(task=world.task_a, trigger=Trigger.DEADLINE_NEAR, key="test:last-month", reason="上月预警",
+                       target_unit=world.county_a)
     Escalation.objects.filter(pk=old.pk).update(issued_at=timezone.now() - dt.timedelta(days=62))
 
     close_round(actor=admin, rnd=rnd)

@@ -102,3 +102,33 @@ def test_issue_and_reply_through_the_web(world):
     esc.refresh_from_db()
     assert esc.status == "replied"
     assert world.client("reporter_a").get(f"/supervision/tasks/{world.task_a.pk}/escalate/").status_code == 404
+
+
+def test_warnings_are_raised_by_the_system_not_by_hand(world):
+    with pytest.raises(ValidationError, match="自动发出"):
+        issue(world, Rung.WARNING)
+
+
+def test_two_yellow_rounds_in_a_row_make_a_red_but_one_does_not(world):
+    from rectify.dispatch.services import open_round
+    from rectify.ledger.models import Task
+    from rectify.supervision.services import end_round, refresh_statuses
+
+    # T-01 lags throughout (started 2025, nothing reported); T-02 is long-term, out of the way.
+    Task.objects.filter(pk=world.task_a.pk).update(start_date=dt.date(2025, 1, 1))
+    Task.objects.filter(pk=world.task_b.pk).update(deadline_kind="long_term")
+    admin = world.users["office_admin"]
+    september, _ = open_round(actor=admin, office=world.office, period="2026-09", due_date=dt.date(2026, 9, 10))
+    end_round(actor=admin, rnd=september, today=dt.date(2026, 9, 30))
+    world.task_a.refresh_from_db()
+    assert world.task_a.warning_colour == "yellow"
+    october, _ = open_round(actor=admin, office=world.office, period="2026-10", due_date=dt.date(2026, 10, 16))
+    refresh_statuses(today=dt.date(2026, 10, 12))  # mid-round: one yellow round so far
+    world.task_a.refresh_from_db()
+    assert world.task_a.warning_colour == "yellow"
+    end_round(actor=admin, rnd=october, today=dt.date(2026, 10, 31))
+    world.task_a.refresh_from_db()
+    assert world.task_a.warning_colour == "red" and "连续两轮" in "".join(world.task_a.status_reasons)
+    refresh_statuses(today=dt.date(2026, 11, 5))  # the red carries into the next round
+    world.task_a.refresh_from_db()
+    assert world.task_a.warning_colour == "red"

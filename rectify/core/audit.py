@@ -59,6 +59,12 @@ def event_digest(fields: dict[str, Any]) -> str:
     return sm3_hex(text.encode("utf-8"))
 
 
+def lock_chain() -> None:
+    """Take the chain's write lock early, for a service that must serialise more than the append
+    (e.g. counting document numbers). Held until the transaction ends."""
+    _lock_chain()
+
+
 def _lock_chain() -> tuple[int, str]:
     """Take the chain's write lock and return the newest link (seq, hash).
 

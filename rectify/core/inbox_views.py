@@ -4,11 +4,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from rectify.core.models import Notification
+from rectify.core.notify import mark_read
 
 
 @login_required
@@ -25,8 +25,7 @@ def open_notification(request, pk: int):
     notice = Notification.objects.filter(user=request.user, pk=pk).first()
     if notice is None:
         raise Http404
-    if notice.read_at is None:
-        Notification.objects.filter(pk=pk).update(read_at=timezone.now())
+    mark_read(user=request.user, pk=pk)
     target = notice.url or "/inbox/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/inbox/"
@@ -36,5 +35,5 @@ def open_notification(request, pk: int):
 @login_required
 @require_POST
 def mark_all_read(request):
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    mark_read(user=request.user)
     return redirect("inbox:list")

@@ -45,3 +45,15 @@ def unread_count(user) -> int:
     from rectify.core.models import Notification
 
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def mark_read(*, user, pk: int | None = None) -> int:
+    """Mark one of the user's reminders read (or all of them when ``pk`` is None)."""
+    from django.utils import timezone
+
+    from rectify.core.models import Notification
+
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if pk is not None:
+        qs = qs.filter(pk=pk)
+    return qs.update(read_at=timezone.now())

@@ -15,7 +15,6 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from rectify.core.evidence import EvidenceRejected, attachment_response
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.models import DispatchRound, ProgressReport
-from rectify.ledger.models import Task
 
 router = Router(tags=["调度报送"])
 
@@ -272,12 +271,9 @@ def get_round(request, round_id: int):
 @router.post("/rounds/{round_id}/close", response=RoundOut, summary="结束调度轮次（整改办）")
 def close_round(request, round_id: int):
     rnd = selectors.get_round_for_user(request.auth, round_id)
-    rnd = services.close_round(actor=request.auth, rnd=rnd)
-    # as the page does: the statuses at the end of the round feed "two yellows in a row"
-    from rectify.supervision.services import refresh_statuses, snapshot_round
+    from rectify.supervision.services import end_round
 
-    refresh_statuses(tasks=Task.objects.filter(pk__in=rnd.reports.values("task_id")))
-    snapshot_round(rnd=rnd)
+    rnd = end_round(actor=request.auth, rnd=rnd)
     return _round_out(rnd)
 
 

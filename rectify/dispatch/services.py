@@ -124,7 +124,9 @@ def transition(*, actor: User, report: ProgressReport, action: str, expected_ver
         new_state, who = rule
         if not _may(actor, who, locked):
             raise PermissionDenied(f"您无权对该报送执行「{ACTION_LABELS.get(action, action)}」。")
-        if locked.round.status != RoundStatus.OPEN and action in {"save", "submit"}:
+        # A closed round takes no first reports; a report returned for correction can still be
+        # corrected and resubmitted, and reviews and decisions go on.
+        if locked.round.status != RoundStatus.OPEN and action in {"save", "submit"} and locked.status != S.RETURNED:
             raise ValidationError("该调度轮次已结束，不能再报送。")
         if new_state == UP:
             new_state = S.AWAITING_REVIEW if locked.round.require_unit_review else S.SUBMITTED
@@ -255,8 +257,8 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
                      object_label=str(locked.task)[:300],
                      summary=f"{locked.round.title}·{locked.unit.name}：上传佐证材料「{evidence.original_name}」"
                              + (f"（{'；'.join(warnings)}）" if warnings else ""),
-                     after={"evidence": evidence.pk, "sm3": inspected.digest, "size": inspected.size,
-                            "mime": inspected.mime})
+                     after={"report": locked.pk, "evidence": evidence.pk, "sm3": inspected.digest,
+                            "size": inspected.size, "mime": inspected.mime})
         # The file is written last, so a failure above leaves no file behind.
         store.save(inspected, fileobj)
     return evidence
@@ -288,7 +290,8 @@ def remove_evidence(*, actor: User, evidence: Evidence) -> None:
         if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
             raise PermissionDenied("当前不能删除该佐证材料。")
         record_event(actor=actor, action="evidence_removed", object_type="ledger.task", object_id=report.task_id,
-                     summary=f"删除佐证材料「{evidence.original_name}」", before={"sm3": evidence.digest})
+                     summary=f"删除佐证材料「{evidence.original_name}」", before={"sm3": evidence.digest},
+                     after={"report": report.pk})
         evidence.delete()
 
         def drop_file_if_unused():

@@ -68,11 +68,9 @@ def round_detail(request, pk: int):
 @require_POST
 def round_close(request, pk: int):
     rnd = selectors.get_round_for_user(request.user, pk)
-    services.close_round(actor=request.user, rnd=rnd)
-    from rectify.supervision.services import refresh_statuses, snapshot_round
+    from rectify.supervision.services import end_round
 
-    refresh_statuses()
-    snapshot_round(rnd=rnd)
+    end_round(actor=request.user, rnd=rnd)
     messages.success(request, f"{rnd.title}已结束，可生成月度通报。")
     return redirect("dispatch:round_detail", pk=rnd.pk)
 

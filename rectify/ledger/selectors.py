@@ -11,7 +11,7 @@ from django.http import Http404
 from rectify.core.models import Event
 from rectify.ledger.models import Campaign, Measure, Task, TaskUnit, UnitRole
 from rectify.ledger.scope import visible_campaigns
-from rectify.orgs.models import Unit
+from rectify.orgs.models import Role, Unit
 
 SORTS = {
     "code": ("campaign_id", "code"),
@@ -102,8 +102,27 @@ def get_task_for_user(user, pk: int) -> tuple[Task, bool]:
     return task, can_edit
 
 
-def task_timeline(task: Task) -> QuerySet:
-    return Event.objects.filter(object_type="ledger.task", object_id=str(task.pk)).order_by("-seq")
+def task_timeline(task: Task, user=None) -> QuerySet:
+    """Everything that happened to a task, newest first.
+
+    Reports, evidence and escalations of a shared task are recorded on the task; a county sees
+    only its own (the same scope as the reports and escalations themselves).
+    """
+    events = Event.objects.filter(object_type="ledger.task", object_id=str(task.pk)).order_by("-seq")
+    if user is not None and user.role in {Role.REPORTER, Role.REVIEWER}:
+        from rectify.dispatch.models import ProgressReport
+        from rectify.supervision.models import Escalation
+
+        hidden_reports = list(ProgressReport.objects.filter(task=task).exclude(
+            pk__in=ProgressReport.objects.visible_to(user).values("pk")).values_list("pk", flat=True))
+        hidden_escalations = list(Escalation.objects.filter(task=task).exclude(
+            pk__in=Escalation.objects.visible_to(user).values("pk")).values_list("pk", flat=True))
+        # has_key first: a bare key lookup is NULL on events without it, and NOT NULL drops them.
+        if hidden_reports:
+            events = events.exclude(Q(after__has_key="report") & Q(after__report__in=hidden_reports))
+        if hidden_escalations:
+            events = events.exclude(Q(after__has_key="escalation") & Q(after__escalation__in=hidden_escalations))
+    return events
 
 
 def campaigns_for(user) -> QuerySet:

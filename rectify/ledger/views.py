@@ -54,7 +54,7 @@ def task_detail(request, pk: int):
     escalations = Escalation.objects.visible_to(request.user).filter(task=task).select_related("target_unit")[:50]
     return render(request, "ledger/task_detail.html", {
         "task": task, "can_edit": can_edit, "units": selectors.units_by_role(task),
-        "missing": services.missing_essentials(task), "timeline": selectors.task_timeline(task)[:200],
+        "missing": services.missing_essentials(task), "timeline": selectors.task_timeline(task, request.user)[:200],
         "roles": UnitRole, "reports": reports, "escalations": escalations,
         "can_escalate": can_issue(request.user, task),
     })

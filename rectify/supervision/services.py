@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from rectify.core.audit import record_event
+from rectify.core.audit import lock_chain, record_event
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus
 from rectify.ledger.models import Task, TaskStatus
 from rectify.orgs.models import Role, Unit, User
@@ -37,10 +37,12 @@ def _with_status_inputs(qs: QuerySet) -> QuerySet:
     )
 
 
-def _previous_colours(task_ids: list[int]) -> dict[int, str]:
-    """Colour of each task at the end of the latest closed round that has a snapshot of it."""
-    latest = (StatusSnapshot.objects.filter(task=OuterRef("task"), round__status="closed")
-              .order_by("-round__period").values("pk")[:1])
+def _previous_colours(task_ids: list[int], *, before_period: str | None = None) -> dict[int, str]:
+    """Colour of each task at the end of the latest closed round (before ``before_period``)."""
+    earlier = StatusSnapshot.objects.filter(task=OuterRef("task"), round__status="closed")
+    if before_period:
+        earlier = earlier.filter(round__period__lt=before_period)
+    latest = earlier.order_by("-round__period").values("pk")[:1]
     rows = StatusSnapshot.objects.filter(task_id__in=task_ids, pk=Subquery(latest)).values_list("task_id", "colour")
     return dict(rows)
 
@@ -62,10 +64,14 @@ FIELDS = ["progress_status", "warning_colour", "expected_percent", "actual_perce
           "status_computed_on"]
 
 
-def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = None, batch: int = 1000) -> int:
+def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = None, batch: int = 1000,
+                     closing: DispatchRound | None = None) -> int:
     """Recompute the derived status of tasks (all by default). Returns how many changed.
 
     Status depends on the date, so tick runs this daily; acceptance of a report runs it for one task.
+    "Two yellows in a row become a red" is a judgement between rounds: it is made when a round
+    closes (``closing``), against the round before; between closings only a red earned that way
+    carries over, so a task does not turn red the day after a yellow round ends.
     """
     today = today or timezone.localdate()
     qs = _with_status_inputs(tasks if tasks is not None else Task.objects.all()).order_by("pk")
@@ -73,7 +79,10 @@ def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = N
     ids = list(qs.values_list("pk", flat=True))
     for start in range(0, len(ids), batch):
         chunk = list(qs.filter(pk__in=ids[start:start + batch]))
-        previous = _previous_colours([t.pk for t in chunk])
+        if closing is not None:
+            previous = _previous_colours([t.pk for t in chunk], before_period=closing.period)
+        else:
+            previous = {k: v for k, v in _previous_colours([t.pk for t in chunk]).items() if v == "red"}
         dirty = []
         for task in chunk:
             result = _compute(task, today, previous.get(task.pk))
@@ -107,15 +116,27 @@ def refresh_task_status(*, task: Task, today: dt.date | None = None) -> Task:
     return Task.objects.get(pk=task.pk)
 
 
-def snapshot_round(*, rnd: DispatchRound) -> int:
-    """Keep each task's status as it stood at the end of the round (idempotent)."""
+def snapshot_round(*, rnd: DispatchRound, today: dt.date | None = None) -> int:
+    """Judge each task of a closed round against the round before, and keep that status (idempotent)."""
     existing = set(StatusSnapshot.objects.filter(round=rnd).values_list("task_id", flat=True))
     task_ids = set(rnd.reports.values_list("task_id", flat=True)) - existing
+    if not task_ids:
+        return 0
+    refresh_statuses(tasks=Task.objects.filter(pk__in=task_ids), today=today, closing=rnd)
     rows = [StatusSnapshot(round=rnd, task_id=t.pk, status=t.progress_status, colour=t.warning_colour,
                            expected_percent=t.expected_percent, actual_percent=t.actual_percent)
             for t in Task.objects.filter(pk__in=task_ids).only(*FIELDS, "id")]
     StatusSnapshot.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     return len(rows)
+
+
+def end_round(*, actor: User | None, rnd: DispatchRound, today: dt.date | None = None) -> DispatchRound:
+    """结束调度轮次: close the round (no new reports) and keep each task's status at its end."""
+    from rectify.dispatch.services import close_round
+
+    rnd = close_round(actor=actor, rnd=rnd)
+    snapshot_round(rnd=rnd, today=today)
+    return rnd
 
 
 def highest_rung(task: Task) -> int:
@@ -133,6 +154,8 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
         raise PermissionDenied("您无权对该任务发起督办。")
     if rung not in LADDER:
         raise ValidationError({"rung": ["未知的督办措施。"]})
+    if rung == Rung.WARNING:
+        raise ValidationError({"rung": ["预警由系统按规则自动发出；人工督办从“通报”开始。"]})
     errors: dict[str, list[str]] = {}
     if not reason.strip():
         errors["reason"] = ["请填写督办事由。"]
@@ -152,6 +175,7 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        lock_chain()  # serialises issuers, so document numbers are counted without a race
         esc = Escalation.objects.create(
             task=task, rung=rung, reason=reason.strip(), target_unit=target_unit, reply_due=reply_due,
             skip_reason=skip_reason.strip() if skipped else "", doc_number=doc_number.strip(), issued_by=actor,
@@ -199,6 +223,7 @@ def auto_warning(*, task: Task, trigger: str, key: str, reason: str, rnd: Dispat
         target_unit = link.unit
     try:
         with transaction.atomic():
+            lock_chain()
             esc = Escalation.objects.create(
                 task=task, rung=Rung.WARNING, trigger=trigger, reason=reason, target_unit=target_unit,
                 issued_at=timezone.now(), dedupe_key=key, round=rnd)
@@ -240,6 +265,7 @@ def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
             status=EscalationStatus.CLOSED)
         if updated:
             record_event(actor=actor, action="escalation_closed", object_type="ledger.task",
-                         object_id=escalation.task_id, summary=f"办结{escalation.get_rung_display()}（{escalation.doc_number}）")
+                         object_id=escalation.task_id, summary=f"办结{escalation.get_rung_display()}（{escalation.doc_number}）",
+                         after={"escalation": escalation.pk})
     escalation.refresh_from_db()
     return escalation
