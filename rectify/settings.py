@@ -134,7 +134,8 @@ if env_bool("RECTIFY_HTTPS", False):
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]  # one language: framework strings come from Django's zh-Hans catalog
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Wording overrides first: a deployment's own catalogue (e.g. its term for 整改办) wins over the shipped one.
+LOCALE_PATHS = [*([Path(p)] if (p := env_str("RECTIFY_LOCALE_DIR")) else []), BASE_DIR / "locale"]
 TIME_ZONE = env_str("RECTIFY_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

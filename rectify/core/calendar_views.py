@@ -15,6 +15,7 @@ from django.db.models.functions import ExtractYear
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rectify.core import workdays
 from rectify.core.forms import ZhForm
@@ -24,24 +25,24 @@ MAX_UPLOAD_BYTES = 200 * 1024  # a year is a few dozen lines; anything bigger is
 
 
 class YearEntryForm(ZhForm):
-    year = forms.IntegerField(label="年份", min_value=2004, max_value=2100)
+    year = forms.IntegerField(label=_("年份"), min_value=2004, max_value=2100)
     text = forms.CharField(
-        label="节假日安排（每行一条）", required=False, strip=False,
+        label=_("节假日安排（每行一条）"), required=False, strip=False,
         widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
-        help_text="格式：日期 名称 休/班。例如“2027-01-01 元旦 休”“2027年2月6日至2027年2月12日 春节 休”"
-                  "“2027-02-13 春节调休 班”。“休”为放假（含假期中的周末），“班”为周末调休上班。")
-    upload = forms.FileField(label="或导入文件（.txt / .csv，格式同上）", required=False)
-    note = forms.CharField(label="依据文件/备注", max_length=300, required=False,
-                           help_text="如：国务院办公厅关于2027年部分节假日安排的通知（国办发明电〔2026〕×号）")
+        help_text=_("格式：日期 名称 休/班。例如“2027-01-01 元旦 休”“2027年2月6日至2027年2月12日 春节 休”"
+                  "“2027-02-13 春节调休 班”。“休”为放假（含假期中的周末），“班”为周末调休上班。"))
+    upload = forms.FileField(label=_("或导入文件（.txt / .csv，格式同上）"), required=False)
+    note = forms.CharField(label=_("依据文件/备注"), max_length=300, required=False,
+                           help_text=_("如：国务院办公厅关于2027年部分节假日安排的通知（国办发明电〔2026〕×号）"))
 
     def clean(self):
         data = super().clean()
         upload = data.get("upload")
         if upload is not None:
             if not upload.name.lower().endswith((".txt", ".csv")):
-                raise ValidationError("只能导入 .txt 或 .csv 文件。")
+                raise ValidationError(_("只能导入 .txt 或 .csv 文件。"))
             if upload.size > MAX_UPLOAD_BYTES:
-                raise ValidationError("文件过大：节假日安排通常只有几十行。")
+                raise ValidationError(_("文件过大：节假日安排通常只有几十行。"))
             raw = upload.read()
             for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
                 try:
@@ -50,20 +51,20 @@ class YearEntryForm(ZhForm):
                 except UnicodeDecodeError:
                     continue
             else:
-                raise ValidationError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的文本文件。")
+                raise ValidationError(_("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的文本文件。"))
         if not (data.get("text") or "").strip():
-            raise ValidationError("请粘贴节假日安排，或选择要导入的文件。")
+            raise ValidationError(_("请粘贴节假日安排，或选择要导入的文件。"))
         return data
 
 
 def _require_view(user) -> None:
     if not workdays.can_view_calendar(user):
-        raise PermissionDenied("只有整改办可以查看节假日设置。")
+        raise PermissionDenied(_("只有整改办可以查看节假日设置。"))
 
 
 def _require_change(user) -> None:
     if not workdays.can_change_calendar(user):
-        raise PermissionDenied("只有整改办管理员可以录入节假日。")
+        raise PermissionDenied(_("只有整改办管理员可以录入节假日。"))
 
 
 def _year_counts() -> dict[int, dict[str, int]]:
@@ -94,7 +95,7 @@ def calendar_index(request):
 def calendar_year(request, year: int):
     _require_view(request.user)
     if not 1900 <= year <= 2200:
-        raise Http404("年份超出范围")
+        raise Http404(_("年份超出范围"))
     row = CalendarYear.objects.select_related("entered_by").filter(year=year).first()
     days = [workdays.ParsedDay(d.date, d.kind, d.name, 0)
             for d in CalendarDay.objects.filter(date__year=year).order_by("date")] if row else []
@@ -147,7 +148,7 @@ def calendar_enter(request):
     parsed = workdays.parse_calendar_text(form.cleaned_data["text"], year)
     if not parsed.ok:
         if not parsed.errors:
-            form.add_error("text", "没有读到任何日期。")
+            form.add_error("text", _("没有读到任何日期。"))
         return render(request, "core/calendar_enter.html", {"form": form, "line_errors": parsed.errors})
 
     existing = CalendarYear.objects.filter(year=year).first()
@@ -160,7 +161,7 @@ def calendar_enter(request):
         except ValidationError as exc:
             errors = exc.messages
         else:
-            messages.success(request, f"{year} 年法定节假日已保存，工作日即按新安排计算。")
+            messages.success(request, _("%(year)s 年法定节假日已保存，工作日即按新安排计算。") % {"year": year})
             return redirect("calendar:year", year=year)
     return render(request, "core/calendar_preview.html", {
         "year": year, "note": note, "days": parsed.days, "text": workdays.format_days(parsed.days),

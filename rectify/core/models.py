@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Event(models.Model):
@@ -40,8 +41,8 @@ class Event(models.Model):
             # login/security reviews by action and time
             models.Index(fields=["action", "created_at"], name="event_action_idx"),
         ]
-        verbose_name = "审计事件"
-        verbose_name_plural = "审计事件"
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
@@ -56,7 +57,7 @@ class ChainHead(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
-        verbose_name = "审计链头"
+        verbose_name = _("审计链头")
 
 
 # --- Work-day calendar (法定节假日与调休) -------------------------------------------------------
@@ -65,47 +66,47 @@ class ChainHead(models.Model):
 
 
 class CalendarSource(models.TextChoices):
-    PACKAGE = "package", "chinese-calendar 程序包"
-    OFFICE = "office", "整改办录入"
+    PACKAGE = "package", _("chinese-calendar 程序包")
+    OFFICE = "office", _("整改办录入")
 
 
 class CalendarYear(models.Model):
     """A year whose holidays and adjusted working days are on record. A year without a row is
     "unknown": work days there fall back to Monday–Friday, and every such date says so."""
 
-    year = models.PositiveSmallIntegerField("年份", unique=True)
-    source = models.CharField("来源", max_length=10, choices=CalendarSource.choices)
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    source = models.CharField(_("来源"), max_length=10, choices=CalendarSource.choices)
     entered_by = models.ForeignKey("orgs.User", on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name="录入人")
-    entered_at = models.DateTimeField("录入时间")
-    note = models.CharField("依据/备注", max_length=300, blank=True)
+                                   related_name="+", verbose_name=_("录入人"))
+    entered_at = models.DateTimeField(_("录入时间"))
+    note = models.CharField(_("依据/备注"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["year"]
-        verbose_name = "节假日年度"
-        verbose_name_plural = "节假日年度"
+        verbose_name = _("节假日年度")
+        verbose_name_plural = _("节假日年度")
 
     def __str__(self) -> str:
         return f"{self.year} 年"
 
 
 class CalendarDayKind(models.TextChoices):
-    HOLIDAY = "holiday", "休"
-    WORKDAY = "workday", "班"  # 调休上班日: a Saturday or Sunday worked in exchange for a holiday
+    HOLIDAY = "holiday", _("休")
+    WORKDAY = "workday", _("班")  # 调休上班日: a Saturday or Sunday worked in exchange for a holiday
 
 
 class CalendarDay(models.Model):
     """A day that differs from the plain week: a holiday (any weekday, weekends inside a holiday
     period included) or an adjusted working day on a weekend."""
 
-    date = models.DateField("日期", unique=True)
-    kind = models.CharField("类型", max_length=10, choices=CalendarDayKind.choices)
-    name = models.CharField("名称", max_length=50, blank=True)
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=CalendarDayKind.choices)
+    name = models.CharField(_("名称"), max_length=50, blank=True)
 
     class Meta:
         ordering = ["date"]
-        verbose_name = "节假日/调休日"
-        verbose_name_plural = "节假日/调休日"
+        verbose_name = _("节假日/调休日")
+        verbose_name_plural = _("节假日/调休日")
 
     def __str__(self) -> str:
         return f"{self.date} {self.name} {self.get_kind_display()}"

@@ -325,7 +325,7 @@ class ParsedDay:
 
     @property
     def kind_label(self) -> str:
-        return CalendarDayKind(self.kind).label
+        return str(CalendarDayKind(self.kind).label)
 
     @property
     def is_weekend(self) -> bool:
@@ -424,7 +424,7 @@ def format_days(days) -> str:
         if run:
             first, last = run[0], run[-1]
             span = str(first.date) if first.date == last.date else f"{first.date}至{last.date}"
-            kind = CalendarDayKind(first.kind).label
+            kind = str(CalendarDayKind(first.kind).label)
             lines.append(f"{span} {first.name} {kind}" if first.name else f"{span} {kind}")
 
     for day in sorted(days, key=lambda d: d.date):

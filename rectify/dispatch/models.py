@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from rectify.ledger.models import Measure, Task
 from rectify.orgs.models import Unit, User
 
 
 class RoundStatus(models.TextChoices):
-    OPEN = "open", "报送中"
-    CLOSED = "closed", "已结束"
+    OPEN = "open", _("报送中")
+    CLOSED = "closed", _("已结束")
 
 
 class DispatchRound(models.Model):
     """调度轮次: the monthly call for progress of one office's tasks."""
 
-    office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="rounds", verbose_name="整改办")
-    period = models.CharField("调度月份", max_length=7, help_text="YYYY-MM")
-    title = models.CharField("名称", max_length=100)
-    opened_at = models.DateTimeField("开启时间")
+    office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="rounds", verbose_name=_("整改办"))
+    period = models.CharField(_("调度月份"), max_length=7, help_text="YYYY-MM")
+    title = models.CharField(_("名称"), max_length=100)
+    opened_at = models.DateTimeField(_("开启时间"))
     opened_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    due_date = models.DateField("报送截止日期")
-    require_unit_review = models.BooleanField("须本单位审核后上报", default=True)
-    status = models.CharField("状态", max_length=10, choices=RoundStatus.choices, default=RoundStatus.OPEN)
-    closed_at = models.DateTimeField("结束时间", null=True, blank=True)
+    due_date = models.DateField(_("报送截止日期"))
+    require_unit_review = models.BooleanField(_("须本单位审核后上报"), default=True)
+    status = models.CharField(_("状态"), max_length=10, choices=RoundStatus.choices, default=RoundStatus.OPEN)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["-period", "-id"]
-        verbose_name = "调度轮次"
-        verbose_name_plural = "调度轮次"
+        verbose_name = _("调度轮次")
+        verbose_name_plural = _("调度轮次")
         constraints = [
             # tick may run any number of times: a month never gets a second round
             models.UniqueConstraint(fields=["office", "period"], name="round_unique_per_office_month"),
@@ -40,12 +41,12 @@ class DispatchRound(models.Model):
 
 
 class ReportStatus(models.TextChoices):
-    PENDING = "pending", "未报送"
-    DRAFT = "draft", "草稿"
-    AWAITING_REVIEW = "awaiting_review", "待本单位审核"
-    SUBMITTED = "submitted", "待牵头单位审核"
-    RETURNED = "returned", "已退回"
-    ACCEPTED = "accepted", "已采纳"
+    PENDING = "pending", _("未报送")
+    DRAFT = "draft", _("草稿")
+    AWAITING_REVIEW = "awaiting_review", _("待本单位审核")
+    SUBMITTED = "submitted", _("待牵头单位审核")
+    RETURNED = "returned", _("已退回")
+    ACCEPTED = "accepted", _("已采纳")
 
 
 class ProgressReportQuerySet(models.QuerySet):
@@ -60,22 +61,22 @@ class ProgressReport(models.Model):
 
     round = models.ForeignKey(DispatchRound, on_delete=models.PROTECT, related_name="reports")
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="reports")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="reports", verbose_name="责任单位")
-    status = models.CharField("状态", max_length=20, choices=ReportStatus.choices, default=ReportStatus.PENDING)
-    progress_text = models.TextField("本月进展", blank=True)
-    percent = models.PositiveSmallIntegerField("完成进度（%）", null=True, blank=True)
-    measures_completed = models.ManyToManyField(Measure, blank=True, related_name="+", verbose_name="已完成措施")
-    difficulties = models.TextField("存在困难", blank=True)
-    next_steps = models.TextField("下步计划", blank=True)
-    public_summary = models.CharField("公开摘要", max_length=200, blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="reports", verbose_name=_("责任单位"))
+    status = models.CharField(_("状态"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.PENDING)
+    progress_text = models.TextField(_("本月进展"), blank=True)
+    percent = models.PositiveSmallIntegerField(_("完成进度（%）"), null=True, blank=True)
+    measures_completed = models.ManyToManyField(Measure, blank=True, related_name="+", verbose_name=_("已完成措施"))
+    difficulties = models.TextField(_("存在困难"), blank=True)
+    next_steps = models.TextField(_("下步计划"), blank=True)
+    public_summary = models.CharField(_("公开摘要"), max_length=200, blank=True)
     author = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    submitted_at = models.DateTimeField("报送时间", null=True, blank=True)
+    submitted_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
     reviewed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     decided_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
-    return_reason = models.TextField("退回原因", blank=True)
-    judged_unable = models.BooleanField("牵头单位判断无法按期完成", default=False)
-    late = models.BooleanField("逾期报送", default=False)
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.TextField(_("退回原因"), blank=True)
+    judged_unable = models.BooleanField(_("牵头单位判断无法按期完成"), default=False)
+    late = models.BooleanField(_("逾期报送"), default=False)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,8 +84,8 @@ class ProgressReport(models.Model):
 
     class Meta:
         ordering = ["round_id", "task_id", "unit_id"]
-        verbose_name = "进展报送"
-        verbose_name_plural = "进展报送"
+        verbose_name = _("进展报送")
+        verbose_name_plural = _("进展报送")
         constraints = [
             models.UniqueConstraint(fields=["round", "task", "unit"], name="report_slot_unique"),
             models.CheckConstraint(condition=models.Q(percent__isnull=True) | models.Q(percent__lte=100),
@@ -110,8 +111,8 @@ class Evidence(models.Model):
     size = models.PositiveBigIntegerField()
     mime = models.CharField(max_length=100)
     kind = models.CharField(max_length=10)
-    original_name = models.CharField("原文件名", max_length=200)
-    taken_at = models.DateTimeField("拍摄时间", null=True, blank=True)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     warnings = models.JSONField(default=list, blank=True)
@@ -120,8 +121,8 @@ class Evidence(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "id"]
-        verbose_name = "佐证材料"
-        verbose_name_plural = "佐证材料"
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
 
     def __str__(self) -> str:
         return self.original_name

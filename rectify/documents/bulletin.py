@@ -214,7 +214,7 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
             "issued_on": timezone.localtime(e.issued_at).date(), "reply_due": e.reply_due,
             "status_label": e.get_status_display(), "trigger_label": e.get_trigger_display(),
         })
-    rung_counts = {Rung(r).label: sum(1 for e in escalations if e["rung"] == r) for r in LADDER}
+    rung_counts = {str(Rung(r).label): sum(1 for e in escalations if e["rung"] == r) for r in LADDER}
 
     return {
         "round": rnd, "office": rnd.office, "doc_number": bulletin_number(rnd),

@@ -79,7 +79,7 @@ def _skipped_rungs(esc: Escalation) -> list[str]:
     # Same rule as supervision.services.issue_escalation: 预警 is automatic, the manual ladder
     # starts at 通报 whether or not a warning came first.
     highest = max(max((LADDER.index(r) for r in earlier), default=-1), 0)
-    return [Rung(r).label for r in LADDER[highest + 1:LADDER.index(esc.rung)]]
+    return [str(Rung(r).label) for r in LADDER[highest + 1:LADDER.index(esc.rung)]]
 
 
 def escalation_docx(escalation: Escalation) -> bytes:
@@ -93,7 +93,7 @@ def escalation_docx(escalation: Escalation) -> bytes:
     units = list(task.task_units.select_related("unit").order_by("role", "ordinal", "id"))
     roles = [tu.role for tu in units if tu.unit_id == esc.target_unit_id]
     leads = [tu.unit.name for tu in units if tu.role == UnitRole.LEAD_SUPERVISOR]
-    rung_label = Rung(esc.rung).label
+    rung_label = str(Rung(esc.rung).label)
 
     doc = OfficialDocument(title_for_properties=escalation_title(esc), author=issuer.name)
     doc.masthead(masthead_name(esc.issuing_unit, office))

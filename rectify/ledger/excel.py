@@ -531,12 +531,12 @@ def _resolve_category(cell: str) -> tuple[str, str]:
     if not text:
         return Category.OTHER, ""
     for value, label in Category.choices:
-        if text in {key_of(label), value}:
+        if text in {key_of(str(label)), value}:
             return value, ""
-    matches = [value for value, label in Category.choices if text in key_of(label) or key_of(label) in text]
+    matches = [value for value, label in Category.choices if text in key_of(str(label)) or key_of(str(label)) in text]
     if len(matches) == 1:
         return matches[0], ""
-    return Category.OTHER, f"问题类别「{cell_text(cell).strip()}」无法识别（可选：{'、'.join(Category.labels)}）"
+    return Category.OTHER, f"问题类别「{cell_text(cell).strip()}」无法识别（可选：{'、'.join(map(str, Category.labels))}）"
 
 
 def _load_sheet(data: bytes) -> tuple[list[tuple[str, list[list], list]], str | None]:

@@ -23,6 +23,7 @@ from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from rectify.core.forms import ZhForm
@@ -75,12 +76,12 @@ def _importable_campaigns(user):
 
 def _require_office(user) -> None:
     if not can_create_tasks(user):
-        raise PermissionDenied("只有整改办可以导入台账。")
+        raise PermissionDenied(_("只有整改办可以导入台账。"))
 
 
 class ImportForm(ZhForm):
-    campaign = forms.ModelChoiceField(label="导入到整改批次", queryset=None, empty_label="请选择整改批次")
-    file = forms.FileField(label="台账文件（.xlsx）", help_text="第一行或前几行为表头；支持标题行、两行表头和合并单元格。")
+    campaign = forms.ModelChoiceField(label=_("导入到整改批次"), queryset=None, empty_label=_("请选择整改批次"))
+    file = forms.FileField(label=_("台账文件（.xlsx）"), help_text=_("第一行或前几行为表头；支持标题行、两行表头和合并单元格。"))
 
     def __init__(self, *args, campaigns=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,9 +92,10 @@ class ImportForm(ZhForm):
         upload = self.cleaned_data["file"]
         limit = settings.IMPORT_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(f"文件过大（{upload.size / 1048576:.1f} MB），上限为 {limit // 1048576} MB。")
+            raise forms.ValidationError(_("文件过大（%(size).1f MB），上限为 %(limit)s MB。")
+                                        % {"size": upload.size / 1048576, "limit": limit // 1048576})
         if upload.size == 0:
-            raise forms.ValidationError("文件为空。")
+            raise forms.ValidationError(_("文件为空。"))
         return upload
 
 
@@ -135,7 +137,7 @@ def import_preview(request):
     _require_office(request.user)
     preview = _pending_preview(request)
     if preview is None:
-        messages.error(request, "没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。")
+        messages.error(request, _("没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。"))
         return redirect("ledger:import_upload")
     pending = request.session[SESSION_KEY]
     pending["plan"] = preview.fingerprint()
@@ -155,13 +157,13 @@ def import_confirm(request):
     plan = (request.session.get(SESSION_KEY) or {}).get("plan")
     preview = _pending_preview(request)
     if preview is None:
-        messages.error(request, "没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。")
+        messages.error(request, _("没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。"))
         return redirect("ledger:import_upload")
     if not preview.ok:
-        messages.error(request, "文件有错误，未写入任何数据。请修改文件后重新上传。")
+        messages.error(request, _("文件有错误，未写入任何数据。请修改文件后重新上传。"))
         return redirect("ledger:import_preview")
     if preview.fingerprint() != plan:
-        messages.error(request, "预览之后台账已有变化（例如他人修改了相关任务），请核对更新后的预览再确认。")
+        messages.error(request, _("预览之后台账已有变化（例如他人修改了相关任务），请核对更新后的预览再确认。"))
         return redirect("ledger:import_preview")
     result = excel.commit_import(preview, actor=request.user)
     if not result.ok:
@@ -177,7 +179,7 @@ def import_confirm(request):
 def import_cancel(request):
     _require_office(request.user)
     _discard(request)
-    messages.info(request, "已取消导入，上传的文件已删除。")
+    messages.info(request, _("已取消导入，上传的文件已删除。"))
     return redirect("ledger:import_upload")
 
 

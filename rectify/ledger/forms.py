@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from rectify.core.forms import ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
@@ -19,22 +20,22 @@ def _units():
 
 
 class TaskFilterForm(ZhForm):
-    q = forms.CharField(label="关键词", required=False,
-                        widget=forms.TextInput(attrs={"placeholder": "编号、名称、问题描述、目标", "type": "search"}))
-    campaign = forms.ModelChoiceField(label="整改批次", queryset=None, required=False, empty_label="全部批次")
-    category = forms.ChoiceField(label="问题类别", required=False, choices=[("", "全部类别"), *Category.choices])
-    unit = forms.ModelChoiceField(label="涉及单位", queryset=None, required=False, empty_label="全部单位")
-    county = forms.ModelChoiceField(label="县市区", queryset=None, required=False, empty_label="全部县市区")
-    status = forms.ChoiceField(label="台账状态", required=False, choices=[("", "全部状态"), *TaskStatus.choices])
-    progress_status = forms.ChoiceField(label="进度状态", required=False,
-                                        choices=[("", "全部"), *STATUS_LABELS.items()])
-    warning_colour = forms.ChoiceField(label="预警", required=False, choices=[("", "全部"), *COLOUR_LABELS.items()])
-    deadline_kind = forms.ChoiceField(label="时限类型", required=False, choices=[("", "全部"), *DeadlineKind.choices])
-    deadline_from = forms.DateField(label="时限自", required=False, widget=DateInput())
-    deadline_to = forms.DateField(label="时限至", required=False, widget=DateInput())
-    sort = forms.ChoiceField(label="排序", required=False, choices=[
-        ("code", "按编号"), ("deadline", "时限从早到晚"), ("-deadline", "时限从晚到早"),
-        ("-updated", "最近更新"), ("title", "按名称"), ("colour", "预警从重到轻"), ("progress", "进度从低到高")])
+    q = forms.CharField(label=_("关键词"), required=False,
+                        widget=forms.TextInput(attrs={"placeholder": _("编号、名称、问题描述、目标"), "type": "search"}))
+    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"))
+    category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
+    unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"))
+    county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"))
+    status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
+    progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
+                                        choices=[("", _("全部")), *STATUS_LABELS.items()])
+    warning_colour = forms.ChoiceField(label=_("预警"), required=False, choices=[("", _("全部")), *COLOUR_LABELS.items()])
+    deadline_kind = forms.ChoiceField(label=_("时限类型"), required=False, choices=[("", _("全部")), *DeadlineKind.choices])
+    deadline_from = forms.DateField(label=_("时限自"), required=False, widget=DateInput())
+    deadline_to = forms.DateField(label=_("时限至"), required=False, widget=DateInput())
+    sort = forms.ChoiceField(label=_("排序"), required=False, choices=[
+        ("code", _("按编号")), ("deadline", _("时限从早到晚")), ("-deadline", _("时限从晚到早")),
+        ("-updated", _("最近更新")), ("title", _("按名称")), ("colour", _("预警从重到轻")), ("progress", _("进度从低到高"))])
 
     def __init__(self, *args, campaigns=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,29 +46,29 @@ class TaskFilterForm(ZhForm):
 
 class TaskForm(ZhForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    campaign = forms.ModelChoiceField(label="整改批次", queryset=None)
-    code = forms.CharField(label="任务编号", max_length=40)
-    inspection_number = forms.CharField(label="督察问题编号", max_length=40, required=False)
-    title = forms.CharField(label="问题/任务名称", max_length=300)
-    problem = forms.CharField(label="问题描述", required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    target = forms.CharField(label="整改目标", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    category = forms.ChoiceField(label="问题类别", choices=Category.choices)
-    primary_unit = forms.ModelChoiceField(label="主体责任单位（牵头）", queryset=None, required=False, empty_label="请选择")
-    other_units = forms.ModelMultipleChoiceField(label="其他主体责任单位", queryset=None, required=False,
+    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None)
+    code = forms.CharField(label=_("任务编号"), max_length=40)
+    inspection_number = forms.CharField(label=_("督察问题编号"), max_length=40, required=False)
+    title = forms.CharField(label=_("问题/任务名称"), max_length=300)
+    problem = forms.CharField(label=_("问题描述"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    target = forms.CharField(label=_("整改目标"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    category = forms.ChoiceField(label=_("问题类别"), choices=Category.choices)
+    primary_unit = forms.ModelChoiceField(label=_("主体责任单位（牵头）"), queryset=None, required=False, empty_label=_("请选择"))
+    other_units = forms.ModelMultipleChoiceField(label=_("其他主体责任单位"), queryset=None, required=False,
                                                  widget=forms.SelectMultiple(attrs={"size": 6}))
-    lead_supervisor = forms.ModelChoiceField(label="牵头督导单位", queryset=None, required=False, empty_label="请选择")
-    co_supervisors = forms.ModelMultipleChoiceField(label="配合督导单位", queryset=None, required=False,
+    lead_supervisor = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("请选择"))
+    co_supervisors = forms.ModelMultipleChoiceField(label=_("配合督导单位"), queryset=None, required=False,
                                                     widget=forms.SelectMultiple(attrs={"size": 6}))
-    acceptance_unit = forms.ModelChoiceField(label="牵头验收单位", queryset=None, required=False,
-                                             empty_label="同牵头督导单位", help_text="不选则默认为牵头督导单位")
-    leader = forms.ModelChoiceField(label="责任领导", queryset=None, required=False, empty_label="未指定")
-    deadline_kind = forms.ChoiceField(label="整改时限类型", required=False,
-                                      choices=[("", "请选择"), *DeadlineKind.choices])
-    deadline = forms.DateField(label="整改时限", required=False, widget=DateInput())
-    start_date = forms.DateField(label="开始日期", required=False, widget=DateInput(),
-                                 help_text="用于计算序时进度，默认取批次反馈日期")
-    progress_note = forms.CharField(label="整改进展", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    completion_note = forms.CharField(label="完成情况", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    acceptance_unit = forms.ModelChoiceField(label=_("牵头验收单位"), queryset=None, required=False,
+                                             empty_label=_("同牵头督导单位"), help_text=_("不选则默认为牵头督导单位"))
+    leader = forms.ModelChoiceField(label=_("责任领导"), queryset=None, required=False, empty_label=_("未指定"))
+    deadline_kind = forms.ChoiceField(label=_("整改时限类型"), required=False,
+                                      choices=[("", _("请选择")), *DeadlineKind.choices])
+    deadline = forms.DateField(label=_("整改时限"), required=False, widget=DateInput())
+    start_date = forms.DateField(label=_("开始日期"), required=False, widget=DateInput(),
+                                 help_text=_("用于计算序时进度，默认取批次反馈日期"))
+    progress_note = forms.CharField(label=_("整改进展"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    completion_note = forms.CharField(label=_("完成情况"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, campaigns=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,10 +94,10 @@ class TaskForm(ZhForm):
 
 class MeasureForm(ZhForm):
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    text = forms.CharField(label="措施内容", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    owner_unit = forms.ModelChoiceField(label="责任单位", queryset=None, required=False, empty_label="同任务")
-    due_date = forms.DateField(label="完成时限", required=False, widget=DateInput())
-    done = forms.BooleanField(label="已完成", required=False)
+    text = forms.CharField(label=_("措施内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    owner_unit = forms.ModelChoiceField(label=_("责任单位"), queryset=None, required=False, empty_label=_("同任务"))
+    due_date = forms.DateField(label=_("完成时限"), required=False, widget=DateInput())
+    done = forms.BooleanField(label=_("已完成"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,57 +3,58 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from rectify.orgs.models import Category, Unit, User
 
 
 class CampaignKind(models.TextChoices):
-    CENTRAL = "central", "中央生态环境保护督察反馈"
-    LOOKBACK = "lookback", "督察“回头看”"
-    WARNING_FILM = "warning_film", "警示片披露问题"
-    PROVINCIAL = "provincial", "省级生态环境保护督察"
-    CITY = "city", "市级交办"
-    SUMMER = "summer", "夏季攻势"
-    OTHER = "other", "其他"
+    CENTRAL = "central", _("中央生态环境保护督察反馈")
+    LOOKBACK = "lookback", _("督察“回头看”")
+    WARNING_FILM = "warning_film", _("警示片披露问题")
+    PROVINCIAL = "provincial", _("省级生态环境保护督察")
+    CITY = "city", _("市级交办")
+    SUMMER = "summer", _("夏季攻势")
+    OTHER = "other", _("其他")
 
 
 class Campaign(models.Model):
     """Origin of a batch of tasks (整改来源/批次)."""
 
-    code = models.CharField("批次编号", max_length=40, unique=True)
-    name = models.CharField("名称", max_length=200)
-    kind = models.CharField("来源类型", max_length=20, choices=CampaignKind.choices, default=CampaignKind.CENTRAL)
-    office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="campaigns", verbose_name="牵头整改办")
-    feedback_date = models.DateField("反馈日期", null=True, blank=True)
-    description = models.TextField("说明", blank=True)
+    code = models.CharField(_("批次编号"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("来源类型"), max_length=20, choices=CampaignKind.choices, default=CampaignKind.CENTRAL)
+    office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("牵头整改办"))
+    feedback_date = models.DateField(_("反馈日期"), null=True, blank=True)
+    description = models.TextField(_("说明"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-feedback_date", "-id"]
-        verbose_name = "整改批次"
-        verbose_name_plural = "整改批次"
+        verbose_name = _("整改批次")
+        verbose_name_plural = _("整改批次")
 
     def __str__(self) -> str:
         return self.name
 
 
 class DeadlineKind(models.TextChoices):
-    IMMEDIATE = "immediate", "立行立改"
-    BY_DATE = "by_date", "限期整改"
-    LONG_TERM = "long_term", "长期坚持"
+    IMMEDIATE = "immediate", _("立行立改")
+    BY_DATE = "by_date", _("限期整改")
+    LONG_TERM = "long_term", _("长期坚持")
 
 
 class TaskStatus(models.TextChoices):
-    DRAFT = "draft", "草稿"
-    ACTIVE = "active", "整改中"
-    CLOSED = "closed", "已销号"
+    DRAFT = "draft", _("草稿")
+    ACTIVE = "active", _("整改中")
+    CLOSED = "closed", _("已销号")
 
 
 class UnitRole(models.TextChoices):
-    RESPONSIBLE = "responsible", "主体责任单位"
-    LEAD_SUPERVISOR = "lead_supervisor", "牵头督导单位"
-    CO_SUPERVISOR = "co_supervisor", "配合督导单位"
-    ACCEPTANCE = "acceptance", "牵头验收单位"
+    RESPONSIBLE = "responsible", _("主体责任单位")
+    LEAD_SUPERVISOR = "lead_supervisor", _("牵头督导单位")
+    CO_SUPERVISOR = "co_supervisor", _("配合督导单位")
+    ACCEPTANCE = "acceptance", _("牵头验收单位")
 
 
 class TaskQuerySet(models.QuerySet):
@@ -72,33 +73,33 @@ class TaskQuerySet(models.QuerySet):
 class Task(models.Model):
     """One problem to rectify (整改任务)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="tasks", verbose_name="整改批次")
-    code = models.CharField("任务编号", max_length=40)
-    inspection_number = models.CharField("督察问题编号", max_length=40, blank=True)
-    title = models.CharField("问题/任务名称", max_length=300)
-    problem = models.TextField("问题描述", blank=True)
-    target = models.TextField("整改目标", blank=True)
-    category = models.CharField("问题类别", max_length=30, choices=Category.choices, default=Category.OTHER)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("整改批次"))
+    code = models.CharField(_("任务编号"), max_length=40)
+    inspection_number = models.CharField(_("督察问题编号"), max_length=40, blank=True)
+    title = models.CharField(_("问题/任务名称"), max_length=300)
+    problem = models.TextField(_("问题描述"), blank=True)
+    target = models.TextField(_("整改目标"), blank=True)
+    category = models.CharField(_("问题类别"), max_length=30, choices=Category.choices, default=Category.OTHER)
     leader = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="led_tasks",
-                               verbose_name="责任领导")
-    deadline_kind = models.CharField("整改时限类型", max_length=20, choices=DeadlineKind.choices, blank=True)
-    deadline = models.DateField("整改时限", null=True, blank=True)
-    start_date = models.DateField("开始日期", null=True, blank=True)
-    location_name = models.CharField("位置", max_length=200, blank=True)
-    latitude = models.FloatField("纬度", null=True, blank=True)
-    longitude = models.FloatField("经度", null=True, blank=True)
-    progress_note = models.TextField("整改进展", blank=True)
-    completion_note = models.TextField("完成情况", blank=True)
-    status = models.CharField("状态", max_length=10, choices=TaskStatus.choices, default=TaskStatus.DRAFT)
-    version = models.PositiveIntegerField("版本", default=1)
+                               verbose_name=_("责任领导"))
+    deadline_kind = models.CharField(_("整改时限类型"), max_length=20, choices=DeadlineKind.choices, blank=True)
+    deadline = models.DateField(_("整改时限"), null=True, blank=True)
+    start_date = models.DateField(_("开始日期"), null=True, blank=True)
+    location_name = models.CharField(_("位置"), max_length=200, blank=True)
+    latitude = models.FloatField(_("纬度"), null=True, blank=True)
+    longitude = models.FloatField(_("经度"), null=True, blank=True)
+    progress_note = models.TextField(_("整改进展"), blank=True)
+    completion_note = models.TextField(_("完成情况"), blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.DRAFT)
+    version = models.PositiveIntegerField(_("版本"), default=1)
     # Derived by rectify.supervision.status from the record (deadline, accepted reports, measures);
     # stored only so that the ledger can filter and sort by it. Never typed in.
-    progress_status = models.CharField("进度状态", max_length=20, blank=True, db_index=True)
-    warning_colour = models.CharField("预警颜色", max_length=10, blank=True)
-    expected_percent = models.PositiveSmallIntegerField("序时进度", null=True, blank=True)
-    actual_percent = models.PositiveSmallIntegerField("实际进度", null=True, blank=True)
-    status_reasons = models.JSONField("状态说明", default=list, blank=True)
-    status_computed_on = models.DateField("状态计算日期", null=True, blank=True)
+    progress_status = models.CharField(_("进度状态"), max_length=20, blank=True, db_index=True)
+    warning_colour = models.CharField(_("预警颜色"), max_length=10, blank=True)
+    expected_percent = models.PositiveSmallIntegerField(_("序时进度"), null=True, blank=True)
+    actual_percent = models.PositiveSmallIntegerField(_("实际进度"), null=True, blank=True)
+    status_reasons = models.JSONField(_("状态说明"), default=list, blank=True)
+    status_computed_on = models.DateField(_("状态计算日期"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,8 +107,8 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["campaign_id", "code"]
-        verbose_name = "整改任务"
-        verbose_name_plural = "整改任务"
+        verbose_name = _("整改任务")
+        verbose_name_plural = _("整改任务")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "code"], name="task_code_unique_in_campaign"),
             models.CheckConstraint(
@@ -169,18 +170,18 @@ class Measure(models.Model):
     """One concrete step of a task (整改措施)."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="measures")
-    ordinal = models.PositiveSmallIntegerField("序号", default=1)
-    text = models.TextField("措施内容")
+    ordinal = models.PositiveSmallIntegerField(_("序号"), default=1)
+    text = models.TextField(_("措施内容"))
     owner_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                   verbose_name="责任单位")
-    due_date = models.DateField("完成时限", null=True, blank=True)
-    done = models.BooleanField("已完成", default=False)
-    done_at = models.DateField("完成日期", null=True, blank=True)
+                                   verbose_name=_("责任单位"))
+    due_date = models.DateField(_("完成时限"), null=True, blank=True)
+    done = models.BooleanField(_("已完成"), default=False)
+    done_at = models.DateField(_("完成日期"), null=True, blank=True)
 
     class Meta:
         ordering = ["task_id", "ordinal", "id"]
-        verbose_name = "整改措施"
-        verbose_name_plural = "整改措施"
+        verbose_name = _("整改措施")
+        verbose_name_plural = _("整改措施")
 
     def __str__(self) -> str:
         return f"{self.ordinal}. {self.text[:40]}"

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UnitKind(models.TextChoices):
-    OFFICE = "office", "整改办"
-    COUNTY = "county", "县市区"
-    DEPARTMENT = "department", "市直部门"
-    DISCIPLINE = "discipline", "纪委监委"
+    OFFICE = "office", _("整改办")
+    COUNTY = "county", _("县市区")
+    DEPARTMENT = "department", _("市直部门")
+    DISCIPLINE = "discipline", _("纪委监委")
 
 
 class Category(models.TextChoices):
     """Problem category of a task (问题类别)."""
 
-    WATER = "water", "水污染防治"
-    AIR = "air", "大气污染防治"
-    SOIL = "soil", "土壤污染防治"
-    HEAVY_METALS = "heavy_metals", "重金属污染"
-    MINES = "mines", "矿山生态"
-    RURAL_NONPOINT = "rural_nonpoint", "农业农村面源污染"
-    BIODIVERSITY = "biodiversity_ecology", "生物多样性与生态保护"
-    INFRASTRUCTURE = "infrastructure", "环境基础设施"
-    INDUSTRIAL_PARKS = "industrial_parks", "工业园区"
-    MECHANISMS = "mechanisms_thinking", "思想认识与机制建设"
-    OTHER = "other", "其他"
+    WATER = "water", _("水污染防治")
+    AIR = "air", _("大气污染防治")
+    SOIL = "soil", _("土壤污染防治")
+    HEAVY_METALS = "heavy_metals", _("重金属污染")
+    MINES = "mines", _("矿山生态")
+    RURAL_NONPOINT = "rural_nonpoint", _("农业农村面源污染")
+    BIODIVERSITY = "biodiversity_ecology", _("生物多样性与生态保护")
+    INFRASTRUCTURE = "infrastructure", _("环境基础设施")
+    INDUSTRIAL_PARKS = "industrial_parks", _("工业园区")
+    MECHANISMS = "mechanisms_thinking", _("思想认识与机制建设")
+    OTHER = "other", _("其他")
 
 
 class UnitQuerySet(models.QuerySet):
@@ -38,24 +39,24 @@ class Unit(models.Model):
     """A node of the organisation tree. ``path`` is a materialised path ("0001.0007.") so that
     "this unit and everything under it" is one indexed prefix match."""
 
-    name = models.CharField("名称", max_length=100, unique=True)
-    short_name = models.CharField("简称", max_length=50, blank=True)
-    aliases = models.CharField("别名", max_length=300, blank=True, help_text="以逗号分隔；导入时用于匹配单位名称")
-    kind = models.CharField("类型", max_length=20, choices=UnitKind.choices)
-    county_kind = models.CharField("区划类型", max_length=20, blank=True, help_text="县、县级市、区、管理区、经开区")
-    region_code = models.CharField("行政区划代码", max_length=6, blank=True, help_text="GB/T 2260")
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    short_name = models.CharField(_("简称"), max_length=50, blank=True)
+    aliases = models.CharField(_("别名"), max_length=300, blank=True, help_text=_("以逗号分隔；导入时用于匹配单位名称"))
+    kind = models.CharField(_("类型"), max_length=20, choices=UnitKind.choices)
+    county_kind = models.CharField(_("区划类型"), max_length=20, blank=True, help_text=_("县、县级市、区、管理区、经开区"))
+    region_code = models.CharField(_("行政区划代码"), max_length=6, blank=True, help_text="GB/T 2260")
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
-                               verbose_name="上级单位")
+                               verbose_name=_("上级单位"))
     path = models.CharField(max_length=255, db_index=True, editable=False)
-    sort_order = models.IntegerField("排序", default=0)
-    is_active = models.BooleanField("启用", default=True)
+    sort_order = models.IntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
 
     objects = UnitQuerySet.as_manager()
 
     class Meta:
         ordering = ["sort_order", "id"]
-        verbose_name = "单位"
-        verbose_name_plural = "单位"
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
 
     def __str__(self) -> str:
         return self.name
@@ -78,34 +79,34 @@ class Unit(models.Model):
 
 
 class Role(models.TextChoices):
-    OFFICE_ADMIN = "office_admin", "整改办管理员"
-    OFFICE_STAFF = "office_staff", "整改办工作人员"
-    SUPERVISOR = "supervisor", "牵头督导单位"
-    REPORTER = "reporter", "责任单位填报员"
-    REVIEWER = "reviewer", "责任单位审核员"
-    LEADER = "leader", "市领导"
-    DISCIPLINE = "discipline", "纪委监委"
-    AUDITOR = "auditor", "安全审计员"
+    OFFICE_ADMIN = "office_admin", _("整改办管理员")
+    OFFICE_STAFF = "office_staff", _("整改办工作人员")
+    SUPERVISOR = "supervisor", _("牵头督导单位")
+    REPORTER = "reporter", _("责任单位填报员")
+    REVIEWER = "reviewer", _("责任单位审核员")
+    LEADER = "leader", _("市领导")
+    DISCIPLINE = "discipline", _("纪委监委")
+    AUDITOR = "auditor", _("安全审计员")
 
 
 OFFICE_ROLES = {Role.OFFICE_ADMIN, Role.OFFICE_STAFF}
 
 
 class User(AbstractUser):
-    display_name = models.CharField("姓名", max_length=50, blank=True)
-    title = models.CharField("职务", max_length=100, blank=True)
+    display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    title = models.CharField(_("职务"), max_length=100, blank=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="users",
-                             verbose_name="所属单位")
-    role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
-    must_change_password = models.BooleanField("须修改初始密码", default=True)
-    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
-    failed_logins = models.PositiveIntegerField("连续登录失败次数", default=0)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
-    is_demo = models.BooleanField("演示账户", default=False)
+                             verbose_name=_("所属单位"))
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, blank=True)
+    must_change_password = models.BooleanField(_("须修改初始密码"), default=True)
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
+    failed_logins = models.PositiveIntegerField(_("连续登录失败次数"), default=0)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    is_demo = models.BooleanField(_("演示账户"), default=False)
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -125,8 +126,8 @@ class LeaderAssignment(models.Model):
     sector = models.CharField(max_length=30, choices=Category.choices, blank=True)
 
     class Meta:
-        verbose_name = "领导联系分工"
-        verbose_name_plural = "领导联系分工"
+        verbose_name = _("领导联系分工")
+        verbose_name_plural = _("领导联系分工")
         constraints = [
             models.CheckConstraint(condition=models.Q(county__isnull=False) | ~models.Q(sector=""),
                                    name="assignment_has_county_or_sector"),
@@ -151,7 +152,7 @@ class ApiToken(models.Model):
     """A machine client's bearer token. Only the SM3 digest of the key is stored."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("用途", max_length=100)
+    name = models.CharField(_("用途"), max_length=100)
     prefix = models.CharField(max_length=8, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -159,5 +160,5 @@ class ApiToken(models.Model):
     revoked = models.BooleanField(default=False)
 
     class Meta:
-        verbose_name = "API 令牌"
-        verbose_name_plural = "API 令牌"
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")

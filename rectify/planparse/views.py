@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from rectify.core.forms import ZhForm
 from rectify.core.sm3 import sm3_hex
@@ -28,14 +29,14 @@ SESSION_KEY = "plan_drafts"
 
 
 class PlanUploadForm(ZhForm):
-    campaign = forms.ModelChoiceField(label="导入到整改批次", queryset=Campaign.objects.none())
-    file = forms.FileField(label="整改方案文件（.docx 或 .txt）", required=False)
-    text = forms.CharField(label="或直接粘贴方案全文", required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    campaign = forms.ModelChoiceField(label=_("导入到整改批次"), queryset=Campaign.objects.none())
+    file = forms.FileField(label=_("整改方案文件（.docx 或 .txt）"), required=False)
+    text = forms.CharField(label=_("或直接粘贴方案全文"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
 
     def clean(self):
         data = super().clean()
         if not data.get("file") and not (data.get("text") or "").strip():
-            raise ValidationError("请上传方案文件，或粘贴方案全文。")
+            raise ValidationError(_("请上传方案文件，或粘贴方案全文。"))
         return data
 
 
@@ -45,7 +46,7 @@ def _campaigns(user):
 
 def _require_office(user):
     if not can_create_tasks(user):
-        raise PermissionDenied("只有整改办可以导入整改方案。")
+        raise PermissionDenied(_("只有整改办可以导入整改方案。"))
 
 
 def _draft_dir() -> Path:
@@ -60,12 +61,12 @@ def plan_upload(request):
     campaigns = _campaigns(request.user)
     form = PlanUploadForm(request.POST or None, request.FILES or None, initial={"campaign": campaigns.first()})
     form.fields["campaign"].queryset = campaigns
-    form.fields["campaign"].empty_label = "请选择整改批次"
+    form.fields["campaign"].empty_label = _("请选择整改批次")
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("file")
         if upload is not None:
             if upload.size > MAX_PLAN_BYTES:
-                form.add_error("file", "文件超过 10 MB，不像是一份整改方案，请检查。")
+                form.add_error("file", _("文件超过 10 MB，不像是一份整改方案，请检查。"))
                 return render(request, "planparse/upload.html", {"form": form})
             raw, name = upload.read(), upload.name
         else:
@@ -86,10 +87,10 @@ def plan_upload(request):
 
 def _load(request, token: str) -> dict:
     if token not in request.session.get(SESSION_KEY, []):
-        raise Http404("预览已失效，请重新上传方案。")
+        raise Http404(_("预览已失效，请重新上传方案。"))
     path = _draft_dir() / f"{token}.json"
     if not path.exists():
-        raise Http404("预览已失效，请重新上传方案。")
+        raise Http404(_("预览已失效，请重新上传方案。"))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -130,8 +131,9 @@ def plan_preview(request, token: str):
             errors = exc.messages
         else:
             (_draft_dir() / f"{token}.json").unlink(missing_ok=True)
-            messages.success(request, f"已导入 {len(result['tasks'])} 项任务草稿、{len(result['indicators'])} 项目标指标。"
-                                      "任务须补全问题描述等“四清楚”内容后才会转为整改中。")
+            messages.success(request, _("已导入 %(tasks)s 项任务草稿、%(indicators)s 项目标指标。"
+                                        "任务须补全问题描述等“四清楚”内容后才会转为整改中。")
+                             % {"tasks": len(result["tasks"]), "indicators": len(result["indicators"])})
             return redirect(f"/ledger/?campaign={campaign.pk}&status=draft")
     units = list(Unit.objects.filter(is_active=True).order_by("kind", "sort_order", "id"))
     return render(request, "planparse/preview.html", {
@@ -152,7 +154,7 @@ def _proposals(post, rows: list[dict], draft: dict) -> tuple[list[MeasureProposa
             try:
                 deadline = dt.date.fromisoformat(post[f"m{i}-deadline"])
             except ValueError as exc:
-                raise ValidationError(f"措施 {row['path']} 的完成时限格式不正确。") from exc
+                raise ValidationError(_("措施 %(path)s 的完成时限格式不正确。") % {"path": row["path"]}) from exc
         proposal = MeasureProposal(
             path=row["path"], title=(post.get(f"m{i}-title") or row["title"]).strip(), text=row["text"],
             items=row["items"], category=post.get(f"m{i}-category") or Category.OTHER,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from rectify.ledger.models import Task
 from rectify.orgs.models import Unit, User
 
 
 class Rung(models.TextChoices):
-    WARNING = "warning", "预警"
-    CIRCULAR = "circular", "通报"
-    SUPERVISION = "supervision", "督办"
-    LISTED = "listed", "挂牌督办"
-    INTERVIEW = "interview", "约谈"
-    SUSPENSION = "suspension", "区域限批"
+    WARNING = "warning", _("预警")
+    CIRCULAR = "circular", _("通报")
+    SUPERVISION = "supervision", _("督办")
+    LISTED = "listed", _("挂牌督办")
+    INTERVIEW = "interview", _("约谈")
+    SUSPENSION = "suspension", _("区域限批")
 
 
 LADDER: list[str] = [r.value for r in Rung]  # the order the seed plan names them in
@@ -30,16 +31,16 @@ DOCUMENT_TITLES = {
 
 
 class EscalationStatus(models.TextChoices):
-    OPEN = "open", "待回复"
-    REPLIED = "replied", "已回复"
-    CLOSED = "closed", "已办结"
+    OPEN = "open", _("待回复")
+    REPLIED = "replied", _("已回复")
+    CLOSED = "closed", _("已办结")
 
 
 class Trigger(models.TextChoices):
-    MANUAL = "manual", "人工发起"
-    DEADLINE_NEAR = "deadline_near", "临近整改时限未完成"
-    LAGGING_TWICE = "lagging_twice", "连续两轮滞后"
-    REPORT_MISSING = "report_missing", "逾期未报送"
+    MANUAL = "manual", _("人工发起")
+    DEADLINE_NEAR = "deadline_near", _("临近整改时限未完成")
+    LAGGING_TWICE = "lagging_twice", _("连续两轮滞后")
+    REPORT_MISSING = "report_missing", _("逾期未报送")
 
 
 class EscalationQuerySet(models.QuerySet):
@@ -53,21 +54,21 @@ class Escalation(models.Model):
     """One rung of the ladder issued on a task to a target unit."""
 
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="escalations")
-    rung = models.CharField("督办措施", max_length=20, choices=Rung.choices)
-    trigger = models.CharField("触发原因", max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
-    reason = models.TextField("事由")
+    rung = models.CharField(_("督办措施"), max_length=20, choices=Rung.choices)
+    trigger = models.CharField(_("触发原因"), max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
+    reason = models.TextField(_("事由"))
     target_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="escalations",
-                                    verbose_name="督办对象")
-    reply_due = models.DateField("回复期限", null=True, blank=True)
-    skip_reason = models.TextField("越级理由", blank=True)
-    doc_number = models.CharField("发文字号", max_length=60, blank=True)
+                                    verbose_name=_("督办对象"))
+    reply_due = models.DateField(_("回复期限"), null=True, blank=True)
+    skip_reason = models.TextField(_("越级理由"), blank=True)
+    doc_number = models.CharField(_("发文字号"), max_length=60, blank=True)
     issued_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     issuing_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    issued_at = models.DateTimeField("发出时间")
-    status = models.CharField("状态", max_length=10, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
-    reply_text = models.TextField("回复内容", blank=True)
+    issued_at = models.DateTimeField(_("发出时间"))
+    status = models.CharField(_("状态"), max_length=10, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
+    reply_text = models.TextField(_("回复内容"), blank=True)
     replied_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    replied_at = models.DateTimeField("回复时间", null=True, blank=True)
+    replied_at = models.DateTimeField(_("回复时间"), null=True, blank=True)
     round = models.ForeignKey("dispatch.DispatchRound", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="escalations")
     # Automatic warnings carry a key ("deadline_near:<task>:<yyyy-mm>") so tick never repeats one.
@@ -77,8 +78,8 @@ class Escalation(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-id"]
-        verbose_name = "督办措施"
-        verbose_name_plural = "督办措施"
+        verbose_name = _("督办措施")
+        verbose_name_plural = _("督办措施")
         indexes = [
             # escalation board: open ones by reply date
             models.Index(fields=["status", "reply_due"], name="escalation_board_idx"),

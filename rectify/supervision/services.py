@@ -169,7 +169,7 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
     # ladder starts at 通报 whether or not a warning came first.
     current = max(highest_rung(task), 0)
     wanted = LADDER.index(rung)
-    skipped = [Rung(r).label for r in LADDER[current + 1:wanted]]
+    skipped = [str(Rung(r).label) for r in LADDER[current + 1:wanted]]
     if skipped and not skip_reason.strip():
         errors["skip_reason"] = [f"越级督办须说明理由（跳过：{'、'.join(skipped)}）。"]
     if errors:
