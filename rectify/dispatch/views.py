@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rectify.core.workdays import add_workdays, nth_workday_of_month
@@ -39,7 +40,7 @@ def round_list(request):
 @require_POST
 def round_open(request):
     if not scope.can_run_rounds(request.user):
-        raise PermissionDenied("只有整改办可以开启调度轮次。")
+        raise PermissionDenied(_("只有整改办可以开启调度轮次。"))
     form = OpenRoundForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -50,9 +51,9 @@ def round_open(request):
                                        due_date=form.cleaned_data["due_date"],
                                        require_unit_review=form.cleaned_data["require_unit_review"])
     if created:
-        messages.success(request, f"已开启{rnd.title}，共 {rnd.reports.count()} 个报送任务。")
+        messages.success(request, _("已开启%(round)s，共 %(slots)s 个报送任务。") % {"round": rnd.title, "slots": rnd.reports.count()})
     else:
-        messages.info(request, f"{rnd.title}已存在，未重复开启。")
+        messages.info(request, _("%(round)s已存在，未重复开启。") % {"round": rnd.title})
     return redirect("dispatch:round_detail", pk=rnd.pk)
 
 
@@ -71,7 +72,7 @@ def round_close(request, pk: int):
     from rectify.supervision.services import end_round
 
     end_round(actor=request.user, rnd=rnd)
-    messages.success(request, f"{rnd.title}已结束，可生成月度通报。")
+    messages.success(request, _("%(round)s已结束，可生成月度通报。") % {"round": rnd.title})
     return redirect("dispatch:round_detail", pk=rnd.pk)
 
 
@@ -135,7 +136,7 @@ def report_detail(request, pk: int):
                 return render(request, "dispatch/report_detail.html", _context(request, report, form, decision,
                                                                                can_write), status=400)
         else:
-            messages.success(request, f"已{services.ACTION_LABELS[action]}。")
+            messages.success(request, _("已%(action)s。") % {"action": services.ACTION_LABELS[action]})
             return redirect("dispatch:report_detail", pk=report.pk)
         report = selectors.get_report_for_user(user, pk)
     return render(request, "dispatch/report_detail.html", _context(request, report, form, decision, can_write))
@@ -162,7 +163,7 @@ def evidence_upload(request, pk: int):
     report = selectors.get_report_for_user(request.user, pk)
     form = EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "请选择要上传的文件。")
+        messages.error(request, _("请选择要上传的文件。"))
         return redirect("dispatch:report_detail", pk=pk)
     upload = form.cleaned_data["file"]
     try:
@@ -172,7 +173,7 @@ def evidence_upload(request, pk: int):
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"已上传「{evidence.original_name}」。")
+        messages.success(request, _("已上传「%(name)s」。") % {"name": evidence.original_name})
         for warning in evidence.warnings:
             messages.warning(request, warning)
     return redirect("dispatch:report_detail", pk=pk)
@@ -183,7 +184,7 @@ def evidence_upload(request, pk: int):
 def evidence_delete(request, pk: int):
     evidence = selectors.get_evidence_for_user(request.user, pk)
     services.remove_evidence(actor=request.user, evidence=evidence)
-    messages.success(request, "已删除佐证材料。")
+    messages.success(request, _("已删除佐证材料。"))
     return redirect("dispatch:report_detail", pk=evidence.report_id)
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 
 from rectify.dispatch.models import RoundStatus
 from rectify.dispatch.selectors import get_round_for_user
@@ -33,7 +34,7 @@ def escalation_docx(request, pk: int):
     escalation = (Escalation.objects.visible_to(request.user).select_related("task", "target_unit")
                   .filter(pk=pk).first())
     if escalation is None:  # missing and not allowed look the same
-        raise Http404("督办措施不存在或无权查看")
+        raise Http404(_("督办措施不存在或无权查看"))
     data, filename = generate_escalation_docx(actor=request.user, escalation=escalation)
     return _attachment(data, filename, "docx")
 
@@ -42,7 +43,7 @@ def _bulletin(request, pk: int, fmt: str):
     rnd = get_round_for_user(request.user, pk)
     check_bulletin_access(rnd, request.user)  # units that see the round still may not get the office's bulletin
     if rnd.status != RoundStatus.CLOSED:
-        messages.error(request, f"{rnd.title}尚未结束，月度调度通报须在结束本轮调度后生成。")
+        messages.error(request, _("%(round)s尚未结束，月度调度通报须在结束本轮调度后生成。") % {"round": rnd.title})
         return redirect("dispatch:round_detail", pk=rnd.pk)
     data, filename = generate_bulletin(actor=request.user, rnd=rnd, fmt=fmt)
     return _attachment(data, filename, fmt)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from rectify.ledger import selectors, services
 from rectify.ledger.forms import MeasureFormSet, TaskFilterForm, TaskForm, measures_from
@@ -69,7 +70,7 @@ def _editable_campaigns(user):
 @login_required
 def task_create(request):
     if not can_create_tasks(request.user):
-        raise PermissionDenied("只有整改办可以新增任务。")
+        raise PermissionDenied(_("只有整改办可以新增任务。"))
     campaigns = _editable_campaigns(request.user)
     form = TaskForm(request.POST or None, campaigns=campaigns,
                     initial={"campaign": request.GET.get("campaign") or campaigns.first()})
@@ -81,7 +82,7 @@ def task_create(request):
         except ValidationError as exc:
             _attach_errors(form, exc)
         else:
-            messages.success(request, f"已新增任务 {task.code}。")
+            messages.success(request, _("已新增任务 %(code)s。") % {"code": task.code})
             return redirect("ledger:task_detail", pk=task.pk)
     return render(request, "ledger/task_form.html", {"form": form, "formset": formset, "creating": True})
 
@@ -90,7 +91,7 @@ def task_create(request):
 def task_edit(request, pk: int):
     task, can_edit = selectors.get_task_for_user(request.user, pk)
     if not can_edit:
-        raise Http404("任务不存在或无权修改")
+        raise Http404(_("任务不存在或无权修改"))
     campaigns = Campaign.objects.filter(pk=task.campaign_id)
     if request.method == "POST":
         form = TaskForm(request.POST, campaigns=campaigns)
@@ -107,7 +108,7 @@ def task_edit(request, pk: int):
             except ValidationError as exc:
                 _attach_errors(form, exc)
             else:
-                messages.success(request, f"任务 {task.code} 已保存。")
+                messages.success(request, _("任务 %(code)s 已保存。") % {"code": task.code})
                 return redirect("ledger:task_detail", pk=task.pk)
     else:
         data = services.task_input_from(task)

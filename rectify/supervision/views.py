@@ -10,6 +10,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rectify.ledger.selectors import get_task_for_user
@@ -42,9 +43,9 @@ def board(request):
 
 @login_required
 def issue(request, task_id: int):
-    task, _ = get_task_for_user(request.user, task_id)
+    task, _editable = get_task_for_user(request.user, task_id)
     if not scope.can_issue(request.user, task):
-        raise Http404("无权对该任务发起督办")
+        raise Http404(_("无权对该任务发起督办"))
     current = services.highest_rung(task)
     following = LADDER[min(max(current, 0) + 1, len(LADDER) - 1)]  # the manual ladder starts at 通报
     from rectify.core.workdays import add_workdays
@@ -61,7 +62,7 @@ def issue(request, task_id: int):
             for name, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
                 form.add_error(name if name in form.fields else None, errors)
         else:
-            messages.success(request, f"已发出{esc.get_rung_display()}（{esc.doc_number}）。")
+            messages.success(request, _("已发出%(rung)s（%(number)s）。") % {"rung": esc.get_rung_display(), "number": esc.doc_number})
             return redirect("supervision:detail", pk=esc.pk)
     return render(request, "supervision/issue.html", {
         "task": task, "form": form, "current": Rung(LADDER[current]).label if current >= 0 else "无",
@@ -71,7 +72,7 @@ def issue(request, task_id: int):
 def _escalation_for(user, pk: int) -> Escalation:
     esc = Escalation.objects.visible_to(user).select_related("task", "target_unit", "issued_by").filter(pk=pk).first()
     if esc is None:
-        raise Http404("督办不存在或无权查看")
+        raise Http404(_("督办不存在或无权查看"))
     return esc
 
 
@@ -85,7 +86,7 @@ def detail(request, pk: int):
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
         else:
-            messages.success(request, "已回复。")
+            messages.success(request, _("已回复。"))
             return redirect("supervision:detail", pk=esc.pk)
     return render(request, "supervision/detail.html", {
         "esc": esc, "form": form, "can_reply": scope.can_reply(request.user, esc) and esc.status == "open",
@@ -98,5 +99,5 @@ def detail(request, pk: int):
 def close(request, pk: int):
     esc = _escalation_for(request.user, pk)
     services.close_escalation(actor=request.user, escalation=esc)
-    messages.success(request, "已办结。")
+    messages.success(request, _("已办结。"))
     return redirect("supervision:detail", pk=pk)
