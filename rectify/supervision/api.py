@@ -4,7 +4,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -12,7 +12,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from rectify.ledger.selectors import get_task_for_user
 from rectify.orgs.models import Unit
-from rectify.supervision import services
+from rectify.supervision import selectors, services
 from rectify.supervision.models import LADDER, Escalation, EscalationStatus, Rung
 
 router = Router(tags=["督办"])
@@ -99,21 +99,7 @@ def list_escalations(request, filters: Query[EscalationFilterIn]):
         raise ValidationError({"status": [f"未知的状态：{filters.status}"]})
     if filters.rung and filters.rung not in LADDER:
         raise ValidationError({"rung": [f"未知的督办措施：{filters.rung}"]})
-    today = timezone.localdate()
-    qs = (_scoped().visible_to(request.auth)
-          .annotate(rank=Case(
-              When(status=EscalationStatus.OPEN, reply_due__lt=today, then=Value(0)),
-              When(status=EscalationStatus.OPEN, then=Value(1)),
-              When(status=EscalationStatus.REPLIED, then=Value(2)),
-              default=Value(3), output_field=IntegerField()))
-          .order_by("rank", "reply_due", "-issued_at", "-id"))
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.rung:
-        qs = qs.filter(rung=filters.rung)
-    if filters.task:
-        qs = qs.filter(task_id=filters.task)
-    return qs
+    return selectors.escalation_board(request.auth, status=filters.status, rung=filters.rung, task=filters.task)
 
 
 @router.get("/escalations/{escalation_id}", response=EscalationOut, summary="督办详情")

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from rectify.ledger.selectors import get_task_for_user
 from rectify.orgs.models import Unit
-from rectify.supervision import scope, services
+from rectify.supervision import scope, selectors, services
 from rectify.supervision.forms import EscalationForm, ReplyForm
 from rectify.supervision.models import LADDER, Escalation, EscalationStatus, Rung
 
@@ -24,18 +23,10 @@ from rectify.supervision.models import LADDER, Escalation, EscalationStatus, Run
 def board(request):
     """督办台账: open ones first, overdue replies at the top."""
     today = timezone.localdate()
-    qs = (Escalation.objects.visible_to(request.user).select_related("task", "target_unit", "issuing_unit")
-          .annotate(rank=Case(
-              When(status=EscalationStatus.OPEN, reply_due__lt=today, then=Value(0)),
-              When(status=EscalationStatus.OPEN, then=Value(1)),
-              When(status=EscalationStatus.REPLIED, then=Value(2)),
-              default=Value(3), output_field=IntegerField()))
-          .order_by("rank", "reply_due", "-issued_at"))
     status = request.GET.get("status", "open")
-    if status in EscalationStatus.values:
-        qs = qs.filter(status=status)
-    if request.GET.get("rung") in LADDER:
-        qs = qs.filter(rung=request.GET["rung"])
+    rung = request.GET.get("rung", "")
+    qs = selectors.escalation_board(request.user, status=status if status in EscalationStatus.values else "",
+                                    rung=rung if rung in LADDER else "", today=today)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "supervision/board.html", {"page": page, "today": today, "status": status,
                                                       "statuses": EscalationStatus.choices, "rungs": Rung.choices})
