@@ -30,7 +30,7 @@ def cmd_serve(args) -> int:
     if not args.no_tick:
         from django.conf import settings
 
-        from rectify.dispatch.tick import run_forever
+        from rectify.tick import run_forever
 
         run_forever(settings.TICK_INTERVAL_MINUTES)
     print(f"督察整改调度平台 运行于 http://{args.host}:{args.port}/  （Ctrl+C 停止）", flush=True)
@@ -41,7 +41,7 @@ def cmd_serve(args) -> int:
 def cmd_demo(args) -> int:
     _setup()
     _migrate()
-    from rectify.orgs.demo import build_demo, demo_exists, print_accounts
+    from rectify.demo import build_demo, demo_exists, print_accounts
 
     if demo_exists():
         if args.if_empty:
@@ -60,7 +60,7 @@ def cmd_tick(args) -> int:
     _setup()
     import datetime as dt
 
-    from rectify.dispatch.tick import tick
+    from rectify.tick import tick
 
     today = dt.date.fromisoformat(args.date) if args.date else None
     done = tick(today=today)

@@ -65,7 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "rectify.core.middleware.SessionTimeoutMiddleware",
+    "rectify.orgs.middleware.SessionTimeoutMiddleware",
     "rectify.orgs.middleware.PasswordChangeRequiredMiddleware",
 ]
 

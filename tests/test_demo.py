@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import authenticate
 
 from rectify.cli import main
+from rectify.demo import DEMO_PASSWORD, build_demo, demo_exists, print_accounts
 from rectify.ledger.models import Campaign, DeadlineKind, Task, TaskStatus
 from rectify.ledger.services import missing_essentials
-from rectify.orgs.demo import DEMO_PASSWORD, build_demo, demo_exists, print_accounts
 from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
 
 COUNTY_CODES = {

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 import zipfile
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
 
+from rectify.core.audit import verify_chain
 from rectify.core.models import Event
 from rectify.ledger import excel
 from rectify.ledger.excel_cli import run_export, run_import
@@ -291,21 +290,15 @@ def test_a_failure_midway_rolls_everything_back(world):
     assert Task.objects.count() == tasks
 
 
-@pytest.mark.slow
-def test_ten_thousand_rows_are_imported_in_one_go(world):
-    rows = generated_rows(10_000, units=["零陵区", "祁阳市", "零陵区人民政府"], leader="包零陵市领导")
-    data = office_workbook(rows)
-    started = time.perf_counter()
-    preview = preview_of(world, data)
-    assert preview.ok and preview.create_count == 10_000
+def test_a_thousand_rows_are_imported_in_one_go(world):
+    """The size of a real batch; the 10,000-row figure is measured in bench/ (bench/ledger_excel.py)."""
+    rows = generated_rows(1_000, units=["零陵区", "祁阳市", "零陵区人民政府"], leader="包零陵市领导")
+    preview = preview_of(world, office_workbook(rows))
+    assert preview.ok and preview.create_count == 1_000
     result = excel.commit_import(preview, actor=world.users["office_admin"])
-    elapsed = time.perf_counter() - started
-    assert result.ok and result.created == 10_000
-    assert Task.objects.filter(campaign=world.campaign, code__startswith="G-").count() == 10_000
-    # The target is for SQLite. On PostgreSQL the audit chain head, updated 10,000 times in one
-    # transaction, makes each event slower than the last (see docs/excel.md, Benchmark).
-    limit = 180 if connection.vendor == "sqlite" else 600
-    assert elapsed < limit, f"10,000 rows took {elapsed:.0f}s"
+    assert result.ok and result.created == 1_000
+    assert Task.objects.filter(campaign=world.campaign, code__startswith="G-").count() == 1_000
+    assert verify_chain().ok
 
 
 def test_reimporting_the_same_file_updates_by_code(world):

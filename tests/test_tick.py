@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from rectify import tick as tick_module
 from rectify.cli import main as rectify
 from rectify.core.models import Notification
 from rectify.core.workdays import nth_workday_of_month
-from rectify.dispatch import tick as tick_module
 from rectify.dispatch.models import DispatchRound, ProgressReport
 from rectify.ledger.models import Task
 from rectify.supervision import services as supervision

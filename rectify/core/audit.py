@@ -21,7 +21,7 @@ from rectify.core.sm3 import sm3_hex
 
 GENESIS = "0" * 64
 
-# The client address of the request being served, set by SessionTimeoutMiddleware.
+# The client address of the request being served, set by core.middleware.SecurityHeadersMiddleware.
 current_ip: contextvars.ContextVar[str] = contextvars.ContextVar("current_ip", default="")
 
 HASHED_FIELDS = (

@@ -67,9 +67,9 @@ def _require_change(user) -> None:
         raise PermissionDenied(_("只有整改办管理员可以录入节假日。"))
 
 
-def _year_counts() -> dict[int, dict[str, int]]:
+def _year_counts(user) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = {}
-    rows = CalendarDay.objects.annotate(y=ExtractYear("date")).values("y", "kind").annotate(n=Count("id"))
+    rows = CalendarDay.objects.visible_to(user).annotate(y=ExtractYear("date")).values("y", "kind").annotate(n=Count("id"))
     for row in rows:
         counts.setdefault(row["y"], {})[row["kind"]] = row["n"]
     return counts
@@ -78,8 +78,8 @@ def _year_counts() -> dict[int, dict[str, int]]:
 @login_required
 def calendar_index(request):
     _require_view(request.user)
-    entered = {row.year: row for row in CalendarYear.objects.select_related("entered_by")}
-    counts = _year_counts()
+    entered = {row.year: row for row in CalendarYear.objects.visible_to(request.user).select_related("entered_by")}
+    counts = _year_counts(request.user)
     this_year = timezone.localdate().year
     lo, hi = min([*entered, this_year]), max([*entered, this_year + 1])
     rows = [{"year": y, "row": entered.get(y), "holidays": counts.get(y, {}).get(workdays.HOLIDAY, 0),
@@ -96,9 +96,9 @@ def calendar_year(request, year: int):
     _require_view(request.user)
     if not 1900 <= year <= 2200:
         raise Http404(_("年份超出范围"))
-    row = CalendarYear.objects.select_related("entered_by").filter(year=year).first()
+    row = CalendarYear.objects.visible_to(request.user).select_related("entered_by").filter(year=year).first()
     days = [workdays.ParsedDay(d.date, d.kind, d.name, 0)
-            for d in CalendarDay.objects.filter(date__year=year).order_by("date")] if row else []
+            for d in CalendarDay.objects.visible_to(request.user).filter(date__year=year).order_by("date")] if row else []
     return render(request, "core/calendar_year.html", {
         "year": year, "row": row, "days": days,
         "total_workdays": workdays.workdays_between(dt.date(year - 1, 12, 31), dt.date(year, 12, 31)),
@@ -137,8 +137,9 @@ def calendar_enter(request):
             year = _default_year()
         initial = {"year": year}
         if workdays.year_known(year):  # editing a year starts from what is on record
-            initial["text"] = workdays.format_days(CalendarDay.objects.filter(date__year=year))
-            initial["note"] = CalendarYear.objects.filter(year=year).values_list("note", flat=True).first() or ""
+            initial["text"] = workdays.format_days(CalendarDay.objects.visible_to(request.user).filter(date__year=year))
+            initial["note"] = (CalendarYear.objects.visible_to(request.user).filter(year=year)
+                               .values_list("note", flat=True).first() or "")
         return render(request, "core/calendar_enter.html", {"form": YearEntryForm(initial=initial)})
 
     form = YearEntryForm(request.POST, request.FILES)
@@ -151,7 +152,7 @@ def calendar_enter(request):
             form.add_error("text", _("没有读到任何日期。"))
         return render(request, "core/calendar_enter.html", {"form": form, "line_errors": parsed.errors})
 
-    existing = CalendarYear.objects.filter(year=year).first()
+    existing = CalendarYear.objects.visible_to(request.user).filter(year=year).first()
     errors: list[str] = []
     if action == "confirm":
         try:
@@ -165,7 +166,7 @@ def calendar_enter(request):
             return redirect("calendar:year", year=year)
     return render(request, "core/calendar_preview.html", {
         "year": year, "note": note, "days": parsed.days, "text": workdays.format_days(parsed.days),
-        "existing": existing, "existing_count": CalendarDay.objects.filter(date__year=year).count() if existing else 0,
+        "existing": existing, "existing_count": CalendarDay.objects.visible_to(request.user).filter(date__year=year).count() if existing else 0,
         "stamp": workdays.year_stamp(year),  # a failed confirm shows the current state: that is the re-preview
         "summary": _summary(year, parsed.days), "errors": errors,
     })

@@ -9,7 +9,7 @@ def product(request):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         from rectify.core.notify import unread_count
-        from rectify.orgs.models import OFFICE_ROLES
+        from rectify.core.roles import OFFICE_ROLES
 
         context["UNREAD_COUNT"] = unread_count(user)
         context["IS_OFFICE"] = user.role in OFFICE_ROLES

@@ -13,7 +13,7 @@ from rectify.core.notify import mark_read
 
 @login_required
 def inbox(request):
-    qs = Notification.objects.filter(user=request.user)
+    qs = Notification.objects.visible_to(request.user)
     if request.GET.get("unread"):
         qs = qs.filter(read_at__isnull=True)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
@@ -22,7 +22,7 @@ def inbox(request):
 
 @login_required
 def open_notification(request, pk: int):
-    notice = Notification.objects.filter(user=request.user, pk=pk).first()
+    notice = Notification.objects.visible_to(request.user).filter(pk=pk).first()
     if notice is None:
         raise Http404
     mark_read(user=request.user, pk=pk)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class EventQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EventQuerySet:
+        from rectify.core.scope import visible_events
+
+        return visible_events(self, user)
 
 
 class Event(models.Model):
@@ -32,6 +40,8 @@ class Event(models.Model):
     success = models.BooleanField(default=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["seq"]
@@ -70,16 +80,25 @@ class CalendarSource(models.TextChoices):
     OFFICE = "office", _("整改办录入")
 
 
+class CalendarQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CalendarQuerySet:
+        from rectify.core.scope import visible_calendar
+
+        return visible_calendar(self, user)
+
+
 class CalendarYear(models.Model):
     """A year whose holidays and adjusted working days are on record. A year without a row is
     "unknown": work days there fall back to Monday–Friday, and every such date says so."""
 
     year = models.PositiveSmallIntegerField(_("年份"), unique=True)
     source = models.CharField(_("来源"), max_length=10, choices=CalendarSource.choices)
-    entered_by = models.ForeignKey("orgs.User", on_delete=models.SET_NULL, null=True, blank=True,
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("录入人"))
     entered_at = models.DateTimeField(_("录入时间"))
     note = models.CharField(_("依据/备注"), max_length=300, blank=True)
+
+    objects = CalendarQuerySet.as_manager()
 
     class Meta:
         ordering = ["year"]
@@ -103,6 +122,8 @@ class CalendarDay(models.Model):
     kind = models.CharField(_("类型"), max_length=10, choices=CalendarDayKind.choices)
     name = models.CharField(_("名称"), max_length=50, blank=True)
 
+    objects = CalendarQuerySet.as_manager()
+
     class Meta:
         ordering = ["date"]
         verbose_name = _("节假日/调休日")
@@ -112,10 +133,17 @@ class CalendarDay(models.Model):
         return f"{self.date} {self.name} {self.get_kind_display()}"
 
 
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> NotificationQuerySet:
+        from rectify.core.scope import visible_notifications
+
+        return visible_notifications(self, user)
+
+
 class Notification(models.Model):
     """An in-app reminder (站内提醒). ``key`` makes a reminder idempotent per user."""
 
-    user = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
@@ -123,6 +151,8 @@ class Notification(models.Model):
     key = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -44,7 +44,7 @@ def _mail(title: str, body: str, url: str, recipients: list[str]) -> None:
 def unread_count(user) -> int:
     from rectify.core.models import Notification
 
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return Notification.objects.visible_to(user).filter(read_at__isnull=True).count()
 
 
 def mark_read(*, user, pk: int | None = None) -> int:
@@ -53,7 +53,7 @@ def mark_read(*, user, pk: int | None = None) -> int:
 
     from rectify.core.models import Notification
 
-    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    qs = Notification.objects.visible_to(user).filter(read_at__isnull=True)
     if pk is not None:
         qs = qs.filter(pk=pk)
     return qs.update(read_at=timezone.now())

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from rectify.core.audit import record_event
 from rectify.core.models import CalendarDay, CalendarDayKind, CalendarSource, CalendarYear
-from rectify.orgs.models import OFFICE_ROLES, Role
+from rectify.core.roles import OFFICE_ROLES, Role  # noqa: F401 — kept importable for callers
 
 HOLIDAY = CalendarDayKind.HOLIDAY.value
 WORKDAY = CalendarDayKind.WORKDAY.value
@@ -298,11 +298,15 @@ def add_workdays_result(start: dt.date, n: int) -> WorkdayResult:
 
 
 def can_view_calendar(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.role in OFFICE_ROLES
+    from rectify.core.scope import views_calendar
+
+    return views_calendar(user)
 
 
 def can_change_calendar(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.role == Role.OFFICE_ADMIN
+    from rectify.core.scope import changes_calendar
+
+    return changes_calendar(user)
 
 
 HOLIDAY_WORDS = {"休", "假", "放假", "休息", "休假", "节假日", "holiday"}

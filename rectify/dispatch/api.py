@@ -14,7 +14,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from rectify.core.evidence import EvidenceRejected, attachment_response
 from rectify.dispatch import scope, selectors, services
-from rectify.dispatch.models import DispatchRound, ProgressReport
+from rectify.dispatch.models import ProgressReport
 
 router = Router(tags=["调度报送"])
 
@@ -194,18 +194,11 @@ class AcceptIn(VersionIn):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-_MAY = {"writer": scope.can_write_report, "reviewer": scope.can_review_report,
-        "lead": lambda user, report: scope.leads_task(user, report.task)}
-
-
 def _allowed_actions(user, report: ProgressReport) -> list[str]:
     """What the user may do next to this report, from the transition table and the scope rules."""
-    return [action for (state, action), (_, who) in services.TRANSITIONS.items()
-            if state == report.status and _MAY[who](user, report)]
+    return [t.action for t in selectors.report_actions(user, report)]
 
 
-def _round_out(rnd: DispatchRound) -> DispatchRound:
-    return DispatchRound.objects.select_related("office").get(pk=rnd.pk)
 
 
 def _counts(row: dict) -> dict:
@@ -237,18 +230,18 @@ TRANSITION_RESPONSES = {200: ReportDetailOut, 409: Conflict}
 @router.get("/rounds", response=list[RoundOut], summary="调度轮次（按权限范围）")
 @paginate(LimitOffsetPagination)
 def list_rounds(request):
-    return selectors.rounds_for(request.auth).select_related("office")
+    return selectors.rounds_for(request.auth)
 
 
 @router.post("/rounds", response={200: RoundOpenOut, 201: RoundOpenOut},
              summary="开启调度轮次（整改办；同一月份已存在时返回 200 与 created=false）")
 def open_round(request, payload: RoundIn):
     user = request.auth
-    if not scope.can_run_rounds(user):
+    if not scope.runs_rounds(user):
         raise PermissionDenied("只有整改办可以开启调度轮次。")
     rnd, created = services.open_round(actor=user, office=user.unit, period=payload.period,
                                        due_date=payload.due_date, require_unit_review=payload.require_unit_review)
-    rnd = _round_out(rnd)
+    rnd = selectors.get_round_for_user(user, rnd.pk)
     rnd.created = created
     rnd.slots = rnd.reports.count()
     return Status(201 if created else 200, rnd)
@@ -258,7 +251,6 @@ def open_round(request, payload: RoundIn):
 def get_round(request, round_id: int):
     rnd = selectors.get_round_for_user(request.auth, round_id)
     table = selectors.round_table(request.auth, rnd)
-    rnd = _round_out(rnd)
     rnd.totals = _counts(table["totals"])
     rnd.by_unit = [{"unit_id": row["unit_id"], "unit": row["unit__name"], "kind": row["unit__kind"], **_counts(row)}
                    for row in table["by_unit"]]
@@ -271,10 +263,8 @@ def get_round(request, round_id: int):
 @router.post("/rounds/{round_id}/close", response=RoundOut, summary="结束调度轮次（整改办）")
 def close_round(request, round_id: int):
     rnd = selectors.get_round_for_user(request.auth, round_id)
-    from rectify.supervision.services import end_round
-
-    rnd = end_round(actor=request.auth, rnd=rnd)
-    return _round_out(rnd)
+    services.close_round(actor=request.auth, rnd=rnd)
+    return selectors.get_round_for_user(request.auth, round_id)
 
 
 # --- reports ---------------------------------------------------------------------------------

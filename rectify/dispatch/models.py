@@ -14,6 +14,18 @@ class RoundStatus(models.TextChoices):
     CLOSED = "closed", _("已结束")
 
 
+class RoundQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RoundQuerySet:
+        from rectify.dispatch.scope import visible_rounds
+
+        return visible_rounds(self, user)
+
+    def actionable_by(self, user, action: str) -> RoundQuerySet:
+        from rectify.dispatch.scope import actionable_rounds
+
+        return actionable_rounds(self, user, action)
+
+
 class DispatchRound(models.Model):
     """调度轮次: the monthly call for progress of one office's tasks."""
 
@@ -26,6 +38,8 @@ class DispatchRound(models.Model):
     require_unit_review = models.BooleanField(_("须本单位审核后上报"), default=True)
     status = models.CharField(_("状态"), max_length=10, choices=RoundStatus.choices, default=RoundStatus.OPEN)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    objects = RoundQuerySet.as_manager()
 
     class Meta:
         ordering = ["-period", "-id"]
@@ -102,6 +116,13 @@ class ProgressReport(models.Model):
         return f"{self.round.period} {self.task.code} {self.unit.name}"
 
 
+class EvidenceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EvidenceQuerySet:
+        from rectify.dispatch.scope import visible_evidence
+
+        return visible_evidence(self, user)
+
+
 class Evidence(models.Model):
     """佐证材料: a file attached to a report, stored by its SM3 digest outside the web root."""
 
@@ -118,6 +139,8 @@ class Evidence(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     uploaded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["uploaded_at", "id"]

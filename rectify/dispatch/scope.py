@@ -1,51 +1,88 @@
-"""Who sees and acts on progress reports. Reads start from the task scope of the ledger.
+"""Who sees and acts on rounds, progress reports and their evidence. Reads start from the ledger's
+task scope; the predicates below are the "who" of the report and round tables in workflows.py.
 
 | role | sees reports | may |
 | --- | --- | --- |
-| 整改办 | of tasks in its tree | open/close rounds, accept or return (for any task) |
+| 整改办 | of tasks in its tree | open/close rounds of its tree; accept or return (for any task it sees) |
 | 牵头督导单位 | of tasks it supervises or is involved in | accept or return reports of tasks it leads |
 | 责任单位 填报员 | of its own unit (and units under it) | write, attach evidence, submit |
 | 责任单位 审核员 | same | approve before it goes up (初审), or send back; never its own report |
 | 市领导 | of its tasks | read |
+
+Rounds: the office sees those of its tree; anyone else sees a round that holds a report they see.
+Evidence: whoever sees the report sees its files.
 """
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from rectify.ledger.models import Task, UnitRole
-from rectify.orgs.models import OFFICE_ROLES, Role
+from rectify.core.roles import UNIT_ROLES, Role, is_active_user, is_office
+from rectify.ledger.models import Task
+from rectify.ledger.scope import leads_task
+from rectify.orgs.scope import in_tree, unit_within
 
 
 def visible_reports(queryset: QuerySet, user) -> QuerySet:
-    if user is None or not user.is_authenticated:
+    if not is_active_user(user):
         return queryset.none()
-    tasks = Task.objects.visible_to(user).values("pk")
-    queryset = queryset.filter(task__in=tasks)
-    if user.role in {Role.REPORTER, Role.REVIEWER}:
+    queryset = queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
+    if user.role in UNIT_ROLES:
         if user.unit is None:
             return queryset.none()
-        queryset = queryset.filter(unit__path__startswith=user.unit.path)
+        queryset = queryset.filter(in_tree("unit", user.unit))
     return queryset
 
 
-def can_write_report(user, report) -> bool:
-    return (user.role == Role.REPORTER and user.unit is not None
-            and report.unit.path.startswith(user.unit.path))
+def writes_report(user, report) -> bool:
+    """填报员 of the report's unit (or a unit above it)."""
+    return is_active_user(user) and user.role == Role.REPORTER and unit_within(report.unit, user.unit)
 
 
-def can_review_report(user, report) -> bool:
-    return (user.role == Role.REVIEWER and user.unit is not None
-            and report.unit.path.startswith(user.unit.path))
+def reviews_report(user, report) -> bool:
+    """审核员 of the report's unit (初审)."""
+    return is_active_user(user) and user.role == Role.REVIEWER and unit_within(report.unit, user.unit)
 
 
-def leads_task(user, task) -> bool:
-    if user.role in OFFICE_ROLES:
-        return Task.objects.visible_to(user).filter(pk=task.pk).exists()
-    if user.role != Role.SUPERVISOR or user.unit is None:
-        return False
-    return task.task_units.filter(role=UnitRole.LEAD_SUPERVISOR, unit__path__startswith=user.unit.path).exists()
+def decides_report(user, report) -> bool:
+    """The office or the task's lead supervising unit accepts or returns."""
+    return leads_task(user, report.task)
 
 
-def can_run_rounds(user) -> bool:
-    return bool(user and user.is_authenticated and user.role in OFFICE_ROLES and user.unit_id)
+# --- rounds -----------------------------------------------------------------------------------
+
+
+def visible_rounds(queryset: QuerySet, user) -> QuerySet:
+    if not is_active_user(user):
+        return queryset.none()
+    if is_office(user):
+        return queryset.filter(in_tree("office", user.unit))
+    from rectify.dispatch.models import ProgressReport
+
+    return queryset.filter(pk__in=ProgressReport.objects.visible_to(user).values("round_id"))
+
+
+def runs_rounds(user) -> bool:
+    """An office user: opens rounds for its office and closes those of its tree."""
+    return is_office(user)
+
+
+def runs_round(user, rnd) -> bool:
+    return is_office(user) and unit_within(rnd.office, user.unit)
+
+
+def actionable_rounds(queryset: QuerySet, user, action: str) -> QuerySet:
+    if action == "view":
+        return visible_rounds(queryset, user)
+    if action == "run":  # close, generate the bulletin
+        return queryset.filter(in_tree("office", user.unit)) if is_office(user) else queryset.none()
+    raise ValueError(f"unknown round action {action!r}")
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+
+def visible_evidence(queryset: QuerySet, user) -> QuerySet:
+    from rectify.dispatch.models import ProgressReport
+
+    return queryset.filter(report__in=ProgressReport.objects.visible_to(user).values("pk"))

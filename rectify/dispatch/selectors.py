@@ -6,9 +6,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from rectify.core.roles import Role
 from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus
+from rectify.dispatch.workflows import REPORT_FLOW, Transition
 from rectify.ledger.models import TaskUnit, UnitRole
-from rectify.orgs.models import OFFICE_ROLES
 
 S = ReportStatus
 REPORTED = [S.AWAITING_REVIEW, S.SUBMITTED, S.ACCEPTED]
@@ -32,14 +33,12 @@ BUCKET_LABELS = {"reported": "已报送", "on_time": "按时报送", "late": "�
 
 
 def rounds_for(user) -> QuerySet:
-    if user.role in OFFICE_ROLES and user.unit is not None:
-        return DispatchRound.objects.filter(office__path__startswith=user.unit.path)
-    visible = ProgressReport.objects.visible_to(user).values("round_id")
-    return DispatchRound.objects.filter(pk__in=visible)
+    return DispatchRound.objects.visible_to(user).select_related("office")
 
 
-def get_round_for_user(user, pk: int) -> DispatchRound:
-    rnd = rounds_for(user).filter(pk=pk).first()
+def get_round_for_user(user, pk: int, *, action: str = "view") -> DispatchRound:
+    """A round the user may see (or act on); missing and not allowed both give 404."""
+    rnd = DispatchRound.objects.actionable_by(user, action).select_related("office").filter(pk=pk).first()
     if rnd is None:
         raise Http404("调度轮次不存在或无权查看")
     return rnd
@@ -93,17 +92,21 @@ def get_report_for_user(user, pk: int) -> ProgressReport:
 def my_open_reports(user) -> QuerySet:
     """What this user has to do now: write, review or accept."""
     qs = report_queryset(user).filter(round__status="open")
-    if user.role == "reporter":
+    if user.role == Role.REPORTER:
         return qs.filter(status__in=NOT_IN)
-    if user.role == "reviewer":
+    if user.role == Role.REVIEWER:
         return qs.filter(status=S.AWAITING_REVIEW)
     return qs.filter(status=S.SUBMITTED)
 
 
+def report_actions(user, report: ProgressReport) -> list[Transition]:
+    """The steps this user may take on this report now, from the transition table."""
+    return REPORT_FLOW.available(user, report)
+
+
 def get_evidence_for_user(user, pk: int) -> Evidence:
     """Evidence of a report the user can see; anything else is 404 (pages, downloads and API)."""
-    evidence = (Evidence.objects.filter(pk=pk, report__in=ProgressReport.objects.visible_to(user).values("pk"))
-                .select_related("report", "report__unit").first())
+    evidence = Evidence.objects.visible_to(user).filter(pk=pk).select_related("report", "report__unit").first()
     if evidence is None:
         raise Http404("文件不存在或无权查看")
     return evidence

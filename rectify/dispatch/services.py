@@ -12,30 +12,17 @@ from django.http import Http404
 from django.utils import timezone
 
 from rectify.core.audit import record_event
-from rectify.dispatch import scope
+from rectify.dispatch import hooks, scope
 from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus, RoundStatus
+from rectify.dispatch.workflows import EDITABLE, REPORT_FLOW, ROUND_FLOW
 from rectify.ledger.models import Measure, Task, TaskStatus, TaskUnit, UnitRole
+from rectify.ledger.scope import may_run_campaign_for
 from rectify.orgs.models import Role, Unit, User
+from rectify.orgs.scope import in_tree
 
 S = ReportStatus
-UP = "__up__"  # submit goes to the unit reviewer or straight to the lead unit, per round setting
-
-# (state, action) -> (new state, who may do it)
-TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
-    (S.PENDING, "save"): (S.DRAFT, "writer"),
-    (S.DRAFT, "save"): (S.DRAFT, "writer"),
-    (S.RETURNED, "save"): (S.DRAFT, "writer"),
-    (S.PENDING, "submit"): (UP, "writer"),
-    (S.DRAFT, "submit"): (UP, "writer"),
-    (S.RETURNED, "submit"): (UP, "writer"),
-    (S.AWAITING_REVIEW, "approve"): (S.SUBMITTED, "reviewer"),
-    (S.AWAITING_REVIEW, "send_back"): (S.RETURNED, "reviewer"),
-    (S.SUBMITTED, "accept"): (S.ACCEPTED, "lead"),
-    (S.SUBMITTED, "return"): (S.RETURNED, "lead"),
-}
-ACTION_LABELS = {"save": "保存草稿", "submit": "报送", "approve": "审核通过并上报", "send_back": "本单位退回修改",
-                 "accept": "采纳", "return": "退回"}
-EDITABLE = {S.PENDING, S.DRAFT, S.RETURNED}
+__all__ = ["EDITABLE", "REPORT_FLOW", "ROUND_FLOW", "open_round", "close_round", "transition", "attach_evidence",
+           "evidence_for_download", "remove_evidence", "StaleReportError"]
 
 
 class StaleReportError(Exception):
@@ -56,7 +43,7 @@ def open_round(*, actor: User | None, office: Unit, period: str, due_date: dt.da
     Idempotent: a second call for the same office and month returns the existing round
     (``created`` False) — the unique constraint makes that hold under concurrency too.
     """
-    if actor is not None and not scope.can_run_rounds(actor):
+    if actor is not None and not may_run_campaign_for(actor, office):
         raise PermissionDenied("只有整改办可以开启调度轮次。")
     existing = DispatchRound.objects.filter(office=office, period=period).first()
     if existing:
@@ -68,7 +55,8 @@ def open_round(*, actor: User | None, office: Unit, period: str, due_date: dt.da
             rnd = DispatchRound.objects.create(
                 office=office, period=period, title=_round_title(period), opened_at=timezone.now(),
                 opened_by=actor, due_date=due_date, require_unit_review=require_unit_review)
-            links = (TaskUnit.objects.filter(role=UnitRole.RESPONSIBLE, task__campaign__office__path__startswith=office.path)
+            # Every task of the office's tree not yet filed (已销号) owes a report per responsible unit.
+            links = (TaskUnit.objects.filter(in_tree("task__campaign__office", office), role=UnitRole.RESPONSIBLE)
                      .exclude(task__status=TaskStatus.CLOSED).values_list("task_id", "unit_id"))
             slots = [ProgressReport(round=rnd, task_id=task_id, unit_id=unit_id) for task_id, unit_id in links]
             ProgressReport.objects.bulk_create(slots, batch_size=2000)
@@ -82,34 +70,36 @@ def open_round(*, actor: User | None, office: Unit, period: str, due_date: dt.da
     return rnd, True
 
 
-def close_round(*, actor: User | None, rnd: DispatchRound) -> DispatchRound:
-    if actor is not None and not scope.can_run_rounds(actor):
-        raise PermissionDenied("只有整改办可以结束调度轮次。")
+def close_round(*, actor: User | None, rnd: DispatchRound, today: dt.date | None = None) -> DispatchRound:
+    """结束调度轮次: no new reports; the ``round_closed`` hook keeps each task's status at its end.
+
+    ``actor`` None is tick ending last month's round. Closing a closed round is refused for a
+    person and a no-op for tick (which may run twice).
+    """
     with transaction.atomic():
-        updated = DispatchRound.objects.filter(pk=rnd.pk, status=RoundStatus.OPEN).update(
-            status=RoundStatus.CLOSED, closed_at=timezone.now())
-        rnd.refresh_from_db()
-        if updated:
-            missing = rnd.reports.filter(status__in=[S.PENDING, S.DRAFT]).count()
-            record_event(actor=actor, action="round_closed", obj=rnd, unit=rnd.office,
-                         actor_name="" if actor else "系统（定时任务）",
-                         summary=f"结束{rnd.title}，未报送 {missing} 项")
-    return rnd
-
-
-def _may(actor: User, who: str, report: ProgressReport) -> bool:
-    if who == "writer":
-        return scope.can_write_report(actor, report)
-    if who == "reviewer":
-        return scope.can_review_report(actor, report)
-    if who == "lead":
-        return scope.leads_task(actor, report.task)
-    return False
+        locked = DispatchRound.objects.select_for_update().select_related("office").get(pk=rnd.pk)
+        if actor is None:
+            if locked.status != RoundStatus.OPEN:
+                return locked
+            rule = ROUND_FLOW.system_rule(locked, "close_on_schedule")
+        else:
+            if not DispatchRound.objects.visible_to(actor).filter(pk=rnd.pk).exists():
+                raise Http404("调度轮次不存在或无权查看。")
+            rule = ROUND_FLOW.authorise(actor, locked, "close")
+        locked.status, locked.closed_at = rule.target, timezone.now()
+        locked.save(update_fields=["status", "closed_at"])
+        missing = locked.reports.filter(status__in=[S.PENDING, S.DRAFT]).count()
+        hooks.round_closed(rnd=locked, today=today)
+        record_event(actor=actor, action=ROUND_FLOW.event_of(rule), obj=locked, unit=locked.office,
+                     actor_name="" if actor else "系统（定时任务）",
+                     summary=f"结束{locked.title}，未报送 {missing} 项",
+                     before={"status": RoundStatus.OPEN}, after={"status": locked.status})
+    return locked
 
 
 def transition(*, actor: User, report: ProgressReport, action: str, expected_version: int | None = None,
                changes: dict | None = None, reason: str = "", judged_unable: bool = False) -> ProgressReport:
-    """Move a report through :data:`TRANSITIONS` (one locked row, one event on the task timeline)."""
+    """Move a report through :data:`REPORT_FLOW` (one locked row, one event on the task timeline)."""
     changes = changes or {}
     with transaction.atomic():
         locked = (ProgressReport.objects.visible_to(actor).select_for_update()
@@ -118,18 +108,14 @@ def transition(*, actor: User, report: ProgressReport, action: str, expected_ver
             raise Http404("报送不存在或无权操作。")  # missing and not allowed look the same
         if expected_version is not None and locked.version != expected_version:
             raise StaleReportError(locked)
-        rule = TRANSITIONS.get((locked.status, action))
-        if rule is None:
-            raise ValidationError(f"当前状态为「{locked.get_status_display()}」，不能{ACTION_LABELS.get(action, action)}。")
-        new_state, who = rule
-        if not _may(actor, who, locked):
-            raise PermissionDenied(f"您无权对该报送执行「{ACTION_LABELS.get(action, action)}」。")
+        rule = REPORT_FLOW.authorise(actor, locked, action)
+        new_state = rule.target
         # A closed round takes no first reports; a report returned for correction can still be
         # corrected and resubmitted, and reviews and decisions go on.
         if locked.round.status != RoundStatus.OPEN and action in {"save", "submit"} and locked.status != S.RETURNED:
             raise ValidationError("该调度轮次已结束，不能再报送。")
-        if new_state == UP:
-            new_state = S.AWAITING_REVIEW if locked.round.require_unit_review else S.SUBMITTED
+        if action == "submit" and not locked.round.require_unit_review:
+            new_state = REPORT_FLOW.rule(new_state, "skip_review").target
         before = {"status": locked.status}
         now = timezone.now()
         if action in {"save", "submit"}:
@@ -159,18 +145,16 @@ def transition(*, actor: User, report: ProgressReport, action: str, expected_ver
         locked.status = new_state
         locked.version += 1
         locked.save()
-        summary = (f"{locked.round.title}·{locked.unit.name}：{ACTION_LABELS[action]}进展报送"
+        summary = (f"{locked.round.title}·{locked.unit.name}：{rule.label}进展报送"
                    + (f"（进度 {locked.percent}%）" if action in {"submit", "accept"} and locked.percent is not None else "")
                    + (f"，原因：{locked.return_reason}" if action in {"send_back", "return"} else "")
                    + ("，逾期报送" if action == "submit" and locked.late else "")
                    + ("，牵头单位判断无法按期完成" if action == "accept" and judged_unable else ""))
-        record_event(actor=actor, action=f"report_{action}", object_type="ledger.task", object_id=locked.task_id,
+        record_event(actor=actor, action=REPORT_FLOW.event_of(rule), object_type="ledger.task", object_id=locked.task_id,
                      object_label=str(locked.task)[:300], summary=summary, before=before,
                      after={"status": new_state, "report": locked.pk, "round": locked.round.period})
         if action == "accept":
-            from rectify.supervision.services import refresh_task_status
-
-            refresh_task_status(task=locked.task)
+            hooks.report_accepted(report=locked)
     _notify_after(locked, action)
     return locked
 
@@ -239,7 +223,7 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
         if locked is None:
             raise Http404("报送不存在或无权操作。")
         # Checked on the locked row: a report submitted meanwhile no longer takes files.
-        if not scope.can_write_report(actor, locked) or locked.status not in EDITABLE:
+        if not scope.writes_report(actor, locked) or locked.status not in EDITABLE:
             raise PermissionDenied("当前不能为该报送上传佐证材料。")
         check_report_total((locked.evidence.aggregate(total=Sum("size"))["total"] or 0) + inspected.size)
         meta = inspected.exif
@@ -287,7 +271,7 @@ def remove_evidence(*, actor: User, evidence: Evidence) -> None:
                   .filter(pk=evidence.report_id).select_related("unit").first())
         if report is None:
             raise Http404("文件不存在或无权操作。")
-        if not scope.can_write_report(actor, report) or report.status not in EDITABLE:
+        if not scope.writes_report(actor, report) or report.status not in EDITABLE:
             raise PermissionDenied("当前不能删除该佐证材料。")
         record_event(actor=actor, action="evidence_removed", object_type="ledger.task", object_id=report.task_id,
                      summary=f"删除佐证材料「{evidence.original_name}」", before={"sm3": evidence.digest},

@@ -25,7 +25,7 @@ def _errors(exc: ValidationError) -> list[str]:
 def round_list(request):
     rounds = selectors.rounds_for(request.user)
     form = None
-    if scope.can_run_rounds(request.user):
+    if scope.runs_rounds(request.user):
         from django.utils import timezone
 
         today = timezone.localdate()
@@ -39,7 +39,7 @@ def round_list(request):
 @login_required
 @require_POST
 def round_open(request):
-    if not scope.can_run_rounds(request.user):
+    if not scope.runs_rounds(request.user):
         raise PermissionDenied(_("只有整改办可以开启调度轮次。"))
     form = OpenRoundForm(request.POST)
     if not form.is_valid():
@@ -62,16 +62,18 @@ def round_detail(request, pk: int):
     rnd = selectors.get_round_for_user(request.user, pk)
     return render(request, "dispatch/round_detail.html", {
         "round": rnd, "table": selectors.round_table(request.user, rnd), "labels": selectors.BUCKET_LABELS,
-        "can_run": scope.can_run_rounds(request.user)})
+        "can_run": scope.runs_round(request.user, rnd) and rnd.status == "open"})
 
 
 @login_required
 @require_POST
 def round_close(request, pk: int):
     rnd = selectors.get_round_for_user(request.user, pk)
-    from rectify.supervision.services import end_round
-
-    end_round(actor=request.user, rnd=rnd)
+    try:
+        services.close_round(actor=request.user, rnd=rnd)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("dispatch:round_detail", pk=rnd.pk)
     messages.success(request, _("%(round)s已结束，可生成月度通报。") % {"round": rnd.title})
     return redirect("dispatch:round_detail", pk=rnd.pk)
 
@@ -100,7 +102,7 @@ ACTIONS = {"save", "submit", "approve", "send_back", "accept", "return"}
 def report_detail(request, pk: int):
     report = selectors.get_report_for_user(request.user, pk)
     user = request.user
-    can_write = scope.can_write_report(user, report) and report.status in services.EDITABLE
+    can_write = scope.writes_report(user, report) and report.status in services.EDITABLE
     form = ReportForm(task=report.task, initial={
         "version": report.version, "progress_text": report.progress_text, "percent": report.percent,
         "measures_completed": list(report.measures_completed.all()), "difficulties": report.difficulties,
@@ -136,7 +138,7 @@ def report_detail(request, pk: int):
                 return render(request, "dispatch/report_detail.html", _context(request, report, form, decision,
                                                                                can_write), status=400)
         else:
-            messages.success(request, _("已%(action)s。") % {"action": services.ACTION_LABELS[action]})
+            messages.success(request, _("已%(action)s。") % {"action": services.REPORT_FLOW.label_of(action)})
             return redirect("dispatch:report_detail", pk=report.pk)
         report = selectors.get_report_for_user(user, pk)
     return render(request, "dispatch/report_detail.html", _context(request, report, form, decision, can_write))
@@ -144,11 +146,10 @@ def report_detail(request, pk: int):
 
 def _context(request, report, form, decision, can_write):
     user = request.user
-    transitions = {action for (state, action), _ in services.TRANSITIONS.items() if state == report.status}
+    offered = {t.action for t in selectors.report_actions(user, report)}
     return {
         "report": report, "form": form, "decision": decision, "can_write": can_write,
-        "can_review": scope.can_review_report(user, report) and "approve" in transitions,
-        "can_decide": scope.leads_task(user, report.task) and "accept" in transitions,
+        "can_review": "approve" in offered, "can_decide": "accept" in offered,
         "evidence_form": EvidenceForm(), "evidence": list(report.evidence.all()),
         "history": ProgressReport.objects.visible_to(user).filter(task=report.task, unit=report.unit)
         .exclude(pk=report.pk).select_related("round").order_by("-round__period")[:12],

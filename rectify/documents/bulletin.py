@@ -19,16 +19,16 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from rectify.core.audit import chain_head, record_event
-from rectify.dispatch import scope
 from rectify.dispatch.models import DispatchRound, ProgressReport, RoundStatus
 from rectify.dispatch.selectors import BUCKETS
 from rectify.documents.docx_layout import OfficialDocument, cn_date
 from rectify.documents.escalation_doc import deadline_text
 from rectify.ledger.excel import neutralise
 from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.orgs.models import Unit, UnitKind, User
+from rectify.orgs.scope import in_tree
 from rectify.supervision.models import LADDER, Escalation, Rung, StatusSnapshot
-from rectify.supervision.status import COLOUR_LABELS, STATUS_LABELS
 
 REPORT_KEYS = ["total", "on_time", "late", "missing", "accepted", "to_accept"]
 STATUS_KEYS = ["on_schedule", "lagging", "overdue", "closed", "long_term", "unscheduled"]
@@ -92,7 +92,7 @@ def bulletin_number(rnd: DispatchRound) -> str:
 
 def check_bulletin_access(rnd: DispatchRound, actor: User) -> None:
     """The bulletin is the office's: only an office user whose tree holds the round."""
-    if not scope.can_run_rounds(actor) or not rnd.office.path.startswith(actor.unit.path):
+    if not DispatchRound.objects.actionable_by(actor, "run").filter(pk=rnd.pk).exists():
         raise PermissionDenied("只有本轮调度所属的整改办可以生成月度调度通报。")
 
 
@@ -205,7 +205,7 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
     # ---- escalations issued in the round's month on the office's tasks
     start, end = _month_bounds(rnd.period)
     escalations = []
-    for e in (Escalation.objects.filter(task__campaign__office__path__startswith=rnd.office.path,
+    for e in (Escalation.objects.filter(in_tree("task__campaign__office", rnd.office),
                                         issued_at__gte=start, issued_at__lt=end)
               .select_related("task", "target_unit").order_by("issued_at", "id")):
         escalations.append({

@@ -1,5 +1,7 @@
 """Quantitative targets (目标指标) a plan sets, e.g. 中心城区空气质量优良率 > 92% in 2022."""
 
+from __future__ import annotations
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +18,13 @@ class Comparator(models.TextChoices):
     INCREASE = "increase", _("提高")
 
 
+class IndicatorQuerySet(models.QuerySet):
+    def visible_to(self, user) -> IndicatorQuerySet:
+        from rectify.indicators.scope import visible_indicators
+
+        return visible_indicators(self, user)
+
+
 class Indicator(models.Model):
     office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("整改办"))
     campaign = models.ForeignKey("ledger.Campaign", on_delete=models.SET_NULL, null=True, blank=True,
@@ -29,6 +38,8 @@ class Indicator(models.Model):
     source_sentence = models.TextField(_("原文"), blank=True)
     source_document = models.CharField(_("来源文件"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = IndicatorQuerySet.as_manager()
 
     class Meta:
         ordering = ["year", "id"]

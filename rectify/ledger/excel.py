@@ -34,7 +34,6 @@ from rectify.core.audit import record_event
 from rectify.core.sm3 import sm3_hex
 from rectify.ledger import selectors
 from rectify.ledger.models import Campaign, DeadlineKind, Measure, Task, TaskUnit, UnitRole
-from rectify.ledger.scope import can_create_tasks
 from rectify.ledger.services import MeasureInput, StaleVersionError, TaskInput, create_task, update_task
 from rectify.orgs.models import Category, Role, Unit, UnitKind, User
 
@@ -433,8 +432,9 @@ class _Lookups:
                     self.units[k] = unit if key_of(unit.name) == k else None
                 else:
                     self.units[k] = unit
-        root = campaign.office.path.split(".")[0] + "."
-        self.counties = list(Unit.objects.filter(kind=UnitKind.COUNTY, is_active=True, path__startswith=root)
+        # Counties of the whole organisation the campaign's office belongs to (its tree's root).
+        root = Unit.objects.get(path=campaign.office.path.split(".")[0] + ".")
+        self.counties = list(Unit.objects.subtree(root).filter(kind=UnitKind.COUNTY, is_active=True)
                              .order_by("sort_order", "id"))
         self.leaders: dict[str, list[User]] = {}
         for user in User.objects.filter(role=Role.LEADER, is_active=True).exclude(display_name=""):
@@ -721,7 +721,7 @@ def _records(rows: list[list], start: int, columns: dict[int, str], merged: list
 
 def parse_workbook(data: bytes, *, campaign: Campaign, actor: User, filename: str = "") -> ImportPreview:
     """Read a ledger workbook into a preview of what an import would do. Writes nothing."""
-    if not can_create_tasks(actor) or not campaign.office.path.startswith(actor.unit.path):
+    if not Campaign.objects.actionable_by(actor, "add_task").filter(pk=campaign.pk).exists():
         raise PermissionDenied("您无权向该整改批次导入任务。")
     preview = ImportPreview(campaign=campaign, filename=filename, size=len(data or b""))
     limit = getattr(settings, "IMPORT_MAX_BYTES", 50 * 1024 * 1024)

@@ -71,7 +71,7 @@ def _sweep_stale() -> None:
 
 
 def _importable_campaigns(user):
-    return Campaign.objects.filter(office__path__startswith=user.unit.path).order_by("-feedback_date", "-id")
+    return Campaign.objects.actionable_by(user, "add_task").order_by("-feedback_date", "-id")
 
 
 def _require_office(user) -> None:

@@ -3,9 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 from rectify.core.forms import ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
+from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.ledger.services import MeasureInput, TaskInput
 from rectify.orgs.models import Category, Role, Unit, UnitKind, User
-from rectify.supervision.status import COLOUR_LABELS, STATUS_LABELS
 
 
 class DateInput(forms.DateInput):

@@ -18,6 +18,18 @@ class CampaignKind(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CampaignQuerySet:
+        from rectify.ledger.scope import visible_campaigns
+
+        return visible_campaigns(self, user)
+
+    def actionable_by(self, user, action: str) -> CampaignQuerySet:
+        from rectify.ledger.scope import actionable_campaigns
+
+        return actionable_campaigns(self, user, action)
+
+
 class Campaign(models.Model):
     """Origin of a batch of tasks (整改来源/批次)."""
 
@@ -28,6 +40,8 @@ class Campaign(models.Model):
     feedback_date = models.DateField(_("反馈日期"), null=True, blank=True)
     description = models.TextField(_("说明"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         ordering = ["-feedback_date", "-id"]
@@ -47,6 +61,7 @@ class DeadlineKind(models.TextChoices):
 class TaskStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
     ACTIVE = "active", _("整改中")
+    CLOSING = "closing", _("销号中")
     CLOSED = "closed", _("已销号")
 
 
@@ -64,10 +79,14 @@ class TaskQuerySet(models.QuerySet):
 
         return visible_tasks(self, user)
 
-    def editable_by(self, user) -> TaskQuerySet:
-        from rectify.ledger.scope import editable_tasks
+    def actionable_by(self, user, action: str) -> TaskQuerySet:
+        """Tasks on which the user may take ``action`` ("view", "edit", "lead"; see ledger/scope.py)."""
+        from rectify.ledger.scope import actionable_tasks
 
-        return editable_tasks(self, user)
+        return actionable_tasks(self, user, action)
+
+    def editable_by(self, user) -> TaskQuerySet:
+        return self.actionable_by(user, "edit")
 
 
 class Task(models.Model):
@@ -126,13 +145,13 @@ class Task(models.Model):
 
     @property
     def progress_label(self) -> str:
-        from rectify.supervision.status import STATUS_LABELS
+        from rectify.ledger.progress import STATUS_LABELS
 
         return STATUS_LABELS.get(self.progress_status, "")
 
     @property
     def colour_label(self) -> str:
-        from rectify.supervision.status import COLOUR_LABELS
+        from rectify.ledger.progress import COLOUR_LABELS
 
         return COLOUR_LABELS.get(self.warning_colour, "")
 
@@ -166,6 +185,13 @@ class TaskUnit(models.Model):
         ]
 
 
+class MeasureQuerySet(models.QuerySet):
+    def visible_to(self, user) -> MeasureQuerySet:
+        from rectify.ledger.scope import visible_measures
+
+        return visible_measures(self, user)
+
+
 class Measure(models.Model):
     """One concrete step of a task (整改措施)."""
 
@@ -177,6 +203,8 @@ class Measure(models.Model):
     due_date = models.DateField(_("完成时限"), null=True, blank=True)
     done = models.BooleanField(_("已完成"), default=False)
     done_at = models.DateField(_("完成日期"), null=True, blank=True)
+
+    objects = MeasureQuerySet.as_manager()
 
     class Meta:
         ordering = ["task_id", "ordinal", "id"]

@@ -1,47 +1,55 @@
-"""Who sees and edits which tasks. Every task query a user can trigger passes through here.
+"""Who sees and acts on campaigns, tasks and measures. Every ledger query a user can trigger
+passes through here (``Task.objects.visible_to(user)`` and its siblings call these functions).
 
-| role | sees | edits |
+| role | sees tasks | acts |
 | --- | --- | --- |
-| 整改办管理员/工作人员 | tasks of campaigns run by a unit in its tree, and tasks involving any unit in its tree | the same |
-| 牵头督导单位 | tasks where its unit (or a unit under it) holds any role | none in the ledger |
-| 责任单位 填报员/审核员 | tasks where its unit (or a unit under it) is a responsible unit | none in the ledger |
-| 市领导 | tasks it owns, tasks of its counties (包县市区), tasks of its sectors | none |
-| 纪委监委, 审计员 | no tasks (accountability cases and the audit record only) | none |
+| 整改办管理员/工作人员 | of campaigns run by a unit in its tree, and tasks involving any unit in its tree | edits them; creates tasks in its tree's campaigns; leads every task it sees |
+| 牵头督导单位 | where its unit (or a unit under it) holds any role | leads (督导) the tasks where it is 牵头督导单位 |
+| 责任单位 填报员/审核员 | where its unit (or a unit under it) is a responsible unit | none in the ledger |
+| 市领导 | it owns, of its counties (包县市区), of its sectors | none |
+| 纪委监委, 审计员 | none (accountability cases and the audit record only) | none |
+
+Campaigns: the office sees and acts on those run by its tree; anyone else sees those holding a
+task they can see.
 """
 
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from rectify.ledger.models import TaskUnit, UnitRole
-from rectify.orgs.models import OFFICE_ROLES, Role
+from rectify.core.roles import UNIT_ROLES, Role, is_active_user, is_office
+from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.orgs.scope import in_any_tree, in_tree, unit_within
+
+TASK_ACTIONS = ("view", "edit", "lead")
+CAMPAIGN_ACTIONS = ("view", "add_task")
 
 
 def _unit_exists(*, path_prefixes: list[str], role: str | None = None) -> Exists:
-    condition = Q()
-    for prefix in path_prefixes:
-        condition |= Q(unit__path__startswith=prefix)
-    links = TaskUnit.objects.filter(condition, task=OuterRef("pk"))
+    links = TaskUnit.objects.filter(in_any_tree("unit", path_prefixes), task=OuterRef("pk"))
     if role:
         links = links.filter(role=role)
     return Exists(links)
 
 
+def leader_areas(user) -> tuple[list[str], list[str]]:
+    """A leader's counties (as tree paths) and sectors (task categories)."""
+    assignments = list(user.assignments.select_related("county"))
+    return ([a.county.path for a in assignments if a.county_id], [a.sector for a in assignments if a.sector])
+
+
 def visible_tasks(queryset: QuerySet, user) -> QuerySet:
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not is_active_user(user):
         return queryset.none()
     unit = user.unit
-    if user.role in OFFICE_ROLES and unit is not None:
-        return queryset.filter(Q(campaign__office__path__startswith=unit.path)
-                               | _unit_exists(path_prefixes=[unit.path]))
+    if is_office(user):
+        return queryset.filter(in_tree("campaign__office", unit) | _unit_exists(path_prefixes=[unit.path]))
     if user.role == Role.SUPERVISOR and unit is not None:
         return queryset.filter(_unit_exists(path_prefixes=[unit.path]))
-    if user.role in {Role.REPORTER, Role.REVIEWER} and unit is not None:
+    if user.role in UNIT_ROLES and unit is not None:
         return queryset.filter(_unit_exists(path_prefixes=[unit.path], role=UnitRole.RESPONSIBLE))
     if user.role == Role.LEADER:
-        assignments = list(user.assignments.select_related("county"))
-        counties = [a.county.path for a in assignments if a.county_id]
-        sectors = [a.sector for a in assignments if a.sector]
+        counties, sectors = leader_areas(user)
         condition = Q(leader=user)
         if counties:
             condition |= _unit_exists(path_prefixes=counties, role=UnitRole.RESPONSIBLE)
@@ -51,23 +59,70 @@ def visible_tasks(queryset: QuerySet, user) -> QuerySet:
     return queryset.none()
 
 
-def editable_tasks(queryset: QuerySet, user) -> QuerySet:
-    if user is None or not user.is_authenticated or user.role not in OFFICE_ROLES:
+def actionable_tasks(queryset: QuerySet, user, action: str) -> QuerySet:
+    """Tasks on which the user may take ``action`` (one of :data:`TASK_ACTIONS`)."""
+    if action == "view":
+        return visible_tasks(queryset, user)
+    if action == "edit":
+        return visible_tasks(queryset, user) if is_office(user) else queryset.none()
+    if action == "lead":
+        if is_office(user):
+            return visible_tasks(queryset, user)
+        if user is not None and user.role == Role.SUPERVISOR and is_active_user(user) and user.unit_id:
+            return queryset.filter(_unit_exists(path_prefixes=[user.unit.path], role=UnitRole.LEAD_SUPERVISOR))
         return queryset.none()
-    return visible_tasks(queryset, user)
+    raise ValueError(f"unknown task action {action!r}")
+
+
+def leads_task(user, task) -> bool:
+    """牵头督导: the office (for any task it sees) or the task's lead supervising unit."""
+    if not is_active_user(user):
+        return False
+    if user.role == Role.SUPERVISOR and user.unit_id:
+        return any(tu.role == UnitRole.LEAD_SUPERVISOR and unit_within(tu.unit, user.unit)
+                   for tu in task.task_units.all())
+    return is_office(user) and actionable_tasks(Task.objects.all(), user, "lead").filter(pk=task.pk).exists()
+
+
+def responsible_for(user, task) -> bool:
+    """A responsible unit's own people (填报员/审核员) on this task."""
+    return (is_active_user(user) and user.role in UNIT_ROLES and user.unit_id is not None
+            and any(tu.role == UnitRole.RESPONSIBLE and unit_within(tu.unit, user.unit)
+                    for tu in task.task_units.all()))
 
 
 def can_create_tasks(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.role in OFFICE_ROLES and user.unit_id)
+    return is_office(user)
+
+
+# --- campaigns --------------------------------------------------------------------------------
 
 
 def visible_campaigns(queryset: QuerySet, user) -> QuerySet:
-    """Campaigns a user may pick in filters: run by the user's tree, or holding a visible task."""
-    if user is None or not user.is_authenticated:
+    """Campaigns a user may see and pick in filters: run by the user's tree, or holding a visible task."""
+    if not is_active_user(user):
         return queryset.none()
-    from rectify.ledger.models import Task
+    if is_office(user):
+        return queryset.filter(in_tree("office", user.unit))
+    return queryset.filter(pk__in=visible_tasks(Task.objects.all(), user).values("campaign_id"))
 
-    if user.role in OFFICE_ROLES and user.unit is not None:
-        return queryset.filter(office__path__startswith=user.unit.path)
-    visible = visible_tasks(Task.objects.all(), user).values("campaign_id")
-    return queryset.filter(pk__in=visible)
+
+def actionable_campaigns(queryset: QuerySet, user, action: str) -> QuerySet:
+    """``add_task``: the office adds, imports and parses plans into campaigns run by its tree."""
+    if action == "view":
+        return visible_campaigns(queryset, user)
+    if action == "add_task":
+        return queryset.filter(in_tree("office", user.unit)) if is_office(user) else queryset.none()
+    raise ValueError(f"unknown campaign action {action!r}")
+
+
+def may_run_campaign_for(user, office) -> bool:
+    """May this user open a campaign (or a round) for ``office``: an office user above or at it."""
+    return is_office(user) and unit_within(office, user.unit)
+
+
+# --- measures ---------------------------------------------------------------------------------
+
+
+def visible_measures(queryset: QuerySet, user) -> QuerySet:
+    return queryset.filter(task__in=visible_tasks(Task.objects.all(), user).values("pk"))

@@ -9,9 +9,10 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefet
 from django.http import Http404
 
 from rectify.core.models import Event
+from rectify.ledger import hooks
 from rectify.ledger.models import Campaign, Measure, Task, TaskUnit, UnitRole
-from rectify.ledger.scope import visible_campaigns
-from rectify.orgs.models import Role, Unit
+from rectify.orgs.models import Unit
+from rectify.orgs.scope import in_tree
 
 SORTS = {
     "code": ("campaign_id", "code"),
@@ -70,8 +71,8 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
         county = Unit.objects.filter(pk=f.county).only("path").first()
         if county is None:
             return qs.none()
-        qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), role=UnitRole.RESPONSIBLE,
-                                                      unit__path__startswith=county.path)))
+        qs = qs.filter(Exists(TaskUnit.objects.filter(in_tree("unit", county), task=OuterRef("pk"),
+                                                      role=UnitRole.RESPONSIBLE)))
     if f.q:
         for word in f.q.split()[:5]:
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
@@ -102,31 +103,35 @@ def get_task_for_user(user, pk: int) -> tuple[Task, bool]:
     return task, can_edit
 
 
-def task_timeline(task: Task, user=None) -> QuerySet:
-    """Everything that happened to a task, newest first.
+def task_timeline(task: Task, user) -> QuerySet:
+    """Everything that happened to a task, newest first, as this user may see it.
 
-    Reports, evidence and escalations of a shared task are recorded on the task; a county sees
-    only its own (the same scope as the reports and escalations themselves).
+    Reports, evidence and escalations of a shared task are recorded on the task; the apps that own
+    them say, through ``ledger.hooks.timeline_hidden``, which of those events a user may not see
+    (a county sees only its own).
     """
     events = Event.objects.filter(object_type="ledger.task", object_id=str(task.pk)).order_by("-seq")
-    if user is not None and user.role in {Role.REPORTER, Role.REVIEWER}:
-        from rectify.dispatch.models import ProgressReport
-        from rectify.supervision.models import Escalation
-
-        hidden_reports = list(ProgressReport.objects.filter(task=task).exclude(
-            pk__in=ProgressReport.objects.visible_to(user).values("pk")).values_list("pk", flat=True))
-        hidden_escalations = list(Escalation.objects.filter(task=task).exclude(
-            pk__in=Escalation.objects.visible_to(user).values("pk")).values_list("pk", flat=True))
-        # has_key first: a bare key lookup is NULL on events without it, and NOT NULL drops them.
-        if hidden_reports:
-            events = events.exclude(Q(after__has_key="report") & Q(after__report__in=hidden_reports))
-        if hidden_escalations:
-            events = events.exclude(Q(after__has_key="escalation") & Q(after__escalation__in=hidden_escalations))
+    for hidden in hooks.timeline_hidden(user=user, task=task):
+        if hidden is not None:
+            events = events.exclude(hidden)
     return events
 
 
+def task_panels(user, task: Task) -> list[hooks.TaskPanel]:
+    """The sections higher apps add to the task page, in their declared order."""
+    return sorted((p for p in hooks.task_panels(user=user, task=task) if p is not None), key=lambda p: p.order)
+
+
 def campaigns_for(user) -> QuerySet:
-    return visible_campaigns(Campaign.objects.all(), user)
+    return Campaign.objects.visible_to(user)
+
+
+def get_campaign_for_user(user, pk: int, *, action: str = "view") -> Campaign:
+    """A campaign the user may see (or act on); missing and not allowed both give 404."""
+    campaign = Campaign.objects.actionable_by(user, action).select_related("office").filter(pk=pk).first()
+    if campaign is None:
+        raise Http404("整改批次不存在或无权查看")
+    return campaign
 
 
 def units_by_role(task: Task) -> dict[str, list[Unit]]:

@@ -20,8 +20,9 @@ from rectify.ledger.models import (
     TaskUnit,
     UnitRole,
 )
-from rectify.ledger.scope import can_create_tasks
-from rectify.orgs.models import OFFICE_ROLES, Category, Unit, User
+from rectify.ledger.scope import can_create_tasks, may_run_campaign_for
+from rectify.ledger.workflows import TASK_FLOW
+from rectify.orgs.models import Category, Unit, User
 
 
 class StaleVersionError(Exception):
@@ -193,23 +194,37 @@ def _apply(task: Task, data: TaskInput) -> None:
 
 
 def _refresh_status(task: Task) -> None:
-    if task.status == TaskStatus.CLOSED:
+    """Draft ⇄ in rectification follows "四清楚" (the task table's system steps)."""
+    if task.status not in (TaskStatus.DRAFT, TaskStatus.ACTIVE):
         return
-    task.status = TaskStatus.DRAFT if missing_essentials(task) else TaskStatus.ACTIVE
+    action = "lose_essentials" if missing_essentials(task) else "complete_essentials"
+    rule = TASK_FLOW.rule(task.status, action)
+    if rule is not None:
+        task.status = rule.target
 
 
-def _require_campaign_access(actor: User, campaign: Campaign) -> None:
-    if not can_create_tasks(actor) or not campaign.office.path.startswith(actor.unit.path):
+def move_task(*, task: Task, action: str) -> str:
+    """Take one of the task table's steps on a locked task, as the consequence of another app's
+    recorded act (a close-out step, a look-back rebound). Returns the new status; the caller saves
+    and records its own event, which names this step."""
+    rule = TASK_FLOW.system_rule(task, action)
+    task.status = rule.target
+    return rule.target
+
+
+def require_campaign_access(actor: User, campaign: Campaign) -> None:
+    """The actor may add tasks to this campaign (new tasks, Excel import, plan import)."""
+    if not Campaign.objects.actionable_by(actor, "add_task").filter(pk=campaign.pk).exists():
         raise PermissionDenied("您无权在该整改批次中新增任务。")
 
 
 def create_campaign(*, actor: User, code: str, name: str, kind: str, office: Unit | None = None,
                     feedback_date: dt.date | None = None, description: str = "") -> Campaign:
     """Open a new batch of tasks (新建整改批次)."""
-    if not actor or actor.role not in OFFICE_ROLES or actor.unit is None:
+    if not can_create_tasks(actor):
         raise PermissionDenied("只有整改办可以新建整改批次。")
     office = office or actor.unit
-    if not office.path.startswith(actor.unit.path):
+    if not may_run_campaign_for(actor, office):
         raise PermissionDenied("不能为其他整改办新建批次。")
     if Campaign.objects.filter(code=code).exists():
         raise ValidationError({"code": [f"批次编号 {code} 已存在。"]})
@@ -223,7 +238,7 @@ def create_campaign(*, actor: User, code: str, name: str, kind: str, office: Uni
 
 def create_task(*, actor: User, campaign: Campaign, data: TaskInput, source: str = "") -> Task:
     """Add a task to the ledger (新增整改任务). It stays a draft until it is 四清楚."""
-    _require_campaign_access(actor, campaign)
+    require_campaign_access(actor, campaign)
     _validate(data, campaign=campaign, task_id=None)
     with transaction.atomic():
         task = Task(campaign=campaign)

@@ -45,26 +45,17 @@ def task_list(request):
 
 @login_required
 def task_detail(request, pk: int):
-    from rectify.dispatch.models import ProgressReport
-    from rectify.supervision.models import Escalation
-    from rectify.supervision.scope import can_issue
-
     task, can_edit = selectors.get_task_for_user(request.user, pk)
-    reports = (ProgressReport.objects.visible_to(request.user).filter(task=task)
-               .select_related("round", "unit").order_by("-round__period", "unit__sort_order")[:36])
-    escalations = Escalation.objects.visible_to(request.user).filter(task=task).select_related("target_unit")[:50]
+    panels = selectors.task_panels(request.user, task)
     return render(request, "ledger/task_detail.html", {
         "task": task, "can_edit": can_edit, "units": selectors.units_by_role(task),
         "missing": services.missing_essentials(task), "timeline": selectors.task_timeline(task, request.user)[:200],
-        "roles": UnitRole, "reports": reports, "escalations": escalations,
-        "can_escalate": can_issue(request.user, task),
+        "roles": UnitRole, "panels": panels, "panel_actions": [a for p in panels for a in p.actions],
     })
 
 
 def _editable_campaigns(user):
-    if not can_create_tasks(user):
-        return Campaign.objects.none()
-    return Campaign.objects.filter(office__path__startswith=user.unit.path)
+    return Campaign.objects.actionable_by(user, "add_task")
 
 
 @login_required

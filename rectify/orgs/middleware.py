@@ -1,7 +1,16 @@
+"""Who may use the site right now: forced password change and idle/absolute session timeouts (等保 2.0 身份鉴别)."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from rectify.orgs.services import password_expired
+from rectify.orgs.services import password_expired, record_session_timeout
+
+ACTIVITY_RESOLUTION_SECONDS = 60
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/")
 
@@ -17,4 +26,34 @@ class PasswordChangeRequiredMiddleware:
         if (user is not None and user.is_authenticated and not request.path.startswith(EXEMPT_PREFIXES)
                 and password_expired(user)):
             return redirect(f"{reverse('orgs:password_change')}?next={request.path}")
+        return self.get_response(request)
+
+
+class SessionTimeoutMiddleware:
+    """End a session idle longer than the configured minutes, or older than the absolute limit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            last = request.session.get("last_activity")
+            started = request.session.get("login_at", now)
+            idle_limit = settings.SESSION_IDLE_TIMEOUT_MINUTES * 60
+            absolute_limit = settings.SESSION_ABSOLUTE_HOURS * 3600
+            if (last is not None and now - last > idle_limit) or now - started > absolute_limit:
+                record_session_timeout(user=user)
+                logout(request)
+                messages.info(request, "由于长时间未操作，您已自动退出登录，请重新登录。")
+                if request.path.startswith("/api/"):
+                    return self.get_response(request)
+                return redirect(f"{reverse('orgs:login')}?next={request.path}")
+            # A read must not write: the idle timer is refreshed at most once a minute, so that a
+            # page view does not rewrite the session row (on SQLite every write takes the lock).
+            if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
+                request.session["last_activity"] = now
+            if "login_at" not in request.session:
+                request.session["login_at"] = now
         return self.get_response(request)

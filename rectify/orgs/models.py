@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from rectify.core.roles import OFFICE_ROLES, Role
+
+__all__ = ["OFFICE_ROLES", "Role", "Unit", "UnitKind", "Category", "User", "LeaderAssignment"]
 
 
 class UnitKind(models.TextChoices):
@@ -32,7 +36,18 @@ class Category(models.TextChoices):
 
 class UnitQuerySet(models.QuerySet):
     def subtree(self, unit: Unit) -> UnitQuerySet:
+        """This unit and everything under it (tree upkeep; user-facing reads use visible_to)."""
         return self.filter(path__startswith=unit.path)
+
+    def visible_to(self, user) -> UnitQuerySet:
+        from rectify.orgs.scope import visible_units
+
+        return visible_units(self, user)
+
+    def actionable_by(self, user, action: str) -> UnitQuerySet:
+        from rectify.orgs.scope import actionable_units
+
+        return actionable_units(self, user, action)
 
 
 class Unit(models.Model):
@@ -69,7 +84,7 @@ class Unit(models.Model):
             old_path, self.path = self.path, path
             Unit.objects.filter(pk=self.pk).update(path=path)
             if old_path:  # moved: carry the subtree along
-                for child in Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                for child in Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):  # tree upkeep
                     Unit.objects.filter(pk=child.pk).update(path=path + child.path[len(old_path):])
 
     def names(self) -> list[str]:
@@ -78,18 +93,22 @@ class Unit(models.Model):
         return [n for n in [self.name, self.short_name, *extra] if n]
 
 
-class Role(models.TextChoices):
-    OFFICE_ADMIN = "office_admin", _("整改办管理员")
-    OFFICE_STAFF = "office_staff", _("整改办工作人员")
-    SUPERVISOR = "supervisor", _("牵头督导单位")
-    REPORTER = "reporter", _("责任单位填报员")
-    REVIEWER = "reviewer", _("责任单位审核员")
-    LEADER = "leader", _("市领导")
-    DISCIPLINE = "discipline", _("纪委监委")
-    AUDITOR = "auditor", _("安全审计员")
 
 
-OFFICE_ROLES = {Role.OFFICE_ADMIN, Role.OFFICE_STAFF}
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user) -> UserQuerySet:
+        from rectify.orgs.scope import visible_users
+
+        return visible_users(self, user)
+
+    def actionable_by(self, user, action: str) -> UserQuerySet:
+        from rectify.orgs.scope import actionable_users
+
+        return actionable_users(self, user, action)
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    pass
 
 
 class User(AbstractUser):
@@ -104,6 +123,8 @@ class User(AbstractUser):
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
     is_demo = models.BooleanField(_("演示账户"), default=False)
 
+    objects = AccountManager()
+
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
@@ -116,6 +137,13 @@ class User(AbstractUser):
         return self.role in OFFICE_ROLES
 
 
+class AssignmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AssignmentQuerySet:
+        from rectify.orgs.scope import visible_assignments
+
+        return visible_assignments(self, user)
+
+
 class LeaderAssignment(models.Model):
     """A city leader's area: a county (包县市区) or a sector (分管领域, by task category)."""
 
@@ -124,6 +152,8 @@ class LeaderAssignment(models.Model):
     county = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
                                limit_choices_to={"kind": UnitKind.COUNTY})
     sector = models.CharField(max_length=30, choices=Category.choices, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("领导联系分工")
@@ -148,6 +178,13 @@ class PasswordHistory(models.Model):
         ordering = ["-created_at", "-id"]
 
 
+class TokenQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TokenQuerySet:
+        from rectify.orgs.scope import visible_tokens
+
+        return visible_tokens(self, user)
+
+
 class ApiToken(models.Model):
     """A machine client's bearer token. Only the SM3 digest of the key is stored."""
 
@@ -158,6 +195,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+
+    objects = TokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("API 令牌")

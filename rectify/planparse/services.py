@@ -13,7 +13,6 @@ from rectify.core.audit import record_event
 from rectify.indicators.models import Comparator, Indicator
 from rectify.ledger import services as ledger
 from rectify.ledger.models import Campaign, Task
-from rectify.ledger.scope import can_create_tasks
 from rectify.orgs.models import Category, Unit, User
 
 
@@ -73,7 +72,7 @@ def import_plan(*, actor: User, campaign: Campaign, measures: list[MeasurePropos
     office to write (a plan states measures, not the problem as found), so every task starts as a
     draft that must become 四清楚. Either everything lands or nothing does.
     """
-    if not can_create_tasks(actor) or not campaign.office.path.startswith(actor.unit.path):
+    if not Campaign.objects.actionable_by(actor, "add_task").filter(pk=campaign.pk).exists():
         raise PermissionDenied("只有整改办可以导入整改方案。")
     if not measures and not targets:
         raise ValidationError("没有选中任何措施或指标。")

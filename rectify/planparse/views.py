@@ -41,7 +41,7 @@ class PlanUploadForm(ZhForm):
 
 
 def _campaigns(user):
-    return Campaign.objects.filter(office__path__startswith=user.unit.path)
+    return Campaign.objects.actionable_by(user, "add_task")
 
 
 def _require_office(user):

@@ -94,6 +94,46 @@ class Escalation(models.Model):
         return LADDER.index(self.rung)
 
 
+class FlipQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FlipQuerySet:
+        from rectify.supervision.scope import visible_flips
+
+        return visible_flips(self, user)
+
+
+class StatusFlip(models.Model):
+    """One change of a task's derived status or warning colour (预警颜色变化), kept like
+    healthchecks' Flip so that "when did this task turn red, and why" is answered by the record."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="flips")
+    at = models.DateTimeField(_("变化时间"))
+    computed_on = models.DateField(_("计算日期"))
+    old_status = models.CharField(max_length=20, blank=True)
+    new_status = models.CharField(max_length=20)
+    old_colour = models.CharField(max_length=10, blank=True)
+    new_colour = models.CharField(max_length=10, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    round = models.ForeignKey("dispatch.DispatchRound", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", help_text=_("在结束该轮调度时判定"))
+
+    objects = FlipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("预警颜色变化")
+        verbose_name_plural = _("预警颜色变化")
+        indexes = [
+            # a task's colour history (task page), newest first
+            models.Index(fields=["task", "-at"], name="flip_task_idx"),
+        ]
+
+    def describe(self) -> str:
+        from rectify.ledger.progress import describe_status
+
+        text = f"{describe_status(self.old_status, self.old_colour)} → {describe_status(self.new_status, self.new_colour)}"
+        return text + (f"（{'；'.join(self.reasons)}）" if self.reasons else "")
+
+
 class StatusSnapshot(models.Model):
     """The derived status of a task as it stood at the end of a round (for "two yellows in a row")."""
 

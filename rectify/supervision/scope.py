@@ -1,38 +1,45 @@
-"""Who sees and acts on escalations.
+"""Who sees and acts on escalations and on the history of a task's warning colour.
 
 Everyone who sees a task sees its escalations; reporters and reviewers see only those aimed at
 their unit. The office issues any rung; a lead unit issues rungs on the tasks it leads; the
-target unit (its reporters and reviewers) replies.
+target unit (its reporters and reviewers) replies; the issuer's side (office or lead unit) closes.
+Status flips (预警颜色变化) are seen with the task.
 """
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from rectify.dispatch.scope import leads_task
+from rectify.core.roles import UNIT_ROLES, is_active_user
 from rectify.ledger.models import Task
-from rectify.orgs.models import OFFICE_ROLES, Role
+from rectify.ledger.scope import leads_task
+from rectify.orgs.scope import in_tree, unit_within
 
 
 def visible_escalations(queryset: QuerySet, user) -> QuerySet:
-    if user is None or not user.is_authenticated:
+    if not is_active_user(user):
         return queryset.none()
     queryset = queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
-    if user.role in {Role.REPORTER, Role.REVIEWER}:
+    if user.role in UNIT_ROLES:
         if user.unit is None:
             return queryset.none()
-        queryset = queryset.filter(target_unit__path__startswith=user.unit.path)
+        queryset = queryset.filter(in_tree("target_unit", user.unit))
     return queryset
 
 
-def can_issue(user, task) -> bool:
-    return bool(user and user.is_authenticated and leads_task(user, task))
+def issues_on(user, task) -> bool:
+    """May issue a rung of the ladder on this task (the office, or the task's lead unit)."""
+    return leads_task(user, task)
 
 
-def can_reply(user, escalation) -> bool:
-    return (user.role in {Role.REPORTER, Role.REVIEWER} and user.unit is not None
-            and escalation.target_unit.path.startswith(user.unit.path))
+def replies_to(user, escalation) -> bool:
+    return (is_active_user(user) and user.role in UNIT_ROLES
+            and unit_within(escalation.target_unit, user.unit))
 
 
-def can_close(user, escalation) -> bool:
-    return user.role in OFFICE_ROLES or can_issue(user, escalation.task)
+def closes(user, escalation) -> bool:
+    return leads_task(user, escalation.task)
+
+
+def visible_flips(queryset: QuerySet, user) -> QuerySet:
+    return queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))

@@ -8,6 +8,7 @@ import json
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
 from django.utils import timezone
 
 from rectify.core.audit import lock_chain, record_event
@@ -18,12 +19,13 @@ from rectify.supervision import scope
 from rectify.supervision.models import (
     LADDER,
     Escalation,
-    EscalationStatus,
     Rung,
+    StatusFlip,
     StatusSnapshot,
     Trigger,
 )
 from rectify.supervision.status import StatusInput, derive_status
+from rectify.supervision.workflows import ESCALATION_FLOW
 
 
 def _with_status_inputs(qs: QuerySet) -> QuerySet:
@@ -83,18 +85,39 @@ def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = N
             previous = _previous_colours([t.pk for t in chunk], before_period=closing.period)
         else:
             previous = {k: v for k, v in _previous_colours([t.pk for t in chunk]).items() if v == "red"}
-        dirty = []
+        dirty, flips = [], []
         for task in chunk:
             result = _compute(task, today, previous.get(task.pk))
             values = (str(result.status), str(result.colour), result.expected_percent, result.actual_percent,
                       list(result.reasons), today)
             if tuple(getattr(task, f) for f in FIELDS[:-1]) != values[:-1] or task.status_computed_on != today:
+                if (task.progress_status, task.warning_colour) != values[:2]:
+                    flips.append(StatusFlip(task=task, at=timezone.now(), computed_on=today,
+                                            old_status=task.progress_status, new_status=values[0],
+                                            old_colour=task.warning_colour, new_colour=values[1],
+                                            reasons=values[4], round=closing))
                 for name, value in zip(FIELDS, values, strict=True):
                     setattr(task, name, value)
                 dirty.append(task)
-        _write_statuses(dirty)
+        with transaction.atomic():
+            _write_statuses(dirty)
+            _record_flips(flips)
         changed += len(dirty)
     return changed
+
+
+def _record_flips(flips: list[StatusFlip]) -> None:
+    """Each change of derived status or colour is a row and an event on the task's timeline."""
+    if not flips:
+        return
+    StatusFlip.objects.bulk_create(flips, batch_size=1000)
+    for flip in flips:
+        record_event(action="status_flipped", actor_name="系统（状态计算）", object_type="ledger.task",
+                     object_id=flip.task_id, object_label=str(flip.task)[:300],
+                     summary=f"进度状态变化：{flip.describe()}",
+                     before={"status": flip.old_status, "colour": flip.old_colour},
+                     after={"status": flip.new_status, "colour": flip.new_colour, "flip": flip.pk,
+                            "computed_on": flip.computed_on})
 
 
 def _write_statuses(tasks: list[Task]) -> None:
@@ -116,6 +139,16 @@ def refresh_task_status(*, task: Task, today: dt.date | None = None) -> Task:
     return Task.objects.get(pk=task.pk)
 
 
+def on_report_accepted(*, report: ProgressReport) -> None:
+    """dispatch.report_accepted: the task's derived status follows its newest accepted report."""
+    refresh_task_status(task=report.task)
+
+
+def on_round_closed(*, rnd: DispatchRound, today: dt.date | None = None) -> None:
+    """dispatch.round_closed: keep each task's status as it stood at the round's end."""
+    snapshot_round(rnd=rnd, today=today)
+
+
 def snapshot_round(*, rnd: DispatchRound, today: dt.date | None = None) -> int:
     """Judge each task of a closed round against the round before, and keep that status (idempotent)."""
     existing = set(StatusSnapshot.objects.filter(round=rnd).values_list("task_id", flat=True))
@@ -130,15 +163,6 @@ def snapshot_round(*, rnd: DispatchRound, today: dt.date | None = None) -> int:
     return len(rows)
 
 
-def end_round(*, actor: User | None, rnd: DispatchRound, today: dt.date | None = None) -> DispatchRound:
-    """结束调度轮次: close the round (no new reports) and keep each task's status at its end."""
-    from rectify.dispatch.services import close_round
-
-    rnd = close_round(actor=actor, rnd=rnd)
-    snapshot_round(rnd=rnd, today=today)
-    return rnd
-
-
 def highest_rung(task: Task) -> int:
     rungs = set(task.escalations.values_list("rung", flat=True))
     return max((LADDER.index(r) for r in rungs), default=-1)
@@ -150,7 +174,7 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
 
     Rungs go in order; skipping one needs a stated reason, which the record keeps.
     """
-    if not scope.can_issue(actor, task):
+    if not scope.issues_on(actor, task):
         raise PermissionDenied("您无权对该任务发起督办。")
     if rung not in LADDER:
         raise ValidationError({"rung": ["未知的督办措施。"]})
@@ -239,33 +263,37 @@ def auto_warning(*, task: Task, trigger: str, key: str, reason: str, rnd: Dispat
 
 
 def reply_escalation(*, actor: User, escalation: Escalation, text: str) -> Escalation:
-    if not scope.can_reply(actor, escalation):
-        raise PermissionDenied("只有督办对象单位可以回复。")
-    if not text.strip():
-        raise ValidationError({"reply_text": ["请填写回复内容。"]})
-    with transaction.atomic():
-        updated = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
-            status=EscalationStatus.REPLIED, reply_text=text.strip(), replied_by=actor, replied_at=timezone.now())
-        if not updated:
-            raise ValidationError("该督办已回复或已办结。")
-        escalation.refresh_from_db()
-        late = escalation.reply_due and timezone.localdate() > escalation.reply_due
-        record_event(actor=actor, action="escalation_replied", object_type="ledger.task",
-                     object_id=escalation.task_id, object_label=str(escalation.task)[:300],
-                     summary=f"{escalation.target_unit.name}回复{escalation.get_rung_display()}（{escalation.doc_number}）"
-                             + ("，逾期回复" if late else ""), after={"escalation": escalation.pk})
-    return escalation
+    """The target unit answers (回复督办)."""
+    return _move(actor=actor, escalation=escalation, action="reply", text=text.strip())
 
 
 def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
-    if not scope.can_close(actor, escalation):
-        raise PermissionDenied("您无权办结该督办。")
+    """The issuer's side closes it (办结)."""
+    return _move(actor=actor, escalation=escalation, action="close")
+
+
+def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -> Escalation:
+    """The one transition service of :data:`ESCALATION_FLOW`: lock, ask the table, write, record."""
     with transaction.atomic():
-        updated = Escalation.objects.filter(pk=escalation.pk).exclude(status=EscalationStatus.CLOSED).update(
-            status=EscalationStatus.CLOSED)
-        if updated:
-            record_event(actor=actor, action="escalation_closed", object_type="ledger.task",
-                         object_id=escalation.task_id, summary=f"办结{escalation.get_rung_display()}（{escalation.doc_number}）",
-                         after={"escalation": escalation.pk})
+        locked = (Escalation.objects.visible_to(actor).select_for_update()
+                  .select_related("task", "target_unit").filter(pk=escalation.pk).first())
+        if locked is None:
+            raise Http404("督办不存在或无权操作。")  # missing and not allowed look the same
+        rule = ESCALATION_FLOW.authorise(actor, locked, action)
+        if action == "reply" and not text:
+            raise ValidationError({"reply_text": ["请填写回复内容。"]})
+        before = {"status": locked.status}
+        locked.status = rule.target
+        summary = f"{locked.get_rung_display()}（{locked.doc_number}）"
+        if action == "reply":
+            locked.reply_text, locked.replied_by, locked.replied_at = text, actor, timezone.now()
+            late = locked.reply_due and timezone.localdate() > locked.reply_due
+            summary = f"{locked.target_unit.name}回复{summary}" + ("，逾期回复" if late else "")
+        else:
+            summary = f"办结{summary}"
+        locked.save()
+        record_event(actor=actor, action=ESCALATION_FLOW.event_of(rule), object_type="ledger.task",
+                     object_id=locked.task_id, object_label=str(locked.task)[:300], summary=summary,
+                     before=before, after={"escalation": locked.pk, "status": locked.status})
     escalation.refresh_from_db()
     return escalation

@@ -15,38 +15,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS, ProgressStatus, WarningColour
 
-class ProgressStatus(StrEnum):
-    CLOSED = "closed"  # 已完成 (销号)
-    ON_SCHEDULE = "on_schedule"  # 序时推进
-    LAGGING = "lagging"  # 滞后
-    OVERDUE = "overdue"  # 逾期
-    LONG_TERM = "long_term"  # 长期坚持
-    UNSCHEDULED = "unscheduled"  # 未定时限 (no deadline kind yet, e.g. a draft)
-
-
-STATUS_LABELS: dict[str, str] = {
-    ProgressStatus.CLOSED: "已完成",
-    ProgressStatus.ON_SCHEDULE: "序时推进",
-    ProgressStatus.LAGGING: "滞后",
-    ProgressStatus.OVERDUE: "逾期",
-    ProgressStatus.LONG_TERM: "长期坚持",
-    ProgressStatus.UNSCHEDULED: "未定时限",
-}
-
-
-class WarningColour(StrEnum):
-    NONE = ""
-    BLUE = "blue"
-    YELLOW = "yellow"
-    RED = "red"
-
-
-COLOUR_LABELS: dict[str, str] = {
-    WarningColour.BLUE: "蓝色预警",
-    WarningColour.YELLOW: "黄色预警",
-    WarningColour.RED: "红色预警",
-}
+__all__ = ["COLOUR_LABELS", "STATUS_LABELS", "ProgressStatus", "WarningColour", "StatusInput", "derive_status"]
 
 
 class Branch(StrEnum):

@@ -17,6 +17,7 @@ from rectify.orgs.models import Unit
 from rectify.supervision import scope, selectors, services
 from rectify.supervision.forms import EscalationForm, ReplyForm
 from rectify.supervision.models import LADDER, Escalation, EscalationStatus, Rung
+from rectify.supervision.workflows import ESCALATION_FLOW
 
 
 @login_required
@@ -35,7 +36,7 @@ def board(request):
 @login_required
 def issue(request, task_id: int):
     task, _editable = get_task_for_user(request.user, task_id)
-    if not scope.can_issue(request.user, task):
+    if not scope.issues_on(request.user, task):
         raise Http404(_("无权对该任务发起督办"))
     current = services.highest_rung(task)
     following = LADDER[min(max(current, 0) + 1, len(LADDER) - 1)]  # the manual ladder starts at 通报
@@ -79,9 +80,9 @@ def detail(request, pk: int):
         else:
             messages.success(request, _("已回复。"))
             return redirect("supervision:detail", pk=esc.pk)
+    offered = {t.action for t in ESCALATION_FLOW.available(request.user, esc)}
     return render(request, "supervision/detail.html", {
-        "esc": esc, "form": form, "can_reply": scope.can_reply(request.user, esc) and esc.status == "open",
-        "can_close": scope.can_close(request.user, esc) and esc.status != "closed",
+        "esc": esc, "form": form, "can_reply": "reply" in offered, "can_close": "close" in offered,
         "overdue": esc.status == "open" and esc.reply_due and esc.reply_due < timezone.localdate()})
 
 

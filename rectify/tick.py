@@ -50,7 +50,7 @@ def open_due_rounds(today: dt.date) -> tuple[int, int]:
     for office in offices():
         # Last month's round ends when this month's opens.
         for old in DispatchRound.objects.filter(office=office, status=RoundStatus.OPEN, period__lt=period):
-            supervision.end_round(actor=None, rnd=old, today=today)
+            dispatch.close_round(actor=None, rnd=old, today=today)
             closed += 1
         # Opened late (a new install mid-month, a server that was down): units still get the
         # full number of work days to report.

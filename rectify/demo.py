@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
-from rectify.ledger.models import CampaignKind, DeadlineKind, Task, TaskStatus
-from rectify.ledger.services import MeasureInput, TaskInput, create_campaign, create_task
+from rectify.ledger.models import CampaignKind, DeadlineKind, TaskStatus
+from rectify.ledger.services import MeasureInput, TaskInput, create_campaign, create_task, move_task
 from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
 from rectify.orgs.services import create_user
 
@@ -844,7 +844,9 @@ def _build_tasks(units: dict[str, Unit], users: dict[str, User]) -> None:
         if spec.get("completion") and task.status == TaskStatus.ACTIVE:
             # The close-out procedure (销号) is not built yet: completed demo tasks are entered as
             # closed, and the record says so.
-            Task.objects.filter(pk=task.pk).update(status=TaskStatus.CLOSED)
+            for step in ("start_closeout", "file_closeout"):
+                move_task(task=task, action=step)
+            task.save(update_fields=["status"])
             record_event(actor=admin, action="task_closed_demo", obj=task,
                          summary="演示数据：按已销号录入（销号程序在后续版本中提供）")
     _build_history(units, users)
@@ -853,8 +855,6 @@ def _build_tasks(units: dict[str, Unit], users: dict[str, User]) -> None:
 def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
     """Last month's round, reported by the two demo counties and closed, so every page has data."""
     from rectify.dispatch import services as dispatch
-    from rectify.supervision.services import end_round
-
     admin = users["admin"]
     today = timezone.localdate()
     last = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -876,7 +876,7 @@ def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
                      if tu.role == "lead_supervisor" and tu.unit_id in leads), None)
         if lead is not None and report.status == "submitted":  # 祁阳市 has no reviewer: stays 待审核
             dispatch.transition(actor=lead, report=report, action="accept")
-    end_round(actor=admin, rnd=rnd)
+    dispatch.close_round(actor=admin, rnd=rnd)
 
 
 def build_demo() -> None:

@@ -1,0 +1,31 @@
+"""The roles a user account holds (角色). Defined in core so that every app, core included, can
+ask "is this an office user?" without importing the organisation app above it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OFFICE_ADMIN = "office_admin", _("整改办管理员")
+    OFFICE_STAFF = "office_staff", _("整改办工作人员")
+    SUPERVISOR = "supervisor", _("牵头督导单位")
+    REPORTER = "reporter", _("责任单位填报员")
+    REVIEWER = "reviewer", _("责任单位审核员")
+    LEADER = "leader", _("市领导")
+    DISCIPLINE = "discipline", _("纪委监委")
+    AUDITOR = "auditor", _("安全审计员")
+
+
+OFFICE_ROLES = frozenset({Role.OFFICE_ADMIN, Role.OFFICE_STAFF})
+UNIT_ROLES = frozenset({Role.REPORTER, Role.REVIEWER})  # a responsible unit's own people
+
+
+def is_active_user(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def is_office(user) -> bool:
+    """An active office user attached to an office unit (整改办)."""
+    return is_active_user(user) and user.role in OFFICE_ROLES and user.unit_id is not None

@@ -1,0 +1,38 @@
+"""Who sees the core's own records: notifications, the audit record and the work-day calendar.
+
+| object | who sees | who acts |
+| --- | --- | --- |
+| Notification (站内提醒) | its addressee | its addressee marks it read |
+| Event (审计事件) | the security auditor and the office administrator (the whole record); everyone else reads a task's events only through its timeline, after the task's own scope check | nobody (append-only) |
+| CalendarYear / CalendarDay | office users | the office administrator enters a year |
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from rectify.core.roles import Role, is_active_user, is_office
+
+
+def visible_notifications(queryset: QuerySet, user) -> QuerySet:
+    return queryset.filter(user=user) if is_active_user(user) else queryset.none()
+
+
+def reads_audit_record(user) -> bool:
+    return is_active_user(user) and user.role in {Role.AUDITOR, Role.OFFICE_ADMIN}
+
+
+def visible_events(queryset: QuerySet, user) -> QuerySet:
+    return queryset if reads_audit_record(user) else queryset.none()
+
+
+def views_calendar(user) -> bool:
+    return is_office(user)
+
+
+def changes_calendar(user) -> bool:
+    return is_office(user) and user.role == Role.OFFICE_ADMIN
+
+
+def visible_calendar(queryset: QuerySet, user) -> QuerySet:
+    return queryset if views_calendar(user) else queryset.none()

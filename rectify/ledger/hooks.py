@@ -1,0 +1,31 @@
+"""Extension points of the ledger (see rectify/core/hooks.py and docs/architecture.md, Hooks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rectify.core.hooks import Hook
+
+
+@dataclass
+class TaskPanel:
+    """A section of the task page drawn by a higher app (reports, escalations, close-out …)."""
+
+    order: int
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    actions: list[tuple[str, str]] = field(default_factory=list)  # (label, url) buttons in the page header
+
+
+task_panels = Hook(
+    "ledger.task_panels",
+    "handler(user, task) -> TaskPanel | None — sections of the task page; each handler reads "
+    "through its own app's scope.",
+)
+
+timeline_hidden = Hook(
+    "ledger.timeline_hidden",
+    "handler(user, task) -> Q | None — events on the task's timeline this user may not see (e.g. "
+    "another county's reports on a shared task).",
+)

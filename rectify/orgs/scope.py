@@ -1,0 +1,93 @@
+"""Who sees and manages units, users, leader assignments and API tokens; the unit-tree helpers
+that every other app's scope is written with.
+
+| role | units | users, assignments, tokens |
+| --- | --- | --- |
+| 整改办管理员 | all (names are public within the system); manages its own tree | of its tree (and leaders) |
+| anyone else signed in | all (to pick them in forms and filters) | their own account and tokens |
+
+"This unit and everything under it" is one indexed prefix match on the materialised path; the
+helpers below are the only place that spells it.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from rectify.core.roles import Role, is_active_user, is_office
+from rectify.orgs.models import User
+
+
+def in_tree(field: str, unit) -> Q:
+    """Rows whose ``field`` (a unit relation, "" for the unit itself) lies in ``unit``'s subtree."""
+    lookup = f"{field}__path__startswith" if field else "path__startswith"
+    return Q(**{lookup: unit.path})
+
+
+def in_any_tree(field: str, paths: list[str]) -> Q:
+    condition = Q(pk__in=[])
+    lookup = f"{field}__path__startswith" if field else "path__startswith"
+    for path in paths:
+        condition |= Q(**{lookup: path})
+    return condition
+
+
+def unit_within(unit, ancestor) -> bool:
+    """Whether ``unit`` is ``ancestor`` or lies under it (both loaded units)."""
+    return bool(unit is not None and ancestor is not None and unit.path.startswith(ancestor.path))
+
+
+def user_within(user, unit) -> bool:
+    """Whether an active user's own unit lies in ``unit``'s subtree."""
+    return is_active_user(user) and user.unit_id is not None and unit_within(unit, user.unit)
+
+
+def manages_accounts(user) -> bool:
+    return is_office(user) and user.role == Role.OFFICE_ADMIN
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+def visible_units(queryset: QuerySet, user) -> QuerySet:
+    return queryset if is_active_user(user) else queryset.none()
+
+
+def actionable_units(queryset: QuerySet, user, action: str) -> QuerySet:
+    if action == "view":
+        return visible_units(queryset, user)
+    if action == "manage" and manages_accounts(user):
+        return queryset.filter(in_tree("", user.unit))
+    return queryset.none()
+
+
+# --- users and their leader assignments -------------------------------------------------------
+
+
+def visible_users(queryset: QuerySet, user) -> QuerySet:
+    if not is_active_user(user):
+        return queryset.none()
+    if manages_accounts(user):
+        # Leaders belong to no unit: the office that manages accounts manages theirs too.
+        return queryset.filter(in_tree("unit", user.unit) | Q(unit__isnull=True))
+    return queryset.filter(pk=user.pk)
+
+
+def actionable_users(queryset: QuerySet, user, action: str) -> QuerySet:
+    if action == "view":
+        return visible_users(queryset, user)
+    if action == "manage" and manages_accounts(user):
+        return visible_users(queryset, user)
+    return queryset.none()
+
+
+def visible_assignments(queryset: QuerySet, user) -> QuerySet:
+    return queryset.filter(leader__in=visible_users(User.objects.all(), user).values("pk"))
+
+
+def visible_tokens(queryset: QuerySet, user) -> QuerySet:
+    if not is_active_user(user):
+        return queryset.none()
+    if manages_accounts(user):
+        return queryset.filter(user__in=visible_users(User.objects.all(), user).values("pk"))
+    return queryset.filter(user=user)
