@@ -75,7 +75,7 @@ def _lock_chain() -> tuple[int, str]:
     """
     lock = ChainHead.objects.select_for_update().filter(pk=1).values_list("pk", flat=True)
     if not list(lock):
-        ChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS})
+        ChainHead.objects.get_or_create(pk=1)
         list(lock.all())
     last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
     return last or (0, GENESIS)

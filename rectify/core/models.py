@@ -59,15 +59,13 @@ class Event(models.Model):
 
 
 class ChainHead(models.Model):
-    """The chain's write lock: appending locks this single row, so writers queue. Its seq/hash
-    columns are not maintained (the newest event is the head); they are kept for old databases."""
+    """The chain's write lock: appending an event locks this single row (``SELECT … FOR UPDATE``),
+    so writers queue. The row holds nothing else: the newest event is the head."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
 
     class Meta:
-        verbose_name = _("审计链头")
+        verbose_name = _("审计链写锁")
 
 
 # --- Work-day calendar (法定节假日与调休) -------------------------------------------------------
