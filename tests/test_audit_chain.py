@@ -114,12 +114,9 @@ def test_cutting_the_tail_after_a_recorded_head_is_detected(chain, capsys):
     record_event(action="later", summary="记录链头之后的事件")
     assert rectify(["verify", "--head", f"{count}:{digest}"]) == 0
     capsys.readouterr()
-    # Remove the newest events and rewind the head row too, as a careful forger would.
+    # Remove the newest events, as a careful forger would (the lock row holds no head to rewind).
     last = Event.objects.order_by("-seq")[:2]
-    survivors = Event.objects.order_by("seq")[: count - 1]
-    new_last = list(survivors)[-1]
     tamper("DELETE FROM core_event WHERE id IN (%s, %s)", [last[0].pk, last[1].pk])
-    tamper("UPDATE core_chainhead SET seq = %s, hash = %s", [new_last.seq, new_last.hash])
     assert verify_chain().ok  # the chain alone cannot see it...
     assert rectify(["verify", "--head", f"{count}:{digest}"]) == 1  # ...the published head can
     out = capsys.readouterr().out
