@@ -3,8 +3,15 @@ ask "is this an office user?" without importing the organisation app above it.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+
 from django.db import models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from typing_extensions import TypeIs
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 
 class Role(models.TextChoices):
@@ -22,10 +29,31 @@ OFFICE_ROLES = frozenset({Role.OFFICE_ADMIN, Role.OFFICE_STAFF})
 UNIT_ROLES = frozenset({Role.REPORTER, Role.REVIEWER})  # a responsible unit's own people
 
 
-def is_active_user(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+class Actor(Protocol):
+    """What scope rules read of a signed-in account (``orgs.User`` satisfies it; core cannot
+    import orgs, which sits above it)."""
+
+    pk: Any
+    role: str
+    unit_id: int | None
+    unit: Any
+    is_active: bool
+
+    @property
+    def is_authenticated(self) -> bool: ...
 
 
-def is_office(user) -> bool:
+# Whoever asks: a signed-in account, an anonymous visitor, or nobody (system work).
+Viewer: TypeAlias = "Actor | AnonymousUser | None"
+
+QS = TypeVar("QS", bound=QuerySet)  # a scope function returns the queryset type it was given
+
+
+def is_active_user(user: object) -> TypeIs[Actor]:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
+                and hasattr(user, "role"))
+
+
+def is_office(user: object) -> TypeIs[Actor]:
     """An active office user attached to an office unit (整改办)."""
     return is_active_user(user) and user.role in OFFICE_ROLES and user.unit_id is not None

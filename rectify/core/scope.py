@@ -9,30 +9,28 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from rectify.core.roles import Role, is_active_user, is_office
+from rectify.core.roles import QS, Role, Viewer, is_active_user, is_office
 
 
-def visible_notifications(queryset: QuerySet, user) -> QuerySet:
+def visible_notifications(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(user=user) if is_active_user(user) else queryset.none()
 
 
-def reads_audit_record(user) -> bool:
+def reads_audit_record(user: Viewer) -> bool:
     return is_active_user(user) and user.role in {Role.AUDITOR, Role.OFFICE_ADMIN}
 
 
-def visible_events(queryset: QuerySet, user) -> QuerySet:
+def visible_events(queryset: QS, user: Viewer) -> QS:
     return queryset if reads_audit_record(user) else queryset.none()
 
 
-def views_calendar(user) -> bool:
+def views_calendar(user: Viewer) -> bool:
     return is_office(user)
 
 
-def changes_calendar(user) -> bool:
+def changes_calendar(user: Viewer) -> bool:
     return is_office(user) and user.role == Role.OFFICE_ADMIN
 
 
-def visible_calendar(queryset: QuerySet, user) -> QuerySet:
+def visible_calendar(queryset: QS, user: Viewer) -> QS:
     return queryset if views_calendar(user) else queryset.none()

@@ -34,7 +34,7 @@ class Transition:
 
 
 class Workflow:
-    def __init__(self, name: str, *, label: str, states: Iterable[tuple[str, str]],
+    def __init__(self, name: str, *, label: str, states: Iterable[tuple[str, Any]],
                  transitions: Iterable[Transition], roles: dict[str, Callable[[Any, Any], bool]],
                  state_attr: str = "status"):
         self.name = name

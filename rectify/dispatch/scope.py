@@ -15,15 +15,13 @@ Evidence: whoever sees the report sees its files.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from rectify.core.roles import UNIT_ROLES, Role, is_active_user, is_office
+from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
 from rectify.ledger.models import Task
 from rectify.ledger.scope import leads_task
 from rectify.orgs.scope import in_tree, unit_within
 
 
-def visible_reports(queryset: QuerySet, user) -> QuerySet:
+def visible_reports(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     queryset = queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
@@ -34,17 +32,17 @@ def visible_reports(queryset: QuerySet, user) -> QuerySet:
     return queryset
 
 
-def writes_report(user, report) -> bool:
+def writes_report(user: Viewer, report) -> bool:
     """填报员 of the report's unit (or a unit above it)."""
     return is_active_user(user) and user.role == Role.REPORTER and unit_within(report.unit, user.unit)
 
 
-def reviews_report(user, report) -> bool:
+def reviews_report(user: Viewer, report) -> bool:
     """审核员 of the report's unit (初审)."""
     return is_active_user(user) and user.role == Role.REVIEWER and unit_within(report.unit, user.unit)
 
 
-def decides_report(user, report) -> bool:
+def decides_report(user: Viewer, report) -> bool:
     """The office or the task's lead supervising unit accepts or returns."""
     return leads_task(user, report.task)
 
@@ -52,7 +50,7 @@ def decides_report(user, report) -> bool:
 # --- rounds -----------------------------------------------------------------------------------
 
 
-def visible_rounds(queryset: QuerySet, user) -> QuerySet:
+def visible_rounds(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     if is_office(user):
@@ -62,16 +60,16 @@ def visible_rounds(queryset: QuerySet, user) -> QuerySet:
     return queryset.filter(pk__in=ProgressReport.objects.visible_to(user).values("round_id"))
 
 
-def runs_rounds(user) -> bool:
+def runs_rounds(user: Viewer) -> bool:
     """An office user: opens rounds for its office and closes those of its tree."""
     return is_office(user)
 
 
-def runs_round(user, rnd) -> bool:
+def runs_round(user: Viewer, rnd) -> bool:
     return is_office(user) and unit_within(rnd.office, user.unit)
 
 
-def actionable_rounds(queryset: QuerySet, user, action: str) -> QuerySet:
+def actionable_rounds(queryset: QS, user: Viewer, action: str) -> QS:
     if action == "view":
         return visible_rounds(queryset, user)
     if action == "run":  # close, generate the bulletin
@@ -82,7 +80,7 @@ def actionable_rounds(queryset: QuerySet, user, action: str) -> QuerySet:
 # --- evidence ---------------------------------------------------------------------------------
 
 
-def visible_evidence(queryset: QuerySet, user) -> QuerySet:
+def visible_evidence(queryset: QS, user: Viewer) -> QS:
     from rectify.dispatch.models import ProgressReport
 
     return queryset.filter(report__in=ProgressReport.objects.visible_to(user).values("pk"))

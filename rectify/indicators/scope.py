@@ -7,13 +7,13 @@ unit, sees them all). Only the office records them (through the plan import for 
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
-from rectify.core.roles import is_active_user, is_office
+from rectify.core.roles import QS, Viewer, is_active_user, is_office
 from rectify.orgs.scope import in_tree
 
 
-def visible_indicators(queryset: QuerySet, user) -> QuerySet:
+def visible_indicators(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     if is_office(user):

@@ -15,9 +15,9 @@ task they can see.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 
-from rectify.core.roles import UNIT_ROLES, Role, is_active_user, is_office
+from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
 from rectify.ledger.models import Task, TaskUnit, UnitRole
 from rectify.orgs.scope import in_any_tree, in_tree, unit_within
 
@@ -38,7 +38,7 @@ def leader_areas(user) -> tuple[list[str], list[str]]:
     return ([a.county.path for a in assignments if a.county_id], [a.sector for a in assignments if a.sector])
 
 
-def visible_tasks(queryset: QuerySet, user) -> QuerySet:
+def visible_tasks(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     unit = user.unit
@@ -59,7 +59,7 @@ def visible_tasks(queryset: QuerySet, user) -> QuerySet:
     return queryset.none()
 
 
-def actionable_tasks(queryset: QuerySet, user, action: str) -> QuerySet:
+def actionable_tasks(queryset: QS, user: Viewer, action: str) -> QS:
     """Tasks on which the user may take ``action`` (one of :data:`TASK_ACTIONS`)."""
     if action == "view":
         return visible_tasks(queryset, user)
@@ -68,13 +68,13 @@ def actionable_tasks(queryset: QuerySet, user, action: str) -> QuerySet:
     if action == "lead":
         if is_office(user):
             return visible_tasks(queryset, user)
-        if user is not None and user.role == Role.SUPERVISOR and is_active_user(user) and user.unit_id:
+        if is_active_user(user) and user.role == Role.SUPERVISOR and user.unit_id:
             return queryset.filter(_unit_exists(path_prefixes=[user.unit.path], role=UnitRole.LEAD_SUPERVISOR))
         return queryset.none()
     raise ValueError(f"unknown task action {action!r}")
 
 
-def leads_task(user, task) -> bool:
+def leads_task(user: Viewer, task) -> bool:
     """牵头督导: the office (for any task it sees) or the task's lead supervising unit."""
     if not is_active_user(user):
         return False
@@ -84,21 +84,21 @@ def leads_task(user, task) -> bool:
     return is_office(user) and actionable_tasks(Task.objects.all(), user, "lead").filter(pk=task.pk).exists()
 
 
-def responsible_for(user, task) -> bool:
+def responsible_for(user: Viewer, task) -> bool:
     """A responsible unit's own people (填报员/审核员) on this task."""
     return (is_active_user(user) and user.role in UNIT_ROLES and user.unit_id is not None
             and any(tu.role == UnitRole.RESPONSIBLE and unit_within(tu.unit, user.unit)
                     for tu in task.task_units.all()))
 
 
-def can_create_tasks(user) -> bool:
+def can_create_tasks(user: Viewer) -> bool:
     return is_office(user)
 
 
 # --- campaigns --------------------------------------------------------------------------------
 
 
-def visible_campaigns(queryset: QuerySet, user) -> QuerySet:
+def visible_campaigns(queryset: QS, user: Viewer) -> QS:
     """Campaigns a user may see and pick in filters: run by the user's tree, or holding a visible task."""
     if not is_active_user(user):
         return queryset.none()
@@ -107,7 +107,7 @@ def visible_campaigns(queryset: QuerySet, user) -> QuerySet:
     return queryset.filter(pk__in=visible_tasks(Task.objects.all(), user).values("campaign_id"))
 
 
-def actionable_campaigns(queryset: QuerySet, user, action: str) -> QuerySet:
+def actionable_campaigns(queryset: QS, user: Viewer, action: str) -> QS:
     """``add_task``: the office adds, imports and parses plans into campaigns run by its tree."""
     if action == "view":
         return visible_campaigns(queryset, user)
@@ -116,7 +116,7 @@ def actionable_campaigns(queryset: QuerySet, user, action: str) -> QuerySet:
     raise ValueError(f"unknown campaign action {action!r}")
 
 
-def may_run_campaign_for(user, office) -> bool:
+def may_run_campaign_for(user: Viewer, office) -> bool:
     """May this user open a campaign (or a round) for ``office``: an office user above or at it."""
     return is_office(user) and unit_within(office, user.unit)
 
@@ -124,5 +124,5 @@ def may_run_campaign_for(user, office) -> bool:
 # --- measures ---------------------------------------------------------------------------------
 
 
-def visible_measures(queryset: QuerySet, user) -> QuerySet:
+def visible_measures(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(task__in=visible_tasks(Task.objects.all(), user).values("pk"))

@@ -123,7 +123,7 @@ class User(AbstractUser):
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
     is_demo = models.BooleanField(_("演示账户"), default=False)
 
-    objects = AccountManager()
+    objects = AccountManager()  # type: ignore[misc]  # AbstractUser declares a plain UserManager
 
     class Meta:
         verbose_name = _("用户")

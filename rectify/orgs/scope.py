@@ -12,9 +12,10 @@ helpers below are the only place that spells it.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
+from typing_extensions import TypeIs
 
-from rectify.core.roles import Role, is_active_user, is_office
+from rectify.core.roles import QS, Actor, Role, Viewer, is_active_user, is_office
 from rectify.orgs.models import User
 
 
@@ -37,23 +38,23 @@ def unit_within(unit, ancestor) -> bool:
     return bool(unit is not None and ancestor is not None and unit.path.startswith(ancestor.path))
 
 
-def user_within(user, unit) -> bool:
+def user_within(user: Viewer, unit) -> bool:
     """Whether an active user's own unit lies in ``unit``'s subtree."""
     return is_active_user(user) and user.unit_id is not None and unit_within(unit, user.unit)
 
 
-def manages_accounts(user) -> bool:
+def manages_accounts(user: Viewer) -> TypeIs[Actor]:
     return is_office(user) and user.role == Role.OFFICE_ADMIN
 
 
 # --- units ------------------------------------------------------------------------------------
 
 
-def visible_units(queryset: QuerySet, user) -> QuerySet:
+def visible_units(queryset: QS, user: Viewer) -> QS:
     return queryset if is_active_user(user) else queryset.none()
 
 
-def actionable_units(queryset: QuerySet, user, action: str) -> QuerySet:
+def actionable_units(queryset: QS, user: Viewer, action: str) -> QS:
     if action == "view":
         return visible_units(queryset, user)
     if action == "manage" and manages_accounts(user):
@@ -64,7 +65,7 @@ def actionable_units(queryset: QuerySet, user, action: str) -> QuerySet:
 # --- users and their leader assignments -------------------------------------------------------
 
 
-def visible_users(queryset: QuerySet, user) -> QuerySet:
+def visible_users(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     if manages_accounts(user):
@@ -73,7 +74,7 @@ def visible_users(queryset: QuerySet, user) -> QuerySet:
     return queryset.filter(pk=user.pk)
 
 
-def actionable_users(queryset: QuerySet, user, action: str) -> QuerySet:
+def actionable_users(queryset: QS, user: Viewer, action: str) -> QS:
     if action == "view":
         return visible_users(queryset, user)
     if action == "manage" and manages_accounts(user):
@@ -81,11 +82,11 @@ def actionable_users(queryset: QuerySet, user, action: str) -> QuerySet:
     return queryset.none()
 
 
-def visible_assignments(queryset: QuerySet, user) -> QuerySet:
+def visible_assignments(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(leader__in=visible_users(User.objects.all(), user).values("pk"))
 
 
-def visible_tokens(queryset: QuerySet, user) -> QuerySet:
+def visible_tokens(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     if manages_accounts(user):

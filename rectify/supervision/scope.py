@@ -8,15 +8,13 @@ Status flips (预警颜色变化) are seen with the task.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from rectify.core.roles import UNIT_ROLES, is_active_user
+from rectify.core.roles import QS, UNIT_ROLES, Viewer, is_active_user
 from rectify.ledger.models import Task
 from rectify.ledger.scope import leads_task
 from rectify.orgs.scope import in_tree, unit_within
 
 
-def visible_escalations(queryset: QuerySet, user) -> QuerySet:
+def visible_escalations(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     queryset = queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
@@ -27,19 +25,19 @@ def visible_escalations(queryset: QuerySet, user) -> QuerySet:
     return queryset
 
 
-def issues_on(user, task) -> bool:
+def issues_on(user: Viewer, task) -> bool:
     """May issue a rung of the ladder on this task (the office, or the task's lead unit)."""
     return leads_task(user, task)
 
 
-def replies_to(user, escalation) -> bool:
+def replies_to(user: Viewer, escalation) -> bool:
     return (is_active_user(user) and user.role in UNIT_ROLES
             and unit_within(escalation.target_unit, user.unit))
 
 
-def closes(user, escalation) -> bool:
+def closes(user: Viewer, escalation) -> bool:
     return leads_task(user, escalation.task)
 
 
-def visible_flips(queryset: QuerySet, user) -> QuerySet:
+def visible_flips(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
