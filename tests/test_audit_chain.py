@@ -138,3 +138,39 @@ def test_application_cannot_update_or_delete_events_on_postgresql(chain):
         Event.objects.filter(seq=1).update(summary="x")
     with pytest.raises(DatabaseError), transaction.atomic():
         Event.objects.filter(seq=1).delete()
+
+
+def test_a_forward_rehash_without_the_chain_key_is_detected(chain):
+    """Edit an event and re-hash every later link with plain SM3 (all a database owner can do):
+    the keyed links no longer match, and verify names the edited event."""
+    rows = list(Event.objects.order_by("seq").values(*HASHED_FIELDS, "id", "hash"))
+    target = rows[2]
+    tamper("UPDATE core_event SET summary = %s WHERE id = %s", ["改过的摘要", target["id"]])
+    prev = rows[1]["hash"]
+    for row in rows[2:]:
+        row = dict(row, prev_hash=prev, summary="改过的摘要" if row["id"] == target["id"] else row["summary"])
+        payload = {name: row[name] for name in HASHED_FIELDS}
+        payload["created_at"] = payload["created_at"].astimezone(__import__("datetime").UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        digest = sm3_hex(json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
+        tamper("UPDATE core_event SET prev_hash = %s, hash = %s WHERE id = %s", [prev, digest, row["id"]])
+        prev = digest
+    result = verify_chain()
+    assert not result.ok and result.broken_seq == target["seq"]
+
+
+def test_the_chain_key_lives_outside_the_database(settings, tmp_path):
+    import os
+    import stat
+
+    from rectify.core import keys
+
+    keys.load_key.cache_clear()
+    settings.DATA_DIR = tmp_path
+    try:
+        key = keys.load_key("chain_key")
+        path = tmp_path / "chain_key"
+        assert path.exists() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert keys.load_key("chain_key") == key and len(key) == 32
+    finally:
+        keys.load_key.cache_clear()

@@ -1,4 +1,4 @@
-"""Writing and verifying the audit chain.
+"""Writing and verifying the audit chain (keyed: each link is HMAC-SM3 under the chain key).
 
 Services call :func:`record_event` inside their own ``transaction.atomic`` block, as the last
 write, so an event exists exactly when its change does.
@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.models import ChainHead, Event
-from rectify.core.sm3 import sm3_hex
+from rectify.core.keys import load_key
+from rectify.core.sm3 import sm3_hmac
 
 GENESIS = "0" * 64
 
@@ -53,10 +54,13 @@ def _canonical_time(value: dt.datetime) -> str:
 
 
 def event_digest(fields: dict[str, Any]) -> str:
+    """The event's link: HMAC-SM3 under the chain key (kept outside the database, core/keys.py) of
+    the canonical JSON of its fields, the previous link included. Whoever can rewrite the table but
+    does not hold the key cannot re-hash the chain after an edit."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
     payload["created_at"] = _canonical_time(payload["created_at"])
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return sm3_hex(text.encode("utf-8"))
+    return sm3_hmac(load_key("chain_key"), text.encode("utf-8")).hex()
 
 
 def lock_chain() -> None:

@@ -65,3 +65,17 @@ def sm3_hex(data: bytes) -> str:
     if HAVE_OPENSSL:
         return hashlib.new("sm3", data).hexdigest()
     return sm3_pure(data)
+
+
+def sm3_hmac(key: bytes, message: bytes) -> bytes:
+    """HMAC-SM3 (RFC 2104 with SM3, block size 64): OpenSSL's when it has SM3, else pure Python."""
+    if HAVE_OPENSSL:
+        import hmac
+
+        return hmac.new(key, message, "sm3").digest()
+    block = 64
+    if len(key) > block:
+        key = bytes.fromhex(sm3_pure(key))
+    key = key.ljust(block, b"\x00")
+    inner = bytes.fromhex(sm3_pure(bytes(k ^ 0x36 for k in key) + message))
+    return bytes.fromhex(sm3_pure(bytes(k ^ 0x5C for k in key) + inner))
