@@ -18,6 +18,7 @@ def _migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
+    call_command("createcachetable", verbosity=verbosity)  # the shared cache (rate limits) when on the database
 
 
 def cmd_serve(args) -> int:

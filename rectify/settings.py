@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rectify.ledger",
     "rectify.dispatch",
     "rectify.supervision",
+    "rectify.closeout",
     "rectify.documents",
     "rectify.indicators",
     "rectify.planparse",
@@ -90,6 +91,15 @@ TEMPLATES = [
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "") or "", sqlite_default=DATA_DIR / "rectify.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A cache every server process shares, since rate limits (logins, public objections) must hold
+# across processes: the database by default (nothing to install), Redis when configured.
+_REDIS_URL = env_str("RECTIFY_REDIS_URL", "") or ""
+CACHES = {
+    "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
+                if _REDIS_URL else
+                {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rectify_cache"}),
+}
 
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["rectify.orgs.auth.LockoutAwareBackend"]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("inbox/", include("rectify.core.inbox_urls")),
     path("dispatch/", include("rectify.dispatch.urls")),
     path("supervision/", include("rectify.supervision.urls")),
+    path("closeout/", include("rectify.closeout.urls")),
     path("documents/", include("rectify.documents.urls")),
     path("plans/", include("rectify.planparse.urls")),
     path("api/v1/", api.urls),

@@ -28,11 +28,15 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    # Login rate limits live in the cache; each test starts with none spent.
-    from django.core.cache import cache
+def fresh_cache(request):
+    # Rate limits live in the shared cache (the database by default); each test starts with none
+    # spent. Tests without database access have no cache to clear.
+    if {"db", "transactional_db"} & set(request.fixturenames) or request.node.get_closest_marker(
+            "django_db"):
+        from django.core.cache import cache
 
-    cache.clear()
+        request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+        cache.clear()
     yield
 
 

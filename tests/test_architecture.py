@@ -20,6 +20,7 @@ RANK = {
     "ledger": 2,
     "dispatch": 3,
     "supervision": 4,
+    "closeout": 5,
     "indicators": 5,
     "documents": 6,
     "planparse": 6,

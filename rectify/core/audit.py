@@ -16,8 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from rectify.core.models import ChainHead, Event
 from rectify.core.keys import load_key
+from rectify.core.models import ChainHead, Event
 from rectify.core.sm3 import sm3_hmac
 
 GENESIS = "0" * 64

@@ -65,6 +65,18 @@ class TaskStatus(models.TextChoices):
     CLOSED = "closed", _("已销号")
 
 
+class CloseoutStage(models.TextChoices):
+    """How far a task's close-out (销号) has come: a ledger column, filter and export column.
+    Written by the close-out app alone (rectify/closeout), blank when no close-out is under way."""
+
+    SELF_ASSESSING = "self_assessing", _("初审自评")
+    APPLIED = "applied", _("待公示")
+    IN_NOTICE = "in_notice", _("公示中")
+    ACCEPTED = "accepted", _("待核查")
+    VERIFIED = "verified", _("待备案")
+    FILED = "filed", _("已备案销号")
+
+
 class UnitRole(models.TextChoices):
     RESPONSIBLE = "responsible", _("主体责任单位")
     LEAD_SUPERVISOR = "lead_supervisor", _("牵头督导单位")
@@ -119,6 +131,7 @@ class Task(models.Model):
     actual_percent = models.PositiveSmallIntegerField(_("实际进度"), null=True, blank=True)
     status_reasons = models.JSONField(_("状态说明"), default=list, blank=True)
     status_computed_on = models.DateField(_("状态计算日期"), null=True, blank=True)
+    closeout_stage = models.CharField(_("销号阶段"), max_length=20, choices=CloseoutStage.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +151,8 @@ class Task(models.Model):
             # ledger list filtered by status and deadline
             models.Index(fields=["status", "deadline"], name="task_status_deadline_idx"),
             models.Index(fields=["category"], name="task_category_idx"),
+            # ledger filter "销号阶段" and the close-out list by stage
+            models.Index(fields=["closeout_stage", "deadline"], name="task_closeout_stage_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,11 @@
+"""Extension points of close-out (see rectify/core/hooks.py and docs/architecture.md, Hooks)."""
+
+from __future__ import annotations
+
+from rectify.core.hooks import Hook
+
+rebound_found = Hook(
+    "closeout.rebound_found",
+    "handler(check) -> object | None — a look-back found a closed problem rebounded; runs inside "
+    "the recording transaction. Accountability turns it into a proposed case (追责问责建议).",
+)
