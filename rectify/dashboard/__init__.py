@@ -1,0 +1,1 @@
+"""The battle map (挂图作战) and leader views. So far: the county boundaries the map draws (`geo`)."""
