@@ -15,7 +15,7 @@ import pytest
 
 from rectify.cli import main
 from rectify.dashboard import geo
-from rectify.orgs.demo import build_demo
+from rectify.demo import build_demo
 from rectify.orgs.models import Unit, UnitKind
 
 ROOT = Path(__file__).resolve().parent.parent
