@@ -6,6 +6,8 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from rectify.api.auth import TokenAuth
+from rectify.closeout.api import public_router as closeout_public_router
+from rectify.closeout.api import router as closeout_router
 from rectify.dispatch.api import router as dispatch_router
 from rectify.ledger.api import router as ledger_router
 from rectify.ledger.services import StaleVersionError
@@ -17,6 +19,8 @@ api = NinjaAPI(title="督察整改调度平台 API", version="1", urls_namespace
 api.add_router("/", ledger_router)
 api.add_router("/", dispatch_router)
 api.add_router("/", supervision_router)
+api.add_router("/", closeout_router)
+api.add_router("/public/", closeout_public_router)
 
 
 @api.exception_handler(StaleVersionError)

@@ -143,7 +143,7 @@ def _lock_task(task: Task) -> Task:
             .get(pk=task.pk))
 
 
-def _assessing_units(actor: User, task: Task) -> list[Unit]:
+def assessing_units(actor: User, task: Task) -> list[Unit]:
     """The task's responsible units this reviewer speaks for."""
     return [u for u in responsible_units(task) if unit_within(u, actor.unit)]
 
@@ -181,7 +181,7 @@ def submit_self_assessment(*, actor: User, task: Task, items: dict[str, tuple[st
             closeout = _start(actor=actor, task=locked)
         elif closeout.status != C.SELF_ASSESSING:
             raise ValidationError(f"销号申请已处于「{closeout.get_status_display()}」阶段，不能再修改自评。")
-        units = _assessing_units(actor, locked)
+        units = assessing_units(actor, locked)
         unit = next((u for u in units if u.pk == actor.unit_id), units[0])
         assessment, created = SelfAssessment.objects.update_or_create(
             closeout=closeout, unit=unit, defaults={"assessor": actor, "assessed_at": timezone.now()})

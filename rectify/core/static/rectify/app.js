@@ -16,3 +16,16 @@ document.addEventListener("click", function (event) {
     event.preventDefault();
   }
 });
+
+// A form whose submit button carries data-busy: disable it once sent and say it is working, so a
+// second click cannot send the same step twice.
+document.addEventListener("submit", function (event) {
+  var button = event.submitter || event.target.querySelector("button[data-busy]");
+  if (!button || !button.hasAttribute("data-busy") || event.defaultPrevented) {
+    return;
+  }
+  window.setTimeout(function () {
+    button.disabled = true;
+    button.textContent = button.getAttribute("data-busy");
+  }, 0);
+});
