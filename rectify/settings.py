@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from its own vendored static files, not a CDN
     "rectify.core",
+    "rectify.evidence",
     "rectify.orgs",
     "rectify.ledger",
     "rectify.dispatch",

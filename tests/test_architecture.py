@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rectify"
 # An app may import (or name in a model relation) only apps of a strictly lower rank.
 RANK = {
     "core": 0,
+    "evidence": 0.5,  # files and their checks: may import only core
     "orgs": 1,
     "ledger": 2,
     "dispatch": 3,

@@ -21,19 +21,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploaded
 from PIL import ExifTags, Image, features
 from PIL.TiffImagePlugin import IFDRational
 
-from rectify.core import evidence
-from rectify.core.evidence import (
-    EvidenceAltered,
-    EvidenceRejected,
-    EvidenceStore,
-    PhotoMeta,
-    SM3Stream,
-    attachment_response,
-    haversine_km,
-    inspect_upload,
-    photo_warnings,
-)
 from rectify.core.sm3 import sm3_hex, sm3_pure
+from rectify.evidence import inspect as inspection
+from rectify.evidence.exif import PhotoMeta, haversine_km, photo_warnings
+from rectify.evidence.hashing import SM3Stream
+from rectify.evidence.inspect import EvidenceRejected, inspect_upload
+from rectify.evidence.serve import attachment_response
+from rectify.evidence.store import EvidenceAltered, EvidenceStore
 
 # A spot in 零陵区 (invented task location) and the photo's position ~1 km away.
 TASK_SPOT = (26.2210, 111.6130)
@@ -222,7 +216,7 @@ def test_zip_bomb_docx_is_rejected_quickly(tmp_path):
 
 
 def test_zip_total_uncompressed_size_is_bounded(monkeypatch):
-    monkeypatch.setattr(evidence, "ZIP_MAX_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr(inspection, "ZIP_MAX_UNCOMPRESSED", 10_000)
     with pytest.raises(EvidenceRejected, match="解压后"):
         inspect_upload("说明.docx", docx_bytes())
 
@@ -232,7 +226,7 @@ def test_too_many_zip_entries_is_rejected():
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("word/document.xml", "<w/>")
-        for i in range(evidence.ZIP_MAX_ENTRIES):
+        for i in range(inspection.ZIP_MAX_ENTRIES):
             zf.writestr(f"word/media/{i}.xml", "")
     with pytest.raises(EvidenceRejected, match="部件"):
         inspect_upload("a.docx", buf.getvalue())
@@ -533,6 +527,17 @@ def test_attachment_response_headers(media_root):
 
 
 def test_report_total_cap():
-    evidence.check_report_total(10, max_bytes=100)
+    inspection.check_report_total(10, max_bytes=100)
     with pytest.raises(EvidenceRejected, match="合计"):
-        evidence.check_report_total(101, max_bytes=100)
+        inspection.check_report_total(101, max_bytes=100)
+
+
+def test_every_model_that_keeps_files_is_listed_for_the_file_check():
+    from rectify.dispatch.models import Evidence
+    from rectify.evidence.models import StoredFile, concrete_file_models
+
+    models = concrete_file_models()
+    assert Evidence in models and all(issubclass(m, StoredFile) and not m._meta.abstract for m in models)
+    # the fields a file check reads, on every model it walks
+    for model in models:
+        assert {"digest", "extension", "size", "uploaded_by"} <= {f.name for f in model._meta.fields}

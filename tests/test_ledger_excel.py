@@ -12,6 +12,7 @@ import pytest
 
 from rectify.core.audit import verify_chain
 from rectify.core.models import Event
+from rectify.core.sm3 import sm3_hex
 from rectify.ledger import excel
 from rectify.ledger.excel_cli import run_export, run_import
 from rectify.ledger.models import DeadlineKind, Task, TaskStatus, UnitRole
@@ -213,7 +214,7 @@ def test_an_office_ledger_with_merged_headers_and_text_dates_is_read(world):
     assert "Excel 导入：台账.xlsx" in event.summary
     summary = Event.objects.filter(action="ledger_imported").get()
     assert summary.after["file"] == "台账.xlsx" and summary.after["created"] == 4
-    assert summary.after["sm3"] == excel.sm3_hex(data)
+    assert summary.after["sm3"] == sm3_hex(data)
 
 
 def test_a_task_spread_over_merged_rows_is_one_task(world):
@@ -334,6 +335,23 @@ def test_an_update_without_some_columns_leaves_those_fields_alone(world):
     assert task.title.endswith("（修订）")
     assert task.category == Category.WATER and task.measures.count() == 2  # no such columns in the file
     assert task.task_units.filter(role=UnitRole.LEAD_SUPERVISOR, unit=world.dept_env).exists()
+
+
+def test_a_re_import_reads_tasks_as_the_edit_form_does_without_a_query_per_task(world, django_assert_num_queries):
+    from django.db.models import Prefetch
+
+    from rectify.ledger.models import Measure, TaskUnit
+    from rectify.ledger.services import task_input_from
+
+    task = (Task.objects.select_related("leader")
+            .prefetch_related(Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")),
+                              Prefetch("measures", queryset=Measure.objects.select_related("owner_unit")))
+            .get(pk=world.task_a.pk))
+    with django_assert_num_queries(0):
+        prefetched = task_input_from(task, prefetched=True)
+    assert prefetched == task_input_from(Task.objects.get(pk=world.task_a.pk))
+    assert [m.text for m in prefetched.measures] == ["制定整改方案", "完成管网建设"]
+    assert prefetched.responsible_units == [world.county_a] and prefetched.lead_supervisor == world.dept_env
 
 
 def test_an_edit_between_preview_and_commit_is_not_overwritten(world):

@@ -12,9 +12,10 @@ from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from rectify.core.evidence import EvidenceRejected, attachment_response
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.models import ProgressReport
+from rectify.evidence.inspect import EvidenceRejected
+from rectify.evidence.serve import attachment_response
 
 router = Router(tags=["调度报送"])
 

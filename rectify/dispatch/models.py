@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rectify.evidence.models import StoredFile
 from rectify.ledger.models import Measure, Task
 from rectify.orgs.models import Unit, User
 
@@ -123,22 +124,11 @@ class EvidenceQuerySet(models.QuerySet):
         return visible_evidence(self, user)
 
 
-class Evidence(models.Model):
-    """佐证材料: a file attached to a report, stored by its SM3 digest outside the web root."""
+class Evidence(StoredFile):
+    """佐证材料: a file attached to a report, stored by its SM3 digest outside the web root
+    (the file's own fields: ``rectify.evidence.models.StoredFile``)."""
 
     report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="evidence")
-    digest = models.CharField(max_length=64, db_index=True)
-    extension = models.CharField(max_length=10)
-    size = models.PositiveBigIntegerField()
-    mime = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10)
-    original_name = models.CharField(_("原文件名"), max_length=200)
-    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
-    latitude = models.FloatField(null=True, blank=True)
-    longitude = models.FloatField(null=True, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
-    uploaded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     objects = EvidenceQuerySet.as_manager()
 
@@ -146,6 +136,3 @@ class Evidence(models.Model):
         ordering = ["uploaded_at", "id"]
         verbose_name = _("佐证材料")
         verbose_name_plural = _("佐证材料")
-
-    def __str__(self) -> str:
-        return self.original_name

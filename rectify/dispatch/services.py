@@ -213,7 +213,9 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
     """Check an uploaded file by content, store it by digest and attach it (佐证材料)."""
     from django.db.models import Sum
 
-    from rectify.core.evidence import EvidenceStore, check_report_total, inspect_upload, photo_warnings
+    from rectify.evidence.exif import photo_warnings
+    from rectify.evidence.inspect import check_report_total, inspect_upload
+    from rectify.evidence.store import EvidenceStore
 
     inspected = inspect_upload(name, fileobj)
     store = EvidenceStore()
@@ -250,7 +252,7 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
 
 def evidence_for_download(*, actor: User, evidence: Evidence, channel: str = ""):
     """Re-check the stored file against its digest and record the download; returns its path."""
-    from rectify.core.evidence import EvidenceStore
+    from rectify.evidence.store import EvidenceStore
 
     store = EvidenceStore()
     if not store.verify(evidence.digest, evidence.extension):
@@ -281,7 +283,7 @@ def remove_evidence(*, actor: User, evidence: Evidence) -> None:
         def drop_file_if_unused():
             # Content-addressed: another report may hold the same file.
             if not Evidence.objects.filter(digest=evidence.digest).exists():
-                from rectify.core.evidence import EvidenceStore
+                from rectify.evidence.store import EvidenceStore
 
                 EvidenceStore().delete(evidence.digest, evidence.extension)
 

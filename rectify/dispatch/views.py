@@ -159,7 +159,7 @@ def _context(request, report, form, decision, can_write):
 @login_required
 @require_POST
 def evidence_upload(request, pk: int):
-    from rectify.core.evidence import EvidenceRejected
+    from rectify.evidence.inspect import EvidenceRejected
 
     report = selectors.get_report_for_user(request.user, pk)
     form = EvidenceForm(request.POST, request.FILES)
@@ -192,7 +192,7 @@ def evidence_delete(request, pk: int):
 @login_required
 def evidence_file(request, pk: int):
     """Serve an evidence file to users in scope only; the digest is re-checked first."""
-    from rectify.core.evidence import attachment_response
+    from rectify.evidence.serve import attachment_response
 
     evidence = selectors.get_evidence_for_user(request.user, pk)
     path = services.evidence_for_download(actor=request.user, evidence=evidence)
@@ -203,7 +203,7 @@ def evidence_file(request, pk: int):
 def evidence_thumb(request, pk: int):
     from django.http import FileResponse
 
-    from rectify.core.evidence import EvidenceStore
+    from rectify.evidence.store import EvidenceStore
 
     evidence = selectors.get_evidence_for_user(request.user, pk)
     if evidence.kind != "photo":

@@ -1,17 +1,15 @@
 """Ledger Excel pages: upload → preview (nothing written) → confirm (all or nothing); export.
 
-The uploaded file waits between preview and confirm under ``settings.UPLOAD_DIR/imports``, named
-by a random token that only the server-side session knows, so a user cannot point the confirm
-at another file. The confirm re-reads the file and refuses if what it would do differs from the
-preview the user saw (someone edited a task meanwhile).
+The uploaded file waits between preview and confirm in the upload stash (``core.stash``, kind
+``imports``: ``UPLOAD_DIR/imports``), named by a random token that only the server-side session
+knows and that works for its owner alone, so a user cannot point the confirm at another file.
+The confirm re-reads the file and refuses if what it would do differs from the preview the user
+saw (someone edited a task meanwhile).
 """
 
 from __future__ import annotations
 
-import re
-import secrets
 import tempfile
-import time
 from pathlib import Path
 
 from django import forms
@@ -19,7 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,47 +25,23 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from rectify.core.forms import ZhForm
+from rectify.core.stash import Stash
 from rectify.ledger import excel, selectors
 from rectify.ledger.forms import TaskFilterForm
 from rectify.ledger.models import Campaign
 from rectify.ledger.scope import can_create_tasks
 from rectify.ledger.views import _filters_from
 
-SESSION_KEY = "ledger_import"
+PENDING = Stash("imports", suffix=".xlsx", keep=1)  # one pending import per session
+SESSION_KEY = "ledger_import"  # {"token": the pending file's, "plan": fingerprint of the preview shown}
 PREVIEW_GOOD_ROWS = 200
-STALE_SECONDS = 24 * 3600
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _import_dir() -> Path:
-    path = Path(settings.UPLOAD_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _pending_path(token: str) -> Path | None:
-    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
-        return None
-    return _import_dir() / f"{token}.xlsx"
 
 
 def _discard(request) -> None:
     pending = request.session.pop(SESSION_KEY, None)
     if pending:
-        path = _pending_path(pending.get("token", ""))
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-
-def _sweep_stale() -> None:
-    """Uploads previewed but never confirmed or cancelled go after a day."""
-    cutoff = time.time() - STALE_SECONDS
-    for path in _import_dir().glob("*.xlsx"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            pass
+        PENDING.discard(request, pending.get("token"))
 
 
 def _importable_campaigns(user):
@@ -107,29 +81,28 @@ def import_upload(request):
                       initial={"campaign": request.GET.get("campaign")})
     if request.method == "POST" and form.is_valid():
         _discard(request)
-        _sweep_stale()
-        token = secrets.token_hex(16)
         upload = form.cleaned_data["file"]
-        with open(_pending_path(token), "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        request.session[SESSION_KEY] = {"token": token, "campaign": form.cleaned_data["campaign"].pk,
-                                        "filename": Path(upload.name).name[:200], "plan": ""}
+        token = PENDING.put(request, upload, {"campaign": form.cleaned_data["campaign"].pk,
+                                              "filename": Path(upload.name).name[:200]})
+        request.session[SESSION_KEY] = {"token": token, "plan": ""}
         return redirect("ledger:import_preview")
     return render(request, "ledger/import_upload.html", {"form": form, "max_mb": settings.IMPORT_MAX_BYTES // 1048576})
 
 
 def _pending_preview(request):
     """The preview of the file waiting in this session, or None (and the session cleared)."""
-    pending = request.session.get(SESSION_KEY)
-    path = _pending_path((pending or {}).get("token", ""))
-    campaign = _importable_campaigns(request.user).select_related("office").filter(
-        pk=(pending or {}).get("campaign")).first()
-    if not pending or path is None or not path.is_file() or campaign is None:
+    try:
+        entry = PENDING.get(request, (request.session.get(SESSION_KEY) or {}).get("token"))
+    except Http404:  # none, expired, or not this user's
         _discard(request)
         return None
-    return excel.parse_workbook(path.read_bytes(), campaign=campaign, actor=request.user,
-                                filename=pending["filename"])
+    campaign = _importable_campaigns(request.user).select_related("office").filter(
+        pk=entry.meta.get("campaign")).first()
+    if campaign is None:
+        _discard(request)
+        return None
+    return excel.parse_workbook(entry.read_bytes(), campaign=campaign, actor=request.user,
+                                filename=entry.meta.get("filename", ""))
 
 
 @login_required

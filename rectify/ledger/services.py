@@ -305,26 +305,36 @@ def update_measure(*, actor: User, measure: Measure, expected_version: int, text
     return Measure.objects.get(pk=measure.pk)
 
 
-def task_input_from(task: Task) -> TaskInput:
-    """The current state of a task as an input, for partial updates."""
-    units = list(task.task_units.select_related("unit").order_by("ordinal", "id"))
+def task_input_from(task: Task, *, prefetched: bool = False) -> TaskInput:
+    """The current state of a task as an input, for partial updates.
+
+    With ``prefetched=True`` the task's ``task_units`` (with ``unit``) and ``measures`` (with
+    ``owner_unit``) come from the caller's ``prefetch_related`` and nothing is queried: the Excel
+    import compares every task a file touches this way.
+    """
+    if prefetched:
+        units = sorted(task.task_units.all(), key=lambda tu: (tu.ordinal, tu.id))
+        measures = sorted(task.measures.all(), key=lambda m: (m.ordinal, m.id))
+    else:
+        units = list(task.task_units.select_related("unit").order_by("ordinal", "id"))
+        measures = list(task.measures.select_related("owner_unit").order_by("ordinal", "id"))
 
     def of(role):
-        return [tu.unit for tu in units if tu.role == role]
+        return [tu.unit for tu in units if tu.role == role]  # in (ordinal, id) order
 
     lead = of(UnitRole.LEAD_SUPERVISOR)
     acceptance = of(UnitRole.ACCEPTANCE)
     return TaskInput(
         code=task.code, title=task.title, problem=task.problem, target=task.target,
         inspection_number=task.inspection_number, category=task.category,
-        responsible_units=sorted(of(UnitRole.RESPONSIBLE),
-                                 key=lambda u: next(tu.ordinal for tu in units if tu.unit == u and tu.role == UnitRole.RESPONSIBLE)),
+        responsible_units=of(UnitRole.RESPONSIBLE),
         lead_supervisor=lead[0] if lead else None, co_supervisors=of(UnitRole.CO_SUPERVISOR),
         acceptance_unit=acceptance[0] if acceptance else None, leader=task.leader,
         deadline_kind=task.deadline_kind, deadline=task.deadline, start_date=task.start_date,
         progress_note=task.progress_note, completion_note=task.completion_note,
-        measures=[MeasureInput(id=m.pk, text=m.text, owner_unit=m.owner_unit, due_date=m.due_date, done=m.done)
-                  for m in task.measures.select_related("owner_unit")],
+        measures=[MeasureInput(id=m.pk, text=m.text, owner_unit=m.owner_unit, due_date=m.due_date, done=m.done,
+                               done_at=m.done_at)
+                  for m in measures],
     )
 
 

@@ -1,14 +1,13 @@
-"""Plan upload → preview (editable) → import. Nothing reaches the ledger before the confirmation."""
+"""Plan upload → preview (editable) → import. Nothing reaches the ledger before the confirmation.
+
+The parsed draft waits in the upload stash (``core.stash``, kind ``plans``) under a random token
+that works only in its owner's session; the last five drafts of a session are kept."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import secrets
-from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rectify.core.forms import ZhForm
 from rectify.core.sm3 import sm3_hex
+from rectify.core.stash import Stash
 from rectify.ledger.models import Campaign, DeadlineKind
 from rectify.ledger.scope import can_create_tasks
 from rectify.orgs.models import Category, Unit
@@ -25,7 +25,7 @@ from rectify.planparse import PlanParseError, parse_plan
 from rectify.planparse.services import MeasureProposal, TargetProposal, import_plan, match_units
 
 MAX_PLAN_BYTES = 10 * 1024 * 1024
-SESSION_KEY = "plan_drafts"
+DRAFTS = Stash("plans", suffix=".json", keep=5)
 
 
 class PlanUploadForm(ZhForm):
@@ -49,12 +49,6 @@ def _require_office(user):
         raise PermissionDenied(_("只有整改办可以导入整改方案。"))
 
 
-def _draft_dir() -> Path:
-    path = Path(settings.UPLOAD_DIR) / "plans"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @login_required
 def plan_upload(request):
     _require_office(request.user)
@@ -76,22 +70,18 @@ def plan_upload(request):
         except PlanParseError as exc:
             form.add_error(None, str(exc))
             return render(request, "planparse/upload.html", {"form": form})
-        token = secrets.token_urlsafe(16)
         draft = {"name": name, "digest": sm3_hex(raw), "campaign": form.cleaned_data["campaign"].pk,
                  "parse": parsed.to_dict()}
-        (_draft_dir() / f"{token}.json").write_text(json.dumps(draft, ensure_ascii=False), encoding="utf-8")
-        request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, [])[-4:], token]
+        token = DRAFTS.put(request, draft)
         return redirect("planparse:preview", token=token)
     return render(request, "planparse/upload.html", {"form": form})
 
 
 def _load(request, token: str) -> dict:
-    if token not in request.session.get(SESSION_KEY, []):
-        raise Http404(_("预览已失效，请重新上传方案。"))
-    path = _draft_dir() / f"{token}.json"
-    if not path.exists():
-        raise Http404(_("预览已失效，请重新上传方案。"))
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return DRAFTS.get(request, token).read_json()
+    except Http404:
+        raise Http404(_("预览已失效，请重新上传方案。")) from None
 
 
 def _rows(draft: dict) -> list[dict]:
@@ -130,7 +120,7 @@ def plan_preview(request, token: str):
         except ValidationError as exc:
             errors = exc.messages
         else:
-            (_draft_dir() / f"{token}.json").unlink(missing_ok=True)
+            DRAFTS.discard(request, token)
             messages.success(request, _("已导入 %(tasks)s 项任务草稿、%(indicators)s 项目标指标。"
                                         "任务须补全问题描述等“四清楚”内容后才会转为整改中。")
                              % {"tasks": len(result["tasks"]), "indicators": len(result["indicators"])})
