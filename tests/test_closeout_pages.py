@@ -114,3 +114,43 @@ def test_a_look_back_is_started_and_answered_through_the_pages(world):
         "action": "rebound", "statement": "反弹。", "new_deadline": (dt.date.today() + dt.timedelta(days=60)).isoformat()})
     assert Task.objects.get(pk=task.pk).status == TaskStatus.ACTIVE
     assert world.client("reporter_b").get(f"/closeout/lookbacks/{check.lookback_id}/").status_code == 404
+
+
+def _png():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(buffer, format="PNG")
+    buffer.seek(0)
+    buffer.name = "现场照片.png"
+    return buffer
+
+
+def test_evidence_per_standard_is_uploaded_and_served_in_scope(world):
+    closeout = assessed(world)
+    response = world.client("reviewer_a").post(f"/closeout/{closeout.pk}/files/", {
+        "stage": "assessment", "standard": "ecology", "file": _png()})
+    assert response.status_code == 302
+    stored = closeout.files.get()
+    assert stored.unit == world.county_a and stored.standard == "ecology"
+    page = world.client("office_admin").get(f"/closeout/{closeout.pk}/").content.decode()
+    assert "现场照片.png" in page
+    assert world.client("lead_env").get(f"/closeout/files/{stored.pk}/").status_code == 200
+    assert world.client("reporter_b").get(f"/closeout/files/{stored.pk}/").status_code == 404
+    # not the verifier's turn yet: a check file is refused
+    refused = world.client("lead_env").post(f"/closeout/{closeout.pk}/files/", {
+        "stage": "check", "standard": "ecology", "file": _png()}, follow=True).content.decode()
+    assert "当前不能上传核查佐证材料" in refused and closeout.files.count() == 1
+    renamed = world.client("reviewer_a").post(f"/closeout/{closeout.pk}/files/", {
+        "stage": "assessment", "standard": "public", "file": _fake_pdf()}, follow=True).content.decode()
+    assert closeout.files.count() == 1 and "PDF" in renamed or "不支持" in renamed
+
+
+def _fake_pdf():
+    import io
+
+    buffer = io.BytesIO(b"<?php echo 'x'; ?>")
+    buffer.name = "说明.pdf"
+    return buffer

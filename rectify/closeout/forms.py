@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from rectify.closeout.models import Standard, Verdict, Verifier
+from rectify.closeout.models import FileStage, Standard, Verdict, Verifier
 from rectify.core.forms import ZhForm
 from rectify.ledger.forms import DateInput
 from rectify.orgs.models import Category
@@ -88,3 +88,16 @@ class ResultForm(ZhForm):
 class BulkForm(ZhForm):
     action = forms.ChoiceField(label=_("批量操作"), choices=[("accept_application", _("受理销号申请")),
                                                           ("file", _("备案销号"))])
+
+
+EVIDENCE_HELP = _("照片（JPEG/PNG）、PDF、Word（.docx）、Excel（.xlsx），单个不超过 20 MB；按内容检查类型")
+
+
+class FileForm(ZhForm):
+    stage = forms.ChoiceField(choices=FileStage.choices, widget=forms.HiddenInput)
+    standard = forms.ChoiceField(label=_("销号标准"), choices=Standard.choices)
+    file = forms.FileField(label=_("佐证材料"), help_text=EVIDENCE_HELP)
+
+
+class LookBackFileForm(ZhForm):
+    file = forms.FileField(label=_("复查佐证"), help_text=EVIDENCE_HELP)

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from rectify.core.crypto import EncryptedTextField
+from rectify.evidence.models import StoredFile
 from rectify.ledger.models import Campaign, CloseoutStage, Task
 from rectify.orgs.models import Unit
 
@@ -309,3 +310,51 @@ class LookBackCheck(models.Model):
             # a unit's pending re-checks (its landing page, reminders)
             models.Index(fields=["assigned_unit", "result"], name="lookback_check_unit_idx"),
         ]
+
+
+class FileStage(models.TextChoices):
+    ASSESSMENT = "assessment", _("初审自评佐证")
+    CHECK = "check", _("核查佐证")
+
+
+class CloseoutFileQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CloseoutFileQuerySet:
+        from rectify.closeout.scope import visible_closeout_files
+
+        return visible_closeout_files(self, user)
+
+
+class CloseoutFile(StoredFile):
+    """Evidence of a self-assessment or a check, per standard (佐证材料)."""
+
+    closeout = models.ForeignKey(Closeout, on_delete=models.CASCADE, related_name="files")
+    stage = models.CharField(_("环节"), max_length=20, choices=FileStage.choices)
+    standard = models.CharField(_("销号标准"), max_length=20, choices=Standard.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = CloseoutFileQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["closeout_id", "stage", "standard", "uploaded_at", "id"]
+        verbose_name = _("销号佐证材料")
+        verbose_name_plural = _("销号佐证材料")
+
+
+class LookBackFileQuerySet(models.QuerySet):
+    def visible_to(self, user) -> LookBackFileQuerySet:
+        from rectify.closeout.scope import visible_lookback_files
+
+        return visible_lookback_files(self, user)
+
+
+class LookBackFile(StoredFile):
+    """Evidence of a look-back check (回头看佐证)."""
+
+    lookback_check = models.ForeignKey(LookBackCheck, on_delete=models.CASCADE, related_name="files")
+
+    objects = LookBackFileQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lookback_check_id", "uploaded_at", "id"]
+        verbose_name = _("回头看佐证材料")
+        verbose_name_plural = _("回头看佐证材料")

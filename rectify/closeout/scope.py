@@ -130,3 +130,15 @@ def rechecks(user: Viewer, check) -> bool:
     if is_office(user):
         return unit_within(check.lookback.campaign.office, user.unit)
     return is_active_user(user) and user.role == Role.SUPERVISOR and unit_within(check.assigned_unit, user.unit)
+
+
+def visible_closeout_files(queryset: QS, user: Viewer) -> QS:
+    from rectify.closeout.models import Closeout
+
+    return queryset.filter(closeout__in=visible_closeouts(Closeout.objects.all(), user).values("pk"))
+
+
+def visible_lookback_files(queryset: QS, user: Viewer) -> QS:
+    from rectify.closeout.models import LookBackCheck
+
+    return queryset.filter(lookback_check__in=visible_lookback_checks(LookBackCheck.objects.all(), user).values("pk"))

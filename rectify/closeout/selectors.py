@@ -13,8 +13,10 @@ from rectify.closeout.models import (
     AssessmentItem,
     CheckResult,
     Closeout,
+    CloseoutFile,
     LookBack,
     LookBackCheck,
+    LookBackFile,
     Objection,
     ObjectionStatus,
     SelfAssessment,
@@ -120,3 +122,32 @@ def get_check_for_user(user, pk: int) -> LookBackCheck:
     if check is None:
         raise Http404("复查任务不存在或无权查看")
     return check
+
+
+def closeout_files(user, closeout: Closeout) -> dict[tuple[str, str], list[CloseoutFile]]:
+    """(stage, standard) → files, for the close-out page."""
+    grouped: dict[tuple[str, str], list[CloseoutFile]] = {}
+    for f in CloseoutFile.objects.visible_to(user).filter(closeout=closeout).select_related("unit"):
+        grouped.setdefault((f.stage, f.standard), []).append(f)
+    return grouped
+
+
+def get_closeout_file_for_user(user, pk: int) -> CloseoutFile:
+    stored = CloseoutFile.objects.visible_to(user).filter(pk=pk).first()
+    if stored is None:
+        raise Http404("文件不存在或无权查看")
+    return stored
+
+
+def lookback_files(user, lookback: LookBack) -> dict[int, list[LookBackFile]]:
+    grouped: dict[int, list[LookBackFile]] = {}
+    for f in LookBackFile.objects.visible_to(user).filter(lookback_check__lookback=lookback):
+        grouped.setdefault(f.lookback_check_id, []).append(f)
+    return grouped
+
+
+def get_lookback_file_for_user(user, pk: int) -> LookBackFile:
+    stored = LookBackFile.objects.visible_to(user).filter(pk=pk).first()
+    if stored is None:
+        raise Http404("文件不存在或无权查看")
+    return stored

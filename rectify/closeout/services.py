@@ -26,10 +26,13 @@ from rectify.closeout.models import (
     CheckRecord,
     CheckResult,
     Closeout,
+    CloseoutFile,
     CloseoutPolicy,
     CloseoutStatus,
+    FileStage,
     LookBack,
     LookBackCheck,
+    LookBackFile,
     Objection,
     ObjectionStatus,
     Pick,
@@ -227,6 +230,90 @@ def _not_found():
 def missing_assessments(closeout: Closeout) -> list[Unit]:
     done = set(closeout.assessments.values_list("unit_id", flat=True))
     return [u for u in responsible_units(closeout.task) if u.pk not in done]
+
+
+# --- evidence files --------------------------------------------------------------------------------
+
+MAX_FILES_BYTES = 200 * 1024 * 1024  # per close-out, all files together
+
+
+def attach_closeout_file(*, actor: User, closeout: Closeout, stage: str, standard: str, name: str,
+                         fileobj) -> CloseoutFile:
+    """佐证材料 for one standard: the responsible unit's during 初审, the verifying unit's during 核查."""
+    from django.db.models import Sum
+
+    from rectify.evidence.inspect import check_report_total, inspect_upload
+    from rectify.evidence.store import EvidenceStore
+
+    if stage not in FileStage.values or standard not in Standard.values:
+        raise ValidationError("未知的环节或销号标准。")
+    inspected = inspect_upload(name, fileobj)
+    with transaction.atomic():
+        locked = _locked_closeout(actor, closeout)
+        unit = None
+        if stage == FileStage.ASSESSMENT:
+            if locked.status != C.SELF_ASSESSING or not scope.assesses(actor, locked):
+                raise PermissionDenied("当前不能上传初审自评佐证材料。")
+            units = assessing_units(actor, locked.task)
+            unit = next((u for u in units if u.pk == actor.unit_id), units[0] if units else None)
+        elif locked.status != C.ACCEPTED or not scope.verifies(actor, locked):
+            raise PermissionDenied("当前不能上传核查佐证材料。")
+        check_report_total((locked.files.aggregate(total=Sum("size"))["total"] or 0) + inspected.size,
+                           max_bytes=MAX_FILES_BYTES)
+        meta = inspected.exif
+        record = CloseoutFile.objects.create(
+            closeout=locked, stage=stage, standard=standard, unit=unit, digest=inspected.digest,
+            extension=inspected.extension, size=inspected.size, mime=inspected.mime, kind=inspected.kind,
+            original_name=inspected.original_name[:200], taken_at=getattr(meta, "taken_at", None),
+            latitude=getattr(meta, "latitude", None), longitude=getattr(meta, "longitude", None), uploaded_by=actor)
+        record_event(actor=actor, action="closeout_file_attached", object_type="ledger.task",
+                     object_id=locked.task_id, object_label=str(locked.task)[:300],
+                     summary=f"{FileStage(stage).label}（{Standard(standard).label}）：上传「{record.original_name}」",
+                     after={"closeout": locked.pk, "file": record.pk, "sm3": inspected.digest, "size": inspected.size})
+        EvidenceStore().save(inspected, fileobj)  # written last: a failure above leaves no file behind
+    return record
+
+
+def attach_lookback_file(*, actor: User, check: LookBackCheck, name: str, fileobj) -> LookBackFile:
+    """佐证材料 of a look-back check, by whoever may record its result, before it is recorded."""
+    from rectify.evidence.inspect import inspect_upload
+    from rectify.evidence.store import EvidenceStore
+
+    inspected = inspect_upload(name, fileobj)
+    with transaction.atomic():
+        locked = (LookBackCheck.objects.visible_to(actor).select_for_update().select_related("task", "lookback")
+                  .filter(pk=check.pk).first())
+        if locked is None:
+            raise Http404("复查任务不存在或无权操作。")
+        if locked.result != CheckResult.PENDING or not scope.rechecks(actor, locked):
+            raise PermissionDenied("当前不能上传复查佐证材料。")
+        if locked.files.count() >= 20:
+            raise ValidationError("每项复查最多上传 20 个佐证材料。")
+        meta = inspected.exif
+        record = LookBackFile.objects.create(
+            lookback_check=locked, digest=inspected.digest, extension=inspected.extension, size=inspected.size,
+            mime=inspected.mime, kind=inspected.kind, original_name=inspected.original_name[:200],
+            taken_at=getattr(meta, "taken_at", None), latitude=getattr(meta, "latitude", None),
+            longitude=getattr(meta, "longitude", None), uploaded_by=actor)
+        record_event(actor=actor, action="lookback_file_attached", object_type="ledger.task", object_id=locked.task_id,
+                     object_label=str(locked.task)[:300],
+                     summary=f"回头看「{locked.lookback.title}」：上传复查佐证「{record.original_name}」",
+                     after={"check": locked.pk, "file": record.pk, "sm3": inspected.digest})
+        EvidenceStore().save(inspected, fileobj)
+    return record
+
+
+def file_for_download(*, actor: User, stored) -> str:
+    """Re-check a close-out or look-back file against its digest and record the download."""
+    from rectify.evidence.store import EvidenceStore
+
+    store = EvidenceStore()
+    if not store.verify(stored.digest, stored.extension):
+        raise Http404("文件缺失或已被改动，请联系管理员。")
+    with transaction.atomic():
+        record_event(actor=actor, action="evidence_downloaded", object_type=stored._meta.label_lower,
+                     object_id=stored.pk, summary=f"下载佐证材料「{stored.original_name}」")
+    return str(store.path(stored.digest, stored.extension))
 
 
 # --- 核查 records -------------------------------------------------------------------------------

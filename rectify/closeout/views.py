@@ -19,6 +19,8 @@ from rectify.closeout.forms import (
     AnswerForm,
     BulkForm,
     CheckForm,
+    FileForm,
+    LookBackFileForm,
     LookBackForm,
     PolicyForm,
     ResultForm,
@@ -29,6 +31,8 @@ from rectify.closeout.models import OPEN_STATUSES, Closeout, CloseoutStatus, Sta
 from rectify.closeout.workflows import CLOSEOUT_FLOW
 from rectify.core.roles import is_office
 from rectify.core.workdays import unknown_years_in, warning_text
+from rectify.evidence.inspect import EvidenceRejected
+from rectify.evidence.serve import attachment_response
 from rectify.ledger.models import Campaign
 from rectify.ledger.selectors import get_campaign_for_user, get_task_for_user
 
@@ -142,7 +146,15 @@ def detail(request, pk: int):
         "notice_warning": warning_text(unknown), "policy": services.policy_for(closeout.task.campaign),
         "is_office": scope.runs_closeout(user, closeout),
         "history": closeout.task.closeouts.exclude(pk=closeout.pk).order_by("-attempt")[:10],
+        "file_rows": _file_rows(selectors.closeout_files(user, closeout)),
+        "file_form": FileForm(initial={"stage": "check" if can_check else "assessment"}),
     })
+
+
+def _file_rows(files):
+    """Per standard: its self-assessment evidence and its check evidence."""
+    return [(label, files.get(("assessment", value), []), files.get(("check", value), []))
+            for value, label in Standard.choices]
 
 
 @login_required
@@ -267,9 +279,10 @@ def lookback_list(request):
 def lookback_detail(request, pk: int):
     lookback = selectors.get_lookback_for_user(request.user, pk)
     checks = list(selectors.lookback_checks(request.user, lookback))
-    rows = [(c, scope.rechecks(request.user, c) and c.result == "pending") for c in checks]
+    files = selectors.lookback_files(request.user, lookback)
+    rows = [(c, scope.rechecks(request.user, c) and c.result == "pending", files.get(c.pk, [])) for c in checks]
     return render(request, "closeout/lookback_detail.html", {
-        "lookback": lookback, "rows": rows, "result_form": ResultForm(),
+        "lookback": lookback, "rows": rows, "result_form": ResultForm(), "file_form": LookBackFileForm(),
         "counts": {r: sum(1 for c in checks if c.result == r) for r in ("pending", "holding", "rebound")}})
 
 
@@ -291,3 +304,61 @@ def lookback_result(request, pk: int):
     else:
         messages.error(request, _("请选择复查结论并填写复查情况。"))
     return redirect("closeout:lookback", pk=check.lookback_id)
+
+
+@login_required
+@require_POST
+def upload(request, pk: int):
+    closeout = selectors.get_closeout_for_user(request.user, pk)
+    form = FileForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("请选择销号标准和要上传的文件。"))
+        return redirect("closeout:detail", pk=pk)
+    upload = form.cleaned_data["file"]
+    try:
+        stored = services.attach_closeout_file(actor=request.user, closeout=closeout, stage=form.cleaned_data["stage"],
+                                               standard=form.cleaned_data["standard"], name=upload.name,
+                                               fileobj=upload)
+    except EvidenceRejected as exc:
+        messages.error(request, str(exc))
+    except (ValidationError, PermissionDenied) as exc:
+        for m in _messages_of(exc):
+            messages.error(request, m)
+    else:
+        messages.success(request, _("已上传「%(name)s」。") % {"name": stored.original_name})
+    return redirect("closeout:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def lookback_upload(request, pk: int):
+    check = selectors.get_check_for_user(request.user, pk)
+    form = LookBackFileForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            services.attach_lookback_file(actor=request.user, check=check, name=upload.name, fileobj=upload)
+        except EvidenceRejected as exc:
+            messages.error(request, str(exc))
+        except (ValidationError, PermissionDenied) as exc:
+            for m in _messages_of(exc):
+                messages.error(request, m)
+        else:
+            messages.success(request, _("已上传「%(name)s」。") % {"name": upload.name})
+    else:
+        messages.error(request, _("请选择要上传的文件。"))
+    return redirect("closeout:lookback", pk=check.lookback_id)
+
+
+@login_required
+def file_download(request, pk: int):
+    stored = selectors.get_closeout_file_for_user(request.user, pk)
+    path = services.file_for_download(actor=request.user, stored=stored)
+    return attachment_response(path, download_name=stored.original_name, mime=stored.mime)
+
+
+@login_required
+def lookback_file_download(request, pk: int):
+    stored = selectors.get_lookback_file_for_user(request.user, pk)
+    path = services.file_for_download(actor=request.user, stored=stored)
+    return attachment_response(path, download_name=stored.original_name, mime=stored.mime)
