@@ -175,6 +175,7 @@ REMIND_DUE_WORKDAYS = env_int("RECTIFY_REMIND_DUE_WORKDAYS", 3, minimum=1)
 TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
 OFFICE_DOC_NAME = env_str("RECTIFY_OFFICE_DOC_NAME", "") or ""  # 版头 name; defaults to the office unit's name
+OBJECTION_PHONE = env_str("RECTIFY_OBJECTION_PHONE", "") or ""  # printed on close-out notices when set
 EMAIL_HOST = env_str("RECTIFY_SMTP_HOST", "") or ""
 EMAIL_PORT = env_int("RECTIFY_SMTP_PORT", 25)
 EMAIL_HOST_USER = env_str("RECTIFY_SMTP_USER", "") or ""

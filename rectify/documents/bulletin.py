@@ -15,16 +15,17 @@ import xlsxwriter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from rectify.closeout.models import Objection, ObjectionStatus
 from rectify.core.audit import chain_head, record_event
 from rectify.dispatch.models import DispatchRound, ProgressReport, RoundStatus
 from rectify.dispatch.selectors import BUCKETS
 from rectify.documents.docx_layout import OfficialDocument, cn_date
 from rectify.documents.escalation_doc import deadline_text
 from rectify.ledger.excel import neutralise
-from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.ledger.models import CloseoutStage, Task, TaskStatus, TaskUnit, UnitRole
 from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.orgs.models import Unit, UnitKind, User
 from rectify.orgs.scope import in_tree
@@ -34,6 +35,10 @@ REPORT_KEYS = ["total", "on_time", "late", "missing", "accepted", "to_accept"]
 STATUS_KEYS = ["on_schedule", "lagging", "overdue", "closed", "long_term", "unscheduled"]
 COLOUR_KEYS = ["red", "yellow", "blue"]
 KIND_ORDER = {UnitKind.COUNTY: 0, UnitKind.DEPARTMENT: 1}
+# Close-out (销号) figures: tasks per open stage now, filings of the round's month, closed in all.
+# "co_" keeps them apart from the progress status keys ("closed" there is 已完成).
+CLOSEOUT_STAGES = [s.value for s in CloseoutStage if s != CloseoutStage.FILED]
+CLOSEOUT_KEYS = [f"co_{s}" for s in CLOSEOUT_STAGES] + ["co_filed_month", "co_closed"]
 NO_LEAD = "（未明确牵头督导单位）"
 
 NEXT_STEPS = [
@@ -69,6 +74,23 @@ def _report_counts(prefix: str = "") -> dict:
 def _status_counts(status_path: str, count_path: str = "pk") -> dict:
     return {"tasks": Count(count_path)} | {
         key: Count(count_path, filter=Q(**{status_path: key})) for key in STATUS_KEYS}
+
+
+def closeout_labels() -> dict[str, str]:
+    return {f"co_{s}": str(CloseoutStage(s).label) for s in CLOSEOUT_STAGES} | {
+        "co_filed_month": "本月销号", "co_closed": "累计已销号"}
+
+
+def _closeout_counts(task: str, start: dt.datetime, end: dt.datetime, *, only=None, key: str = "{}") -> dict:
+    """Tasks per open close-out stage, filed in the month, closed; ``task`` is the path to the task
+    ("" for Task itself), ``only`` a further condition, ``key`` the names' pattern. Distinct: the
+    month's filings join the task's close-outs."""
+    pk, prefix = (f"{task}__pk", f"{task}__") if task else ("pk", "")
+    filed = Q(**{f"{prefix}closeouts__filed_at__gte": start, f"{prefix}closeouts__filed_at__lt": end})
+    conditions = {f"co_{s}": Q(**{f"{prefix}closeout_stage": s}) for s in CLOSEOUT_STAGES} | {
+        "co_filed_month": filed, "co_closed": Q(**{f"{prefix}status": TaskStatus.CLOSED})}
+    return {key.format(name): Count(pk, filter=(q & only) if only is not None else q, distinct=True)
+            for name, q in conditions.items()}
 
 
 def _natural(code: str) -> list:
@@ -131,7 +153,7 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
 
     def row(table: dict, key) -> dict:
         return table.setdefault(key, {"unit_id": key, **dict.fromkeys(REPORT_KEYS, 0),
-                                      **dict.fromkeys(["tasks", *STATUS_KEYS], 0)})
+                                      **dict.fromkeys(["tasks", *STATUS_KEYS, *CLOSEOUT_KEYS], 0)})
 
     for r in reports.values("unit_id").annotate(**_report_counts()).order_by():
         row(by_unit, r["unit_id"]).update({k: r[k] for k in REPORT_KEYS})
@@ -156,6 +178,35 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
             orphan_tasks = Task.objects.filter(pk__in=round_tasks).exclude(
                 task_units__role=UnitRole.LEAD_SUPERVISOR).aggregate(**_status_counts("progress_status"))
         row(by_lead, None).update(orphan_tasks)
+
+    # ---- close-out (销号): the office's tasks as they stand at generation, filings of the month
+    start, end = _month_bounds(rnd.period)
+    # Tasks nobody supervises count in the lead table's own row, as above (same query as the totals).
+    no_lead = ~Exists(TaskUnit.objects.filter(task=OuterRef("pk"), role=UnitRole.LEAD_SUPERVISOR))
+    figures = Task.objects.filter(in_tree("campaign__office", rnd.office)).aggregate(
+        **_closeout_counts("", start, end), **_closeout_counts("", start, end, only=no_lead, key="orphan_{}"))
+    closeout_totals = {k: figures[k] for k in CLOSEOUT_KEYS}
+    orphan_closeouts = {k: figures[f"orphan_{k}"] for k in CLOSEOUT_KEYS}
+    for r in (TaskUnit.objects.filter(in_tree("task__campaign__office", rnd.office),
+                                      role__in=[UnitRole.RESPONSIBLE, UnitRole.LEAD_SUPERVISOR])
+              .values("unit_id", "role").annotate(**_closeout_counts("task", start, end)).order_by()):
+        if any(r[k] for k in CLOSEOUT_KEYS):
+            table = by_unit if r["role"] == UnitRole.RESPONSIBLE else by_lead
+            row(table, r["unit_id"]).update({k: r[k] for k in CLOSEOUT_KEYS})
+    if any(orphan_closeouts.values()):
+        row(by_lead, None).update(orphan_closeouts)
+
+    # ---- tasks whose close-out notice drew objections this month (counts only: no objector data)
+    objections = []
+    for o in (Objection.objects.filter(in_tree("closeout__task__campaign__office", rnd.office),
+                                       submitted_at__gte=start, submitted_at__lt=end)
+              .values("closeout_id", "closeout__notice_number", "closeout__task__code", "closeout__task__title")
+              .annotate(n=Count("pk"), **{s: Count("pk", filter=Q(status=s)) for s in ObjectionStatus.values})
+              .order_by()):
+        objections.append({"closeout_id": o["closeout_id"], "code": o["closeout__task__code"],
+                           "title": o["closeout__task__title"], "notice_number": o["closeout__notice_number"],
+                           "objections": o["n"], **{s: o[s] for s in ObjectionStatus.values}})
+    objections.sort(key=lambda o: (_natural(o["code"]), o["closeout_id"]))
 
     units = {u.pk: u for u in Unit.objects.filter(pk__in=[k for k in [*by_unit, *by_lead] if k is not None])}
     for table in (by_unit, by_lead):
@@ -203,7 +254,6 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
         rows.sort(key=lambda r: _natural(r["code"]))
 
     # ---- escalations issued in the round's month on the office's tasks
-    start, end = _month_bounds(rnd.period)
     escalations = []
     for e in (Escalation.objects.filter(in_tree("task__campaign__office", rnd.office),
                                         issued_at__gte=start, issued_at__lt=end)
@@ -224,6 +274,7 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
         "by_unit": by_unit_rows, "by_lead": by_lead_rows,
         "lagging": lists["lagging"], "overdue": lists["overdue"],
         "escalations": escalations, "rung_counts": rung_counts,
+        "closeout_totals": closeout_totals, "objections": objections,
         "generated_on": timezone.localdate(), "chain_head": chain_head(),
     }
 
@@ -241,6 +292,61 @@ def _pct(value) -> str:
 
 def _chain_line(head: tuple[int, str]) -> str:
     return f"审计链头：{head[0]}:{head[1]}"
+
+
+ANNEX_TITLE = "销号工作情况"
+
+
+def _in_round(rows: list[dict]) -> list[dict]:
+    """Units of the round's tables (a unit there only for its close-out figures is in the annex)."""
+    return [r for r in rows if r["total"] or r["tasks"]]
+
+
+def _has_closeout_annex(data: dict) -> bool:
+    return any(data["closeout_totals"].values()) or bool(data["objections"])
+
+
+def _closeout_sentence(data: dict) -> str:
+    ct, labels = data["closeout_totals"], closeout_labels()
+    under_way = sum(ct[f"co_{s}"] for s in CLOSEOUT_STAGES)
+    if not _has_closeout_annex(data):
+        return "截至通报生成时，尚无办理销号的任务。"
+    stages = "、".join(f"{labels[f'co_{s}']}{ct[f'co_{s}']}项" for s in CLOSEOUT_STAGES)
+    text = (f"截至通报生成时，正在办理销号的任务{under_way}项（{stages}），本月备案销号{ct['co_filed_month']}项，"
+            f"累计已销号{ct['co_closed']}项")
+    objections = data["objections"]
+    if objections:
+        text += (f"；本月有{len(objections)}项任务的销号公示收到群众异议"
+                 f"{sum(o['objections'] for o in objections)}件")
+    return text + "。各单位销号情况" + ("和收到异议的任务名单" if objections else "") + "见附件。"
+
+
+def _closeout_annex(doc: OfficialDocument, data: dict) -> None:
+    labels = closeout_labels()
+    short = {"初审自评": "初审\n自评", "本月销号": "本月\n销号", "累计已销号": "累计\n已销号"}
+    headers = ["序号", "{unit}", *(short.get(labels[k], labels[k]) for k in CLOSEOUT_KEYS)]
+    widths = [10, 40, 15, 15, 15, 15, 15, 15, 16]
+    doc.annex(ANNEX_TITLE)
+    for heading, key, unit in (("一、各责任单位销号情况", "by_unit", "责任单位"),
+                               ("二、各牵头督导单位销号情况", "by_lead", "牵头督导单位")):
+        doc.heading(heading)
+        rows = [r for r in data[key] if any(r[k] for k in CLOSEOUT_KEYS)]
+        if rows:
+            doc.table([h.format(unit=unit) for h in headers],
+                      [[i, r["name"], *(r[k] for k in CLOSEOUT_KEYS)] for i, r in enumerate(rows, 1)],
+                      widths, numeric_from=2)
+        else:
+            doc.paragraph("无。")
+    doc.heading("三、销号公示收到异议的任务")
+    if data["objections"]:
+        doc.paragraph("本月销号公示期间收到群众异议的任务如下（异议人信息依法保密，不予列出）。")
+        doc.table(["序号", "任务\n编号", "问题/任务名称", "公示文号", "异议\n件数", "待答复", "异议\n成立", "异议\n不成立"],
+                  [[i, o["code"], o["title"], o["notice_number"], o["objections"], o[ObjectionStatus.OPEN],
+                    o[ObjectionStatus.UPHELD], o[ObjectionStatus.DISMISSED]]
+                   for i, o in enumerate(data["objections"], 1)],
+                  [10, 17, 45, 30, 13, 13, 14, 14], numeric_from=4)
+    else:
+        doc.paragraph("本月销号公示未收到异议。")
 
 
 def _render_docx(data: dict) -> bytes:
@@ -266,6 +372,7 @@ def _render_docx(data: dict) -> bytes:
         f"从{source}的任务进度看，序时推进{tt['on_schedule']}项，滞后{tt['lagging']}项，逾期{tt['overdue']}项，"
         f"已完成{tt['closed']}项，长期坚持{tt['long_term']}项；红色预警{tt['red']}项，黄色预警{tt['yellow']}项，"
         f"蓝色预警{tt['blue']}项。本月共发出督办措施{len(data['escalations'])}件。")
+    doc.paragraph(_closeout_sentence(data))
 
     doc.heading("二、各县市区报送情况")
     missing = [f"{r['name']}（{r['missing']}项）" for r in data["by_unit"] if r["missing"]]
@@ -273,7 +380,7 @@ def _render_docx(data: dict) -> bytes:
                   + (f"未按要求完成报送的有：{'、'.join(missing)}，予以通报。" if missing else "各责任单位均已完成报送。"))
     doc.table(["序号", "责任单位", "应报", "按时\n报送", "逾期\n报送", "未报送", "序时\n推进", "滞后", "逾期", "已完成"],
               [[i, r["name"], r["total"], r["on_time"], r["late"], r["missing"], r["on_schedule"], r["lagging"],
-                r["overdue"], r["closed"]] for i, r in enumerate(data["by_unit"], 1)],
+                r["overdue"], r["closed"]] for i, r in enumerate(_in_round(data["by_unit"]), 1)],
               [10, 38, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5], numeric_from=2)
 
     doc.heading("三、牵头督导单位督导情况")
@@ -282,7 +389,7 @@ def _render_docx(data: dict) -> bytes:
                   + (f"尚有报送未审核的有：{'、'.join(pending)}，请及时审核。" if pending else ""))
     doc.table(["序号", "牵头督导单位", "应报", "已采纳", "待审核", "未报送", "序时\n推进", "滞后", "逾期", "已完成"],
               [[i, r["name"], r["total"], r["accepted"], r["to_accept"], r["missing"], r["on_schedule"],
-                r["lagging"], r["overdue"], r["closed"]] for i, r in enumerate(data["by_lead"], 1)],
+                r["lagging"], r["overdue"], r["closed"]] for i, r in enumerate(_in_round(data["by_lead"]), 1)],
               [10, 38, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5, 13.5], numeric_from=2)
 
     doc.heading("四、滞后和逾期任务")
@@ -314,7 +421,12 @@ def _render_docx(data: dict) -> bytes:
     for text in NEXT_STEPS:
         doc.paragraph(text.format(office=rnd.office.short_name or rnd.office.name))
 
+    annex = _has_closeout_annex(data)
+    if annex:
+        doc.attachment_note([ANNEX_TITLE])
     doc.signature(data["issuer"], data["generated_on"])
+    if annex:
+        _closeout_annex(doc, data)
     doc.note(_chain_line(data["chain_head"]) + "（本通报生成时平台审计记录的事件数与最新哈希，可用于核验记录未被改写）")
     return doc.to_bytes()
 
@@ -379,20 +491,24 @@ def _render_xlsx(data: dict) -> bytes:
         *((COLOUR_LABELS[k], tt[k]) for k in COLOUR_KEYS),
         ("本月督办措施", len(data["escalations"])),
         *((f"其中：{label}", n) for label, n in data["rung_counts"].items()),
+        *((f"销号：{label}", data["closeout_totals"][k]) for k, label in closeout_labels().items()),
+        ("本月销号公示收到异议的任务", len(data["objections"])),
+        ("本月销号公示收到异议（件）", sum(o["objections"] for o in data["objections"])),
         ("进度状态口径", "本轮调度结束时的快照" if data["status_source"] == "snapshot" else "生成时的当前状态（本轮无快照）"),
         ("生成日期", data["generated_on"]), ("审计链头", f"{head_n}:{head_hash}"),
     ]
     table("总体情况", ["项目", "数值"], [22, 60], summary)
+    closeout_headers = [f"销号：{label}" for label in closeout_labels().values()]
     unit_headers = ["序号", "责任单位", "应报", "按时报送", "逾期报送", "未报送", "已采纳", "任务数",
-                    *(STATUS_LABELS[k] for k in STATUS_KEYS)]
-    table("按县市区", unit_headers, [6, 26, *[10] * 12],
+                    *(STATUS_LABELS[k] for k in STATUS_KEYS), *closeout_headers]
+    table("按县市区", unit_headers, [6, 26, *[10] * 12, *[12] * len(CLOSEOUT_KEYS)],
           ([i, r["name"], r["total"], r["on_time"], r["late"], r["missing"], r["accepted"], r["tasks"],
-            *(r[k] for k in STATUS_KEYS)] for i, r in enumerate(data["by_unit"], 1)))
+            *(r[k] for k in STATUS_KEYS), *(r[k] for k in CLOSEOUT_KEYS)] for i, r in enumerate(data["by_unit"], 1)))
     lead_headers = ["序号", "牵头督导单位", "应报", "已采纳", "待审核", "按时报送", "逾期报送", "未报送", "任务数",
-                    *(STATUS_LABELS[k] for k in STATUS_KEYS)]
-    table("按牵头单位", lead_headers, [6, 26, *[10] * 13],
+                    *(STATUS_LABELS[k] for k in STATUS_KEYS), *closeout_headers]
+    table("按牵头单位", lead_headers, [6, 26, *[10] * 13, *[12] * len(CLOSEOUT_KEYS)],
           ([i, r["name"], r["total"], r["accepted"], r["to_accept"], r["on_time"], r["late"], r["missing"], r["tasks"],
-            *(r[k] for k in STATUS_KEYS)] for i, r in enumerate(data["by_lead"], 1)))
+            *(r[k] for k in STATUS_KEYS), *(r[k] for k in CLOSEOUT_KEYS)] for i, r in enumerate(data["by_lead"], 1)))
     task_headers = ["序号", "任务编号", "问题/任务名称", "责任单位", "牵头督导单位", "整改时限", "序时进度（%）",
                     "实际进度（%）", "预警颜色"]
     for name, key in (("滞后任务", "lagging"), ("逾期任务", "overdue")):
@@ -403,6 +519,10 @@ def _render_xlsx(data: dict) -> bytes:
                       "回复期限", "状态"], [6, 22, 10, 14, 40, 20, 16, 12, 12, 10],
           ([i, e["doc_number"], e["rung_label"], e["code"], e["title"], e["target"], e["trigger_label"],
             e["issued_on"], e["reply_due"], e["status_label"]] for i, e in enumerate(data["escalations"], 1)))
+    table("销号公示异议", ["序号", "任务编号", "问题/任务名称", "公示文号", "异议件数", "待答复", "异议成立", "异议不成立"],
+          [6, 14, 50, 24, 10, 10, 10, 10],
+          ([i, o["code"], o["title"], o["notice_number"], o["objections"], o[ObjectionStatus.OPEN],
+            o[ObjectionStatus.UPHELD], o[ObjectionStatus.DISMISSED]] for i, o in enumerate(data["objections"], 1)))
     book.close()
     return out.getvalue()
 

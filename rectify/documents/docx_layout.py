@@ -374,6 +374,59 @@ class OfficialDocument:
             tbl.append(tr)
         self._paragraph()  # a table must not be the last element before the next block
 
+    def field_table(self, pairs: Sequence[tuple[str, str]], widths_mm: Sequence[float] = (34, 122)) -> None:
+        """A form's label/value table (申请表、备案表): labels in 黑体, values in 仿宋, no header row.
+        A value's "\n" starts a new paragraph in its cell (one measure per line). A form has a few
+        rows, so python-docx's cell API is fine here (unlike :meth:`table`'s long lists)."""
+        widths = [w * 156 / sum(widths_mm) for w in widths_mm]
+        table = self.doc.add_table(rows=len(pairs), cols=2)
+        table.style = self.doc.styles["Table Grid"]
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+            grid_col.w = Mm(width)
+        for row, (label, value) in zip(table.rows, pairs, strict=True):
+            label_cell, value_cell = row.cells
+            label_cell.width, value_cell.width = Mm(widths[0]), Mm(widths[1])
+            label_cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+            p = label_cell.paragraphs[0]
+            p.style = "公文表头"
+            p.add_run(clean_text(label))
+            lines = (clean_text(value or "").strip() or "—").split("\n")
+            first = value_cell.paragraphs[0]
+            first.style = "公文表格"
+            first.add_run(lines[0])
+            for line in lines[1:]:
+                value_cell.add_paragraph(line, style="公文表格")
+        self._paragraph()
+
+    def attachment_note(self, names: Sequence[str]) -> None:
+        """附件说明 (§7.3.4): one line below the text, indented two characters, 「附件：」 and the names."""
+        self.blank(1)
+        if len(names) == 1:
+            self._paragraph(f"附件：{names[0]}", style="公文正文")
+            return
+        for i, name in enumerate(names, 1):
+            p = self._paragraph(("附件：" if i == 1 else "") + f"{i}．{name}", style="公文正文")
+            if i > 1:  # aligned under the first name
+                p.paragraph_format.first_line_indent = Pt(5 * BODY_PT)
+
+    def annex(self, title: str, number: int | None = None) -> None:
+        """附件 (§8): on a new page, 「附件」 (and its number) in 3号黑体 top left, the title centred
+        on the third line in 2号小标宋."""
+        p = self._paragraph(style="Normal")
+        p.paragraph_format.page_break_before = True
+        self._run(p, "附件" + (str(number) if number else ""), HEITI, BODY_PT)
+        self.blank(1)
+        p = self._paragraph(align=WD_ALIGN_PARAGRAPH.CENTER)
+        _exact(p.paragraph_format, 36)
+        self._run(p, title, XIAOBIAOSONG, SIZE["二号"])
+        self.blank(1)
+
+    def centred(self, text: str) -> None:
+        """A centred line in body type (a form's subtitle, e.g. 「（第2次申请）」)."""
+        self._paragraph(text, align=WD_ALIGN_PARAGRAPH.CENTER)
+
     def note(self, text: str) -> None:
         """A small line (小五) for notes such as the published audit-chain head."""
         self._paragraph(text, style="公文注释")

@@ -13,8 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from rectify.closeout.services import policy_for
 from rectify.core.forms import ZhForm
 from rectify.core.sm3 import sm3_hex
 from rectify.core.stash import Stash
@@ -22,6 +24,7 @@ from rectify.ledger.models import Campaign, DeadlineKind
 from rectify.ledger.scope import can_create_tasks
 from rectify.orgs.models import Category, Unit
 from rectify.planparse import PlanParseError, parse_plan
+from rectify.planparse.procedure import compare_procedure
 from rectify.planparse.services import MeasureProposal, TargetProposal, import_plan, match_units
 
 MAX_PLAN_BYTES = 10 * 1024 * 1024
@@ -129,7 +132,16 @@ def plan_preview(request, token: str):
     return render(request, "planparse/preview.html", {
         "draft": draft, "parse": draft["parse"], "rows": rows, "campaign": campaign, "units": units,
         "categories": Category.choices, "deadline_kinds": DeadlineKind.choices, "errors": errors,
-        "targets": draft["parse"]["targets"], "token": token})
+        "targets": draft["parse"]["targets"], "token": token,
+        "procedure": _procedure(draft, campaign), "policy_url": reverse("closeout:policy", args=[campaign.pk])})
+
+
+def _procedure(draft: dict, campaign: Campaign) -> dict:
+    """销号程序比对: the plan's close-out steps, standards and periods against the campaign's policy."""
+    policy = policy_for(campaign)
+    return compare_procedure(draft["parse"], notice_workdays=policy.notice_workdays,
+                             onsite_required=policy.onsite_required, verifier=policy.verifier,
+                             verifier_label=policy.get_verifier_display())
 
 
 def _proposals(post, rows: list[dict], draft: dict) -> tuple[list[MeasureProposal], list[TargetProposal]]:
