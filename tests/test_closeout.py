@@ -216,11 +216,11 @@ def test_the_person_who_applied_may_not_verify(world):
     # The applicant later moves to the verifying unit: still not the one to check their own application.
     applicant.role, applicant.unit = Role.SUPERVISOR, world.dept_env
     applicant.save()
-    with pytest.raises(PermissionDenied, match="申请人不能核查"):
+    with pytest.raises(PermissionDenied, match="参与初审的人员不能核查"):
         services.record_check(actor=applicant, closeout=closeout, standard="ecology", finding="x", onsite=True,
                               checked_on=TODAY, checkers="本人", passed=True)
     checks(world, closeout)
-    with pytest.raises(PermissionDenied, match="申请人不能核查"):
+    with pytest.raises(PermissionDenied, match="参与初审的人员不能核查"):
         step(world, "reviewer_a", closeout, "verify_pass", opinion="同意")
 
 
@@ -367,3 +367,34 @@ def test_holding_keeps_the_task_closed_and_picks_by_rule_and_hand(world):
     with pytest.raises(PermissionDenied):
         services.start_lookback(actor=world.users["lead_env"], campaign=world.campaign, title="x", share_percent=10,
                                 due_date=TODAY)
+
+
+def test_from_publication_on_the_task_is_frozen(world):
+    closeout = through_notice(world, assessed(world))
+    task = Task.objects.get(pk=world.task_a.pk)
+    data = ledger.task_input_from(task)
+    data.target = "改过的目标"
+    with pytest.raises(ValidationError, match="冻结"):
+        ledger.update_task(actor=world.users["office_admin"], task=task, expected_version=task.version, data=data)
+    step(world, "office_admin", closeout, "return", reason="补充材料")
+    task.refresh_from_db()
+    ledger.update_task(actor=world.users["office_admin"], task=task, expected_version=task.version, data=data)
+
+
+def test_the_rules_in_force_when_an_attempt_starts_are_kept(world):
+    closeout = through_notice(world, assessed(world))
+    step(world, "office_admin", closeout, "accept_application", today=closeout.notice_end + dt.timedelta(days=1))
+    services.set_policy(actor=world.users["office_admin"], campaign=world.campaign, notice_workdays=5,
+                        onsite_required=True, verifier="office")
+    closeout.refresh_from_db()
+    assert closeout.verifier == "acceptance" and not closeout.onsite_required
+    checks(world, closeout, onsite=False)  # the lead unit still verifies, off-site checks still do
+    assert step(world, "lead_env", closeout, "verify_pass", opinion="同意").status == C.VERIFIED
+
+
+def test_a_check_cannot_predate_the_acceptance(world):
+    closeout = through_notice(world, assessed(world))
+    step(world, "office_admin", closeout, "accept_application", today=closeout.notice_end + dt.timedelta(days=1))
+    with pytest.raises(ValidationError, match="不能早于受理"):
+        services.record_check(actor=world.users["lead_env"], closeout=closeout, standard="ecology", finding="x",
+                              onsite=True, checked_on=TODAY - dt.timedelta(days=30), checkers="王某", passed=True)

@@ -27,6 +27,12 @@ class Standard(models.TextChoices):
     PUBLIC = "public", _("群众满意")
 
 
+class Verifier(models.TextChoices):
+    ACCEPTANCE = "acceptance", _("牵头验收单位（未指定时为牵头督导单位）")
+    LEAD = "lead", _("牵头督导单位")
+    OFFICE = "office", _("整改办")
+
+
 class CloseoutStatus(models.TextChoices):
     SELF_ASSESSING = CloseoutStage.SELF_ASSESSING.value, CloseoutStage.SELF_ASSESSING.label
     APPLIED = CloseoutStage.APPLIED.value, CloseoutStage.APPLIED.label
@@ -38,12 +44,6 @@ class CloseoutStatus(models.TextChoices):
 
 
 OPEN_STATUSES = [s.value for s in CloseoutStatus if s not in (CloseoutStatus.FILED, CloseoutStatus.RETURNED)]
-
-
-class Verifier(models.TextChoices):
-    ACCEPTANCE = "acceptance", _("牵头验收单位（未指定时为牵头督导单位）")
-    LEAD = "lead", _("牵头督导单位")
-    OFFICE = "office", _("整改办")
 
 
 class PolicyQuerySet(models.QuerySet):
@@ -97,6 +97,10 @@ class Closeout(models.Model):
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("申请人"))
     applied_at = models.DateTimeField(_("初审申请时间"), null=True, blank=True)
+    # The campaign's rules as they stood when this attempt started: a later change of policy does
+    # not change who verifies an attempt already under way, and documents state the rule applied.
+    onsite_required = models.BooleanField(_("须现场核查"), default=False)
+    verifier = models.CharField(_("核查单位"), max_length=20, choices=Verifier.choices, default=Verifier.ACCEPTANCE)
     notice_workdays = models.PositiveSmallIntegerField(_("公示期（工作日）"), null=True, blank=True)
     notice_start = models.DateField(_("公示开始"), null=True, blank=True)
     notice_end = models.DateField(_("公示截止"), null=True, blank=True)
@@ -131,6 +135,11 @@ class Closeout(models.Model):
             models.UniqueConstraint(fields=["task"], condition=Q(status__in=OPEN_STATUSES),
                                     name="closeout_one_open_per_task"),
             models.UniqueConstraint(fields=["task", "attempt"], name="closeout_attempt_unique"),
+            # a number is issued once (公示文号, 备案编号)
+            models.UniqueConstraint(fields=["notice_number"], condition=~Q(notice_number=""),
+                                    name="closeout_notice_number_unique"),
+            models.UniqueConstraint(fields=["filing_number"], condition=~Q(filing_number=""),
+                                    name="closeout_filing_number_unique"),
         ]
         indexes = [
             # the close-out list by stage; notices whose period ended (tick)
@@ -153,6 +162,7 @@ class SelfAssessment(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("责任单位"))
     assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     assessed_at = models.DateTimeField(_("自评时间"))
+    completion_summary = models.TextField(_("本单位整改完成情况"), blank=True)
 
     class Meta:
         ordering = ["closeout_id", "unit_id"]

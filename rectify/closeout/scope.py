@@ -51,28 +51,34 @@ def verifying_units(closeout) -> list:
     from rectify.closeout.models import Verifier
     from rectify.closeout.services import policy_for
 
-    policy = policy_for(closeout.task.campaign)
+    verifier = closeout.verifier if closeout.pk else policy_for(closeout.task.campaign).verifier
     links = list(closeout.task.task_units.all())
     acceptance = [tu.unit for tu in links if tu.role == UnitRole.ACCEPTANCE]
     lead = [tu.unit for tu in links if tu.role == UnitRole.LEAD_SUPERVISOR]
-    if policy.verifier == Verifier.OFFICE:
+    if verifier == Verifier.OFFICE:
         return []
-    if policy.verifier == Verifier.ACCEPTANCE and acceptance:
+    if verifier == Verifier.ACCEPTANCE and acceptance:
         return acceptance
     return lead
 
 
 def verifies(user: Viewer, closeout) -> bool:
-    """核查: the verifying unit's supervisors (or the office, when the policy says so); never the
-    person who applied (初审 and 核查 are separate duties)."""
+    """核查: the verifying unit's supervisors (or the office, when the attempt's rules say so); never
+    the person who applied or assessed (初审 and 核查 are separate duties)."""
     from rectify.closeout.models import Verifier
-    from rectify.closeout.services import policy_for
 
-    if not is_active_user(user) or user.pk == closeout.applied_by_id:
+    if not is_active_user(user) or took_part_in_initial_review(user, closeout):
         return False
-    if policy_for(closeout.task.campaign).verifier == Verifier.OFFICE:
+    if closeout.verifier == Verifier.OFFICE:
         return runs_closeout(user, closeout)
     return user.role == Role.SUPERVISOR and any(unit_within(unit, user.unit) for unit in verifying_units(closeout))
+
+
+def took_part_in_initial_review(user: Viewer, closeout) -> bool:
+    """Applied or self-assessed this attempt (初审): such a person may not verify it."""
+    if not is_active_user(user) or not closeout.pk:
+        return False
+    return user.pk == closeout.applied_by_id or closeout.assessments.filter(assessor_id=user.pk).exists()
 
 
 # --- objections -------------------------------------------------------------------------------

@@ -187,13 +187,13 @@ def submit_self_assessment(*, actor: User, task: Task, items: dict[str, tuple[st
         units = assessing_units(actor, locked)
         unit = next((u for u in units if u.pk == actor.unit_id), units[0])
         assessment, created = SelfAssessment.objects.update_or_create(
-            closeout=closeout, unit=unit, defaults={"assessor": actor, "assessed_at": timezone.now()})
+            closeout=closeout, unit=unit, defaults={"assessor": actor, "assessed_at": timezone.now(),
+                                                    "completion_summary": completion_summary.strip()})
         assessment.items.all().delete()
         AssessmentItem.objects.bulk_create(
             AssessmentItem(assessment=assessment, standard=s, verdict=items[s][0], statement=items[s][1].strip())
             for s in Standard.values)
-        if completion_summary.strip():
-            closeout.completion_summary = completion_summary.strip()
+        closeout.completion_summary = _combined_summary(closeout)
         closeout.version += 1
         closeout.save()
         record_event(actor=actor, action="closeout_self_assessed", object_type="ledger.task", object_id=locked.pk,
@@ -206,11 +206,24 @@ def submit_self_assessment(*, actor: User, task: Task, items: dict[str, tuple[st
     return assessment
 
 
+def _combined_summary(closeout: Closeout) -> str:
+    """整改完成情况 of the attempt: each responsible unit's own words, named when there are several."""
+    parts = [(a.unit.name, a.completion_summary) for a in closeout.assessments.select_related("unit")
+             if a.completion_summary]
+    if len(parts) == 1:
+        return parts[0][1]
+    return "\n".join(f"{name}：{text}" for name, text in parts)
+
+
 def _start(*, actor: User, task: Task) -> Closeout:
     attempt = (Closeout.objects.filter(task=task).aggregate(n=Max("attempt"))["n"] or 0) + 1
     try:
         with transaction.atomic():
-            closeout = Closeout.objects.create(task=task, attempt=attempt, started_by=actor, started_at=timezone.now())
+            policy = policy_for(task.campaign)
+            closeout = Closeout.objects.create(
+                task=task, attempt=attempt, started_by=actor, started_at=timezone.now(),
+                notice_workdays=policy.notice_workdays, onsite_required=policy.onsite_required,
+                verifier=policy.verifier)
     except IntegrityError as exc:  # a concurrent start won
         raise ValidationError("该任务已有进行中的销号申请，请刷新页面。") from exc
     move_task(task=task, action="start_closeout")
@@ -338,9 +351,11 @@ def record_check(*, actor: User, closeout: Closeout, standard: str, finding: str
         if locked.status != C.ACCEPTED:
             raise ValidationError(f"销号申请处于「{locked.get_status_display()}」阶段，尚不能核查。")
         if not scope.verifies(actor, locked):
-            if actor.pk == locked.applied_by_id:
-                raise PermissionDenied("申请人不能核查自己申请的销号（初审与核查须由不同人员负责）。")
+            if scope.took_part_in_initial_review(actor, locked):
+                raise PermissionDenied("参与初审的人员不能核查同一销号申请（初审与核查须由不同人员负责）。")
             raise PermissionDenied("您不是该任务的核查单位。")
+        if locked.accepted_at and checked_on < timezone.localtime(locked.accepted_at).date():
+            raise ValidationError({"checked_on": [f"核查日期不能早于受理销号申请的日期（{timezone.localtime(locked.accepted_at):%Y-%m-%d}）。"]})
         record, _ = CheckRecord.objects.update_or_create(closeout=locked, standard=standard, defaults={
             "finding": finding.strip(), "onsite": onsite, "checked_on": checked_on, "checkers": checkers.strip(),
             "passed": passed, "recorded_by": actor, "recorded_at": timezone.now()})
@@ -382,8 +397,8 @@ def transition(*, actor: User | None, closeout: Closeout, action: str, expected_
             locked = _locked_closeout(actor, closeout)
             if expected_version is not None and locked.version != expected_version:
                 raise StaleCloseoutError(locked)
-            if action in {"verify_pass", "verify_fail"} and actor.pk == locked.applied_by_id:
-                raise PermissionDenied("申请人不能核查自己申请的销号（初审与核查须由不同人员负责）。")
+            if action in {"verify_pass", "verify_fail"} and scope.took_part_in_initial_review(actor, locked):
+                raise PermissionDenied("参与初审的人员不能核查同一销号申请（初审与核查须由不同人员负责）。")
             rule = CLOSEOUT_FLOW.authorise(actor, locked, action)
         task = _lock_task(locked.task)
         before = {"status": locked.status}
@@ -430,7 +445,7 @@ def _apply_step(actor, closeout: Closeout, task: Task, action: str, *, reason: s
         closeout.applied_by, closeout.applied_at = actor, now
         return "各责任单位初审自评已完成"
     if action == "publish_notice":
-        days = policy_for(task.campaign).notice_workdays
+        days = closeout.notice_workdays or policy_for(task.campaign).notice_workdays
         closeout.notice_workdays, closeout.notice_start = days, today
         closeout.notice_end = add_workdays(today, days)
         closeout.published_by = actor
@@ -452,7 +467,7 @@ def _apply_step(actor, closeout: Closeout, task: Task, action: str, *, reason: s
         failed = [str(Standard(s).label) for s, c in checks.items() if not c.passed]
         if failed:
             raise ValidationError(f"「{'、'.join(failed)}」核查不符合销号标准，不能核查通过。")
-        if policy_for(task.campaign).onsite_required:
+        if closeout.onsite_required:
             offsite = [str(Standard(s).label) for s, c in checks.items() if not c.onsite]
             if offsite:
                 raise ValidationError(f"本批次要求现场核查：「{'、'.join(offsite)}」尚无现场核查记录。")
@@ -585,6 +600,8 @@ def file_objection(*, closeout: Closeout, content: str, name: str = "", phone: s
             receipt = _receipt()
             if not Objection.objects.filter(receipt=receipt).exists():
                 break
+        else:  # 32^8 receipts: five collisions in a row mean something else is wrong
+            raise ValidationError("暂时无法生成回执编号，请稍后重试。")
         objection = Objection.objects.create(
             closeout=locked, receipt=receipt, content=content, contact_name=name, contact_phone=phone,
             phone_hash=lookup_hash(phone, context="objection.phone"), channel=channel[:20],

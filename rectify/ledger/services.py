@@ -13,6 +13,7 @@ from django.utils import timezone
 from rectify.core.audit import record_event
 from rectify.ledger.models import (
     Campaign,
+    CloseoutStage,
     DeadlineKind,
     Measure,
     Task,
@@ -23,6 +24,10 @@ from rectify.ledger.models import (
 from rectify.ledger.scope import can_create_tasks, may_run_campaign_for
 from rectify.ledger.workflows import TASK_FLOW
 from rectify.orgs.models import Category, Unit, User
+
+# From publication on, what the public saw and what is filed must not change underneath them.
+FROZEN_STAGES = frozenset({CloseoutStage.IN_NOTICE, CloseoutStage.ACCEPTED, CloseoutStage.VERIFIED,
+                           CloseoutStage.FILED})
 
 
 class StaleVersionError(Exception):
@@ -262,6 +267,9 @@ def update_task(*, actor: User, task: Task, expected_version: int, data: TaskInp
         locked = Task.objects.editable_by(actor).select_for_update().filter(pk=task.pk).first()
         if locked is None:
             raise PermissionDenied("您无权修改该任务。")
+        if locked.status == TaskStatus.CLOSED or locked.closeout_stage in FROZEN_STAGES:
+            raise ValidationError(f"任务 {locked.code} 处于「{locked.get_closeout_stage_display() or locked.get_status_display()}」"
+                                  "阶段，内容已随公示冻结，不能修改；如需修改，请先将销号申请退回整改。")
         if locked.version != expected_version:
             last = (Event.objects.filter(object_type="ledger.task", object_id=str(locked.pk))
                     .order_by("-seq").values("actor_name", "created_at").first()) or {}
