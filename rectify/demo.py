@@ -16,7 +16,7 @@ from rectify.core.audit import record_event
 from rectify.ledger.models import CampaignKind, DeadlineKind, TaskStatus
 from rectify.ledger.services import MeasureInput, TaskInput, create_campaign, create_task, move_task
 from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
-from rectify.orgs.services import create_user
+from rectify.orgs.services import assign_leader_area, create_unit, create_user
 
 # One password for every demo account, so that a visitor can remember it. It passes the
 # validators (length, 3 of 4 classes, not common, not similar to any demo username).
@@ -787,19 +787,19 @@ def _date(value: str | None) -> dt.date | None:
 
 
 def _build_units() -> dict[str, Unit]:
-    office = Unit.objects.create(name=OFFICE_NAME, short_name="市整改办", kind=UnitKind.OFFICE, sort_order=0,
-                                 aliases="市整改办,永州市整改办,市突出环境问题整改工作领导小组办公室")
+    # System set-up (actor=None): nobody exists yet; each unit is on the record as it is created.
+    office = create_unit(actor=None, name=OFFICE_NAME, short_name="市整改办", kind=UnitKind.OFFICE, sort_order=0,
+                         aliases="市整改办,永州市整改办,市突出环境问题整改工作领导小组办公室")
     units = {office.name: office}
     for i, (name, county_kind, code, short, aliases) in enumerate(COUNTIES, start=1):
-        units[name] = Unit.objects.create(name=name, short_name=short, aliases=aliases, kind=UnitKind.COUNTY,
-                                          county_kind=county_kind, region_code=code, parent=office,
-                                          sort_order=100 + i * 10)
+        units[name] = create_unit(actor=None, name=name, short_name=short, aliases=aliases, kind=UnitKind.COUNTY,
+                                  county_kind=county_kind, region_code=code, parent=office, sort_order=100 + i * 10)
     for i, (name, short, aliases) in enumerate(DEPARTMENTS, start=1):
-        units[name] = Unit.objects.create(name=name, short_name=short, aliases=aliases, kind=UnitKind.DEPARTMENT,
-                                          parent=office, sort_order=300 + i * 10)
+        units[name] = create_unit(actor=None, name=name, short_name=short, aliases=aliases, kind=UnitKind.DEPARTMENT,
+                                  parent=office, sort_order=300 + i * 10)
     name, short, aliases = DISCIPLINE
-    units[name] = Unit.objects.create(name=name, short_name=short, aliases=aliases, kind=UnitKind.DISCIPLINE,
-                                      parent=office, sort_order=900)
+    units[name] = create_unit(actor=None, name=name, short_name=short, aliases=aliases, kind=UnitKind.DISCIPLINE,
+                              parent=office, sort_order=900)
     return units
 
 
@@ -810,15 +810,15 @@ def _build_users(units: dict[str, Unit]) -> dict[str, User]:
         users[username] = create_user(actor=admin, username=username, password=DEMO_PASSWORD, role=role,
                                       unit=units[unit_name], display_name=name, title=title, is_demo=True)
         admin = admin or users[username]  # the office admin creates everyone after itself
-    assignments = []
     for username, name, title, counties, sectors in LEADERS:
         # City leaders belong to no unit: they see their counties and sectors (LeaderAssignment).
         leader = create_user(actor=admin, username=username, password=DEMO_PASSWORD, role=Role.LEADER, unit=None,
                              display_name=name, title=title, is_demo=True)
         users[username] = leader
-        assignments += [LeaderAssignment(leader=leader, county=units[c]) for c in counties]
-        assignments += [LeaderAssignment(leader=leader, sector=s) for s in sectors]
-    LeaderAssignment.objects.bulk_create(assignments)
+        for county in counties:
+            assign_leader_area(actor=admin, leader=leader, county=units[county])
+        for sector in sectors:
+            assign_leader_area(actor=admin, leader=leader, sector=sector)
     return users
 
 
@@ -883,9 +883,6 @@ def build_demo() -> None:
     """Create the demo city in one transaction (`rectify demo`)."""
     with transaction.atomic():
         units = _build_units()
-        record_event(action="demo_units_created", actor_name="rectify demo", object_type="orgs.unit",
-                     unit=units[OFFICE_NAME], summary=f"生成演示单位 {len(units)} 个",
-                     after={"units": list(units)})
         users = _build_users(units)
         _build_tasks(units, users)
 

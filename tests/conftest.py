@@ -15,8 +15,8 @@ from django.test import Client
 
 from rectify.ledger import services as ledger
 from rectify.ledger.models import Campaign, DeadlineKind, Task
-from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
-from rectify.orgs.services import create_user
+from rectify.orgs.models import Category, Role, Unit, UnitKind, User
+from rectify.orgs.services import assign_leader_area, create_unit, create_user
 
 PASSWORD = "Test@Passw0rd-2026"
 
@@ -60,15 +60,17 @@ class World:
 
 
 def make_world() -> World:
-    office = Unit.objects.create(name="测试市整改办", kind=UnitKind.OFFICE)
-    county_a = Unit.objects.create(name="零陵区", kind=UnitKind.COUNTY, county_kind="区", region_code="431102",
-                                   parent=office, aliases="零陵区人民政府")
-    county_b = Unit.objects.create(name="祁阳市", kind=UnitKind.COUNTY, county_kind="县级市", region_code="431181",
-                                   parent=office)
-    dept_env = Unit.objects.create(name="市生态环境局", kind=UnitKind.DEPARTMENT, parent=office, short_name="生态环境局")
-    dept_housing = Unit.objects.create(name="市住房和城乡建设局", kind=UnitKind.DEPARTMENT, parent=office,
-                                       short_name="住建局")
-    discipline = Unit.objects.create(name="市纪委监委", kind=UnitKind.DISCIPLINE, parent=office)
+    # System set-up (actor=None): the record shows each unit, as it does in a real install.
+    office = create_unit(actor=None, name="测试市整改办", kind=UnitKind.OFFICE)
+    county_a = create_unit(actor=None, name="零陵区", kind=UnitKind.COUNTY, county_kind="区", region_code="431102",
+                           parent=office, aliases="零陵区人民政府")
+    county_b = create_unit(actor=None, name="祁阳市", kind=UnitKind.COUNTY, county_kind="县级市", region_code="431181",
+                           parent=office)
+    dept_env = create_unit(actor=None, name="市生态环境局", kind=UnitKind.DEPARTMENT, parent=office,
+                           short_name="生态环境局")
+    dept_housing = create_unit(actor=None, name="市住房和城乡建设局", kind=UnitKind.DEPARTMENT, parent=office,
+                               short_name="住建局")
+    discipline = create_unit(actor=None, name="市纪委监委", kind=UnitKind.DISCIPLINE, parent=office)
 
     def user(username, role, unit, name):
         return create_user(actor=None, username=username, password=PASSWORD, role=role, unit=unit,
@@ -86,7 +88,7 @@ def make_world() -> World:
         "discipline": user("jw1", Role.DISCIPLINE, discipline, "纪委干部"),
         "auditor": user("audit1", Role.AUDITOR, office, "安全审计员"),
     }
-    LeaderAssignment.objects.create(leader=users["leader_a"], county=county_a)
+    assign_leader_area(actor=None, leader=users["leader_a"], county=county_a)
     campaign = ledger.create_campaign(actor=users["office_admin"], code="T-2021", name="第二轮中央生态环境保护督察反馈问题",
                                       kind="central", feedback_date=dt.date(2021, 7, 16))
 

@@ -10,7 +10,7 @@ from django.test import Client
 from rectify.core.models import Event
 from rectify.ledger.models import Task, TaskStatus
 from rectify.orgs.models import ApiToken
-from rectify.orgs.services import issue_api_token
+from rectify.orgs.services import issue_api_token, revoke_api_token
 
 
 @pytest.fixture
@@ -40,8 +40,7 @@ def test_tokens_are_stored_as_digests(world):
     stored = ApiToken.objects.get(user=user)
     assert key not in stored.digest and len(stored.digest) == 64
     assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/v1/tasks").status_code == 200
-    stored.revoked = True
-    stored.save()
+    revoke_api_token(actor=user, token=stored)
     assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/v1/tasks").status_code == 401
 
 

@@ -502,9 +502,10 @@ def test_non_office_users_cannot_import(world):
 
 def test_an_office_cannot_import_into_another_offices_campaign(world):
     from rectify.ledger import services
-    from rectify.orgs.models import Unit, UnitKind
+    from rectify.orgs.models import UnitKind
+    from rectify.orgs.services import create_unit
 
-    other = Unit.objects.create(name="另一市整改办", kind=UnitKind.OFFICE)
+    other = create_unit(actor=None, name="另一市整改办", kind=UnitKind.OFFICE)
     other_admin = create_user(actor=None, username="other_admin", password=PASSWORD, role=Role.OFFICE_ADMIN,
                               unit=other, display_name="外市管理员", must_change_password=False)
     foreign = services.create_campaign(actor=other_admin, code="O-1", name="外市批次", kind="central")

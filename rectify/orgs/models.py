@@ -77,15 +77,21 @@ class Unit(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        """A new row's path follows from its parent and its id. Moving an existing unit (a new
+        parent) re-paths its whole subtree: that is ``orgs.services.move_unit``'s job alone, so a
+        plain save() that would change the parent is refused rather than leaving stale paths."""
+        if self.pk is not None and self.path and self.parent_id != self.parent_in_path():
+            raise ValueError("单位的上级只能通过 rectify.orgs.services.move_unit 变更（须重算整棵子树的路径）。")
         super().save(*args, **kwargs)
-        parent_path = Unit.objects.get(pk=self.parent_id).path if self.parent_id else ""
-        path = f"{parent_path}{self.pk:05d}."
-        if path != self.path:
-            old_path, self.path = self.path, path
-            Unit.objects.filter(pk=self.pk).update(path=path)
-            if old_path:  # moved: carry the subtree along
-                for child in Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):  # tree upkeep
-                    Unit.objects.filter(pk=child.pk).update(path=path + child.path[len(old_path):])
+        if not self.path:
+            parent_path = Unit.objects.get(pk=self.parent_id).path if self.parent_id else ""
+            self.path = f"{parent_path}{self.pk:05d}."
+            Unit.objects.filter(pk=self.pk).update(path=self.path)
+
+    def parent_in_path(self) -> int | None:
+        """The parent's id as the materialised path records it (no query)."""
+        parts = self.path.rstrip(".").split(".")
+        return int(parts[-2]) if len(parts) > 1 else None
 
     def names(self) -> list[str]:
         """Every name an import may use for this unit."""
@@ -161,6 +167,11 @@ class LeaderAssignment(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(county__isnull=False) | ~models.Q(sector=""),
                                    name="assignment_has_county_or_sector"),
+            # a leader holds a county or a sector once (orgs.services.assign_leader_area)
+            models.UniqueConstraint(fields=["leader", "county"], condition=models.Q(county__isnull=False),
+                                    name="assignment_unique_county"),
+            models.UniqueConstraint(fields=["leader", "sector"], condition=~models.Q(sector=""),
+                                    name="assignment_unique_sector"),
         ]
 
     def __str__(self) -> str:
