@@ -176,6 +176,7 @@ TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
 OFFICE_DOC_NAME = env_str("RECTIFY_OFFICE_DOC_NAME", "") or ""  # 版头 name; defaults to the office unit's name
 OBJECTION_PHONE = env_str("RECTIFY_OBJECTION_PHONE", "") or ""  # printed on close-out notices when set
+DOC_NUMBER_PREFIX = env_str("RECTIFY_DOC_NUMBER_PREFIX", "整改办") or "整改办"  # 机关代字 of 发文字号 (整改办督〔2026〕1号)
 EMAIL_HOST = env_str("RECTIFY_SMTP_HOST", "") or ""
 EMAIL_PORT = env_int("RECTIFY_SMTP_PORT", 25)
 EMAIL_HOST_USER = env_str("RECTIFY_SMTP_USER", "") or ""

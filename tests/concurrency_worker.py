@@ -1,6 +1,6 @@
 """Worker for test_sqlite_concurrency: read-then-write transactions on one task, in its own process.
 
-Usage: python -m tests.concurrency_worker setup|work DB_PATH [WORKER_ID ROUNDS]
+Usage: python -m tests.concurrency_worker setup|work|numbers DB_PATH [WORKER_ID ROUNDS]
 """
 
 import json
@@ -25,6 +25,14 @@ def main() -> None:
         from tests.conftest import make_world
 
         make_world()
+        return
+    if mode == "numbers":  # allocate document numbers as fast as possible, print them
+        from rectify.core.numbers import allocate_number
+
+        worker, count = int(sys.argv[3]), int(sys.argv[4])
+        numbers = [allocate_number(kind="circular" if i % 2 else "bulletin", year=2026, object_type="test.doc",
+                                   object_id=f"{worker}-{i}", actor_name=f"worker {worker}") for i in range(count)]
+        print(json.dumps(numbers, ensure_ascii=False))
         return
     from rectify.ledger.models import Task
     from rectify.ledger.services import task_input_from, update_task

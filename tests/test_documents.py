@@ -23,13 +23,13 @@ from rectify.core.audit import chain_head
 from rectify.core.models import Event
 from rectify.dispatch.models import ProgressReport
 from rectify.dispatch.services import close_round, open_round, transition
-from rectify.documents.bulletin import bulletin_data, bulletin_docx, bulletin_xlsx
+from rectify.documents.bulletin import bulletin_data, bulletin_docx, bulletin_xlsx, generate_bulletin
 from rectify.documents.docx_layout import cn_date
 from rectify.documents.escalation_doc import escalation_docx
 from rectify.ledger import services as ledger
 from rectify.ledger.models import DeadlineKind, Task
-from rectify.orgs.models import Category, Role, Unit, UnitKind
-from rectify.orgs.services import create_user
+from rectify.orgs.models import Category, Role, UnitKind
+from rectify.orgs.services import create_unit, create_user
 from rectify.supervision.models import DOCUMENT_TITLES, LADDER, Escalation, Rung, Trigger
 from rectify.supervision.services import auto_warning, issue_escalation, refresh_statuses, snapshot_round
 from tests.conftest import PASSWORD
@@ -255,11 +255,29 @@ def test_bulletin_figures(bulletin_world):
     overdue = data["overdue"][0]
     assert overdue["responsible"] == "市住房和城乡建设局" and overdue["lead"] == "市生态环境局"
     assert [e["id"] for e in data["escalations"]] == [esc.pk]  # last month's warning is not this month's
-    assert data["doc_number"] == f"整改办通〔{rnd.period[:4]}〕1号"
+    assert data["doc_number"] == ""  # numbered when first generated (generate_bulletin), not when counted
+
+
+def test_bulletin_number_comes_from_the_register(bulletin_world):
+    """The bulletin's 发文字号 is issued once, at its first generation, from the 通 sequence it shares
+    with circulars (通报): a circular issued before it this year takes 1号, the bulletin 2号."""
+    world, rnd, *_ = bulletin_world
+    admin = world.users["office_admin"]
+    year = timezone.localdate().year
+    circular = issue_escalation(actor=admin, task=world.task_a, rung=Rung.CIRCULAR, reason="进度滞后",
+                                target_unit=world.county_a, reply_due=timezone.localdate() + dt.timedelta(days=10))
+    assert circular.doc_number == f"整改办通〔{year}〕1号"
+    generate_bulletin(actor=admin, rnd=rnd, fmt="docx")
+    assert bulletin_data(rnd, admin)["doc_number"] == f"整改办通〔{year}〕2号"
+    generate_bulletin(actor=admin, rnd=rnd, fmt="xlsx")  # again, other format: same number
+    assert bulletin_data(rnd, admin)["doc_number"] == f"整改办通〔{year}〕2号"
+    assert Event.objects.filter(action="document_number_issued", object_type="dispatch.dispatchround",
+                                object_id=str(rnd.pk)).count() == 1
 
 
 def test_bulletin_docx(bulletin_world):
     world, rnd, task_c, esc, old = bulletin_world
+    generate_bulletin(actor=world.users["office_admin"], rnd=rnd, fmt="xlsx")  # issues the number
     document = read_docx(bulletin_docx(rnd, world.users["office_admin"]))
     text = all_text(document)
     paragraphs = [p.text for p in document.paragraphs]
@@ -344,7 +362,7 @@ def test_bulletin_is_the_office_s(bulletin_world, persona):
 
 def test_bulletin_of_another_office_is_404(bulletin_world):
     world, rnd, *_ = bulletin_world
-    other = Unit.objects.create(name="另一市整改办", kind=UnitKind.OFFICE)
+    other = create_unit(actor=None, name="另一市整改办", kind=UnitKind.OFFICE)
     create_user(actor=None, username="other_admin", password=PASSWORD, role=Role.OFFICE_ADMIN, unit=other,
                 must_change_password=False)
     from django.test import Client

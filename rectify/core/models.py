@@ -159,3 +159,46 @@ class Notification(models.Model):
             # unread badge in every page header
             models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
         ]
+
+
+class DocumentNumberQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DocumentNumberQuerySet:
+        from rectify.core.scope import visible_document_numbers
+
+        return visible_document_numbers(self, user)
+
+
+class DocumentNumber(models.Model):
+    """One issued 发文字号 (e.g. 整改办通〔2026〕3号), written only by ``core.numbers.allocate_number``.
+
+    ``series`` is the word of the number (通, 督, …): kinds that share a word share one sequence per
+    year (a bulletin and a circular are both 通), so a number is never issued twice.
+    """
+
+    kind = models.CharField(_("文书类型"), max_length=30)
+    series = models.CharField(_("代字"), max_length=10)
+    year = models.PositiveSmallIntegerField(_("年份"))
+    seq = models.PositiveIntegerField(_("序号"))
+    number = models.CharField(_("发文字号"), max_length=60, unique=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    issued_at = models.DateTimeField(_("编号时间"))
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+", verbose_name=_("编号人"))
+
+    objects = DocumentNumberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["year", "series", "seq"]
+        verbose_name = _("发文字号")
+        verbose_name_plural = _("发文字号")
+        constraints = [
+            # the sequence itself; also serves "the highest seq of this word this year"
+            models.UniqueConstraint(fields=["series", "year", "seq"], name="docnumber_unique_series_seq"),
+            models.UniqueConstraint(fields=["kind", "year", "seq"], name="docnumber_unique_kind_seq"),
+            # asking again for the same document returns the number it already has
+            models.UniqueConstraint(fields=["kind", "object_type", "object_id"], name="docnumber_unique_object"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -5,6 +5,7 @@
 | Notification (站内提醒) | its addressee | its addressee marks it read |
 | Event (审计事件) | the security auditor and the office administrator (the whole record); everyone else reads a task's events only through its timeline, after the task's own scope check | nobody (append-only) |
 | CalendarYear / CalendarDay | office users | the office administrator enters a year |
+| DocumentNumber (发文字号) | office users | nobody directly: the service that issues a document allocates its number |
 """
 
 from __future__ import annotations
@@ -34,3 +35,7 @@ def changes_calendar(user: Viewer) -> bool:
 
 def visible_calendar(queryset: QS, user: Viewer) -> QS:
     return queryset if views_calendar(user) else queryset.none()
+
+
+def visible_document_numbers(queryset: QS, user: Viewer) -> QS:
+    return queryset if is_office(user) else queryset.none()

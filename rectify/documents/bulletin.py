@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from rectify.closeout.models import Objection, ObjectionStatus
 from rectify.core.audit import chain_head, record_event
+from rectify.core.numbers import allocate_number, issued_number
 from rectify.dispatch.models import DispatchRound, ProgressReport, RoundStatus
 from rectify.dispatch.selectors import BUCKETS
 from rectify.documents.docx_layout import OfficialDocument, cn_date
@@ -105,11 +106,16 @@ def _month_bounds(period: str) -> tuple[dt.datetime, dt.datetime]:
     return (dt.datetime.combine(start, dt.time.min, tzinfo=tz), dt.datetime.combine(end, dt.time.min, tzinfo=tz))
 
 
+BULLETIN_KIND = "bulletin"  # core.numbers: shares the 通 sequence with circulars (通报)
+
+
 def bulletin_number(rnd: DispatchRound) -> str:
-    """发文字号: this office's Nth round of the year (整改办通〔2026〕N号)."""
-    year = rnd.period[:4]
-    seq = DispatchRound.objects.filter(office=rnd.office, period__startswith=f"{year}-", period__lte=rnd.period).count()
-    return f"整改办通〔{year}〕{seq}号"
+    """发文字号 issued to this round's bulletin (整改办通〔2026〕N号), or "" before its first generation.
+
+    The number comes from the one register (core.numbers) when :func:`generate_bulletin` first
+    runs; bulletins and circulars share the 通 sequence, so neither can repeat the other's number.
+    """
+    return issued_number(kind=BULLETIN_KIND, object_type=rnd._meta.label_lower, object_id=rnd.pk)
 
 
 def check_bulletin_access(rnd: DispatchRound, actor: User) -> None:
@@ -535,12 +541,22 @@ def bulletin_xlsx(rnd: DispatchRound, actor: User) -> bytes:
 
 
 def generate_bulletin(*, actor: User, rnd: DispatchRound, fmt: str) -> tuple[bytes, str]:
-    """Build the bulletin (``fmt`` "docx" or "xlsx") and record that it was generated."""
+    """Build the bulletin (``fmt`` "docx" or "xlsx") and record that it was generated.
+
+    The first generation of a round's bulletin takes its 发文字号 from the register (an event of its
+    own, in the year it is issued); later ones, in either format, carry the same number.
+    """
     builders = {"docx": (bulletin_docx, "月度调度通报"), "xlsx": (bulletin_xlsx, "月度调度通报附表")}
     builder, label = builders[fmt]
+    check_bulletin_access(rnd, actor)
+    if rnd.status != RoundStatus.CLOSED:
+        raise ValidationError("本轮调度尚未结束，月度调度通报须在结束本轮调度后生成。")
+    number = allocate_number(kind=BULLETIN_KIND, year=timezone.localdate().year,
+                             object_type=rnd._meta.label_lower, object_id=rnd.pk, actor=actor)
     data = builder(rnd, actor)
     with transaction.atomic():
         record_event(actor=actor, action="document_generated", obj=rnd, unit=rnd.office,
-                     summary=f"生成{rnd.title}{label}（{fmt}）",
-                     after={"round": rnd.pk, "period": rnd.period, "format": fmt, "bytes": len(data)})
+                     summary=f"生成{rnd.title}{label}（{fmt}，{number}）",
+                     after={"round": rnd.pk, "period": rnd.period, "format": fmt, "bytes": len(data),
+                            "doc_number": number})
     return data, f"{rnd.title}{label}.{fmt}"

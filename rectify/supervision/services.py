@@ -11,7 +11,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from rectify.core.audit import lock_chain, record_event
+from rectify.core.audit import record_event
+from rectify.core.numbers import allocate_number, number_in_use
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus
 from rectify.ledger.models import Task, TaskStatus
 from rectify.orgs.models import Role, Unit, User
@@ -189,6 +190,8 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
         errors["reply_due"] = ["请填写回复期限。"]
     if reply_due and reply_due < timezone.localdate():
         errors["reply_due"] = ["回复期限不能早于今天。"]
+    if doc_number.strip() and number_in_use(doc_number):
+        errors["doc_number"] = [f"发文字号 {doc_number.strip()} 已由系统编发给其他文书。"]
     # 预警 is raised automatically and is not a step the office must climb by hand: the manual
     # ladder starts at 通报 whether or not a warning came first.
     current = max(highest_rung(task), 0)
@@ -199,13 +202,12 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        lock_chain()  # serialises issuers, so document numbers are counted without a race
         esc = Escalation.objects.create(
             task=task, rung=rung, reason=reason.strip(), target_unit=target_unit, reply_due=reply_due,
             skip_reason=skip_reason.strip() if skipped else "", doc_number=doc_number.strip(), issued_by=actor,
             issuing_unit=actor.unit, issued_at=timezone.now(), trigger=Trigger.MANUAL)
         if not esc.doc_number:
-            esc.doc_number = _doc_number(esc)
+            esc.doc_number = _allocate_doc_number(esc, actor=actor)
             esc.save(update_fields=["doc_number"])
         record_event(actor=actor, action="escalation_issued", object_type="ledger.task", object_id=task.pk,
                      object_label=str(task)[:300],
@@ -218,13 +220,11 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
     return esc
 
 
-def _doc_number(esc: Escalation) -> str:
-    # Numbered per rung and local calendar year (issued_at__year uses the project's time zone).
-    year = timezone.localtime(esc.issued_at).year
-    seq = Escalation.objects.filter(rung=esc.rung, issued_at__year=year, pk__lte=esc.pk).count()
-    word = {"warning": "预", "circular": "通", "supervision": "督", "listed": "挂督", "interview": "约",
-            "suspension": "限"}[esc.rung]
-    return f"整改办{word}〔{year}〕{seq}号"
+def _allocate_doc_number(esc: Escalation, *, actor: User | None = None, actor_name: str = "") -> str:
+    """The notice's 发文字号 from the one register (core.numbers): per word and local calendar year."""
+    return allocate_number(kind=esc.rung, year=timezone.localtime(esc.issued_at).year,
+                           object_type="supervision.escalation", object_id=esc.pk, actor=actor,
+                           actor_name=actor_name)
 
 
 def _notify_target(esc: Escalation) -> None:
@@ -247,11 +247,10 @@ def auto_warning(*, task: Task, trigger: str, key: str, reason: str, rnd: Dispat
         target_unit = link.unit
     try:
         with transaction.atomic():
-            lock_chain()
             esc = Escalation.objects.create(
                 task=task, rung=Rung.WARNING, trigger=trigger, reason=reason, target_unit=target_unit,
                 issued_at=timezone.now(), dedupe_key=key, round=rnd)
-            esc.doc_number = _doc_number(esc)
+            esc.doc_number = _allocate_doc_number(esc, actor_name="系统（定时任务）")
             esc.save(update_fields=["doc_number"])
             record_event(action="warning_raised", actor_name="系统（定时任务）", object_type="ledger.task",
                          object_id=task.pk, object_label=str(task)[:300],
