@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from rectify.core.audit import record_event
+from rectify.core.audit import lock_chain, record_event
 from rectify.core.models import CalendarDay, CalendarDayKind, CalendarSource, CalendarYear
 from rectify.core.roles import OFFICE_ROLES, Role  # noqa: F401 — kept importable for callers
 
@@ -143,21 +143,29 @@ def package_days() -> dict[int, list[tuple[dt.date, str, str]]]:
     return by_year
 
 
+SEED_ACTOR = "系统（chinese-calendar 程序包）"
+
+
 def seed_from_package(year_model=CalendarYear, day_model=CalendarDay) -> int:
     """Add every package year that has no row yet; return how many years were added.
 
     Idempotent and safe to race: existing years are never touched (an office correction of a
     package year stays), and a concurrent seeder's rows are skipped rather than duplicated.
-    The data migration passes its historical models.
+    The data migration passes its historical models and records nothing (the chain's code may be
+    newer than that migration); with the real models the seed is recorded (``calendar_seeded``),
+    and :func:`record_migration_seed` records the migration's seed once after ``migrate``.
     """
     data = package_days()
-    have = set(year_model.objects.values_list("year", flat=True))
-    missing = sorted(set(data) - have)
-    if not missing:
-        return 0
-    now = timezone.now()
+    live = year_model is CalendarYear
     try:
         with transaction.atomic():
+            if live:
+                lock_chain()  # seeders queue, so the years are added, and recorded, once
+            have = set(year_model.objects.values_list("year", flat=True))
+            missing = sorted(set(data) - have)
+            if not missing:
+                return 0
+            now = timezone.now()
             year_model.objects.bulk_create(
                 [year_model(year=y, source=CalendarSource.PACKAGE.value, entered_at=now,
                             note="chinese-calendar 程序包自带数据") for y in missing],
@@ -165,9 +173,45 @@ def seed_from_package(year_model=CalendarYear, day_model=CalendarDay) -> int:
             day_model.objects.bulk_create(
                 [day_model(date=d, kind=k, name=n) for y in missing for d, k, n in data[y]],
                 ignore_conflicts=True, batch_size=500)
+            if live:
+                _record_seed(missing, {y: data[y] for y in missing}, how="载入")
     except IntegrityError:  # pragma: no cover - another process seeded at the same moment
         return 0
     return len(missing)
+
+
+def _record_seed(years: list[int], days: dict[int, list], *, how: str) -> None:
+    holidays = sum(1 for y in years for _, kind, _ in days.get(y, []) if kind == HOLIDAY)
+    workdays = sum(1 for y in years for _, kind, _ in days.get(y, []) if kind == WORKDAY)
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    record_event(action="calendar_seeded", actor_name=SEED_ACTOR, object_type="core.calendaryear",
+                 object_label=f"{span} 年",
+                 summary=f"{how} chinese-calendar 程序包自带的 {span} 年法定节假日（{len(years)} 个年度）："
+                         f"放假 {holidays} 天，调休上班 {workdays} 天",
+                 after={"years": years, "holidays": holidays, "workdays": workdays})
+
+
+def record_migration_seed(**kwargs) -> None:
+    """After ``migrate`` (post_migrate): make sure the package seed is on the record, once.
+
+    The seed migration writes the years with historical models and cannot append to the chain; this
+    records them (system actor) the first time migrate finishes with package years on file and no
+    ``calendar_seeded`` event, and re-seeds a flushed table (recording that too).
+    """
+    from rectify.core.models import Event
+
+    if ensure_seeded():
+        return
+    with transaction.atomic():
+        lock_chain()
+        if Event.objects.filter(action="calendar_seeded").exists():
+            return
+        years = sorted(CalendarYear.objects.filter(source=CalendarSource.PACKAGE).values_list("year", flat=True))
+        if not years:
+            return
+        data = package_days()
+        on_file = {y: [(d, k, n) for d, k, n in data.get(y, [])] for y in years}
+        _record_seed(years, on_file, how="数据库迁移时载入")
 
 
 def ensure_seeded() -> int:
@@ -450,9 +494,11 @@ def year_stamp(year: int) -> str:
 def _year_record(row: CalendarYear | None) -> dict | None:
     if row is None:
         return None
-    days = CalendarDay.objects.filter(date__year=row.year).order_by("date")
+    days = list(CalendarDay.objects.filter(date__year=row.year).order_by("date"))
     return {"year": row.year, "source": row.source, "note": row.note,
             "entered_by": row.entered_by_id, "entered_at": row.entered_at,
+            "holidays": sum(1 for d in days if d.kind == HOLIDAY),
+            "workdays": sum(1 for d in days if d.kind == WORKDAY),
             "days": [[d.date, d.kind, d.name] for d in days]}
 
 
@@ -479,8 +525,10 @@ def enter_year(*, actor, year: int, days: list[ParsedDay], note: str = "", repla
             "source": CalendarSource.OFFICE, "entered_by": actor, "entered_at": timezone.now(), "note": note[:300]})
         holidays = sum(1 for d in days if d.kind == HOLIDAY)
         workdays = len(days) - holidays
+        was = f"（原为放假 {before['holidays']} 天，调休上班 {before['workdays']} 天）" if before else ""
         record_event(actor=actor, action="calendar_year_entered", obj=row,
-                     summary=f"{'替换' if existing else '录入'} {year} 年法定节假日：放假 {holidays} 天，调休上班 {workdays} 天",
+                     summary=f"{'替换' if existing else '录入'} {year} 年法定节假日：放假 {holidays} 天，"
+                             f"调休上班 {workdays} 天{was}",
                      before=before, after=_year_record(row))
         transaction.on_commit(invalidate)  # other threads may have reloaded the old rows meanwhile
     invalidate()
