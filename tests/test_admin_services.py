@@ -315,6 +315,11 @@ def test_account_writes_refused_outside_permission(world, other_office):
                 call(actor)
     with pytest.raises(PermissionDenied):  # a new unit outside the actor's tree
         update_user(actor=world.users["office_admin"], user=target, unit=other_office[0])
+    for call in (lambda: update_user(actor=None, user=target, role=Role.REVIEWER),  # not set-up work
+                 lambda: set_user_active(actor=None, user=target, active=False),
+                 lambda: reset_password(actor=None, user=target), lambda: unlock_user(actor=None, user=target)):
+        with pytest.raises(PermissionDenied):
+            call()
     assert not Event.objects.filter(action__in=["user_updated", "user_role_changed", "user_deactivated",
                                                 "password_reset", "account_unlocked"]).exists()
 

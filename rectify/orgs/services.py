@@ -148,10 +148,14 @@ def _require_units(actor, *units: Unit) -> None:
         raise PermissionDenied("该单位不在您管理的范围内。")
 
 
-def _require_account(actor, user: User) -> None:
-    """The actor manages this account (an office administrator over their tree and the leaders)."""
+def _require_account(actor, user: User, *, setup: bool = False) -> None:
+    """The actor manages this account (an office administrator over their tree and the leaders).
+    ``actor=None`` passes only where system set-up needs it (``setup``): creating accounts and
+    giving leaders their areas; never for roles, deactivation, resets or unlocks."""
     if _is_system(actor):
-        return
+        if setup:
+            return
+        raise PermissionDenied("该操作须由具名的管理员账户办理。")
     _require_manager(actor)
     if not User.objects.actionable_by(actor, "manage").filter(pk=user.pk).exists():
         raise PermissionDenied("该账户不在您管理的范围内。")
@@ -361,7 +365,7 @@ def create_user(*, actor: User | None, username: str, password: str, role: str, 
     return user
 
 
-def update_user(*, actor: User | None, user: User, display_name: str | _Unset = UNSET,
+def update_user(*, actor: User, user: User, display_name: str | _Unset = UNSET,
                 title: str | _Unset = UNSET, unit: Unit | None | _Unset = UNSET,
                 role: str | _Unset = UNSET) -> User:
     """Change an account's name, title, unit or role (修改账户).
@@ -409,7 +413,7 @@ def update_user(*, actor: User | None, user: User, display_name: str | _Unset = 
     return locked
 
 
-def set_user_active(*, actor: User | None, user: User, active: bool) -> User:
+def set_user_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate (停用) or reactivate (启用) an account. A deactivated account cannot log in and its
     open sessions stop working at their next request (the auth backend refuses inactive users);
     its history stays. Nobody deactivates themselves."""
@@ -487,7 +491,7 @@ def assign_leader_area(*, actor: User | None, leader: User, county: Unit | None 
                        sector: str = "") -> LeaderAssignment:
     """Give a city leader a county (包县市区) or a sector (分管领域). What a leader sees follows from
     these rows, so each change is on the record under the leader."""
-    _require_account(actor, leader)
+    _require_account(actor, leader, setup=True)
     if county is not None:
         _require_units(actor, county)
     errors: dict[str, list[str]] = {}
@@ -517,7 +521,7 @@ def assign_leader_area(*, actor: User | None, leader: User, county: Unit | None 
 def remove_leader_area(*, actor: User | None, assignment: LeaderAssignment) -> None:
     """Take a county or sector away from a leader; from then on the leader no longer sees its tasks."""
     leader = assignment.leader
-    _require_account(actor, leader)
+    _require_account(actor, leader, setup=True)
     with transaction.atomic():
         locked = (LeaderAssignment.objects.select_for_update(of=("self",)).select_related("county")
                   .filter(pk=assignment.pk).first())
