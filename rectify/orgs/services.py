@@ -180,7 +180,7 @@ def unit_record(unit: Unit) -> dict:
     return {
         "name": unit.name, "short_name": unit.short_name, "aliases": unit.aliases, "kind": unit.kind,
         "county_kind": unit.county_kind, "region_code": unit.region_code,
-        "parent": unit.parent.name if unit.parent_id else None, "parent_id": unit.parent_id, "path": unit.path,
+        "parent": unit.parent.name if unit.parent is not None else None, "parent_id": unit.parent_id, "path": unit.path,
         "sort_order": unit.sort_order, "is_active": unit.is_active,
     }
 
@@ -297,7 +297,7 @@ def move_unit(*, actor: User | None, unit: Unit, parent: Unit | None) -> Unit:
         new_prefix = f"{target.path if target else ''}{locked.pk:05d}."
         subtree = Unit.objects.subtree(locked)
         longest = max(len(p) for p in subtree.values_list("path", flat=True))
-        if longest - len(old_prefix) + len(new_prefix) > Unit._meta.get_field("path").max_length:
+        if longest - len(old_prefix) + len(new_prefix) > (Unit._meta.get_field("path").max_length or 255):
             raise ValidationError({"parent": ["单位层级过深，无法移动。"]})
         before = unit_record(locked)
         count = subtree.count()
@@ -322,7 +322,7 @@ def move_unit(*, actor: User | None, unit: Unit, parent: Unit | None) -> Unit:
 def user_record(user: User) -> dict:
     """The account as the audit record keeps it (before/after): never the password hash."""
     return {"username": user.username, "display_name": user.display_name, "title": user.title,
-            "unit": user.unit.name if user.unit_id else None, "unit_id": user.unit_id, "role": user.role,
+            "unit": user.unit.name if user.unit is not None else None, "unit_id": user.unit_id, "role": user.role,
             "is_active": user.is_active}
 
 
@@ -332,7 +332,7 @@ def _validate_account(user: User) -> None:
         errors["role"] = [f"未知的角色：{user.role}"]
     elif user.unit_id is None and user.role != Role.LEADER:
         errors["unit"] = ["除市领导外，账户须属于一个单位。"]
-    if user.role in (Role.OFFICE_ADMIN, Role.OFFICE_STAFF) and user.unit_id and user.unit.kind != UnitKind.OFFICE:
+    if user.role in (Role.OFFICE_ADMIN, Role.OFFICE_STAFF) and user.unit is not None and user.unit.kind != UnitKind.OFFICE:
         errors["unit"] = ["整改办角色的账户须属于整改办。"]
     if errors:
         raise ValidationError(errors)
