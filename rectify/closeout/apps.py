@@ -8,6 +8,10 @@ class CloseoutConfig(AppConfig):
 
     def ready(self) -> None:
         from rectify.closeout import panels
+        from rectify.core.numbers import register_document_kind
+
+        register_document_kind("closeout_notice", "公", "整改情况公示")
+        register_document_kind("closeout_filing", "销备", "销号备案")
         from rectify.ledger import hooks as ledger_hooks
 
         ledger_hooks.task_panels.register(panels.closeout_panel)

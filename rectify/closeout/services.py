@@ -42,9 +42,10 @@ from rectify.closeout.models import (
     Verifier,
 )
 from rectify.closeout.workflows import BULK_ACTIONS, CLOSEOUT_FLOW, LOOKBACK_CHECK_FLOW, OBJECTION_FLOW
-from rectify.core.audit import lock_chain, record_event
+from rectify.core.audit import record_event
 from rectify.core.crypto import lookup_hash
 from rectify.core.notify import notify
+from rectify.core.numbers import allocate_number
 from rectify.core.roles import OFFICE_ROLES, Role
 from rectify.core.sm3 import sm3_hex
 from rectify.core.workdays import add_workdays
@@ -449,7 +450,7 @@ def _apply_step(actor, closeout: Closeout, task: Task, action: str, *, reason: s
         closeout.notice_workdays, closeout.notice_start = days, today
         closeout.notice_end = add_workdays(today, days)
         closeout.published_by = actor
-        closeout.notice_number = _number("closeout_notice", closeout, actor)
+        closeout.notice_number = _number("closeout_notice", closeout, actor, today)
         return f"{closeout.notice_number}，公示期 {days} 个工作日，至 {closeout.notice_end:%Y年%m月%d日}"
     if action == "accept_application":
         if closeout.notice_end and today <= closeout.notice_end:
@@ -481,19 +482,15 @@ def _apply_step(actor, closeout: Closeout, task: Task, action: str, *, reason: s
         return ""
     if action == "file":
         closeout.filed_by, closeout.filed_at = actor, now
-        closeout.filing_number = _number("closeout_filing", closeout, actor)
+        closeout.filing_number = _number("closeout_filing", closeout, actor, today)
         return f"备案编号 {closeout.filing_number}"
     return ""
 
 
-def _number(kind: str, closeout: Closeout, actor) -> str:
-    """发文字号/备案编号 of a close-out document, counted per kind and year under the chain lock."""
-    lock_chain()
-    year = timezone.localdate().year
-    field = "notice_number" if kind == "closeout_notice" else "filing_number"
-    word = "公" if kind == "closeout_notice" else "销备"
-    taken = Closeout.objects.filter(**{f"{field}__startswith": f"整改办{word}〔{year}〕"}).count()
-    return f"整改办{word}〔{year}〕{taken + 1}号"
+def _number(kind: str, closeout: Closeout, actor, today: dt.date) -> str:
+    """公示文号 / 备案编号 from the one document-number register (core/numbers.py)."""
+    return allocate_number(kind=kind, year=today.year, object_type="closeout.closeout", object_id=closeout.pk,
+                           actor=actor, actor_name="" if actor else "系统")
 
 
 def _notify_after(closeout: Closeout, status: str) -> None:
