@@ -223,6 +223,75 @@ def plan_measures(scene: Scene, count: int) -> dict:
     return {"token": response["Location"].rstrip("/").rsplit("/", 1)[1]}
 
 
+def closeouts(scene: Scene, count: int) -> dict:
+    """Close-outs of new tasks at every open stage, each with an unanswered objection."""
+    from rectify.closeout.models import OPEN_STATUSES, Closeout, Objection
+
+    now = timezone.now()
+    rows = Closeout.objects.bulk_create(
+        Closeout(task=t, status=OPEN_STATUSES[i % len(OPEN_STATUSES)], started_by=scene.admin, started_at=now,
+                 notice_start=dt.date(2026, 11, 2), notice_end=dt.date(2026, 11, 9) + dt.timedelta(days=i),
+                 notice_number=f"公示〔2026〕{next(_serial)}号", completion_summary="已完成。")
+        for i, t in enumerate(add_tasks(scene, count)))
+    Objection.objects.bulk_create(Objection(closeout=c, receipt=f"R{next(_serial):09d}", content="仍有异味，请核实。",
+                                            contact_name="张三", contact_phone="13812345678", submitted_at=now)
+                                  for c in rows)
+    return {}
+
+
+def closeout_history(scene: Scene, count: int) -> dict:
+    """One close-out with its check records and more objections (its page and API detail list them)."""
+    from rectify.closeout.models import CheckRecord, Closeout, CloseoutStatus, Objection
+
+    if "closeout" not in scene.state:
+        scene.state["closeout"] = Closeout.objects.create(
+            task=add_tasks(scene, 1)[0], status=CloseoutStatus.ACCEPTED, started_by=scene.admin,
+            started_at=timezone.now(), notice_start=dt.date(2026, 11, 2), notice_end=dt.date(2026, 11, 9))
+        CheckRecord.objects.bulk_create(  # one record per standard (the most there can be)
+            CheckRecord(closeout=scene.state["closeout"], standard=standard, finding="已修复", checked_on=dt.date(2026, 11, 20),
+                        checkers="李四", passed=True, recorded_by=scene.admin, recorded_at=timezone.now())
+            for standard in ("ecology", "pollution", "public"))
+    closeout, now = scene.state["closeout"], timezone.now()
+    Objection.objects.bulk_create(Objection(closeout=closeout, receipt=f"R{next(_serial):09d}", content="请核实。",
+                                            contact_name="王五", contact_phone="13900000000", submitted_at=now,
+                                            answered_by=scene.admin if n % 2 else None, answer="已核实" if n % 2 else "",
+                                            status="answered" if n % 2 else "open")
+                                  for n in range(count))
+    return {"closeout": closeout.pk}
+
+
+def lookbacks(scene: Scene, count: int) -> dict:
+    """Look-backs of the campaign, each with a pending check assigned to 零陵区."""
+    from rectify.closeout.models import LookBack, LookBackCheck
+
+    w, now = scene.world, timezone.now()
+    made = LookBack.objects.bulk_create(
+        LookBack(campaign=w.campaign, title=f"回头看{next(_serial)}", seed="s", due_date=dt.date(2026, 12, 31),
+                 created_by=scene.admin, created_at=now) for _ in range(count))
+    LookBackCheck.objects.bulk_create(LookBackCheck(lookback=lb, task=w.task_a, picked_by="random",
+                                                    assigned_unit=w.county_a, due_date=dt.date(2026, 12, 31))
+                                      for lb in made)
+    return {}
+
+
+def lookback_checks(scene: Scene, count: int) -> dict:
+    """One look-back with more checks (its page and API detail list them)."""
+    from rectify.closeout.models import LookBack, LookBackCheck
+
+    w = scene.world
+    if "lookback" not in scene.state:
+        scene.state["lookback"] = LookBack.objects.create(
+            campaign=w.campaign, title="回头看", seed="s", due_date=dt.date(2026, 12, 31), created_by=scene.admin,
+            created_at=timezone.now())
+    lookback = scene.state["lookback"]
+    LookBackCheck.objects.bulk_create(
+        LookBackCheck(lookback=lookback, task=t, picked_by="random", assigned_unit=w.county_a,
+                      due_date=dt.date(2026, 12, 31), result=["pending", "holding", "rebound"][i % 3],
+                      checked_by=w.users["reporter_a"] if i % 3 else None)
+        for i, t in enumerate(add_tasks(scene, count)))
+    return {"lookback": lookback.pk}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -267,6 +336,15 @@ LISTS: list[ListPage] = [
     # supervision
     *_both("escalation board", "/supervision/?status=all", escalations),
     *_both("api escalations", "/api/v1/escalations?limit=100", escalations, api=True),
+    # close-out and look-back
+    *_both("close-outs", "/closeout/?status=", closeouts),
+    *_both("close-out page", "/closeout/{closeout}/", closeout_history),
+    *_both("look-backs", "/closeout/lookbacks/", lookbacks),
+    *_both("look-back page", "/closeout/lookbacks/{lookback}/", lookback_checks),
+    *_both("api close-outs", "/api/v1/closeouts?status=&limit=100", closeouts, api=True),
+    *_both("api close-out", "/api/v1/closeouts/{closeout}", closeout_history, api=True),
+    *_both("api look-backs", "/api/v1/lookbacks?limit=100", lookbacks, api=True),
+    *_both("api look-back", "/api/v1/lookbacks/{lookback}", lookback_checks, api=True),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),
