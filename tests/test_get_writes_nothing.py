@@ -58,6 +58,14 @@ DELIBERATE_WRITES = {
     "/documents/rounds/{}/bulletin.docx": "generating the monthly bulletin is recorded (document_generated)",
     "/documents/rounds/{}/bulletin.xlsx": "the same bulletin as a workbook",
     "/ledger/export.xlsx": "an export of the ledger is recorded (what left the system, for whom)",
+    "/closeout/files/{}/": "a download of a close-out's evidence is recorded, like a report's",
+    "/closeout/lookbacks/files/{}/": "a download of a look-back check's evidence is recorded",
+    "/documents/closeouts/{}/application.docx": "generating a close-out document is recorded (document_generated)",
+    "/documents/closeouts/{}/notice.docx": "the same, the public notice (整改情况公示)",
+    "/documents/closeouts/{}/verification.docx": "the same, the verification opinion (核查意见)",
+    "/documents/closeouts/{}/filing.docx": "the same, the filing form (备案表)",
+    "/documents/lookbacks/{}/report.docx": "generating the look-back report is recorded",
+    "/documents/lookbacks/{}/report.xlsx": "the same report as a workbook",
     "/api/v1/public/objections/{}": "a public lookup without login counts against a per-address rate limit, "
                                      "kept in the shared cache (the database unless Redis is configured)",
 }
