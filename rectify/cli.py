@@ -24,19 +24,13 @@ def _migrate(verbosity: int = 0) -> None:
 def cmd_serve(args) -> int:
     _setup()
     _migrate()
-    from waitress import serve
+    from django.conf import settings
 
-    from rectify.wsgi import application
+    from rectify.serve import ServeOptions, serve
 
-    if not args.no_tick:
-        from django.conf import settings
-
-        from rectify.tick import run_forever
-
-        run_forever(settings.TICK_INTERVAL_MINUTES)
-    print(f"督察整改调度平台 运行于 http://{args.host}:{args.port}/  （Ctrl+C 停止）", flush=True)
-    serve(application, host=args.host, port=args.port, threads=args.threads, ident="rectify")
-    return 0
+    return serve(ServeOptions(host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+                              tick_minutes=None if args.no_tick else settings.TICK_INTERVAL_MINUTES,
+                              server=args.server))
 
 
 def cmd_demo(args) -> int:
@@ -61,7 +55,19 @@ def cmd_tick(args) -> int:
     _setup()
     import datetime as dt
 
-    from rectify.tick import tick
+    from rectify.tick import tick, tick_loop
+
+    if args.every:
+        # `serve` runs this as the one tick process. It ends with the server that started it, and on
+        # SIGTERM/SIGINT after the tick under way, with status 0 (gunicorn's master reaps it).
+        import signal
+
+        stop = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.append(True))
+        parent = args.parent_pid
+        tick_loop(args.every, keep_going=lambda: not stop and (parent is None or os.getppid() == parent))
+        return 0
 
     today = dt.date.fromisoformat(args.date) if args.date else None
     done = tick(today=today)
@@ -299,19 +305,46 @@ def cmd_manage(args) -> int:
     return 0
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为非负整数：{value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"应为非负整数：{value!r}")
+    return number
+
+
+def _env_count(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return _count(value)
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"{name}: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rectify", description="督察整改调度平台 运维命令")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="运行网页服务（自动迁移数据库）")
     p.add_argument("--host", default=os.environ.get("RECTIFY_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("RECTIFY_PORT", "8000")))
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--port", type=_count, default=_env_count("RECTIFY_PORT", 8000))
+    p.add_argument("--workers", type=_count, default=_env_count("RECTIFY_WORKERS", 0),
+                   help="工作进程数（gunicorn；默认每个 CPU 核一个）")
+    p.add_argument("--threads", type=_count, default=_env_count("RECTIFY_THREADS", 0),
+                   help="每个进程的线程数（默认 gunicorn 4、waitress 8）")
+    p.add_argument("--server", choices=["auto", "gunicorn", "waitress"], default=os.environ.get("RECTIFY_SERVER", "auto"),
+                   help="auto：Linux/Unix 上用 gunicorn（多进程），否则 waitress（单进程）")
     p.add_argument("--no-tick", action="store_true", help="不在后台定时运行 tick（生产环境由 cron 运行）")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("tick", help="定时任务：开启调度轮次、计算进度状态、自动预警与提醒（可重复运行）")
     p.add_argument("--date", help="按指定日期运行（YYYY-MM-DD），用于补跑或演示")
+    p.add_argument("--every", type=_count, metavar="MINUTES", help="持续运行，每隔 MINUTES 分钟一次")
+    p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # serve's master: stop with it
     p.set_defaults(func=cmd_tick)
 
     p = sub.add_parser("demo", help="生成演示城市（单位、用户、30余项整改任务）")

@@ -186,6 +186,9 @@ DEFAULT_FROM_EMAIL = env_str("RECTIFY_MAIL_FROM", "rectify@localhost")
 RECTIFY_BASE_URL = env_str("RECTIFY_BASE_URL", "") or ""
 
 LEDGER_PAGE_SIZE = env_int("RECTIFY_LEDGER_PAGE_SIZE", 50, minimum=5)
+# Lists on PostgreSQL show the planner's estimate ("约 N 条") instead of counting past this many
+# visible rows (0: always count). See rectify/core/paging.py.
+LIST_ESTIMATE_ABOVE = env_int("RECTIFY_LIST_ESTIMATE_ABOVE", 100_000, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -117,21 +117,32 @@ def send_reminders(today: dt.date) -> int:
     return sent
 
 
-def run_forever(interval_minutes: int) -> None:  # pragma: no cover - exercised by `rectify serve`
-    """Background loop for the embedded server (production runs `rectify tick` from cron)."""
-    import threading
+def tick_loop(interval_minutes: int, *, keep_going=lambda: True) -> None:  # pragma: no cover - `rectify serve`
+    """Run tick now and then every ``interval_minutes`` while ``keep_going()``; a failed tick is
+    logged and retried at the next turn. One line per run on stdout, so that an operator (and a
+    test) can see that exactly one loop runs."""
+    import os
+    import time
 
     from django.db import close_old_connections
 
-    def loop():
-        while True:
-            try:
-                close_old_connections()
-                tick()
-            except Exception:  # noqa: BLE001 — keep serving; the next tick retries
-                log.exception("tick failed")
-            finally:
-                close_old_connections()
-            threading.Event().wait(interval_minutes * 60)
+    while keep_going():
+        try:
+            close_old_connections()
+            done = tick()
+            print(f"[tick] pid={os.getpid()} " + " ".join(f"{k}={v}" for k, v in done.items()), flush=True)
+        except Exception:  # noqa: BLE001 — keep serving; the next tick retries
+            log.exception("tick failed")
+        finally:
+            close_old_connections()
+        deadline = time.monotonic() + interval_minutes * 60
+        while keep_going() and time.monotonic() < deadline:
+            time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
-    threading.Thread(target=loop, name="rectify-tick", daemon=True).start()
+
+def run_forever(interval_minutes: int) -> None:  # pragma: no cover - exercised by `rectify serve`
+    """Background thread for the single-process server (waitress); the multi-process server runs
+    the same loop in one process of its own (``rectify tick --every``), never once per worker."""
+    import threading
+
+    threading.Thread(target=tick_loop, args=(interval_minutes,), name="rectify-tick", daemon=True).start()

@@ -1,6 +1,8 @@
 """Worker for test_sqlite_concurrency: read-then-write transactions on one task, in its own process.
 
-Usage: python -m tests.concurrency_worker setup|work|numbers DB_PATH [WORKER_ID ROUNDS]
+Usage: python -m tests.concurrency_worker setup|work|numbers|session DB_PATH [WORKER_ID ROUNDS | USERNAME]
+
+``session`` prints the key of a signed-in session of USERNAME, for a test that talks to a server.
 """
 
 import json
@@ -33,6 +35,21 @@ def main() -> None:
         numbers = [allocate_number(kind="circular" if i % 2 else "bulletin", year=2026, object_type="test.doc",
                                    object_id=f"{worker}-{i}", actor_name=f"worker {worker}") for i in range(count)]
         print(json.dumps(numbers, ensure_ascii=False))
+        return
+    if mode == "session":
+        import time
+
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.db import SessionStore
+
+        from rectify.orgs.models import User
+
+        user = User.objects.get(username=sys.argv[3])
+        session = SessionStore()
+        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                        HASH_SESSION_KEY: user.get_session_auth_hash(), "login_at": time.time()})
+        session.create()
+        print(session.session_key)
         return
     from rectify.ledger.models import Task
     from rectify.ledger.services import task_input_from, update_task

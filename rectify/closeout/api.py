@@ -12,12 +12,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from rectify.closeout import selectors, services
 from rectify.closeout.models import Closeout, CloseoutStatus, Standard, Verdict, Verifier
 from rectify.closeout.workflows import BULK_ACTIONS, CLOSEOUT_FLOW
 from rectify.core.middleware import client_ip
+from rectify.core.paging import ApiPagination
 from rectify.core.ratelimit import hit
 from rectify.ledger.models import Campaign
 from rectify.ledger.selectors import get_campaign_for_user, get_task_for_user
@@ -245,7 +246,7 @@ def _detail_out(user, pk: int) -> Closeout:
 
 
 @router.get("/closeouts", response=list[CloseoutOut], summary="销号申请（按权限范围；默认进行中）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_closeouts(request, filters: Query[CloseoutFilterIn]):
     if filters.status not in {"open", "", *CloseoutStatus.values}:
         raise ValidationError({"status": [f"未知的状态：{filters.status}"]})
@@ -318,7 +319,7 @@ def put_policy(request, campaign_id: int, payload: PolicyIn):
 
 
 @router.get("/lookbacks", response=list[LookBackOut], summary="回头看")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_lookbacks(request):
     return selectors.lookback_list(request.auth)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from rectify.closeout import scope
@@ -23,6 +23,7 @@ from rectify.closeout.models import (
 )
 from rectify.closeout.workflows import CLOSEOUT_FLOW
 from rectify.core.crypto import mask_name, mask_phone
+from rectify.core.paging import subquery_count
 from rectify.core.workflow import Transition
 
 LIST_STATUSES = {"open": OPEN_STATUSES}  # "进行中" tab
@@ -38,10 +39,9 @@ def closeout_list(user, *, status: str = "open", campaign: int | None = None, q:
         qs = qs.filter(task__campaign_id=campaign)
     if q:
         qs = qs.filter(Q(task__code__icontains=q) | Q(task__title__icontains=q))
-    open_objections = (Objection.objects.filter(closeout=OuterRef("pk"), status=ObjectionStatus.OPEN)
-                       .values("closeout").annotate(n=Count("pk")).values("n"))
+    open_objections = Objection.objects.filter(closeout=OuterRef("pk"), status=ObjectionStatus.OPEN)
     return (qs.select_related("task", "task__campaign")
-            .annotate(open_objections=Subquery(open_objections))
+            .annotate(open_objections=subquery_count(open_objections))
             .order_by("notice_end", "-started_at", "-id"))
 
 
@@ -94,14 +94,12 @@ def get_objection_for_user(user, pk: int) -> Objection:
 
 
 def lookback_list(user) -> QuerySet:
-    pending = Subquery(LookBackCheck.objects.filter(lookback=OuterRef("pk"), result=CheckResult.PENDING)
-                       .values("lookback").annotate(n=Count("pk")).values("n"))
-    rebound = Subquery(LookBackCheck.objects.filter(lookback=OuterRef("pk"), result=CheckResult.REBOUND)
-                       .values("lookback").annotate(n=Count("pk")).values("n"))
-    total = Subquery(LookBackCheck.objects.filter(lookback=OuterRef("pk"))
-                     .values("lookback").annotate(n=Count("pk")).values("n"))
+    checks = LookBackCheck.objects.filter(lookback=OuterRef("pk"))
     return (LookBack.objects.visible_to(user).select_related("campaign")
-            .annotate(n_pending=pending, n_rebound=rebound, n_total=total))
+            .annotate(n_pending=subquery_count(checks.filter(result=CheckResult.PENDING)),
+                      n_rebound=subquery_count(checks.filter(result=CheckResult.REBOUND)),
+                      n_total=subquery_count(checks))
+            .order_by("-created_at", "-id"))
 
 
 def get_lookback_for_user(user, pk: int) -> LookBack:
@@ -113,7 +111,8 @@ def get_lookback_for_user(user, pk: int) -> LookBack:
 
 def lookback_checks(user, lookback: LookBack) -> QuerySet:
     return (LookBackCheck.objects.visible_to(user).filter(lookback=lookback)
-            .select_related("task", "assigned_unit", "checked_by", "lookback__campaign").order_by("result", "task__code"))
+            .select_related("task", "assigned_unit", "checked_by", "lookback__campaign__office")
+            .order_by("result", "task__code", "id"))
 
 
 def get_check_for_user(user, pk: int) -> LookBackCheck:

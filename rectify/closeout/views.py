@@ -7,7 +7,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,6 +28,7 @@ from rectify.closeout.forms import (
 )
 from rectify.closeout.models import OPEN_STATUSES, Closeout, CloseoutStatus, Standard
 from rectify.closeout.workflows import CLOSEOUT_FLOW
+from rectify.core.paging import list_page
 from rectify.core.roles import is_office
 from rectify.core.workdays import unknown_years_in, warning_text
 from rectify.evidence.inspect import EvidenceRejected
@@ -58,7 +58,7 @@ def closeout_list(request):
         status = "open"
     q = (request.GET.get("q") or "").strip()[:50]
     qs = selectors.closeout_list(request.user, status=status, campaign=_int(request.GET.get("campaign")), q=q)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = list_page(request, qs, 50)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "closeout/list.html", {
@@ -270,7 +270,7 @@ def lookback_list(request):
                 else:
                     messages.success(request, _("已组织回头看，共 %(n)s 项复查任务。") % {"n": lookback.checks.count()})
                     return redirect("closeout:lookback", pk=lookback.pk)
-    page = Paginator(selectors.lookback_list(request.user), 30).get_page(request.GET.get("page"))
+    page = list_page(request, selectors.lookback_list(request.user), 30)
     return render(request, "closeout/lookback_list.html", {"page": page, "form": form,
                                                             "can_start": campaigns.exists()})
 

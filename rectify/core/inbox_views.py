@@ -1,7 +1,6 @@
 """站内提醒: the user's own reminders, newest first; opening one marks it read."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from rectify.core.models import Notification
 from rectify.core.notify import mark_read
+from rectify.core.paging import list_page
 
 
 @login_required
@@ -16,7 +16,7 @@ def inbox(request):
     qs = Notification.objects.visible_to(request.user)
     if request.GET.get("unread"):
         qs = qs.filter(read_at__isnull=True)
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    page = list_page(request, qs, 30)
     return render(request, "core/inbox.html", {"page": page})
 
 
@@ -25,7 +25,8 @@ def open_notification(request, pk: int):
     notice = Notification.objects.visible_to(request.user).filter(pk=pk).first()
     if notice is None:
         raise Http404
-    mark_read(user=request.user, pk=pk)
+    if notice.read_at is None:  # opening it again writes nothing
+        mark_read(user=request.user, pk=pk)
     target = notice.url or "/inbox/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/inbox/"

@@ -10,8 +10,9 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from rectify.core.paging import ApiPagination
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.models import ProgressReport
 from rectify.evidence.inspect import EvidenceRejected
@@ -229,7 +230,7 @@ TRANSITION_RESPONSES = {200: ReportDetailOut, 409: Conflict}
 
 
 @router.get("/rounds", response=list[RoundOut], summary="调度轮次（按权限范围）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_rounds(request):
     return selectors.rounds_for(request.auth)
 
@@ -273,7 +274,7 @@ def close_round(request, round_id: int):
 
 @router.get("/reports", response=list[ReportOut],
             summary="进展报送列表（bucket=not_started 即尚未报送的报送任务）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_reports(request, filters: Query[ReportFilterIn]):
     if filters.bucket and filters.bucket not in selectors.BUCKETS:
         raise ValidationError({"bucket": [f"未知的分类：{filters.bucket}"]})

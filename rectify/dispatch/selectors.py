@@ -6,6 +6,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from rectify.core.paging import subquery_count
 from rectify.core.roles import Role
 from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus
 from rectify.dispatch.workflows import REPORT_FLOW, Transition
@@ -77,8 +78,10 @@ def report_queryset(user, *, rnd: int | None = None, unit: int | None = None, bu
         qs = qs.filter(BUCKETS[bucket])
     if lead:
         qs = qs.annotate(lead=lead_unit_subquery()).filter(lead=lead)
-    return (qs.select_related("round", "task", "unit").annotate(evidence_count=Count("evidence", distinct=True))
-            .order_by("-round__period", "task__code", "unit__sort_order"))
+    # evidence counted per row shown (a correlated subquery), not by grouping every report
+    return (qs.select_related("round", "task", "unit")
+            .annotate(evidence_count=subquery_count(Evidence.objects.filter(report=OuterRef("pk"))))
+            .order_by("-round__period", "task__code", "unit__sort_order", "id"))
 
 
 def get_report_for_user(user, pk: int) -> ProgressReport:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rectify.core.paging import list_page
 from rectify.core.workdays import add_workdays, nth_workday_of_month
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.forms import DecisionForm, EvidenceForm, OpenRoundForm, ReportForm
@@ -31,7 +31,7 @@ def round_list(request):
         today = timezone.localdate()
         open_day = nth_workday_of_month(today.year, today.month, 1)
         form = OpenRoundForm(initial={"period": f"{today:%Y-%m}", "due_date": add_workdays(open_day, 5)})
-    page = Paginator(rounds, 24).get_page(request.GET.get("page"))
+    page = list_page(request, rounds, 24)
     return render(request, "dispatch/round_list.html", {"page": page, "form": form,
                                                          "todo": selectors.my_open_reports(request.user)[:50]})
 
@@ -87,7 +87,7 @@ def report_list(request):
 
     qs = selectors.report_queryset(request.user, rnd=as_int("round"), unit=as_int("unit"), bucket=g.get("bucket", ""),
                                    lead=g.get("lead", ""), task=as_int("task"))
-    page = Paginator(qs, 50).get_page(g.get("page"))
+    page = list_page(request, qs, 50)
     query = g.copy()
     query.pop("page", None)
     return render(request, "dispatch/report_list.html", {

@@ -6,8 +6,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from rectify.core.paging import ApiPagination
 from rectify.ledger import selectors, services
 from rectify.ledger.models import Measure, Task, UnitRole
 from rectify.orgs.models import Unit, User
@@ -181,7 +182,7 @@ def _detail(user, pk: int) -> Task:
 
 
 @router.get("/tasks", response=list[TaskOut], summary="任务列表（按权限范围）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_tasks(request, filters: Query[TaskFilterIn]):
     return selectors.with_list_data(selectors.task_queryset(request.auth, selectors.TaskFilter(**filters.dict())))
 

@@ -99,12 +99,24 @@ class MeasureForm(ZhForm):
     due_date = forms.DateField(label=_("完成时限"), required=False, widget=DateInput())
     done = forms.BooleanField(label=_("已完成"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, unit_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = _units()
+        if unit_choices is not None:  # rows of a formset share one read of the units
+            self.fields["owner_unit"].choices = unit_choices
 
 
-MeasureFormSet = forms.formset_factory(MeasureForm, extra=2, can_delete=True)
+class BaseMeasureFormSet(forms.BaseFormSet):
+    """Every row's unit select lists the same units: read them once for the whole formset, not once
+    per measure."""
+
+    def get_form_kwargs(self, index):
+        if not hasattr(self, "_unit_choices"):
+            self._unit_choices = list(MeasureForm().fields["owner_unit"].choices)
+        return {**super().get_form_kwargs(index), "unit_choices": self._unit_choices}
+
+
+MeasureFormSet = forms.formset_factory(MeasureForm, formset=BaseMeasureFormSet, extra=2, can_delete=True)
 
 
 def measures_from(formset) -> list[MeasureInput]:

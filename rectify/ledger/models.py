@@ -147,12 +147,26 @@ class Task(models.Model):
                 condition=~models.Q(deadline_kind="by_date") | models.Q(deadline__isnull=False),
                 name="task_by_date_has_deadline"),
         ]
+        # The ledger list (ledger.selectors.task_queryset) reads a page in index order and stops at
+        # LIMIT; its default sort, campaign then code, is the unique constraint's index above.
         indexes = [
+            # ledger list in its default order (campaign, code) and its count, read from the index
+            # alone: the scope's campaign_id IN (…) / EXISTS(… task_id = id) need no table row
+            models.Index(fields=["campaign", "code", "id"], name="task_list_idx"),
             # ledger list filtered by status and deadline
             models.Index(fields=["status", "deadline"], name="task_status_deadline_idx"),
+            # ledger list filtered by category (问题类别)
             models.Index(fields=["category"], name="task_category_idx"),
             # ledger filter "销号阶段" and the close-out list by stage
             models.Index(fields=["closeout_stage", "deadline"], name="task_closeout_stage_idx"),
+            # ledger list sorted by deadline (sort=deadline / -deadline), and deadline_from/_to ranges
+            models.Index(fields=["deadline", "code", "id"], name="task_deadline_idx"),
+            # ledger list sorted by last change (sort=updated / -updated)
+            models.Index(fields=["updated_at", "id"], name="task_updated_idx"),
+            # ledger list sorted by title (sort=title)
+            models.Index(fields=["title", "id"], name="task_title_idx"),
+            # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links)
+            models.Index(fields=["warning_colour"], name="task_colour_idx"),
         ]
 
     def __str__(self) -> str:

@@ -18,18 +18,27 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q
 
 from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
-from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.ledger.models import Campaign, Task, TaskUnit, UnitRole
 from rectify.orgs.scope import in_any_tree, in_tree, unit_within
 
 TASK_ACTIONS = ("view", "edit", "lead")
 CAMPAIGN_ACTIONS = ("view", "add_task")
 
 
-def _unit_exists(*, path_prefixes: list[str], role: str | None = None) -> Exists:
-    links = TaskUnit.objects.filter(in_any_tree("unit", path_prefixes), task=OuterRef("pk"))
+def _held_by_units(*, path_prefixes: list[str], role: str | None = None, start_here: bool = True) -> Q:
+    """Tasks where a unit of these trees holds ``role`` (any role when None).
+
+    ``start_here``: ``id IN (SELECT task_id FROM taskunit …)``, so that both databases start from
+    the unit's links (index taskunit_unit_role_idx) and read only that unit's tasks — for users who
+    see a small part of the ledger. Otherwise a correlated EXISTS, tested row by row after a
+    broader condition (the office's own campaigns) has matched nearly every row.
+    """
+    links = TaskUnit.objects.filter(in_any_tree("unit", path_prefixes))
     if role:
         links = links.filter(role=role)
-    return Exists(links)
+    if start_here:
+        return Q(pk__in=links.values("task_id"))
+    return Q(Exists(links.filter(task=OuterRef("pk"))))
 
 
 def leader_areas(user) -> tuple[list[str], list[str]]:
@@ -43,16 +52,18 @@ def visible_tasks(queryset: QS, user: Viewer) -> QS:
         return queryset.none()
     unit = user.unit
     if is_office(user):
-        return queryset.filter(in_tree("campaign__office", unit) | _unit_exists(path_prefixes=[unit.path]))
+        # campaign_id IN (the tree's campaigns) rather than a join: a list's count stays join-free
+        campaigns = Campaign.objects.filter(in_tree("office", unit)).values("pk")
+        return queryset.filter(Q(campaign__in=campaigns) | _held_by_units(path_prefixes=[unit.path], start_here=False))
     if user.role == Role.SUPERVISOR and unit is not None:
-        return queryset.filter(_unit_exists(path_prefixes=[unit.path]))
+        return queryset.filter(_held_by_units(path_prefixes=[unit.path]))
     if user.role in UNIT_ROLES and unit is not None:
-        return queryset.filter(_unit_exists(path_prefixes=[unit.path], role=UnitRole.RESPONSIBLE))
+        return queryset.filter(_held_by_units(path_prefixes=[unit.path], role=UnitRole.RESPONSIBLE))
     if user.role == Role.LEADER:
         counties, sectors = leader_areas(user)
         condition = Q(leader=user)
         if counties:
-            condition |= _unit_exists(path_prefixes=counties, role=UnitRole.RESPONSIBLE)
+            condition |= _held_by_units(path_prefixes=counties, role=UnitRole.RESPONSIBLE)
         if sectors:
             condition |= Q(category__in=sectors)
         return queryset.filter(condition)
@@ -69,7 +80,7 @@ def actionable_tasks(queryset: QS, user: Viewer, action: str) -> QS:
         if is_office(user):
             return visible_tasks(queryset, user)
         if is_active_user(user) and user.role == Role.SUPERVISOR and user.unit_id:
-            return queryset.filter(_unit_exists(path_prefixes=[user.unit.path], role=UnitRole.LEAD_SUPERVISOR))
+            return queryset.filter(_held_by_units(path_prefixes=[user.unit.path], role=UnitRole.LEAD_SUPERVISOR))
         return queryset.none()
     raise ValueError(f"unknown task action {action!r}")
 
@@ -104,7 +115,8 @@ def visible_campaigns(queryset: QS, user: Viewer) -> QS:
         return queryset.none()
     if is_office(user):
         return queryset.filter(in_tree("office", user.unit))
-    return queryset.filter(pk__in=visible_tasks(Task.objects.all(), user).values("campaign_id"))
+    # per campaign "holds a visible task" (a few index probes), not the campaigns of every visible task
+    return queryset.filter(Exists(visible_tasks(Task.objects.filter(campaign=OuterRef("pk")), user)))
 
 
 def actionable_campaigns(queryset: QS, user: Viewer, action: str) -> QS:

@@ -75,12 +75,18 @@ class TaskInput:
 def missing_essentials(task: Task) -> list[str]:
     """What keeps a task from being "四清楚" (problem, measures, responsible unit, deadline clear).
 
-    Uses prefetched ``task_units`` and ``measures`` where the caller has them.
+    Uses prefetched ``task_units`` and ``measures`` where the caller has them; a list row's
+    ``measure_count`` (``selectors.with_list_data``) stands for the measures, since a measure's
+    text is stored stripped and never blank (``_validate``, ``_write_measures``).
     """
     missing = []
     if not (task.problem or "").strip():
         missing.append("问题不清楚：未填写问题描述")
-    if not any((m.text or "").strip() for m in task.measures.all()):
+    if getattr(task, "measure_count", None) is not None:
+        has_measures = task.measure_count > 0
+    else:
+        has_measures = any((m.text or "").strip() for m in task.measures.all())
+    if not has_measures:
         missing.append("措施不清楚：至少需要一条整改措施")
     if not any(tu.role == UnitRole.RESPONSIBLE for tu in task.task_units.all()):
         missing.append("责任不清楚：未指定主体责任单位")

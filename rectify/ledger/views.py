@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from rectify.core.paging import list_page
 from rectify.ledger import selectors, services
 from rectify.ledger.forms import MeasureFormSet, TaskFilterForm, TaskForm, measures_from
 from rectify.ledger.models import Campaign, UnitRole
 from rectify.ledger.scope import can_create_tasks
+
+PAGE_SIZES = {"20", "50", "100", "200"}
 
 
 def _filters_from(form: TaskFilterForm) -> selectors.TaskFilter:
@@ -32,9 +35,8 @@ def task_list(request):
     form = TaskFilterForm(request.GET or None, campaigns=selectors.campaigns_for(request.user))
     filters = _filters_from(form)
     qs = selectors.with_list_data(selectors.task_queryset(request.user, filters))
-    paginator = Paginator(qs, request.GET.get("per_page") if request.GET.get("per_page") in {"20", "50", "100", "200"}
-                          else 50)
-    page = paginator.get_page(request.GET.get("page"))
+    per_page = request.GET.get("per_page")
+    page = list_page(request, qs, int(per_page) if per_page in PAGE_SIZES else settings.LEDGER_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "ledger/task_list.html", {

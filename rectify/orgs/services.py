@@ -587,10 +587,20 @@ def revoke_api_token(*, actor: User, token: ApiToken, channel: str = "") -> ApiT
     return locked
 
 
-def user_for_token(key: str) -> User | None:
+def user_for_token(key: str, *, resolution_seconds: int = 60) -> User | None:
+    """The active user of an unrevoked token, or None.
+
+    A read must not write: the token's last use is recorded at most once a minute, like
+    the session's idle timer (on SQLite every write takes the one write lock). The UPDATE is sent
+    only when the row just read is stale, and is conditional, so that concurrent requests of the
+    same minute update it once and the rest match no row.
+    """
     token = (ApiToken.objects.select_related("user", "user__unit")
              .filter(digest=sm3_hex(key.encode()), revoked=False).first())
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now, resolution = timezone.now(), dt.timedelta(seconds=resolution_seconds)
+    if token.last_used_at is None or now - token.last_used_at >= resolution:
+        # exclude(… > t) keeps NULL too: "never used or not within the resolution"
+        ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=now - resolution).update(last_used_at=now)
     return token.user

@@ -41,9 +41,15 @@ class TargetProposal:
     source: str = ""
 
 
-def match_units(names: list[str]) -> list[Unit]:
-    """Map unit names the parser suggests (a typical city's department names) onto real units."""
-    units = list(Unit.objects.filter(is_active=True))
+def active_units() -> list[Unit]:
+    return list(Unit.objects.filter(is_active=True))
+
+
+def match_units(names: list[str], units: list[Unit] | None = None) -> list[Unit]:
+    """Map unit names the parser suggests (a typical city's department names) onto real units.
+
+    A caller matching many measures passes ``units`` (``active_units()``), read once."""
+    units = active_units() if units is None else units
     found: list[Unit] = []
     for name in names:
         for unit in units:

@@ -25,7 +25,7 @@ from rectify.ledger.scope import can_create_tasks
 from rectify.orgs.models import Category, Unit
 from rectify.planparse import PlanParseError, parse_plan
 from rectify.planparse.procedure import compare_procedure
-from rectify.planparse.services import MeasureProposal, TargetProposal, import_plan, match_units
+from rectify.planparse.services import MeasureProposal, TargetProposal, active_units, import_plan, match_units
 
 MAX_PLAN_BYTES = 10 * 1024 * 1024
 DRAFTS = Stash("plans", suffix=".json", keep=5)
@@ -89,10 +89,11 @@ def _load(request, token: str) -> dict:
 
 def _rows(draft: dict) -> list[dict]:
     rows = []
+    active = active_units()  # once for all measures
     for i, m in enumerate(draft["parse"]["measures"]):
         stated = m.get("units") or []
         suggested = [s["unit"] for s in m.get("suggested_units") or []]
-        units = match_units(stated or suggested)
+        units = match_units(stated or suggested, active)
         deadline = m.get("deadline") or {}
         rows.append({
             "i": i, "path": m["path"], "title": m["title"], "text": m["text"],

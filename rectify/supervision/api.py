@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from rectify.core.paging import ApiPagination
 from rectify.ledger.selectors import get_task_for_user
 from rectify.orgs.models import Unit
 from rectify.supervision import selectors, services
@@ -93,7 +94,7 @@ def _escalation_for(user, pk: int) -> Escalation:
 
 
 @router.get("/escalations", response=list[EscalationOut], summary="督办台账（待回复且逾期的在前）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_escalations(request, filters: Query[EscalationFilterIn]):
     if filters.status and filters.status not in EscalationStatus.values:
         raise ValidationError({"status": [f"未知的状态：{filters.status}"]})

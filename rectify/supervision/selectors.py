@@ -14,7 +14,8 @@ def escalation_board(user, *, status: str = "", rung: str = "", task: int | None
                      today: dt.date | None = None) -> QuerySet:
     """督办台账 for pages and API: open ones with an overdue reply first, then open, replied, closed."""
     today = today or timezone.localdate()
-    qs = (Escalation.objects.visible_to(user).select_related("task", "target_unit", "issuing_unit")
+    qs = (Escalation.objects.visible_to(user)
+          .select_related("task", "target_unit", "issuing_unit", "issued_by", "replied_by")
           .annotate(rank=Case(
               When(status=EscalationStatus.OPEN, reply_due__lt=today, then=Value(0)),
               When(status=EscalationStatus.OPEN, then=Value(1)),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rectify.core.paging import list_page
 from rectify.ledger.selectors import get_task_for_user
 from rectify.orgs.models import Unit
 from rectify.supervision import scope, selectors, services
@@ -28,7 +28,7 @@ def board(request):
     rung = request.GET.get("rung", "")
     qs = selectors.escalation_board(request.user, status=status if status in EscalationStatus.values else "",
                                     rung=rung if rung in LADDER else "", today=today)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = list_page(request, qs, 50)
     return render(request, "supervision/board.html", {"page": page, "today": today, "status": status,
                                                       "statuses": EscalationStatus.choices, "rungs": Rung.choices})
 

@@ -1,0 +1,150 @@
+"""Paging for every list, pages and API: a page costs the same at any ledger size.
+
+Two rules, one place:
+
+- **The count is taken on the bare filtered queryset**: no ordering, no select_related, no
+  annotations, no prefetch — ``SELECT COUNT(*) FROM <table> WHERE <scope and filters>``. A list
+  query's joins and per-row subqueries are for the 50 rows shown, never for the count.
+- **Past a threshold, PostgreSQL estimates**: the count stops reading at the threshold
+  (``COUNT(*)`` over a ``LIMIT threshold + 1`` subquery) and, when it gets there, shows the
+  planner's estimate (``EXPLAIN (FORMAT JSON)``, no rows read) instead of counting every visible
+  row. The page says so ("约 N 条"); the API says ``"estimated": true``.
+  ``RECTIFY_LIST_ESTIMATE_ABOVE`` sets the threshold (0 turns estimates off); SQLite, the embedded
+  database of small installations, always counts exactly.
+
+The API's limit/offset are bounded (``limit`` 1–200, ``offset`` 0–1,000,000): an integer out of
+range is refused with 422 by validation instead of reaching the database (an offset past
+SQLite's 64-bit integers used to answer 500).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import F, Func, IntegerField, QuerySet, Subquery
+from django.utils.functional import cached_property
+from ninja import Field, Schema
+from ninja.pagination import PaginationBase
+
+API_MAX_LIMIT = 200
+API_MAX_OFFSET = 1_000_000
+
+
+def bare(queryset: QuerySet) -> QuerySet:
+    """The rows of ``queryset`` without what only displaying them needs (for counting)."""
+    qs = queryset.order_by()
+    qs.query.select_related = False
+    qs._prefetch_related_lookups = ()
+    return qs
+
+
+def subquery_count(queryset: QuerySet) -> Subquery:
+    """``(SELECT COUNT(*) … WHERE <correlated>)`` for each row shown: the outer list query gets no
+    join and no GROUP BY, so the database can stop at LIMIT instead of grouping the whole table."""
+    return Subquery(queryset.order_by().annotate(_n=Func(F("pk"), function="COUNT")).values("_n"),
+                    output_field=IntegerField())
+
+
+def page_rows(queryset, start: int, stop: int):
+    """Rows ``start:stop`` of ``queryset``: first the page's keys by a narrow query in index order
+    (``id IN (SELECT id … ORDER BY … LIMIT … OFFSET …)``), then only those rows with their joins
+    and per-row subqueries. A deep page skips index entries, not fully computed rows."""
+    if not isinstance(queryset, QuerySet) or queryset.query.is_sliced:
+        return queryset[start:stop]
+    keys = queryset.values("pk")
+    keys.query.select_related = False
+    return queryset.filter(pk__in=keys[start:stop])
+
+
+def estimate_threshold() -> int:
+    return int(getattr(settings, "LIST_ESTIMATE_ABOVE", 0) or 0)
+
+
+def planner_estimate(queryset: QuerySet) -> int | None:
+    """PostgreSQL's estimate of how many rows ``queryset`` holds, without reading them."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = bare(queryset).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def count_rows(queryset: QuerySet, *, threshold: int | None = None) -> tuple[int, bool]:
+    """(count, estimated). On PostgreSQL the count reads at most ``threshold`` + 1 rows; past that
+    the planner's estimate stands in (never below what was counted). SQLite counts exactly."""
+    threshold = estimate_threshold() if threshold is None else threshold
+    if threshold <= 0 or connections[queryset.db].vendor != "postgresql":
+        return bare(queryset).count(), False
+    capped = bare(queryset).values("pk")[:threshold + 1].count()
+    if capped <= threshold:
+        return capped, False
+    return max(planner_estimate(queryset) or 0, capped), True
+
+
+class ListPaginator(Paginator):
+    """Django's Paginator, counting on the bare filtered queryset (see the module docstring).
+
+    ``page.paginator.estimated`` tells the template to say "约"; an estimated last page may come out
+    shorter than the others, or empty.
+    """
+
+    def __init__(self, object_list, per_page, *, threshold: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.threshold = threshold
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(page_rows(self.object_list, bottom, top), number, self)
+
+    @cached_property
+    def _counted(self) -> tuple[int, bool]:
+        if isinstance(self.object_list, QuerySet):
+            return count_rows(self.object_list, threshold=self.threshold)
+        return len(self.object_list), False
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted[0]
+
+    @property
+    def estimated(self) -> bool:
+        return self._counted[1]
+
+
+def list_page(request, queryset: QuerySet, per_page: int, *, param: str = "page"):
+    """The requested page of ``queryset`` (out-of-range numbers give the first or last page)."""
+    return ListPaginator(queryset, per_page).get_page(request.GET.get(param))
+
+
+class ApiPagination(PaginationBase):
+    """limit/offset for every /api/v1 list: bounded, with a cheap count (see the module docstring)."""
+
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=API_MAX_LIMIT, description=f"每页条数（1–{API_MAX_LIMIT}）")
+        offset: int = Field(0, ge=0, le=API_MAX_OFFSET, description=f"跳过的条数（0–{API_MAX_OFFSET:,}）")
+
+    class Output(Schema):
+        items: list[Any]
+        count: int
+        estimated: bool = Field(False, description="count 为数据库估算值（数据量很大时）")
+
+    def paginate_queryset(self, queryset, pagination: Input, request, **params) -> Any:
+        offset, limit = pagination.offset, pagination.limit
+        if isinstance(queryset, QuerySet):
+            count, estimated = count_rows(queryset)
+        else:
+            count, estimated = len(queryset), False
+        return {"items": page_rows(queryset, offset, offset + limit), "count": count, "estimated": estimated}

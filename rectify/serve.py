@@ -1,0 +1,146 @@
+"""`rectify serve`: the web server of an installation.
+
+On Linux and other Unix systems it runs gunicorn: a master (arbiter) process that forks ``workers``
+worker processes, each serving ``threads`` requests at once (gthread workers). Several processes
+use several cores, and one slow request (an Excel import, a bulletin) no longer holds up the others
+behind Python's global interpreter lock. Where gunicorn cannot run (Windows has no ``fork``), the
+pure-Python waitress serves from one process with threads, as before.
+
+Periodic work (tick) runs in exactly one place: with gunicorn, one process of its own started by the
+master when it is ready (``rectify tick --every N``) and stopped with it — never once per worker;
+with waitress, a thread of the one process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+# Long requests still run inside the request (Excel imports of 10,000 rows take about a minute on
+# PostgreSQL): a worker is killed only after this many seconds without answering.
+WORKER_TIMEOUT_SECONDS = 300
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 0  # 0: one per core
+    threads: int = 0  # 0: 4 per gunicorn worker, 8 for waitress
+    tick_minutes: int | None = 10  # None: no tick (production runs `rectify tick` from cron)
+    server: str = "auto"  # auto | gunicorn | waitress
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def gunicorn_available() -> bool:
+    if sys.platform == "win32":
+        return False
+    try:
+        import gunicorn.app.base  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_server(requested: str) -> str:
+    if requested == "waitress":
+        return "waitress"
+    if gunicorn_available():
+        return "gunicorn"
+    if requested == "gunicorn":
+        raise SystemExit("gunicorn 不可用（需要 Linux/Unix 并安装 gunicorn）；可改用 --server waitress")
+    return "waitress"
+
+
+def serve(options: ServeOptions) -> int:
+    server = choose_server(options.server)
+    if server == "gunicorn":
+        return _gunicorn(options)
+    return _waitress(options)
+
+
+# --- gunicorn -------------------------------------------------------------------------------------
+
+
+def start_tick_process(minutes: int) -> subprocess.Popen:
+    """`rectify tick --every N` as a child of this process; it stops when this process goes away."""
+    return subprocess.Popen([sys.executable, "-m", "rectify.cli", "tick", "--every", str(minutes),
+                             "--parent-pid", str(os.getpid())])
+
+
+def _gunicorn(options: ServeOptions) -> int:
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+
+    workers = options.workers or default_workers()
+    threads = options.threads or 4
+    tick: dict[str, subprocess.Popen] = {}
+
+    def when_ready(arbiter):
+        if options.tick_minutes:
+            tick["process"] = start_tick_process(options.tick_minutes)
+        ticking = f"，定时任务每 {options.tick_minutes} 分钟" if options.tick_minutes else ""
+        print(f"督察整改调度平台 运行于 http://{options.host}:{options.port}/ （gunicorn：{workers} 个工作进程 × "
+              f"{threads} 线程{ticking}；Ctrl+C 停止）", flush=True)
+
+    def on_exit(arbiter):
+        process = tick.get("process")
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    config = {
+        "bind": [f"{options.host}:{options.port}"],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": WORKER_TIMEOUT_SECONDS,
+        "graceful_timeout": 30,
+        "proc_name": "rectify",
+        "errorlog": "-",
+        "loglevel": "warning",
+        "when_ready": when_ready,
+        "on_exit": on_exit,
+    }
+
+    class Rectify(BaseApplication):
+        def load_config(self):
+            for key, value in config.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from rectify.wsgi import application
+
+            return application
+
+    # The master migrated the database: its connections must not be inherited by forked workers.
+    connections.close_all()
+    Rectify().run()
+    return 0
+
+
+# --- waitress -------------------------------------------------------------------------------------
+
+
+def _waitress(options: ServeOptions) -> int:
+    from waitress import serve as waitress_serve
+
+    from rectify.wsgi import application
+
+    threads = options.threads or 8
+    if options.tick_minutes:
+        from rectify.tick import run_forever
+
+        run_forever(options.tick_minutes)
+    print(f"督察整改调度平台 运行于 http://{options.host}:{options.port}/ （waitress：单进程 × {threads} 线程；"
+          "Ctrl+C 停止）", flush=True)
+    waitress_serve(application, host=options.host, port=options.port, threads=threads, ident="rectify")
+    return 0

@@ -1,0 +1,374 @@
+"""Every list the product shows, web and API, with a factory of its rows — one declarative table
+that tests/test_query_counts.py (queries equal at 5 and 50 rows, pinned in query_counts.json) and
+tests/test_get_writes_nothing.py (a GET writes nothing) both walk.
+
+A factory adds ``count`` rows to what the list shows and returns the URL's parameters; rows are
+written in bulk (lists read them, they need no audit events), except where the list reads what a
+service writes (timeline events).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.test import Client
+from django.utils import timezone
+
+from rectify.core.audit import record_event
+from rectify.core.models import CalendarDay, CalendarYear, Notification
+from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus
+from rectify.ledger.models import Campaign, Measure, Task, TaskUnit, UnitRole
+from rectify.orgs.services import issue_api_token
+from rectify.supervision.models import Escalation, EscalationStatus, Rung, StatusFlip
+
+_serial = itertools.count(1)
+
+
+@dataclass
+class Scene:
+    """The shared world plus what the factories made so far (one round, one report, …)."""
+
+    world: object
+    state: dict = field(default_factory=dict)
+
+    @property
+    def admin(self):
+        return self.world.users["office_admin"]
+
+    def client(self, persona: str, *, api: bool = False) -> Client:
+        """A logged-in browser, or (``api``) a token client (also logged in, for the schema pages)."""
+        key = ("client", persona, api)
+        if key not in self.state:
+            user = self.world.users[persona]
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(actor=user, user=user, name='t')}") if api \
+                else Client()
+            client.force_login(user)
+            self.state[key] = client
+        return self.state[key]
+
+    def round(self) -> DispatchRound:
+        """One open round of the office (the dispatch table and the report list read it)."""
+        if "round" not in self.state:
+            self.state["round"] = DispatchRound.objects.create(
+                office=self.world.office, period="2026-10", title="2026年10月调度", opened_at=timezone.now(),
+                opened_by=self.admin, due_date=dt.date(2099, 12, 10))
+        return self.state["round"]
+
+    def report(self) -> ProgressReport:
+        """零陵区's draft report on T-01 in that round (its evidence and history are lists)."""
+        if "report" not in self.state:
+            self.state["report"] = ProgressReport.objects.create(
+                round=self.round(), task=self.world.task_a, unit=self.world.county_a, status=ReportStatus.DRAFT,
+                progress_text="完成截污管网 3 公里。", percent=40, author=self.world.users["reporter_a"],
+                submitted_at=timezone.now())
+        return self.state["report"]
+
+
+# --- row factories --------------------------------------------------------------------------------
+
+
+def add_tasks(scene: Scene, count: int) -> list[Task]:
+    """Tasks of 零陵区 (so its reporter sees them), each with four unit roles and three measures."""
+    w = scene.world
+    tasks = Task.objects.bulk_create(
+        Task(campaign=w.campaign, code=f"L-{next(_serial):05d}", title=f"列表任务{i}", problem="问题描述", target="目标",
+             category="water", leader=w.users["leader_a"], deadline_kind="by_date",
+             deadline=dt.date(2026, 1, 1) + dt.timedelta(days=i), status="active", progress_status="lagging",
+             warning_colour="yellow", expected_percent=60, actual_percent=30, status_reasons=["滞后"])
+        for i in range(count))
+    TaskUnit.objects.bulk_create(
+        TaskUnit(task=t, unit=unit, role=role, is_primary=True) for t in tasks for unit, role in (
+            (w.county_a, UnitRole.RESPONSIBLE), (w.dept_env, UnitRole.LEAD_SUPERVISOR),
+            (w.dept_housing, UnitRole.CO_SUPERVISOR), (w.dept_env, UnitRole.ACCEPTANCE)))
+    Measure.objects.bulk_create(Measure(task=t, ordinal=n, text=f"措施{n}", owner_unit=w.county_a, done=n == 1)
+                                for t in tasks for n in (1, 2, 3))
+    return tasks
+
+
+def tasks(scene: Scene, count: int) -> dict:
+    add_tasks(scene, count)
+    return {}
+
+
+def measures_of_task(scene: Scene, count: int) -> dict:
+    task = scene.world.task_a
+    start = task.measures.count()
+    Measure.objects.bulk_create(Measure(task=task, ordinal=start + n + 1, text=f"补充措施{n}",
+                                        owner_unit=scene.world.county_a) for n in range(count))
+    return {"task": task.pk}
+
+
+def campaigns(scene: Scene, count: int) -> dict:
+    Campaign.objects.bulk_create(Campaign(code=f"C-{next(_serial):05d}", name=f"批次{next(_serial)}",
+                                          office=scene.world.office) for _ in range(count))
+    return {}
+
+
+def reports(scene: Scene, count: int) -> dict:
+    """Report slots of new tasks in one round, in every state, each with evidence."""
+    rnd, w = scene.round(), scene.world
+    states = [ReportStatus.PENDING, ReportStatus.DRAFT, ReportStatus.AWAITING_REVIEW, ReportStatus.SUBMITTED,
+              ReportStatus.RETURNED, ReportStatus.ACCEPTED]
+    rows = ProgressReport.objects.bulk_create(
+        ProgressReport(round=rnd, task=t, unit=w.county_a, status=states[i % len(states)], percent=10 * (i % 10),
+                       late=i % 2 == 0, author=w.users["reporter_a"], submitted_at=timezone.now())
+        for i, t in enumerate(add_tasks(scene, count)))
+    _evidence(scene, rows)
+    return {"round": rnd.pk}
+
+
+def _evidence(scene: Scene, reports_: list[ProgressReport], per_report: int = 1) -> None:
+    Evidence.objects.bulk_create(
+        Evidence(report=r, digest=f"{next(_serial):064x}", extension="pdf", size=1000, mime="application/pdf",
+                 kind="document", original_name=f"材料{n}.pdf", uploaded_by=scene.world.users["reporter_a"])
+        for r in reports_ for n in range(per_report))
+
+
+def rounds(scene: Scene, count: int) -> dict:
+    """Open rounds of the office, each with a pending report of 零陵区 (the reporter's to-do list)."""
+    w = scene.world
+    made = DispatchRound.objects.bulk_create(
+        DispatchRound(office=w.office, period=f"{1000 + n // 12:04d}-{n % 12 + 1:02d}", title=f"第{n}轮",
+                      opened_at=timezone.now(), opened_by=scene.admin, due_date=dt.date(2099, 12, 10))
+        for n in (next(_serial) for _ in range(count)))
+    ProgressReport.objects.bulk_create(ProgressReport(round=r, task=w.task_a, unit=w.county_a) for r in made)
+    return {}
+
+
+def escalations(scene: Scene, count: int) -> dict:
+    """Escalations aimed at 零陵区, open, replied and closed, some overdue."""
+    w = scene.world
+    statuses = [EscalationStatus.OPEN, EscalationStatus.REPLIED, EscalationStatus.CLOSED]
+    Escalation.objects.bulk_create(
+        Escalation(task=t, rung=Rung.CIRCULAR, reason="进展滞后", target_unit=w.county_a,
+                   reply_due=dt.date(2020, 1, 1) + dt.timedelta(days=400 * (i % 2)) + dt.timedelta(days=i),
+                   doc_number=f"整改办通〔2026〕{next(_serial)}号", issued_by=scene.admin, issuing_unit=w.office,
+                   issued_at=timezone.now(), status=statuses[i % 3], reply_text="已整改" if i % 3 else "",
+                   replied_by=w.users["reporter_a"] if i % 3 else None)
+        for i, t in enumerate(add_tasks(scene, count)))
+    return {}
+
+
+def notifications(scene: Scene, count: int) -> dict:
+    Notification.objects.bulk_create(
+        Notification(user=user, kind="round_opened", title=f"提醒{n}", body="请按时报送。", url="/dispatch/",
+                     key=f"k{n}", read_at=timezone.now() if n % 2 else None)
+        for user in scene.world.users.values() for n in (next(_serial) for _ in range(count)))
+    return {}
+
+
+def calendar_years(scene: Scene, count: int) -> dict:
+    # after the seeded years (a transactional test before this one may have flushed them)
+    start = (CalendarYear.objects.order_by("-year").values_list("year", flat=True).first() or 2026) + 1
+    CalendarYear.objects.bulk_create(CalendarYear(year=y, source="office", entered_by=scene.admin,
+                                                  entered_at=timezone.now()) for y in range(start, start + count))
+    CalendarDay.objects.bulk_create(CalendarDay(date=dt.date(y, 1, 1), kind="holiday", name="元旦")
+                                    for y in range(start, start + count))
+    return {}
+
+
+def calendar_days(scene: Scene, count: int) -> dict:
+    year = 2150
+    CalendarYear.objects.get_or_create(year=year, defaults={"source": "office", "entered_by": scene.admin,
+                                                            "entered_at": timezone.now()})
+    first = CalendarDay.objects.filter(date__year=year).count()
+    CalendarDay.objects.bulk_create(CalendarDay(date=dt.date(year, 1, 1) + dt.timedelta(days=first + n),
+                                                kind="holiday", name="假日") for n in range(count))
+    return {"year": year}
+
+
+def task_history(scene: Scene, count: int) -> dict:
+    """T-01 with more of everything its page lists: measures, reports, escalations, flips, events."""
+    w = scene.world
+    task = w.task_a
+    measures_of_task(scene, count)
+    rounds(scene, count)
+    Escalation.objects.bulk_create(
+        Escalation(task=task, rung=Rung.SUPERVISION, reason="滞后", target_unit=w.county_a, reply_due=None,
+                   doc_number=f"整改办督〔2026〕{next(_serial)}号", issued_by=scene.admin, issuing_unit=w.office,
+                   issued_at=timezone.now()) for _ in range(count))
+    StatusFlip.objects.bulk_create(StatusFlip(task=task, at=timezone.now(), computed_on=dt.date(2026, 11, 1),
+                                              old_status="on_schedule", new_status="lagging", new_colour="yellow")
+                                   for _ in range(count))
+    for n in range(count):
+        record_event(actor=scene.admin, action="task_updated", obj=task, summary=f"第{n}次修改")
+    return {"task": task.pk}
+
+
+def report_history(scene: Scene, count: int) -> dict:
+    """One report with more evidence and more earlier reports of the same task and unit."""
+    report = scene.report()
+    _evidence(scene, [report], per_report=count)
+    rounds(scene, count)
+    return {"report": report.pk}
+
+
+def round_table(scene: Scene, count: int) -> dict:
+    """The dispatch table of one round: more report slots (grouped by unit and lead unit)."""
+    return reports(scene, count)
+
+
+def plan_measures(scene: Scene, count: int) -> dict:
+    """A pasted plan with more measures: the preview lists each with its matched units."""
+    total = scene.state.get("plan_measures", 0) + count
+    scene.state["plan_measures"] = total
+    text = "\n".join(["某市贯彻落实中央生态环境保护督察反馈意见整改方案", "一、主要任务", "（一）打好污染防治攻坚战"]
+                     + [f"{i + 1}.推进第{i + 1}项整改工作。加强城镇污水管网建设，市住房和城乡建设局牵头，2026年12月底前完成。"
+                        for i in range(total)])
+    response = scene.client("office_admin").post("/plans/", {"campaign": scene.world.campaign.pk, "text": text})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return {"token": response["Location"].rstrip("/").rsplit("/", 1)[1]}
+
+
+def closeouts(scene: Scene, count: int) -> dict:
+    """Close-outs of new tasks at every open stage, each with an unanswered objection."""
+    from rectify.closeout.models import OPEN_STATUSES, Closeout, Objection
+
+    now = timezone.now()
+    rows = Closeout.objects.bulk_create(
+        Closeout(task=t, status=OPEN_STATUSES[i % len(OPEN_STATUSES)], started_by=scene.admin, started_at=now,
+                 notice_start=dt.date(2026, 11, 2), notice_end=dt.date(2026, 11, 9) + dt.timedelta(days=i),
+                 notice_number=f"公示〔2026〕{next(_serial)}号", completion_summary="已完成。")
+        for i, t in enumerate(add_tasks(scene, count)))
+    Objection.objects.bulk_create(Objection(closeout=c, receipt=f"R{next(_serial):09d}", content="仍有异味，请核实。",
+                                            contact_name="张三", contact_phone="13812345678", submitted_at=now)
+                                  for c in rows)
+    return {}
+
+
+def closeout_history(scene: Scene, count: int) -> dict:
+    """One close-out with its check records and more objections (its page and API detail list them)."""
+    from rectify.closeout.models import CheckRecord, Closeout, CloseoutStatus, Objection
+
+    if "closeout" not in scene.state:
+        scene.state["closeout"] = Closeout.objects.create(
+            task=add_tasks(scene, 1)[0], status=CloseoutStatus.ACCEPTED, started_by=scene.admin,
+            started_at=timezone.now(), notice_start=dt.date(2026, 11, 2), notice_end=dt.date(2026, 11, 9))
+        CheckRecord.objects.bulk_create(  # one record per standard (the most there can be)
+            CheckRecord(closeout=scene.state["closeout"], standard=standard, finding="已修复", checked_on=dt.date(2026, 11, 20),
+                        checkers="李四", passed=True, recorded_by=scene.admin, recorded_at=timezone.now())
+            for standard in ("ecology", "pollution", "public"))
+    closeout, now = scene.state["closeout"], timezone.now()
+    Objection.objects.bulk_create(Objection(closeout=closeout, receipt=f"R{next(_serial):09d}", content="请核实。",
+                                            contact_name="王五", contact_phone="13900000000", submitted_at=now,
+                                            answered_by=scene.admin if n % 2 else None, answer="已核实" if n % 2 else "",
+                                            status="answered" if n % 2 else "open")
+                                  for n in range(count))
+    return {"closeout": closeout.pk}
+
+
+def lookbacks(scene: Scene, count: int) -> dict:
+    """Look-backs of the campaign, each with a pending check assigned to 零陵区."""
+    from rectify.closeout.models import LookBack, LookBackCheck
+
+    w, now = scene.world, timezone.now()
+    made = LookBack.objects.bulk_create(
+        LookBack(campaign=w.campaign, title=f"回头看{next(_serial)}", seed="s", due_date=dt.date(2026, 12, 31),
+                 created_by=scene.admin, created_at=now) for _ in range(count))
+    LookBackCheck.objects.bulk_create(LookBackCheck(lookback=lb, task=w.task_a, picked_by="random",
+                                                    assigned_unit=w.county_a, due_date=dt.date(2026, 12, 31))
+                                      for lb in made)
+    return {}
+
+
+def lookback_checks(scene: Scene, count: int) -> dict:
+    """One look-back with more checks (its page and API detail list them)."""
+    from rectify.closeout.models import LookBack, LookBackCheck
+
+    w = scene.world
+    if "lookback" not in scene.state:
+        scene.state["lookback"] = LookBack.objects.create(
+            campaign=w.campaign, title="回头看", seed="s", due_date=dt.date(2026, 12, 31), created_by=scene.admin,
+            created_at=timezone.now())
+    lookback = scene.state["lookback"]
+    LookBackCheck.objects.bulk_create(
+        LookBackCheck(lookback=lookback, task=t, picked_by="random", assigned_unit=w.county_a,
+                      due_date=dt.date(2026, 12, 31), result=["pending", "holding", "rebound"][i % 3],
+                      checked_by=w.users["reporter_a"] if i % 3 else None)
+        for i, t in enumerate(add_tasks(scene, count)))
+    return {"lookback": lookback.pk}
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListPage:
+    name: str
+    url: str  # formatted with what the factory returns
+    persona: str
+    factory: Callable[[Scene, int], dict]
+    api: bool = False
+
+
+def _both(name: str, url: str, factory, *, api: bool = False, personas=("office_admin", "reporter_a")):
+    return [ListPage(f"{name} [{p}]", url, p, factory, api) for p in personas]
+
+
+OFFICE = ("office_admin",)
+
+LISTS: list[ListPage] = [
+    # ledger
+    *_both("ledger", "/ledger/", tasks),
+    *_both("ledger sorted by deadline", "/ledger/?sort=-deadline", tasks, personas=OFFICE),
+    *_both("ledger sorted by colour", "/ledger/?sort=colour&per_page=100", tasks, personas=OFFICE),
+    *_both("ledger filtered by county", "/ledger/?county={county}&status=active", lambda s, n: {
+        **tasks(s, n), "county": s.world.county_a.pk}, personas=OFFICE),
+    *_both("task page", "/ledger/tasks/{task}/", task_history),
+    *_both("task edit (measures)", "/ledger/tasks/{task}/edit/", measures_of_task, personas=OFFICE),
+    *_both("api tasks", "/api/v1/tasks?limit=100", tasks, api=True),
+    *_both("api task", "/api/v1/tasks/{task}", measures_of_task, api=True, personas=OFFICE),
+    *_both("api task measures", "/api/v1/tasks/{task}/measures", measures_of_task, api=True),
+    *_both("api campaigns", "/api/v1/campaigns", campaigns, api=True, personas=OFFICE),
+    # dispatch
+    *_both("rounds", "/dispatch/", rounds),
+    *_both("round table", "/dispatch/rounds/{round}/", round_table),
+    *_both("reports", "/dispatch/reports/", reports),
+    *_both("reports of a round", "/dispatch/reports/?round={round}&bucket=reported", reports, personas=OFFICE),
+    *_both("report page", "/dispatch/reports/{report}/", report_history),
+    *_both("api rounds", "/api/v1/rounds", rounds, api=True),
+    *_both("api round table", "/api/v1/rounds/{round}", round_table, api=True),
+    *_both("api reports", "/api/v1/reports?limit=100", reports, api=True),
+    *_both("api report", "/api/v1/reports/{report}", report_history, api=True),
+    # supervision
+    *_both("escalation board", "/supervision/?status=all", escalations),
+    *_both("api escalations", "/api/v1/escalations?limit=100", escalations, api=True),
+    # close-out and look-back
+    *_both("close-outs", "/closeout/?status=", closeouts),
+    *_both("close-out page", "/closeout/{closeout}/", closeout_history),
+    *_both("look-backs", "/closeout/lookbacks/", lookbacks),
+    *_both("look-back page", "/closeout/lookbacks/{lookback}/", lookback_checks),
+    *_both("api close-outs", "/api/v1/closeouts?status=&limit=100", closeouts, api=True),
+    *_both("api close-out", "/api/v1/closeouts/{closeout}", closeout_history, api=True),
+    *_both("api look-backs", "/api/v1/lookbacks?limit=100", lookbacks, api=True),
+    *_both("api look-back", "/api/v1/lookbacks/{lookback}", lookback_checks, api=True),
+    # core: reminders and the calendar
+    *_both("inbox", "/inbox/", notifications),
+    *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),
+    *_both("calendar year", "/calendar/{year}/", calendar_days, personas=OFFICE),
+    # plans
+    *_both("plan upload (campaigns)", "/plans/", campaigns, personas=OFFICE),
+    *_both("plan preview", "/plans/{token}/", plan_measures, personas=OFFICE),
+]
+
+# URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
+NOT_LISTS = {
+    "/": "redirects to the ledger",
+    "/accounts/login/": "the login form",
+    "/accounts/logout/": "logs out (POST)",
+    "/accounts/password/": "the password form",
+    "/ledger/tasks/new/": "an empty task form",
+    "/ledger/import/": "the workbook upload form",
+    "/ledger/import/preview/": "the import preview of a stashed upload (owned by the Excel module)",
+    "/ledger/import/confirm/": "POST only",
+    "/ledger/import/cancel/": "POST only",
+    "/ledger/export.xlsx": "a streamed workbook, not a page (owned by the Excel module)",
+    "/calendar/enter/": "the calendar entry form",
+    "/inbox/read-all/": "POST only",
+    "/dispatch/rounds/open/": "POST only",
+    "/api/v1/openapi.json": "the schema",
+    "/api/v1/docs": "Swagger UI",
+}

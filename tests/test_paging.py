@@ -1,0 +1,104 @@
+"""Paging of lists (rectify/core/paging.py): bounded API limit/offset, a count without joins, deep
+pages fetched by key, planner estimates past a threshold on PostgreSQL, and a token's last use
+recorded at most once a minute."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from rectify.core.paging import ListPaginator, count_rows
+from rectify.ledger import selectors
+from rectify.ledger.models import Task
+from rectify.orgs.models import ApiToken
+from rectify.orgs.services import user_for_token
+from tests.listing import Scene, add_tasks
+
+
+@pytest.fixture
+def api(world):
+    return Scene(world).client("office_admin", api=True)
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "offset=-1", "offset=1000001",
+                                   "offset=100000000000000000000000000000", "limit=99999999999999999999999", "limit=x"])
+@pytest.mark.parametrize("path", ["/api/v1/tasks", "/api/v1/rounds", "/api/v1/reports", "/api/v1/escalations"])
+def test_out_of_range_limit_or_offset_is_refused_with_422(api, path, query):
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 422, (path, query, response.status_code, response.content[:300])
+
+
+def test_limits_at_the_bounds_are_accepted(api, world):
+    add_tasks(Scene(world), 3)
+    assert len(api.get("/api/v1/tasks?limit=200").json()["items"]) == 5
+    page = api.get("/api/v1/tasks?limit=2&offset=1").json()
+    assert page["count"] == 5 and page["estimated"] is False and len(page["items"]) == 2
+    assert api.get("/api/v1/tasks?offset=1000000").json() == {"items": [], "count": 5, "estimated": False}
+    assert len(api.get("/api/v1/tasks").json()["items"]) == 5  # default limit 50
+
+
+def test_pages_do_not_overlap_and_follow_the_sort(world):
+    add_tasks(Scene(world), 23)
+    user = world.users["office_admin"]
+    for sort in selectors.SORTS:
+        qs = selectors.with_list_data(selectors.task_queryset(user, selectors.TaskFilter(sort=sort)))
+        paginator = ListPaginator(qs, 10)
+        seen = [t.pk for n in paginator.page_range for t in paginator.page(n)]
+        assert len(seen) == len(set(seen)) == 25 == paginator.count, sort
+        whole = list(selectors.task_queryset(user, selectors.TaskFilter(sort=sort)).values_list("pk", flat=True))
+        assert seen == whole, sort
+
+
+def test_a_deep_page_asks_for_its_keys_not_for_every_row(world):
+    add_tasks(Scene(world), 30)
+    qs = selectors.with_list_data(selectors.task_queryset(world.users["office_admin"], selectors.TaskFilter()))
+    with CaptureQueriesContext(connection) as ctx:
+        rows = list(ListPaginator(qs, 10).page(3))
+    page = next(q["sql"] for q in ctx.captured_queries if '"ledger_task"."title"' in q["sql"])
+    assert len(rows) == 10 and "LIMIT 10 OFFSET 20" in page and '"ledger_task"."id" IN (SELECT' in page, page
+
+
+def test_count_is_exact_below_the_threshold(world):
+    assert count_rows(Task.objects.all(), threshold=100) == (2, False)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")
+def test_past_the_threshold_postgresql_shows_an_estimate_labelled_as_such(world, settings):
+    add_tasks(Scene(world), 30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE ledger_task")
+    counted, estimated = count_rows(Task.objects.all(), threshold=10)
+    assert estimated and counted >= 11
+    settings.LIST_ESTIMATE_ABOVE = 10
+    page = world.client("office_admin").get("/ledger/").content.decode()
+    assert "约" in page and "（估算）" in page and "末页" not in page
+    body = Scene(world).client("office_admin", api=True).get("/api/v1/tasks").json()
+    assert body["estimated"] is True and body["count"] >= 11
+
+
+def test_sqlite_always_counts_exactly(world, settings):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's behaviour")
+    settings.LIST_ESTIMATE_ABOVE = 1
+    assert count_rows(Task.objects.all()) == (2, False)
+
+
+def test_token_last_use_is_written_at_most_once_a_minute(world):
+    from rectify.orgs.services import issue_api_token
+
+    user = world.users["office_staff"]
+    key = issue_api_token(actor=user, user=user, name="同步")
+    assert user_for_token(key) == user
+    first = ApiToken.objects.get(user=user).last_used_at
+    assert first is not None
+    with CaptureQueriesContext(connection) as ctx:
+        assert user_for_token(key) == user
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith("UPDATE")], ctx.captured_queries
+    assert ApiToken.objects.get(user=user).last_used_at == first
+    ApiToken.objects.filter(user=user).update(last_used_at=timezone.now() - dt.timedelta(seconds=61))
+    assert user_for_token(key) == user
+    assert ApiToken.objects.get(user=user).last_used_at > first

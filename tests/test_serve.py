@@ -1,0 +1,60 @@
+"""`rectify serve`: several worker processes under gunicorn on Linux, waitress where gunicorn cannot
+run, and periodic work (tick) in exactly one process whatever the number of workers."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rectify.serve import choose_server, default_workers, gunicorn_available
+from tests.serving import get, running_server, sqlite_env
+
+pytestmark = pytest.mark.slow
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; gunicorn needs fork")
+
+
+@linux_only
+def test_two_workers_answer_and_tick_runs_once(tmp_path):
+    with running_server(sqlite_env(tmp_path), "--workers", "2") as server:
+        assert server.wait_for_line("[tick]", timeout=60), server.output
+        for path in ("/accounts/login/", "/static/rectify/app.css", "/ledger/"):
+            status, _, _ = get(server.port, path)
+            assert status in (200, 302), (path, status)
+        children = server.children()
+        ticks = [pid for pid, cmd in children if "tick --every" in cmd]
+        workers = [pid for pid, cmd in children if "tick --every" not in cmd]
+        assert len(workers) == 2 and len(ticks) == 1, children
+        time.sleep(3)  # a loop per worker would have printed by now
+        tick_lines = [line for line in server.lines if line.startswith("[tick]")]
+        assert len(tick_lines) == 1, server.output
+        assert f"pid={ticks[0]}" in tick_lines[0]
+        assert "gunicorn：2 个工作进程" in server.output
+    assert server.process.returncode is not None
+    deadline = time.monotonic() + 15  # the tick process stops with the server
+    while Path(f"/proc/{ticks[0]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{ticks[0]}").exists()
+
+
+@linux_only
+def test_no_tick_starts_no_tick_process(tmp_path):
+    with running_server(sqlite_env(tmp_path), "--workers", "1", "--no-tick") as server:
+        assert all("tick --every" not in cmd for _, cmd in server.children())
+        assert "定时任务" not in server.output
+
+
+def test_waitress_remains_the_fallback(tmp_path):
+    with running_server(sqlite_env(tmp_path), "--server", "waitress", "--threads", "2") as server:
+        assert server.wait_for_line("[tick]", timeout=60), server.output
+        assert "waitress：单进程" in server.output
+        time.sleep(2)
+        assert sum(line.startswith("[tick]") for line in server.lines) == 1
+
+
+def test_server_choice():
+    assert choose_server("waitress") == "waitress"
+    assert choose_server("auto") == ("gunicorn" if gunicorn_available() else "waitress")
+    assert default_workers() >= 1
