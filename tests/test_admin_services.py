@@ -680,3 +680,23 @@ def test_createadmin_goes_through_the_services(db, monkeypatch, capsys):
     assert rec.actions() == ["unit_created", "user_created"]
     assert all(e.actor_id is None and e.actor_name == SYSTEM for e in rec.events)
     assert User.objects.get(username="chief").unit.name == "某市整改办"
+
+
+def test_a_sub_office_manages_only_the_leaders_of_its_own_counties(world):
+    """Leaders belong to no unit: the office whose tree holds a leader's county manages that leader."""
+    from rectify.orgs.models import UnitKind, User
+    from rectify.orgs.services import create_unit, create_user
+
+    other_office = create_unit(actor=None, name="另一市整改办", kind=UnitKind.OFFICE)
+    other_county = create_unit(actor=None, name="另一县", kind=UnitKind.COUNTY, parent=other_office)
+    other_admin = create_user(actor=None, username="other_admin", password=PASSWORD, role="office_admin",
+                              unit=other_office, display_name="另一市管理员", must_change_password=False)
+    other_leader = create_user(actor=None, username="other_leader", password=PASSWORD, role="leader", unit=None,
+                               display_name="另一市领导", must_change_password=False)
+    from rectify.orgs.models import LeaderAssignment
+
+    LeaderAssignment.objects.create(leader=other_leader, county=other_county)
+    ours = set(User.objects.visible_to(world.users["office_admin"]).values_list("username", flat=True))
+    theirs = set(User.objects.visible_to(other_admin).values_list("username", flat=True))
+    assert "leader_a" in ours and "other_leader" not in ours
+    assert "other_leader" in theirs and "leader_a" not in theirs

@@ -3,7 +3,7 @@ that every other app's scope is written with.
 
 | role | units | users, assignments, tokens |
 | --- | --- | --- |
-| 整改办管理员 | all (names are public within the system); manages its own tree | of its tree (and leaders) |
+| 整改办管理员 | all (names are public within the system); manages its own tree | of its tree, and the leaders assigned to a county in it (the top office also those with no county) |
 | anyone else signed in | all (to pick them in forms and filters) | their own account and tokens |
 
 "This unit and everything under it" is one indexed prefix match on the materialised path; the
@@ -69,8 +69,16 @@ def visible_users(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
     if manages_accounts(user):
-        # Leaders belong to no unit: the office that manages accounts manages theirs too.
-        return queryset.filter(in_tree("unit", user.unit) | Q(unit__isnull=True))
+        # Leaders belong to no unit: an office manages the leaders assigned to a county in its tree;
+        # leaders with no county (sectors only, or not yet assigned) belong to the top office.
+        from rectify.orgs.models import LeaderAssignment
+
+        condition = in_tree("unit", user.unit) | Q(
+            pk__in=LeaderAssignment.objects.filter(in_tree("county", user.unit)).values("leader_id"))
+        if user.unit.parent_id is None:
+            condition |= Q(unit__isnull=True) & ~Q(
+                pk__in=LeaderAssignment.objects.filter(county__isnull=False).values("leader_id"))
+        return queryset.filter(condition)
     return queryset.filter(pk=user.pk)
 
 
