@@ -9,7 +9,7 @@ from pathlib import Path
 from rectify.core.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(env_str("RECTIFY_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+DATA_DIR = Path(env_str("RECTIFY_DATA_DIR") or str(Path.cwd() / "data")).resolve()
 
 DEBUG = env_bool("RECTIFY_DEBUG", False)
 

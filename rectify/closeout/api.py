@@ -236,8 +236,8 @@ class ResultIn(Schema):
 
 def _detail(user, pk: int) -> Closeout:
     closeout = selectors.get_closeout_for_user(user, pk)
-    closeout.actions = [t.action for t in selectors.closeout_actions(user, closeout)]
-    closeout.objections_out = selectors.objections_for(user, closeout)
+    closeout.actions = [t.action for t in selectors.closeout_actions(user, closeout)]  # type: ignore[attr-defined]
+    closeout.objections_out = selectors.objections_for(user, closeout)  # type: ignore[attr-defined]
     return closeout
 
 
@@ -338,7 +338,7 @@ def start_lookback(request, payload: LookBackIn):
 
 def _lookback_out(user, pk: int):
     lookback = selectors.get_lookback_for_user(user, pk)
-    lookback.checks_out = list(selectors.lookback_checks(user, lookback))
+    lookback.checks_out = list(selectors.lookback_checks(user, lookback))  # type: ignore[attr-defined]
     return lookback
 
 

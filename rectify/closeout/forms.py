@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rectify.closeout.models import FileStage, Standard, Verdict, Verifier
 from rectify.core.forms import ZhForm
+from rectify.ledger.models import Campaign
 from rectify.ledger.forms import DateInput
 from rectify.orgs.models import Category
 
@@ -60,7 +61,7 @@ class PolicyForm(ZhForm):
 
 
 class LookBackForm(ZhForm):
-    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, empty_label=None)
+    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=Campaign.objects.none(), empty_label=None)
     title = forms.CharField(label=_("名称"), max_length=100)
     share_percent = forms.IntegerField(label=_("随机抽取比例（%）"), min_value=0, max_value=100, initial=20)
     seed = forms.CharField(label=_("随机种子"), max_length=64, required=False,

@@ -134,10 +134,10 @@ def eligibility(task: Task) -> list[str]:
     for row in reported:
         latest.setdefault(row["unit_id"], row)
     for unit in responsible_units(task):
-        row = latest.get(unit.pk)
-        if row is None:
+        last = latest.get(unit.pk)
+        if last is None:
             reasons.append(f"{unit.name}尚无进展报送。")
-        elif row["status"] != ReportStatus.ACCEPTED:
+        elif last["status"] != ReportStatus.ACCEPTED:
             reasons.append(f"{unit.name}最近一次进展报送尚未被采纳。")
     return reasons
 
@@ -462,9 +462,9 @@ def _apply_step(actor, closeout: Closeout, task: Task, action: str, *, reason: s
         return ""
     if action == "verify_pass":
         checks = {c.standard: c for c in closeout.checks.all()}
-        missing = [str(Standard(s).label) for s in Standard.values if s not in checks]
-        if missing:
-            raise ValidationError(f"尚未填写「{'、'.join(missing)}」的核查记录。")
+        unchecked = [str(Standard(s).label) for s in Standard.values if s not in checks]
+        if unchecked:
+            raise ValidationError(f"尚未填写「{'、'.join(unchecked)}」的核查记录。")
         failed = [str(Standard(s).label) for s, c in checks.items() if not c.passed]
         if failed:
             raise ValidationError(f"「{'、'.join(failed)}」核查不符合销号标准，不能核查通过。")
@@ -768,6 +768,7 @@ def record_lookback_result(*, actor: User, check: LookBackCheck, action: str, st
         locked.checked_by, locked.checked_at = actor, timezone.now()
         summary = f"回头看「{locked.lookback.title}」复查：{rule.label}。{statement}"
         if action == "rebound":
+            assert new_deadline is not None  # validated above
             locked.new_deadline = new_deadline
             locked.reopened, note = _reopen(actor, locked, new_deadline)
             summary += note

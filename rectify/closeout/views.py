@@ -115,7 +115,7 @@ def assess(request, task_id: int):
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
-            closeout = task.closeouts.filter(status__in=OPEN_STATUSES).first()
+            closeout = task.closeouts.filter(status__in=OPEN_STATUSES).get()
             messages.success(request, _("初审自评已保存。各责任单位自评完成后，即可申请销号。"))
             return redirect("closeout:detail", pk=closeout.pk)
     return render(request, "closeout/assess.html", {"task": task, "form": form, "blockers": blockers,
@@ -131,10 +131,11 @@ def detail(request, pk: int):
     missing = services.missing_assessments(closeout) if closeout.status == CloseoutStatus.SELF_ASSESSING else []
     checks = {c.standard: c for c in closeout.checks.all()}
     can_check = closeout.status == CloseoutStatus.ACCEPTED and scope.verifies(user, closeout)
-    unknown = unknown_years_in(closeout.notice_start, closeout.notice_end) if closeout.notice_end else []
+    unknown = (unknown_years_in(closeout.notice_start, closeout.notice_end)
+               if closeout.notice_start and closeout.notice_end else [])
     return render(request, "closeout/detail.html", {
         "closeout": closeout, "task": closeout.task, "steps": STEPS, "actions": actions,
-        "current_index": STEPS.index(closeout.status) if closeout.status in STEPS else 0,
+        "current_index": [s.value for s in STEPS].index(closeout.status) if closeout.status in STEPS else 0,
         "step_form": StepForm(initial={"version": closeout.version}), "needs_reason": NEEDS_REASON,
         "assessments": list(closeout.assessments.all()), "missing": missing,
         "can_assess": closeout.status == CloseoutStatus.SELF_ASSESSING and scope.assesses(user, closeout),
@@ -201,7 +202,7 @@ def record_check(request, pk: int):
     else:
         for errors in form.errors.values():
             for e in errors:
-                messages.error(request, e)
+                messages.error(request, str(e))
     return redirect("closeout:detail", pk=pk)
 
 

@@ -186,6 +186,7 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
         expected_seq += 1
         count += 1
     if not head_seen:
+        assert head is not None  # head_seen starts False only when a head was given
         return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
                             f"recorded head #{head[0]} but only {count} events remain", count + 1)
     return VerifyResult(True, count, f"OK: {count} events verified")

@@ -26,7 +26,7 @@ def notify(*, users, kind: str, title: str, url: str = "", body: str = "", key: 
     rows = [Notification(user=u, kind=kind, title=title[:200], body=body, url=url, key=key)
             for u in users if u.pk not in have]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if rows and getattr(settings, "EMAIL_HOST", ""):
+    if rows and settings.EMAIL_HOST:
         recipients = [u.email for u in users if u.email and u.pk not in have]
         if recipients:
             transaction.on_commit(lambda: _mail(title, body, url, recipients))

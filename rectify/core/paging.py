@@ -38,7 +38,7 @@ def bare(queryset: QuerySet) -> QuerySet:
     """The rows of ``queryset`` without what only displaying them needs (for counting)."""
     qs = queryset.order_by()
     qs.query.select_related = False
-    qs._prefetch_related_lookups = ()
+    qs._prefetch_related_lookups = ()  # type: ignore[attr-defined]  # private, no public way to drop prefetches
     return qs
 
 

@@ -424,10 +424,11 @@ def parse_calendar_text(text: str, year: int) -> ParseResult:
             continue
         end = start
         if g[5] is not None:
-            end = _make_date(g[3] or str(start.year), g[4] or str(start.month), g[5])
-            if end is None:
+            given = _make_date(g[3] or str(start.year), g[4] or str(start.month), g[5])
+            if given is None:
                 errors.append(f"第 {number} 行：区间结束日期不存在")
                 continue
+            end = given
             if end < start:
                 errors.append(f"第 {number} 行：区间结束日期 {end} 早于开始日期 {start}")
                 continue
