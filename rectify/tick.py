@@ -13,6 +13,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from rectify.closeout import services as closeout
 from rectify.core.notify import notify
 from rectify.core.workdays import add_workdays, nth_workday_of_month, workdays_between
 from rectify.dispatch import services as dispatch
@@ -32,7 +33,7 @@ def tick(*, today: dt.date | None = None) -> dict[str, int]:
     done["rounds_opened"], done["rounds_closed"] = open_due_rounds(today)
     done["statuses_changed"] = supervision.refresh_statuses(today=today)
     done["warnings"] = raise_warnings(today)
-    done["reminders"] = send_reminders(today)
+    done["reminders"] = send_reminders(today) + closeout.remind_due(today)
     return done
 
 

@@ -398,3 +398,14 @@ def test_a_check_cannot_predate_the_acceptance(world):
     with pytest.raises(ValidationError, match="不能早于受理"):
         services.record_check(actor=world.users["lead_env"], closeout=closeout, standard="ecology", finding="x",
                               onsite=True, checked_on=TODAY - dt.timedelta(days=30), checkers="王某", passed=True)
+
+
+def test_tick_tells_the_office_when_a_notice_period_has_ended(world):
+    from rectify import tick
+
+    closeout = through_notice(world, assessed(world))
+    tick.tick(today=closeout.notice_end)
+    assert not Notification.objects.filter(kind="notice_ended").exists()
+    tick.tick(today=closeout.notice_end + dt.timedelta(days=1))
+    tick.tick(today=closeout.notice_end + dt.timedelta(days=2))
+    assert Notification.objects.filter(user=world.users["office_admin"], kind="notice_ended").count() == 1

@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from rectify.closeout.models import FileStage, Standard, Verdict, Verifier
 from rectify.core.forms import ZhForm
-from rectify.ledger.models import Campaign
 from rectify.ledger.forms import DateInput
+from rectify.ledger.models import Campaign
 from rectify.orgs.models import Category
 
 TEXT = {"rows": 3, "maxlength": 2000}
