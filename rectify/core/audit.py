@@ -282,10 +282,48 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
                 "prev_hash": prev,
             }
             prev = event_digest(fields)
-            batch.append(Event(hash=prev, **fields))
+            fields["hash"] = prev
+            batch.append(fields)
             if len(batch) >= batch_size:
-                Event.objects.bulk_create(batch)
+                _insert_events(batch)
                 batch = []
         if batch:
-            Event.objects.bulk_create(batch)
+            _insert_events(batch)
     return seq, prev
+
+
+_EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
+
+
+def _insert_events(batch: list[dict[str, Any]]) -> None:
+    """INSERT a batch of ready event rows: COPY on PostgreSQL, one prepared statement on SQLite.
+
+    ``bulk_create`` spent most of its time compiling SQL for 17 columns per row (about 10k events/s
+    on SQLite); here only the time and JSON columns are converted, with the fields' own
+    ``get_db_prep_save`` (JSON as text on PostgreSQL, which COPY parses into jsonb).
+    """
+    from django.db import connections, router
+
+    connection = connections[router.db_for_write(Event)]
+    fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
+    table = connection.ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    time_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in batch:
+                    values = [row[name] for name in _EVENT_COLUMNS]
+                    for i in json_at:
+                        if values[i] is not None:
+                            values[i] = json.dumps(values[i], ensure_ascii=False)
+                    copy.write_row(values)
+            return
+        values = []
+        for row in batch:
+            value = [row[name] for name in _EVENT_COLUMNS]
+            for i in (*json_at, *time_at):
+                value[i] = fields[i].get_db_prep_save(value[i], connection)
+            values.append(value)
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
