@@ -190,17 +190,19 @@ def free_port() -> int:
 
 
 def wrk(url: str, seconds: int, connections: int, cookie: str | None) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency", url]
     if cookie:
         cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
     return {"rate": float(rate.group(1)) if rate else 0.0,
             "p50": float(p50.group(1)) * scale[p50.group(2)] if p50 else 0.0,
-            "errors": int(non2xx.group(1)) if non2xx else 0}
+            "errors": (int(non2xx.group(1)) if non2xx else 0)
+            + (sum(int(x) for x in socket_errors.groups()) if socket_errors else 0)}
 
 
 def load(table: Table, ctx: dict, seconds: int, connections: int) -> None:
@@ -238,7 +240,7 @@ def load(table: Table, ctx: dict, seconds: int, connections: int) -> None:
                   "hello world", f"{hello['rate']:.0f} req/s", hello["rate"] / static["rate"] if static["rate"] else None)
         for label, path in (("ledger list (default)", "/ledger/"), ("task page", f"/ledger/tasks/{ctx['task']}/")):
             r = wrk(base + path, seconds, connections, cookie)
-            extra = f", {r['errors']} non-2xx" if r["errors"] else ""
+            extra = f", {r['errors']} errors" if r["errors"] else ""
             table.add(label, f"{r['rate']:.0f} req/s, p50 {ms(r['p50'])}{extra}", "hello world",
                       f"{hello['rate']:.0f} req/s", hello["rate"] / r["rate"] if r["rate"] else None)
     finally:
