@@ -845,9 +845,9 @@ class Generator:
         self.w.reset_sequences(self.models())
 
     def estimate_base_events(self) -> int:
-        """Domain events expected before the fill (reports × ~3.3, tasks, rounds, users, escalations)."""
+        """Domain events expected before the fill (reports × ~3.9, tasks, rounds, users, escalations)."""
         slots = sum(n * self._open_months(i, self.history)[2] for i, n in enumerate(self.n_resp))
-        return int(slots * 3.3 + self.n_tasks * 1.6 + len(self.user_rows) + len(self.cities) * self.history * 2)
+        return int(slots * 3.9 + self.n_tasks * 1.6 + len(self.user_rows) + len(self.cities) * self.history * 2)
 
     def models(self) -> list:
         from django.apps import apps
@@ -875,13 +875,13 @@ class Generator:
         self.build_months()
         self.step(f"rounds, {self.report_count} reports, {self.event_count} events", t)
         t = time.perf_counter()
+        analyse()  # freshly loaded tables have no statistics: plan the status queries on real ones
+        self.step("ANALYZE", t)
+        t = time.perf_counter()
         from rectify.supervision.services import refresh_statuses
 
         refresh_statuses(today=self.today, batch=2000)
         self.step("derived statuses (refresh_statuses)", t)
-        t = time.perf_counter()
-        analyse()
-        self.step("ANALYZE", t)
         return Summary(dict(self.w.counts), time.perf_counter() - started, chain_head())
 
 
