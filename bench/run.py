@@ -327,9 +327,9 @@ def excel_export(table: Table, ctx: dict, rows: int) -> None:
     r = json.loads(line[0][7:])
     table.add(f"export {r['rows']} rows: time", f"{r['seconds']:.1f} s ({r['size_mb']:.1f} MB)",
               "bare XlsxWriter constant_memory", f"{r['floor_seconds']:.1f} s", r["seconds"] / r["floor_seconds"])
-    table.add(f"export {r['rows']} rows: peak RSS", f"{r['rss_peak']:.0f} MB (+{r['rss_peak'] - r['rss_base']:.0f})",
-              "bare write, peak RSS", f"{r['floor_rss']:.0f} MB (+{r['floor_rss'] - r['floor_base']:.0f})",
-              r["rss_peak"] / r["floor_rss"] if r["floor_rss"] else None)
+    # growth over the process's RSS at the start of the write (the bare write's process also holds the cells)
+    table.add(f"export {r['rows']} rows: peak RSS", f"{r['rss_peak']:.0f} MB, +{r['rss_peak'] - r['rss_base']:.0f} MB",
+              "bare write: growth", f"+{r['floor_rss'] - r['floor_base']:.0f} MB")
 
 
 def rss_peak_mb() -> float:
