@@ -109,6 +109,12 @@ def timed_get(client, url: str, reps: int, headers: dict | None = None) -> tuple
     return times, status
 
 
+def plain(sql: str) -> str:
+    """A captured statement as a plain query: server-side cursors (``.iterator()`` on PostgreSQL,
+    e.g. a form's choice list) show up as DECLARE … CURSOR FOR <query>."""
+    return re.sub(r"^\s*DECLARE\s+\S+\s+.*?CURSOR\s+(?:WITH(?:OUT)?\s+HOLD\s+)?FOR\s+", "", sql, flags=re.I | re.S)
+
+
 def sql_floor(client, url: str, reps: int, headers: dict | None = None) -> tuple[list[float], int, int]:
     """Capture the page's queries once, then time them replayed raw through the cursor."""
     from django.db import connection
@@ -116,7 +122,7 @@ def sql_floor(client, url: str, reps: int, headers: dict | None = None) -> tuple
 
     with CaptureQueriesContext(connection) as ctx:
         client.get(url, headers=headers or {})
-    sqls = [q["sql"] for q in ctx.captured_queries]
+    sqls = [plain(q["sql"]) for q in ctx.captured_queries]
     writes = sum(1 for s in sqls if re.match(r"\s*(UPDATE|INSERT|DELETE)", s, re.I))
     times = []
     with connection.cursor() as cursor:
@@ -480,7 +486,7 @@ def dispatch(table: Table, ctx: dict) -> None:
             times.append(time.perf_counter() - t)
         with CaptureQueriesContext(connection) as cq:
             fn(closed, admin)
-        sqls = [q["sql"] for q in cq.captured_queries]
+        sqls = [plain(q["sql"]) for q in cq.captured_queries]
         floor = []
         with connection.cursor() as cursor:
             for _ in range(3):
