@@ -108,7 +108,9 @@ def sh(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def redmine_env(redmine_dir: Path) -> dict:
-    return {**os.environ, "REDMINE_INSTANCE": INSTANCE, "RAILS_ENV": "production",
+    # Rails would take Rectify's DATABASE_URL for its own (and refuse an empty one)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return {**env, "REDMINE_INSTANCE": INSTANCE, "RAILS_ENV": "production",
             "BENCH_ADMIN_PASSWORD": ADMIN_PASSWORD, "REDMINE_DB": str(redmine_dir / "redmine.sqlite3")}
 
 
