@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import BENCH_USER, configure  # noqa: E402
-from bench.run import free_port, wrk  # noqa: E402
+from bench.run import free_port, settle, wrk  # noqa: E402
 
 REDMINE = Path("/usr/share/redmine")
 INSTANCE = "bench"
@@ -348,6 +348,7 @@ def main() -> int:
     try:
         cookie = rectify_cookie()
         for label, path, _ in rows:
+            settle(f"http://127.0.0.1:{rport}/accounts/login/")
             results.setdefault(label, {})["rectify"] = wrk(f"http://127.0.0.1:{rport}{path}", args.seconds,
                                                            args.connections, cookie)
             print(f"  rectify {label}: {results[label]['rectify']['rate']:.1f} req/s", file=sys.stderr, flush=True)
@@ -362,6 +363,7 @@ def main() -> int:
             html = urllib.request.urlopen(probe, timeout=120).read().decode()
             shown = re.search(r'<span class="items">\((?:\d+-\d+/)?(\d+)\)</span>', html)
             results[label]["redmine_count"] = shown.group(1) if shown else "?"
+            settle(f"{base}/login")
             results[label]["redmine"] = wrk(base + path, args.seconds, args.connections, cookie)
             print(f"  redmine {label}: {results[label]['redmine']['rate']:.1f} req/s", file=sys.stderr, flush=True)
     finally:
