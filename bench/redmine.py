@@ -114,9 +114,10 @@ def redmine_env(redmine_dir: Path) -> dict:
             "BENCH_ADMIN_PASSWORD": ADMIN_PASSWORD, "REDMINE_DB": str(redmine_dir / "redmine.sqlite3")}
 
 
-def install(redmine_dir: Path) -> None:
-    """Debian's packages and the bench instance (idempotent)."""
-    if not (REDMINE / "Gemfile").exists() or not shutil.which("wrk") or not shutil.which("passenger"):
+def install(redmine_dir: Path, *, packages: bool = True) -> None:
+    """Debian's packages (unless ``packages`` is false) and the bench instance pointed at
+    ``redmine_dir``; a new database is migrated and gets the default data. Idempotent."""
+    if packages and (not (REDMINE / "Gemfile").exists() or not shutil.which("wrk") or not shutil.which("passenger")):
         sh(["apt-get", "install", "-y", "-q", "redmine", "redmine-sqlite", "wrk", "passenger"],
            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     local = REDMINE / "Gemfile.local"
@@ -127,12 +128,14 @@ def install(redmine_dir: Path) -> None:
     for sub in ("config", "files", "log", "tmp/cache", "public/plugin_assets"):
         (inst / sub).mkdir(parents=True, exist_ok=True)
     redmine_dir.mkdir(parents=True, exist_ok=True)
+    database = redmine_dir / "redmine.sqlite3"
     (inst / "config" / "database.yml").write_text(
-        f"production:\n  adapter: sqlite3\n  database: {redmine_dir / 'redmine.sqlite3'}\n  timeout: 30000\n"
-        "  encoding: utf8\n")
+        f"production:\n  adapter: sqlite3\n  database: {database}\n  timeout: 30000\n  encoding: utf8\n")
     secret = inst / "config" / "secret_key.txt"
     if not secret.exists():
         secret.write_text(os.urandom(32).hex())
+    if database.exists():
+        return
     env = redmine_env(redmine_dir)
     sh(["bin/rake", "db:migrate"], cwd=REDMINE, env=env, stdout=subprocess.DEVNULL)
     sh(["bin/rake", "redmine:load_default_data"], cwd=REDMINE, env={**env, "REDMINE_LANG": "zh"},
@@ -322,13 +325,12 @@ def main() -> int:
     parser.add_argument("--server", choices=["webrick", "passenger"], default="webrick")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--skip-install", action="store_true")
+    parser.add_argument("--skip-install", action="store_true", help="do not check Debian's packages")
     parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args()
     configure(data_dir=args.data_dir, database_url=args.database_url)
     redmine_dir = Path(args.redmine_dir)
-    if not args.skip_install:
-        install(redmine_dir)
+    install(redmine_dir, packages=not args.skip_install)
     fields = json.loads((redmine_dir / "fields.json").read_text()) if args.skip_load else load(redmine_dir)
     rows = filters(fields)
     results = {}
