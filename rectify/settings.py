@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rectify.documents",
     "rectify.indicators",
     "rectify.planparse",
+    "rectify.accountability",
     "rectify.api",
 ]
 
@@ -105,7 +106,7 @@ CACHES = {
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["rectify.orgs.auth.LockoutAwareBackend"]
 LOGIN_URL = "orgs:login"
-LOGIN_REDIRECT_URL = "ledger:task_list"
+LOGIN_REDIRECT_URL = "/"  # the home of each role (rectify/urls.py)
 LOGOUT_REDIRECT_URL = "orgs:login"
 
 # 等保 2.0 level 3: complexity, not the username, not a common password; only salted hashes.

@@ -7,8 +7,16 @@ from rectify.api.api import api
 admin.site.site_header = "督察整改调度平台 · 系统配置"
 admin.site.site_title = "督察整改调度平台"
 
+
+def home(request):
+    """Each role's landing page: the discipline commission's is its case workspace (it has no ledger)."""
+    if getattr(request.user, "role", "") == "discipline":
+        return redirect("accountability:workspace")
+    return redirect("ledger:task_list")
+
+
 urlpatterns = [
-    path("", lambda request: redirect("ledger:task_list")),
+    path("", home),
     path("accounts/", include("rectify.orgs.urls")),
     path("ledger/", include("rectify.ledger.urls")),
     path("calendar/", include("rectify.core.urls")),
@@ -18,6 +26,7 @@ urlpatterns = [
     path("closeout/", include("rectify.closeout.urls")),
     path("documents/", include("rectify.documents.urls")),
     path("plans/", include("rectify.planparse.urls")),
+    path("accountability/", include("rectify.accountability.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -25,6 +25,7 @@ RANK = {
     "indicators": 5,
     "documents": 6,
     "planparse": 6,
+    "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

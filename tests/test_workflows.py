@@ -23,6 +23,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 
 from rectify.closeout import services as closeout_services
 from rectify.closeout.models import Closeout, LookBackCheck, Objection
@@ -138,6 +139,29 @@ def _act_lookback_check(world, user, check, action):
                                              new_deadline=dt.date(2099, 6, 30))
 
 
+def _case(world):
+    from rectify.accountability.models import AccountabilityCase
+    from tests.accountability_helpers import designate, open_case
+
+    designate(world)  # office_staff becomes the office's case handler; office_admin is not one
+    case = open_case(world)
+    # what later steps need, set up front so every state can be tried: the findings a report is made
+    # of, and the commission the case goes to (whose members see it once referred)
+    AccountabilityCase.objects.filter(pk=case.pk).update(findings="调查认定的事实。", recommendation="建议。",
+                                                         commission=world.discipline, referred_at=timezone.now())
+    case.refresh_from_db()
+    return case
+
+
+def _act_case(world, user, case, action):
+    from rectify.accountability import services as accountability
+    from tests.accountability_helpers import LATER
+
+    accountability.transition(actor=user, case=case, action=action, reason="理由", opinion="审核意见",
+                              lead_unit=world.dept_env, investigation_due=LATER, commission=world.discipline,
+                              handling_due=LATER, outcome="criticism", detail="通报批评。")
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -159,6 +183,11 @@ SPECS: dict[str, Spec] = {
     "lookback_check": Spec(_lookback_check, {"lead_env": {"checker"}, "office_admin": {"checker"},
                                              "office_staff": {"checker"}},
                            _act_lookback_check, lambda c: LookBackCheck.objects.get(pk=c.pk), _reset_lookback_check),
+    # office_staff is the designated case handler (office_admin is not); 市生态环境局 investigates T-01's
+    # case; 市纪委监委 receives it. The units concerned (零陵区: reporter_a, reviewer_a) hold no role.
+    "accountability_case": Spec(_case, {"office_staff": {"handler"}, "lead_env": {"investigator"},
+                                        "discipline": {"commission"}},
+                                _act_case, lambda c: type(c).objects.get(pk=c.pk)),
 }
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
 
+from rectify.accountability.api import router as accountability_router
 from rectify.api.auth import TokenAuth
 from rectify.closeout.api import public_router as closeout_public_router
 from rectify.closeout.api import router as closeout_router
@@ -21,6 +22,7 @@ api.add_router("/", dispatch_router)
 api.add_router("/", supervision_router)
 api.add_router("/", closeout_router)
 api.add_router("/public/", closeout_public_router)
+api.add_router("/", accountability_router)
 
 
 @api.exception_handler(StaleVersionError)

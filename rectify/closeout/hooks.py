@@ -9,3 +9,9 @@ rebound_found = Hook(
     "handler(check) -> object | None — a look-back found a closed problem rebounded; runs inside "
     "the recording transaction. Accountability turns it into a proposed case (追责问责建议).",
 )
+
+verification_failed = Hook(
+    "closeout.verification_failed",
+    "handler(closeout) -> object | None — 核查 found that the completion a unit reported is not true "
+    "(verify_fail); runs inside the transition's transaction. Accountability proposes a case.",
+)

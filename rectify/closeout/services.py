@@ -428,6 +428,8 @@ def transition(*, actor: User | None, closeout: Closeout, action: str, expected_
                      before=before, after={"closeout": locked.pk, "status": rule.target, "attempt": locked.attempt})
         if rule.target in (C.RETURNED, C.FILED):
             refresh_task_status(task=task, today=today)
+        if action == "verify_fail":
+            hooks.verification_failed(closeout=locked)
     transaction.on_commit(lambda: _notify_after(locked, rule.target))
     return locked
 

@@ -15,3 +15,15 @@ round_closed = Hook(
     "handler(rnd, today) — a round has just closed; runs inside the closing transaction "
     "(supervision keeps each task's status as it stood at the round's end).",
 )
+
+round_panels = Hook(
+    "dispatch.round_panels",
+    "handler(user, rnd) -> ledger.hooks.TaskPanel | None — sections of the dispatch table (the round "
+    "page) drawn by higher apps; each reads through its own app's scope (e.g. open help requests).",
+)
+
+report_panels = Hook(
+    "dispatch.report_panels",
+    "handler(user, report) -> ledger.hooks.TaskPanel | None — sections of a progress report's page "
+    "drawn by higher apps (e.g. turning its 存在困难 into a help request).",
+)

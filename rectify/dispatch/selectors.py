@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from rectify.core.paging import subquery_count
 from rectify.core.roles import Role
+from rectify.dispatch import hooks
 from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus
 from rectify.dispatch.workflows import REPORT_FLOW, Transition
 from rectify.ledger.models import TaskUnit, UnitRole
@@ -113,3 +114,14 @@ def get_evidence_for_user(user, pk: int) -> Evidence:
     if evidence is None:
         raise Http404("文件不存在或无权查看")
     return evidence
+
+
+def round_panels(user, rnd: DispatchRound) -> list:
+    """Sections higher apps add to the dispatch table (``dispatch.hooks.round_panels``), in order."""
+    return sorted((p for p in hooks.round_panels(user=user, rnd=rnd) if p is not None), key=lambda p: p.order)
+
+
+def report_panels(user, report: ProgressReport) -> list:
+    """Sections higher apps add to a report's page (``dispatch.hooks.report_panels``), in order."""
+    return sorted((p for p in hooks.report_panels(user=user, report=report) if p is not None),
+                  key=lambda p: p.order)

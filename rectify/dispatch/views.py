@@ -62,7 +62,8 @@ def round_detail(request, pk: int):
     rnd = selectors.get_round_for_user(request.user, pk)
     return render(request, "dispatch/round_detail.html", {
         "round": rnd, "table": selectors.round_table(request.user, rnd), "labels": selectors.BUCKET_LABELS,
-        "can_run": scope.runs_round(request.user, rnd) and rnd.status == "open"})
+        "can_run": scope.runs_round(request.user, rnd) and rnd.status == "open",
+        "panels": selectors.round_panels(request.user, rnd)})
 
 
 @login_required
@@ -153,6 +154,7 @@ def _context(request, report, form, decision, can_write):
         "evidence_form": EvidenceForm(), "evidence": list(report.evidence.all()),
         "history": ProgressReport.objects.visible_to(user).filter(task=report.task, unit=report.unit)
         .exclude(pk=report.pk).select_related("round").order_by("-round__period")[:12],
+        "panels": selectors.report_panels(user, report),
     }
 
 

@@ -16,7 +16,7 @@ from rectify.core.numbers import allocate_number, number_in_use
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus
 from rectify.ledger.models import Task, TaskStatus
 from rectify.orgs.models import Role, Unit, User
-from rectify.supervision import scope
+from rectify.supervision import hooks, scope
 from rectify.supervision.models import (
     LADDER,
     Escalation,
@@ -216,6 +216,7 @@ def issue_escalation(*, actor: User, task: Task, rung: str, reason: str, target_
                              + (f"；越级（跳过{'、'.join(skipped)}），理由：{esc.skip_reason}" if skipped else ""),
                      after={"escalation": esc.pk, "rung": rung, "target": target_unit.name, "reply_due": reply_due,
                             "skipped": skipped, "skip_reason": esc.skip_reason})
+        hooks.escalation_issued(escalation=esc)
     _notify_target(esc)
     return esc
 

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class AccountabilityConfig(AppConfig):
+    name = "rectify.accountability"
+    label = "accountability"
+    verbose_name = "追责问责"
+
+    def ready(self) -> None:
+        from rectify.accountability import panels, services
+        from rectify.closeout import hooks as closeout_hooks
+        from rectify.ledger import hooks as ledger_hooks
+        from rectify.supervision import hooks as supervision_hooks
+
+        closeout_hooks.rebound_found.register(services.on_rebound)
+        closeout_hooks.verification_failed.register(services.on_verification_failed)
+        supervision_hooks.escalation_issued.register(services.on_escalation)
+        ledger_hooks.task_panels.register(panels.case_panel)
+        ledger_hooks.timeline_hidden.register(panels.hidden_accountability_events)
