@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rectify.indicators",
     "rectify.planparse",
     "rectify.accountability",
+    "rectify.assessment",
     "rectify.api",
 ]
 

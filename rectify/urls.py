@@ -27,6 +27,7 @@ urlpatterns = [
     path("documents/", include("rectify.documents.urls")),
     path("plans/", include("rectify.planparse.urls")),
     path("accountability/", include("rectify.accountability.urls")),
+    path("assessment/", include("rectify.assessment.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -117,6 +117,20 @@ class Scene:
                                                  name="site.png", fileobj=io.BytesIO(_png()))
         self.case_file = CaseFile.objects.get(case=a)
         self.report_file = CaseFile.objects.get(case=b, file_kind="report")
+        # help, a visit and a published assessment: pages that count or list units, never cases
+        from rectify.assessment import scoring
+        from rectify.assessment import services as assessment
+
+        self.help = assessment.request_help(actor=world.users["reporter_a"], report=self.report, needs="协调资金。")
+        self.visit = assessment.plan_visit(actor=admin, county=world.county_a,
+                                           quarter=assessment.quarter_of(dt.date.today()), planned_on=dt.date.today(),
+                                           team="督导组")
+        self.scheme = assessment.save_scheme(actor=admin, campaign=world.campaign, name="考核办法",
+                                             items=scoring.DEFAULT_ITEMS)
+        self.result = assessment.compute_result(actor=admin, scheme=self.scheme, title="考核",
+                                                period_start=dt.date.today() - dt.timedelta(days=90),
+                                                period_end=dt.date.today())
+        assessment.result_transition(actor=admin, result=self.result, action="publish")
 
     def markers(self, key: str) -> set[str]:
         """Every value of a case that would betray it."""
@@ -166,6 +180,19 @@ FILL = {
     "documents:bulletin_docx": lambda s: [{"pk": s.closed_round.pk}],
     "documents:bulletin_xlsx": lambda s: [{"pk": s.closed_round.pk}],
     "planparse:preview": lambda s: [{"token": "x"}],
+    "assessment:help": lambda s: [{"pk": s.help.pk}],
+    "assessment:help_step": lambda s: [{"pk": s.help.pk}],
+    "assessment:help_new": lambda s: [{"report_id": s.report.pk}],
+    "assessment:visit": lambda s: [{"pk": s.visit.pk}],
+    "assessment:visit_step": lambda s: [{"pk": s.visit.pk}],
+    "assessment:follow_up": lambda s: [{"pk": 0}],
+    "assessment:result": lambda s: [{"pk": s.result.pk}],
+    "assessment:result_step": lambda s: [{"pk": s.result.pk}],
+    "assessment:result_xlsx": lambda s: [{"pk": s.result.pk}],
+    "assessment:result_docx": lambda s: [{"pk": s.result.pk}],
+    "assessment:result_unit": lambda s: [{"pk": s.result.pk, "unit_id": u} for u in
+                                         s.result.rows.values_list("unit_id", flat=True)],
+    "assessment:scheme": lambda s: [{"pk": s.scheme.pk}],
     "accountability:handler_revoke": lambda s: [{"user_id": s.world.users["office_staff"].pk}],
     "accountability:person_remove": lambda s: [{"pk": p} for p in PersonConcerned.objects.values_list("pk", flat=True)],
     "accountability:file": lambda s: [{"pk": s.case_file.pk}, {"pk": s.report_file.pk}],
@@ -187,6 +214,10 @@ API_FILL = {
     "objection_id": lambda s: [0],
     "case_id": lambda s: [c.pk for c in s.cases.values()],
     "receipt": lambda s: ["YY0000AAAAAAAA"],
+    "help_id": lambda s: [s.help.pk],
+    "visit_id": lambda s: [s.visit.pk],
+    "scheme_id": lambda s: [s.scheme.pk],
+    "result_id": lambda s: [s.result.pk],
     "action": lambda s: ["open"],
 }
 # Not pages of the product: the admin stays closed, static files, the login and logout forms, the API's

@@ -26,6 +26,7 @@ RANK = {
     "documents": 6,
     "planparse": 6,
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
+    "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

@@ -162,6 +162,57 @@ def _act_case(world, user, case, action):
                               handling_due=LATER, outcome="criticism", detail="通报批评。")
 
 
+def _help_request(world):
+    from rectify.assessment import services as assessment
+
+    report = _report(world)
+    ProgressReport.objects.filter(pk=report.pk).update(status="draft", difficulties="缺少专项资金。")
+    report.refresh_from_db()
+    help_request = assessment.request_help(actor=world.users["reporter_a"], report=report, needs="协调专项资金。")
+    type(help_request).objects.filter(pk=help_request.pk).update(helper_unit=world.dept_housing)
+    help_request.refresh_from_db()
+    return help_request
+
+
+def _act_help(world, user, help_request, action):
+    from rectify.assessment import services as assessment
+
+    assessment.help_transition(actor=user, help_request=help_request, action=action, answer="答复",
+                               helper_unit=world.dept_housing, help_given="已派员指导。")
+
+
+def _visit(world):
+    from rectify.assessment import services as assessment
+
+    today = timezone.localdate()
+    return assessment.plan_visit(actor=world.users["office_admin"], county=world.county_a,
+                                 quarter=assessment.quarter_of(today), planned_on=today, team="督导组")
+
+
+def _act_visit(world, user, visit, action):
+    from rectify.assessment import services as assessment
+
+    assessment.visit_transition(actor=user, visit=visit, action=action, visited_on=timezone.localdate(),
+                                findings="发现问题。", reason="另行安排。")
+
+
+def _result(world):
+    from rectify.assessment import scoring
+    from rectify.assessment import services as assessment
+
+    scheme = assessment.save_scheme(actor=world.users["office_admin"], campaign=world.campaign, name="办法",
+                                    items=scoring.DEFAULT_ITEMS)
+    today = timezone.localdate()
+    return assessment.compute_result(actor=world.users["office_admin"], scheme=scheme, title="考核",
+                                     period_start=today.replace(day=1), period_end=today)
+
+
+def _act_result(world, user, result, action):
+    from rectify.assessment import services as assessment
+
+    assessment.result_transition(actor=user, result=result, action=action)
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -188,6 +239,17 @@ SPECS: dict[str, Spec] = {
     "accountability_case": Spec(_case, {"office_staff": {"handler"}, "lead_env": {"investigator"},
                                         "discipline": {"commission"}},
                                 _act_case, lambda c: type(c).objects.get(pk=c.pk)),
+    # 零陵区 asks on its report of T-01; the office and 市生态环境局 (T-01's lead) answer; 住建局 is the helper
+    # unit, so its supervisor may record the help given too (as may whoever answers)
+    "help_request": Spec(_help_request, {"reporter_a": {"requester"}, "reviewer_a": {"requester"},
+                                         "office_admin": {"responder", "helper"},
+                                         "office_staff": {"responder", "helper"},
+                                         "lead_env": {"responder", "helper"}, "lead_housing": {"helper"}},
+                         _act_help, lambda h: type(h).objects.get(pk=h.pk)),
+    "supervision_visit": Spec(_visit, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_visit,
+                              lambda v: type(v).objects.get(pk=v.pk)),
+    "assessment_result": Spec(_result, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_result,
+                              lambda r: type(r).objects.get(pk=r.pk)),
 }
 
 

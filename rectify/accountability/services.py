@@ -298,7 +298,8 @@ def on_verification_failed(*, closeout) -> AccountabilityCase:
 
 
 def _locked_case(actor: User, case: AccountabilityCase) -> AccountabilityCase:
-    locked = (AccountabilityCase.objects.visible_to(actor).select_for_update()
+    # of=("self",): the lead unit and the commission may be empty (an outer join PostgreSQL cannot lock)
+    locked = (AccountabilityCase.objects.visible_to(actor).select_for_update(of=("self",))
               .select_related("office", "lead_unit", "commission").filter(pk=case.pk).first())
     if locked is None:
         raise Http404("案件不存在或无权操作。")  # missing and not allowed look the same

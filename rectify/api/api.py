@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 
 from rectify.accountability.api import router as accountability_router
 from rectify.api.auth import TokenAuth
+from rectify.assessment.api import router as assessment_router
 from rectify.closeout.api import public_router as closeout_public_router
 from rectify.closeout.api import router as closeout_router
 from rectify.dispatch.api import router as dispatch_router
@@ -23,6 +24,7 @@ api.add_router("/", supervision_router)
 api.add_router("/", closeout_router)
 api.add_router("/public/", closeout_public_router)
 api.add_router("/", accountability_router)
+api.add_router("/", assessment_router)
 
 
 @api.exception_handler(StaleVersionError)

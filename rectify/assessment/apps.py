@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AssessmentConfig(AppConfig):
+    name = "rectify.assessment"
+    label = "assessment"
+    verbose_name = "帮扶、督导与考核"
+
+    def ready(self) -> None:
+        from rectify.assessment import panels
+        from rectify.dispatch import hooks as dispatch_hooks
+
+        dispatch_hooks.round_panels.register(panels.round_help_panel)
+        dispatch_hooks.report_panels.register(panels.report_help_panel)
