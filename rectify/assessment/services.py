@@ -72,7 +72,7 @@ def request_help(*, actor: User, report: ProgressReport, needs: str, asked_of: s
     needs = _text(needs, "needs", "需要的帮扶")
     asked_of = _text(asked_of, "asked_of", "希望由谁帮扶", required=False, limit=200)
     with transaction.atomic():
-        locked = (ProgressReport.objects.visible_to(actor).select_for_update()
+        locked = (ProgressReport.objects.visible_to(actor).select_for_update(of=("self",))
                   .select_related("task", "task__campaign", "unit").filter(pk=report.pk).first())
         if locked is None:
             raise Http404("报送不存在或无权操作。")
@@ -103,7 +103,7 @@ def help_transition(*, actor: User, help_request: HelpRequest, action: str, expe
                     help_given: str = "") -> HelpRequest:
     """Answer (安排帮扶 with a helper unit, or 不予安排 with the reason), withdraw, record the help given."""
     with transaction.atomic():
-        locked = (HelpRequest.objects.visible_to(actor).select_for_update()
+        locked = (HelpRequest.objects.visible_to(actor).select_for_update(of=("self",))
                   .select_related("task", "task__campaign", "unit", "report").filter(pk=help_request.pk).first())
         if locked is None:
             raise Http404("帮扶申请不存在或无权操作。")
@@ -200,7 +200,7 @@ def visit_transition(*, actor: User, visit: SupervisionVisit, action: str, expec
                      reason: str = "") -> SupervisionVisit:
     """Record the visit (date, team, findings, follow-up items) or cancel it with the reason."""
     with transaction.atomic():
-        locked = (SupervisionVisit.objects.visible_to(actor).select_for_update().select_related("county", "office")
+        locked = (SupervisionVisit.objects.visible_to(actor).select_for_update(of=("self",)).select_related("county", "office")
                   .filter(pk=visit.pk).first())
         if locked is None:
             raise Http404("督导不存在或无权操作。")
@@ -238,7 +238,7 @@ def visit_transition(*, actor: User, visit: SupervisionVisit, action: str, expec
 def set_follow_up(*, actor: User, follow_up: VisitFollowUp, done: bool) -> VisitFollowUp:
     """The office marks a follow-up item 已落实 (or not yet)."""
     with transaction.atomic():
-        locked = (VisitFollowUp.objects.select_for_update().select_related("visit", "visit__county")
+        locked = (VisitFollowUp.objects.select_for_update(of=("self",)).select_related("visit", "visit__county")
                   .filter(pk=follow_up.pk, visit__in=SupervisionVisit.objects.visible_to(actor).values("pk")).first())
         if locked is None:
             raise Http404("整改要求不存在或无权操作。")
@@ -273,7 +273,7 @@ def save_scheme(*, actor: User, campaign: Campaign, name: str, items, scheme: As
                                                      updated_at=now, updated_by=actor)
             before = None
         else:
-            scheme = AssessmentScheme.objects.select_for_update().get(pk=scheme.pk, campaign=campaign)
+            scheme = AssessmentScheme.objects.select_for_update(of=("self",)).get(pk=scheme.pk, campaign=campaign)
             if expected_version is not None and scheme.version != expected_version:
                 raise ValidationError("评分办法已被他人修改，请刷新页面后再保存。")
             before = {"name": scheme.name, "items": scheme.items}
@@ -339,7 +339,7 @@ def result_transition(*, actor: User, result: AssessmentResult, action: str,
                       expected_version: int | None = None) -> AssessmentResult:
     """发布 (the table and its digest go into the record and the units see it) or 作废."""
     with transaction.atomic():
-        locked = (AssessmentResult.objects.visible_to(actor).select_for_update().select_related("campaign__office")
+        locked = (AssessmentResult.objects.visible_to(actor).select_for_update(of=("self",)).select_related("campaign__office")
                   .filter(pk=result.pk).first())
         if locked is None:
             raise Http404("考核结果不存在或无权操作。")
