@@ -862,6 +862,9 @@ def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
     rnd, _ = dispatch.open_round(actor=admin, office=units[OFFICE_NAME], period=f"{last:%Y-%m}",
                                  due_date=today, require_unit_review=False)
     writers = {"零陵区": ("lingling", None), "祁阳市": ("qiyang", None)}
+    # 存在困难 a county turns into a help request (帮扶) in _build_accountability
+    difficulties = {("ZY2-05", "零陵区"): "中心城区管网建设征地拆迁进度慢，管网改造资金缺口约 1.2 亿元，缺少雨污分流改造的技术力量。",
+                    ("ZY2-10", "祁阳市"): "入河排污口溯源监测能力不足，部分排污口责任主体难以认定。"}
     leads = {u.unit_id: u for u in User.objects.filter(role=Role.SUPERVISOR, is_demo=True)}
     for n, report in enumerate(rnd.reports.select_related("unit", "task").order_by("pk")):
         if report.unit.name not in writers:
@@ -869,7 +872,8 @@ def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
         writer, reviewer = writers[report.unit.name]
         report = dispatch.transition(actor=users[writer], report=report, action="submit", changes={
             "progress_text": f"{report.task.title}：本月按计划推进，完成阶段性工作。", "percent": 30 + 10 * (n % 6),
-            "next_steps": "继续推进剩余措施，按月报送进展。", "public_summary": "整改按计划推进。"})
+            "next_steps": "继续推进剩余措施，按月报送进展。", "public_summary": "整改按计划推进。",
+            "difficulties": difficulties.get((report.task.code, report.unit.name), "")})
         if reviewer:
             report = dispatch.transition(actor=users[reviewer], report=report, action="approve")
         lead = next((leads[tu.unit_id] for tu in report.task.task_units.all()
@@ -879,12 +883,99 @@ def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
     dispatch.close_round(actor=admin, rnd=rnd)
 
 
+def _build_accountability(units: dict[str, Unit], users: dict[str, User]) -> None:
+    """Help for lagging units, this quarter's supervision visits, the assessment scheme and result, and
+    a few accountability cases at different stages (all invented)."""
+    from rectify.accountability import services as cases
+    from rectify.assessment import scoring
+    from rectify.assessment import services as assessment
+    from rectify.dispatch.models import ProgressReport
+    from rectify.ledger.models import Campaign, Task
+    from rectify.supervision import services as supervision
+
+    admin, staff, sthj, zjj, jiwei = (users[n] for n in ("admin", "staff", "sthj", "zjj", "jiwei"))
+    today = timezone.localdate()
+    task = {t.code: t for t in Task.objects.all()}
+
+    # 帮扶: 零陵区 asks for help with ZY2-05 (still unanswered); 祁阳市's ZY2-10 request is arranged.
+    def report_of(code, unit):
+        return ProgressReport.objects.filter(task=task[code], unit=units[unit]).order_by("-round__period").first()
+
+    assessment.request_help(actor=users["lingling"], report=report_of("ZY2-05", "零陵区"),
+                            needs="请市住建局派技术组指导雨污分流改造，协调市财政局争取专项资金。",
+                            asked_unit=units["市住房和城乡建设局"])
+    help_request = assessment.request_help(actor=users["qiyang"], report=report_of("ZY2-10", "祁阳市"),
+                                           needs="请市生态环境局支援排污口溯源监测。", asked_unit=units["市生态环境局"])
+    assessment.help_transition(actor=sthj, help_request=help_request, action="assign",
+                               answer="由市生态环境监测中心派员支援溯源监测，两周内完成。",
+                               helper_unit=units["市生态环境局"], help_due=today + dt.timedelta(days=14))
+
+    # 一季一督导: 零陵区 visited this quarter, 祁阳市 planned.
+    quarter = assessment.quarter_of(today)
+    visit = assessment.plan_visit(actor=admin, county=units["零陵区"], quarter=quarter, planned_on=today,
+                                  team="市整改办王志强带队，市生态环境局、市住建局各 1 人")
+    assessment.visit_transition(
+        actor=admin, visit=visit, action="record", visited_on=today,
+        findings="中心城区管网建设进度滞后于序时进度约 20 个百分点；黑臭水体整治后长效管护机制未建立。",
+        follow_ups=[("10 个工作日内报送管网建设倒排工期计划", task["ZY2-05"], today + dt.timedelta(days=14)),
+                    ("建立黑臭水体长效管护台账", task["ZY2-06"], today + dt.timedelta(days=30))])
+    assessment.plan_visit(actor=admin, county=units["祁阳市"], quarter=quarter, planned_on=today,
+                          team="市整改办李晓燕带队，市生态环境局 1 人")
+
+    # 综合评估考核: the default scheme, this year's result so far, published.
+    scheme = assessment.save_scheme(actor=admin, campaign=Campaign.objects.get(), name="年度综合评估考核办法",
+                                    items=scoring.DEFAULT_ITEMS)
+    result = assessment.compute_result(actor=admin, scheme=scheme, title=f"{today.year}年综合评估考核（截至{today.month}月）",
+                                       period_start=dt.date(today.year, 1, 1), period_end=today)
+    assessment.result_transition(actor=admin, result=result, action="publish")
+
+    # 追责问责: 市整改办李晓燕 (staff) handles cases; 市纪委监委 has one to accept and one under way.
+    cases.grant_case_handler(actor=admin, user=staff)
+    later = today + dt.timedelta(days=30)
+    accepted = cases.open_case(
+        actor=staff, task_ids=[task["ZY2-06"].pk], kind="superficial", title="零陵区城区黑臭水体治理表面整改",
+        facts="2022 年报请销号后，群众反映河段返黑返臭；核查发现截污管网未接通，仅做了河道清淤和岸线美化。",
+        lead_unit=units["市住房和城乡建设局"], investigation_due=later)
+    referred = cases.open_case(
+        actor=staff, task_ids=[task["ZY2-34"].pk], kind="overdue", title="工业园区污水集中处理设施逾期未建成",
+        facts="整改时限 2023 年 12 月 31 日已过，园区污水处理厂二期仍未开工，连续三轮调度滞后。",
+        lead_unit=units["市生态环境局"], investigation_due=later)
+    for case, lead, person, findings in (
+            (accepted, zjj, ("周立新", "零陵区住房和城乡建设局副局长", "零陵区"),
+             "零陵区住建局在截污管网未接通的情况下报称整改完成，属表面整改。"),
+            (referred, sthj, ("邓建华", "永州经济技术开发区管委会副主任", "永州经济技术开发区"),
+             "园区管委会未按方案落实建设资金，整改时限届满后未报告、未申请调整。")):
+        case = cases.transition(actor=lead, case=case, action="start")
+        cases.add_person(actor=lead, case=case, name=person[0], post=person[1], unit=units[person[2]])
+        cases.add_note(actor=lead, case=case, text="调阅调度报送记录和销号材料，现场核查并询问相关人员。")
+        case.refresh_from_db()
+        cases.save_findings(actor=lead, case=case, expected_version=case.version, findings=findings,
+                            recommendation=f"建议对{person[0]}同志依规依纪追究责任。")
+        case = cases.transition(actor=lead, case=case, action="submit_report")
+        case = cases.transition(actor=staff, case=case, action="approve_report", opinion="事实清楚，同意移交。")
+        case = cases.transition(actor=staff, case=case, action="refer", commission=units["市纪委监委"])
+    cases.transition(actor=jiwei, case=accepted, action="accept",
+                     commission_ref=f"永纪受〔{today.year}〕3号", handling_due=later)
+    investigating = cases.open_case(
+        actor=staff, task_ids=[task["ZY2-15"].pk], kind="false_report", title="污染地块准入管理谎报进度",
+        facts="冷水滩区报称已完成全部地块调查评估，抽查发现 3 个地块未开展调查即办理供地手续。",
+        lead_unit=units["市生态环境局"], investigation_due=later)
+    cases.transition(actor=sthj, case=investigating, action="start")
+    # 挂牌督办 on a lagging task proposes a case by itself (waiting for 立案).
+    for rung, reason in (("circular", "生活垃圾焚烧发电项目建设滞后，予以通报。"),
+                         ("supervision", "通报后进展仍不明显，予以督办。"),
+                         ("listed", "连续三轮调度滞后，予以挂牌督办。")):
+        supervision.issue_escalation(actor=admin, task=task["ZY2-31"], rung=rung, reason=reason,
+                                     target_unit=units["冷水滩区"], reply_due=today + dt.timedelta(days=10))
+
+
 def build_demo() -> None:
     """Create the demo city in one transaction (`rectify demo`)."""
     with transaction.atomic():
         units = _build_units()
         users = _build_users(units)
         _build_tasks(units, users)
+        _build_accountability(units, users)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ class AccountabilityConfig(AppConfig):
     verbose_name = "追责问责"
 
     def ready(self) -> None:
-        from rectify.accountability import panels, services
+        from rectify.accountability import figures, panels, services
         from rectify.closeout import hooks as closeout_hooks
+        from rectify.documents import hooks as documents_hooks
         from rectify.ledger import hooks as ledger_hooks
         from rectify.supervision import hooks as supervision_hooks
 
@@ -17,3 +18,4 @@ class AccountabilityConfig(AppConfig):
         supervision_hooks.escalation_issued.register(services.on_escalation)
         ledger_hooks.task_panels.register(panels.case_panel)
         ledger_hooks.timeline_hidden.register(panels.hidden_accountability_events)
+        documents_hooks.bulletin_sections.register(figures.bulletin_section)

@@ -48,3 +48,17 @@ def office_counts(office, start: dt.date, end: dt.date) -> dict[str, int]:
         under_way=Count("pk", filter=Q(status__in=[s for s in S if s not in (S.CLOSED, S.DECLINED,
                                                                               S.NOT_REFERRED)])),
     )
+
+
+def bulletin_section(*, rnd, start: dt.date, end: dt.date):
+    """documents.bulletin_sections: the month's accountability figures, as counts only (追责问责情况)."""
+    from rectify.documents.hooks import BulletinSection
+
+    counts = office_counts(rnd.office, start, end)
+    if not any(counts.values()):
+        return None
+    return BulletinSection(order=70, title="追责问责情况", paragraphs=[
+        f"本月新增追责问责线索和立案 {counts['proposed']} 件，其中立案调查 {counts['opened']} 件，"
+        f"移交纪委监委 {counts['referred']} 件，办结 {counts['closed']} 件；目前在办 {counts['under_way']} 件。"
+        "对表面整改、敷衍整改、虚假整改和谎报、虚报、瞒报等问题，坚决依规依纪依法追责问责，"
+        "同时坚持问责不代替整改，相关任务照常整改、调度和销号。"])

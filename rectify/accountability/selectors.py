@@ -69,7 +69,7 @@ def case_list(user, *, tab: str = "", q: str = "") -> QuerySet:
     return (qs.select_related("office", "lead_unit", "commission")
             .prefetch_related(Prefetch("persons", queryset=PersonConcerned.objects.select_related("unit")))
             .annotate(n_tasks=tasks, n_persons=persons, first_task=first_task)
-            .order_by("status", "-created_at", "-id"))
+            .order_by("-created_at", "-id"))
 
 
 def tab_counts(user) -> dict[str, int]:

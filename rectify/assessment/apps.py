@@ -9,6 +9,8 @@ class AssessmentConfig(AppConfig):
     def ready(self) -> None:
         from rectify.assessment import panels
         from rectify.dispatch import hooks as dispatch_hooks
+        from rectify.documents import hooks as documents_hooks
 
         dispatch_hooks.round_panels.register(panels.round_help_panel)
         dispatch_hooks.report_panels.register(panels.report_help_panel)
+        documents_hooks.bulletin_sections.register(panels.bulletin_help_section)

@@ -7,7 +7,7 @@ of the campaign's tasks (drafts excluded). Each indicator, for a period [start, 
 | --- | --- | --- | --- |
 | 按时报送率 | the unit's report slots, in rounds due in the period, reported on time | all its slots in those rounds | slots reported late or not at all |
 | 任务序时推进率 | its tasks 序时推进, 已完成 or 长期坚持 at the end of the last round closed in the period (its snapshots; today's derived status if no round closed) | its tasks with a schedule | tasks 滞后 or 逾期 |
-| 到期任务销号率 | its tasks due by the period's end (限期整改, 立行立改) filed (备案销号) by then and not reopened by a look-back rebound since | those tasks | due tasks not filed |
+| 到期任务销号率 | its tasks due by the period's end (限期整改, 立行立改) filed (备案销号) by then and not reopened by a look-back rebound since; a task entered as already closed, with no close-out on record, counts as filed | those tasks | due tasks not filed |
 | 逾期任务 | its tasks 逾期 at that same moment | — | those tasks |
 | 被督办 | escalations aimed at it issued in the period, 通报 and up (automatic 预警 excluded) | — | those escalations |
 | 回头看反弹 | look-back checks of its tasks found 反弹 in the period | — | those checks |
@@ -120,13 +120,16 @@ def gather(campaign, start: dt.date, end: dt.date) -> tuple[list[Unit], dict[int
                                                      checked_at__lt=high).values_list("task_id", "checked_at")):
         if task_id in filed and at > filed[task_id]:
             del filed[task_id]
+    # Tasks entered as already closed (已销号 before the platform, no close-out on record) count as filed.
+    entered_closed = set(Task.objects.filter(campaign=campaign, status=TaskStatus.CLOSED)
+                         .exclude(pk__in=Closeout.objects.values("task_id")).values_list("pk", flat=True))
     for task_id, code in (Task.objects.filter(campaign=campaign, deadline__lte=end,
                                               deadline_kind__in=[DeadlineKind.BY_DATE, DeadlineKind.IMMEDIATE])
                           .exclude(status=TaskStatus.DRAFT).values_list("pk", "code")):
         for unit_id in responsible.get(task_id, []):
             fact = facts[unit_id][Indicator.CLOSEOUTS]
             fact.denominator += 1
-            if task_id in filed:
+            if task_id in filed or task_id in entered_closed:
                 fact.numerator += 1
             else:
                 _note(fact, "task", task_id, f"{code}（到期未销号）")
