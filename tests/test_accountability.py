@@ -118,7 +118,8 @@ def test_the_commission_sees_a_case_once_referred_and_may_return_it(handled):
     case = step(world, "discipline", case, "return_referral", reason="请补充涉及人员的职务信息。")
     assert case.status == S.REVIEWED
     case = step(world, "office_staff", case, "refer", commission=world.discipline)
-    assert case.referral_number != first  # a re-referral is a new act with its own number
+    assert case.referral_number == first  # the case keeps its referral number (one per case in the register)
+    assert Event.objects.filter(action="document_number_issued", object_id=str(case.pk)).count() == 1
 
 
 def test_outcome_no_accountability_needs_a_reason_and_each_person_an_outcome(handled):

@@ -9,10 +9,12 @@ class AccountabilityConfig(AppConfig):
     def ready(self) -> None:
         from rectify.accountability import figures, panels, services
         from rectify.closeout import hooks as closeout_hooks
+        from rectify.core.numbers import register_document_kind
         from rectify.documents import hooks as documents_hooks
         from rectify.ledger import hooks as ledger_hooks
         from rectify.supervision import hooks as supervision_hooks
 
+        register_document_kind(services.REFERRAL_KIND, "移", "问题线索移交函")
         closeout_hooks.rebound_found.register(services.on_rebound)
         closeout_hooks.verification_failed.register(services.on_verification_failed)
         supervision_hooks.escalation_issued.register(services.on_escalation)

@@ -39,6 +39,7 @@ from rectify.accountability.workflows import CASE_FLOW, NEEDS_REASON
 from rectify.core.audit import lock_chain, record_event
 from rectify.core.crypto import lookup_hash
 from rectify.core.notify import notify
+from rectify.core.numbers import allocate_number
 from rectify.core.roles import Role, is_office
 from rectify.core.sm3 import sm3_hex
 from rectify.ledger.models import Task, UnitRole
@@ -54,6 +55,7 @@ MAX_NOTES = 500
 MAX_FILES = 50
 MAX_FILES_BYTES = 200 * 1024 * 1024
 CONCERNABLE = (UnitKind.COUNTY, UnitKind.DEPARTMENT)
+REFERRAL_KIND = "referral"  # 问题线索移交函, registered with core.numbers in apps.py
 
 
 class StaleCaseError(Exception):
@@ -121,24 +123,19 @@ def _unit_users(unit: Unit | None, roles: list[str]):
 
 
 def _case_number() -> str:
-    """案件编号 ZZ-2026-001, counted per year under the chain lock (serialises concurrent openings)."""
+    """案件编号 ZZ-2026-001 (an internal file number, not a 发文字号), counted per year under the chain
+    lock (serialises concurrent openings)."""
     lock_chain()
     year = timezone.localdate().year
     taken = AccountabilityCase.objects.filter(number__startswith=f"ZZ-{year}-").count()
     return f"ZZ-{year}-{taken + 1:03d}"
 
 
-def _referral_number() -> str:
-    """移交编号 整改办移〔2026〕N号: every referral, a returned one's re-referral included, has its own."""
-    lock_chain()
-    year = timezone.localdate().year
-    prefix = f"整改办移〔{year}〕"
-    taken = AccountabilityCase.objects.filter(referral_number__startswith=prefix).count()
-    number = f"{prefix}{taken + 1}号"
-    while AccountabilityCase.objects.filter(referral_number=number).exists():  # a re-referral freed none
-        taken += 1
-        number = f"{prefix}{taken + 1}号"
-    return number
+def _referral_number(case: AccountabilityCase, actor: User) -> str:
+    """移交编号 整改办移〔2026〕N号 from the one document-number register (core.numbers): one per case,
+    kept if the commission returns the referral and the office refers it again."""
+    return allocate_number(kind=REFERRAL_KIND, year=timezone.localdate().year, object_type=case._meta.label_lower,
+                           object_id=case.pk, actor=actor)
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -588,7 +585,7 @@ def _apply(actor: User, case: AccountabilityCase, action: str, *, reason: str, o
             raise ValidationError({"commission": ["请选择接收移交的纪委监委。"]})
         case.referral_note = _text(note, "note", "移交说明", required=False)
         case.commission, case.referred_at = commission, now
-        case.referral_number = _referral_number()
+        case.referral_number = _referral_number(case, actor)
         return f"{case.referral_number}，移交{commission.name}"
     if action == "accept":
         case.commission_ref = _text(commission_ref, "commission_ref", "受理编号", required=False, limit=60)

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from rectify.assessment.models import AssessmentResult, ResultStatus, UnitGroup
 from rectify.assessment.selectors import item_columns, result_rows
+from rectify.assessment.services import RESULT_KIND
+from rectify.core.numbers import issued_number
 from rectify.documents.docx_layout import OfficialDocument, cn_date
 from rectify.documents.escalation_doc import masthead_name
 from rectify.ledger.excel import neutralise
@@ -89,7 +91,8 @@ def result_docx(result: AssessmentResult) -> bytes:
     title = f"关于{result.title}结果的通报"
     doc = OfficialDocument(title_for_properties=title, author=issuer)
     doc.masthead(issuer)
-    doc.doc_number(f"考核结果摘要 SM3 {result.digest[:16]}")
+    number = issued_number(kind=RESULT_KIND, object_type=result._meta.label_lower, object_id=result.pk)
+    doc.doc_number(number or "（草稿，发布时编号）")
     doc.title(title)
     doc.addressee("各县市区，市直有关单位")
     columns = item_columns(result)

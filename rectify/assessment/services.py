@@ -30,6 +30,7 @@ from rectify.assessment.models import (
 from rectify.assessment.workflows import HELP_FLOW, RESULT_FLOW, VISIT_FLOW
 from rectify.core.audit import record_event
 from rectify.core.notify import notify
+from rectify.core.numbers import allocate_number
 from rectify.core.roles import OFFICE_ROLES, Role, is_office
 from rectify.core.sm3 import sm3_hex
 from rectify.dispatch.models import ProgressReport, ReportStatus
@@ -38,6 +39,7 @@ from rectify.orgs.models import Unit, UnitKind, User
 from rectify.orgs.scope import unit_within
 
 MAX_TEXT = 2000
+RESULT_KIND = "assessment"  # 综合评估考核结果通报, numbered from core.numbers when published
 QUARTER = re.compile(r"^(20\d\d)-Q([1-4])$")
 
 
@@ -346,17 +348,21 @@ def result_transition(*, actor: User, result: AssessmentResult, action: str,
         if expected_version is not None and expected_version != locked.version:
             raise StaleError(locked)
         rule = RESULT_FLOW.authorise(actor, locked, action)
+        number = ""
         if action == "publish":
             if result_digest(locked) != locked.digest:
                 raise ValidationError("考核结果与计算时不一致，不能发布，请重新计算。")
             locked.published_at = timezone.now()
+            number = allocate_number(kind=RESULT_KIND, year=timezone.localdate().year,
+                                     object_type=locked._meta.label_lower, object_id=locked.pk, actor=actor)
         locked.status = rule.target
         locked.version += 1
         locked.save()
         table = canonical_table(locked)
         record_event(actor=actor, action=RESULT_FLOW.event_of(rule), obj=locked, unit=locked.campaign.office,
-                     summary=f"{rule.label}「{locked.title}」（SM3 {locked.digest[:16]}…）",
-                     after={"status": rule.target, "digest": locked.digest, "items": locked.items,
+                     summary=f"{rule.label}「{locked.title}」" + (f"（{number}）" if number else "")
+                             + f"，结果摘要 SM3 {locked.digest[:16]}…",
+                     after={"status": rule.target, "digest": locked.digest, "items": locked.items, "number": number,
                             **({"table": table} if action == "publish" else {})})
     return locked
 
