@@ -13,6 +13,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from rectify.accountability import services as accountability
 from rectify.closeout import services as closeout
 from rectify.core.notify import notify
 from rectify.core.workdays import add_workdays, nth_workday_of_month, workdays_between
@@ -115,6 +116,7 @@ def send_reminders(today: dt.date) -> int:
         users = User.objects.filter(role__in=[Role.REPORTER, Role.REVIEWER], unit=esc.target_unit, is_active=True)
         sent += notify(users=users, kind="reply_due", title=f"{esc.get_rung_display()}（{esc.doc_number}）回复期限 "
                        f"{esc.reply_due:%m月%d日}", url=f"/supervision/escalations/{esc.pk}/", key=f"reply_due:{esc.pk}")
+    sent += accountability.remind_due(today)  # 调查时限 and 办理时限 of accountability cases
     return sent
 
 

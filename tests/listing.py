@@ -292,6 +292,176 @@ def lookback_checks(scene: Scene, count: int) -> dict:
     return {"lookback": lookback.pk}
 
 
+# --- accountability, help, visits, assessment -------------------------------------------------------
+
+
+def _handler(scene: Scene) -> None:
+    """office_staff, designated as the office's case handler (once)."""
+    from rectify.accountability.models import CaseHandler
+
+    if "handler" not in scene.state:
+        CaseHandler.objects.create(user=scene.world.users["office_staff"], granted_by=scene.admin,
+                                   granted_at=timezone.now())
+        scene.state["handler"] = True
+
+
+def _cases(scene: Scene, tasks_: list[Task], *, status: str | None = None) -> list:
+    from rectify.accountability.models import (
+        AccountabilityCase,
+        CaseStatus,
+        CaseTask,
+        CaseUnit,
+        PersonConcerned,
+    )
+
+    w, now = scene.world, timezone.now()
+    # the commission's and the lead unit's states first, so that five rows already fill every list
+    first = [CaseStatus.REFERRED, CaseStatus.ACCEPTED, CaseStatus.DECIDED, CaseStatus.INVESTIGATING, CaseStatus.OPENED]
+    states = first + [s for s in CaseStatus if s not in first]
+    made = AccountabilityCase.objects.bulk_create(
+        AccountabilityCase(number=f"ZZ-L-{next(_serial):06d}", office=w.office, kind="other", source="office",
+                           title=f"案件{i}", facts="线索", status=status or states[i % len(states)], lead_unit=w.dept_env,
+                           investigation_due=dt.date(2026, 1, 1) + dt.timedelta(days=i), commission=w.discipline,
+                           referred_at=now, handling_due=dt.date(2026, 6, 1) + dt.timedelta(days=i), created_at=now)
+        for i, _t in enumerate(tasks_))
+    CaseTask.objects.bulk_create(CaseTask(case=c, task=t) for c, t in zip(made, tasks_, strict=True))
+    CaseUnit.objects.bulk_create(CaseUnit(case=c, unit=w.county_a) for c in made)
+    PersonConcerned.objects.bulk_create(
+        PersonConcerned(case=c, name=f"张{n}三", post="科长", unit=w.county_a, name_hash=f"h{n}", added_at=now)
+        for c in made for n in (1, 2))
+    return made
+
+
+def cases(scene: Scene, count: int) -> dict:
+    """Cases at every stage on new tasks, each with two persons concerned (encrypted, masked in the list)."""
+    _handler(scene)
+    _cases(scene, add_tasks(scene, count))
+    return {}
+
+
+def case_history(scene: Scene, count: int) -> dict:
+    """One case with more linked tasks (their timelines), persons, records, files and events."""
+    from rectify.accountability.models import CaseFile, CaseNote, CaseTask, PersonConcerned
+
+    _handler(scene)
+    w, now = scene.world, timezone.now()
+    if "case" not in scene.state:
+        scene.state["case"] = _cases(scene, [w.task_a], status="investigating")[0]
+    case = scene.state["case"]
+    more = add_tasks(scene, count)
+    CaseTask.objects.bulk_create(CaseTask(case=case, task=t) for t in more)
+    PersonConcerned.objects.bulk_create(PersonConcerned(case=case, name=f"李{n}", unit=w.county_a, name_hash="h",
+                                                        added_at=now) for n in range(count))
+    CaseNote.objects.bulk_create(CaseNote(case=case, kind="investigation", text=f"调查{n}", author=scene.admin,
+                                          author_unit=w.dept_env, created_at=now) for n in range(count))
+    CaseFile.objects.bulk_create(
+        CaseFile(case=case, file_kind="evidence", digest=f"{next(_serial):064x}", extension="pdf", size=10,
+                 mime="application/pdf", kind="pdf", original_name=f"证据{n}.pdf", uploaded_by=scene.admin)
+        for n in range(count))
+    for t in more[:3]:
+        record_event(actor=scene.admin, action="task_updated", obj=t, summary="修改")
+    for n in range(count):
+        record_event(actor=scene.admin, action="case_note_added", obj=case, summary=f"记录{n}")
+    return {"case": case.pk}
+
+
+def case_handlers(scene: Scene, count: int) -> dict:
+    from rectify.accountability.models import CaseHandler
+    from rectify.orgs.models import User
+
+    users = User.objects.bulk_create(User(username=f"h{next(_serial)}", role="office_staff", unit=scene.world.office)
+                                     for _ in range(count))
+    CaseHandler.objects.bulk_create(CaseHandler(user=u, granted_by=scene.admin, granted_at=timezone.now())
+                                    for u in users)
+    return {}
+
+
+def help_requests(scene: Scene, count: int) -> dict:
+    """Help requests of 零陵区 on reports of new tasks, open and arranged."""
+    from rectify.assessment.models import HelpRequest
+
+    w, now = scene.world, timezone.now()
+    reports(scene, count)
+    slots = (ProgressReport.objects.filter(round=scene.round()).exclude(pk__in=HelpRequest.objects.values("report_id"))
+             .select_related("task")[:count])
+    made = HelpRequest.objects.bulk_create(
+        HelpRequest(report=r, task=r.task, unit=w.county_a, difficulty="资金不足", needs="协调资金",
+                    asked_unit=w.dept_housing, status=["open", "assigned"][i % 2],
+                    helper_unit=w.dept_housing if i % 2 else None, created_by=w.users["reporter_a"], created_at=now)
+        for i, r in enumerate(slots))
+    return {"help": made[0].pk, "help_report": made[0].report_id}
+
+
+def visits(scene: Scene, count: int) -> dict:
+    from rectify.assessment.models import SupervisionVisit, VisitFollowUp
+
+    w, now = scene.world, timezone.now()
+    made = SupervisionVisit.objects.bulk_create(
+        SupervisionVisit(office=w.office, county=w.county_a, quarter=f"2026-Q{n % 4 + 1}", planned_on=dt.date(2026, 3 * (n % 4) + 1, 5),
+                         team="督导组", status=["planned", "done"][n % 2], created_by=scene.admin, created_at=now)
+        for n in range(count))
+    VisitFollowUp.objects.bulk_create(VisitFollowUp(visit=v, text="整改要求", task=w.task_a) for v in made)
+    return {"visit": made[0].pk}
+
+
+def _scheme(scene: Scene):
+    from rectify.assessment.models import AssessmentScheme
+    from rectify.assessment.scoring import DEFAULT_ITEMS
+
+    if "scheme" not in scene.state:
+        now = timezone.now()
+        scene.state["scheme"] = AssessmentScheme.objects.create(
+            campaign=scene.world.campaign, name="考核办法", items=DEFAULT_ITEMS, created_at=now, updated_at=now,
+            updated_by=scene.admin)
+    return scene.state["scheme"]
+
+
+def results(scene: Scene, count: int) -> dict:
+    from rectify.assessment.models import AssessmentResult
+
+    scheme, now = _scheme(scene), timezone.now()
+    AssessmentResult.objects.bulk_create(
+        AssessmentResult(scheme=scheme, campaign=scheme.campaign, title=f"考核{n}", period_start=dt.date(2026, 1, 1),
+                         period_end=dt.date(2026, 3, 31), items=scheme.items, status="published", computed_by=scene.admin,
+                         computed_at=now, published_at=now) for n in range(count))
+    return {"scheme": scheme.pk}
+
+
+def schemes(scene: Scene, count: int) -> dict:
+    from rectify.assessment.models import AssessmentScheme
+    from rectify.assessment.scoring import DEFAULT_ITEMS
+
+    now = timezone.now()
+    AssessmentScheme.objects.bulk_create(
+        AssessmentScheme(campaign=scene.world.campaign, name=f"办法{next(_serial)}", items=DEFAULT_ITEMS,
+                         created_at=now, updated_at=now) for _ in range(count))
+    return {}
+
+
+def result_rows(scene: Scene, count: int) -> dict:
+    """One published result with more units' rows (each unit a new county)."""
+    from rectify.assessment import scoring
+    from rectify.assessment.models import AssessmentResult, AssessmentRow
+    from rectify.orgs.models import Unit
+
+    scheme, now = _scheme(scene), timezone.now()
+    if "result" not in scene.state:
+        scene.state["result"] = AssessmentResult.objects.create(
+            scheme=scheme, campaign=scheme.campaign, title="考核", period_start=dt.date(2026, 1, 1),
+            period_end=dt.date(2026, 3, 31), items=scheme.items, status="published", computed_by=scene.admin,
+            computed_at=now, published_at=now)
+        AssessmentRow.objects.create(result=scene.state["result"], unit=scene.world.county_a, group="county",
+                                     total=80, rank=1, breakdown=scoring.score_unit(
+                                         scoring.parse_items(scheme.items), {})[1])
+    result = scene.state["result"]
+    units = [Unit.objects.create(name=f"县{next(_serial)}", kind="county", parent=scene.world.office)
+             for _ in range(count)]
+    total, breakdown = scoring.score_unit(scoring.parse_items(scheme.items), {})
+    AssessmentRow.objects.bulk_create(AssessmentRow(result=result, unit=u, group="county", total=total, rank=1,
+                                                    breakdown=breakdown) for u in units)
+    return {"result": result.pk, "unit": scene.world.county_a.pk}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -345,6 +515,23 @@ LISTS: list[ListPage] = [
     *_both("api close-out", "/api/v1/closeouts/{closeout}", closeout_history, api=True),
     *_both("api look-backs", "/api/v1/lookbacks?limit=100", lookbacks, api=True),
     *_both("api look-back", "/api/v1/lookbacks/{lookback}", lookback_checks, api=True),
+    # accountability: the case workspace (the commission's landing page), a case, case handlers
+    *_both("case workspace", "/accountability/?tab=all", cases, personas=("office_staff", "lead_env")),
+    *_both("commission workspace", "/accountability/", cases, personas=("discipline",)),
+    *_both("case page", "/accountability/cases/{case}/", case_history, personas=("office_staff", "discipline")),
+    *_both("case handlers", "/accountability/handlers/", case_handlers, personas=OFFICE),
+    *_both("api cases", "/api/v1/cases?tab=all&limit=100", cases, api=True, personas=("office_staff", "discipline")),
+    *_both("api case", "/api/v1/cases/{case}", case_history, api=True, personas=("office_staff",)),
+    # help, visits, assessment
+    *_both("help requests", "/assessment/help/?tab=", help_requests),
+    *_both("api help requests", "/api/v1/help-requests?tab=&limit=100", help_requests, api=True),
+    *_both("visits", "/assessment/visits/?year=2026", visits),
+    *_both("api visits", "/api/v1/visits?year=2026&limit=100", visits, api=True),
+    *_both("assessment results", "/assessment/results/", results),
+    *_both("api assessment results", "/api/v1/assessment-results?limit=100", results, api=True),
+    *_both("api assessment schemes", "/api/v1/assessment-schemes?limit=100", schemes, api=True, personas=OFFICE),
+    *_both("assessment result", "/assessment/results/{result}/", result_rows),
+    *_both("api assessment result", "/api/v1/assessment-results/{result}", result_rows, api=True),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),
@@ -356,7 +543,7 @@ LISTS: list[ListPage] = [
 
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
 NOT_LISTS = {
-    "/": "redirects to the ledger",
+    "/": "redirects to the role's home (the ledger; the commission's case workspace)",
     "/accounts/login/": "the login form",
     "/accounts/logout/": "logs out (POST)",
     "/accounts/password/": "the password form",
@@ -369,6 +556,8 @@ NOT_LISTS = {
     "/calendar/enter/": "the calendar entry form",
     "/inbox/read-all/": "POST only",
     "/dispatch/rounds/open/": "POST only",
+    "/accountability/cases/new/": "the 立案 form",
+    "/assessment/schemes/new/": "the scheme form",
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
 }

@@ -379,3 +379,17 @@ def test_a_case_out_of_scope_is_404(handled):
     case = open_case(world)
     with pytest.raises(Http404):
         services.transition(actor=fresh(world, "reporter_a"), case=case, action="decline", reason="x")
+
+
+def test_tick_reminds_the_lead_unit_and_the_commission_of_their_deadlines(handled):
+    from rectify.tick import send_reminders
+
+    world = handled
+    soon = dt.date.today() + dt.timedelta(days=1)
+    case = services.open_case(actor=fresh(world, "office_staff"), task_ids=[world.task_a.pk], kind=CaseKind.OTHER,
+                              title="时限将至", facts="线索。", lead_unit=world.dept_env, investigation_due=soon)
+    assert send_reminders(dt.date.today()) >= 1
+    reminder = Notification.objects.get(user=world.users["lead_env"], kind="case_due")
+    assert case.number not in reminder.title  # the lead unit's inbox never names a case
+    send_reminders(dt.date.today())  # tick may run any number of times
+    assert Notification.objects.filter(kind="case_due").count() == 1

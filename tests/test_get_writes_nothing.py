@@ -48,6 +48,9 @@ DETAILS = [
     "/api/v1/tasks/{task}", "/api/v1/tasks/{task}/measures", "/api/v1/measures/{measure}",
     "/api/v1/rounds/{round}", "/api/v1/reports/{report}", "/api/v1/escalations/{escalation}",
     "/closeout/tasks/{task}/assess/", "/closeout/policy/{campaign}/", "/api/v1/campaigns/{campaign}/closeout-policy",
+    "/accountability/cases/{case}/edit/", "/assessment/help/{help}/", "/assessment/reports/{help_report}/help/",
+    "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
+    "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
 ]
 
 # GETs that write on purpose, with why.
@@ -66,6 +69,11 @@ DELIBERATE_WRITES = {
     "/documents/closeouts/{}/filing.docx": "the same, the filing form (备案表)",
     "/documents/lookbacks/{}/report.docx": "generating the look-back report is recorded",
     "/documents/lookbacks/{}/report.xlsx": "the same report as a workbook",
+    "/accountability/files/{}/": "a download of a case's material is recorded (who took which file)",
+    "/accountability/cases/{}/report-draft.docx": "generating the draft 追责建议报告 is recorded (document_generated)",
+    "/accountability/cases/{}/referral.docx": "generating the 问题线索移交函 is recorded (document_generated)",
+    "/assessment/results/{}/result.xlsx": "an export of an assessment result is recorded (document_generated)",
+    "/assessment/results/{}/result.docx": "the same result as the 考核结果通报 (document_generated)",
     "/api/v1/public/objections/{}": "a public lookup without login counts against a per-address rate limit, "
                                      "kept in the shared cache (the database unless Redis is configured)",
 }

@@ -124,7 +124,7 @@ class CaseDetailOut(CaseOut):
 
     @staticmethod
     def resolve_persons(obj):
-        return [_person(p, masked=False) for p in obj.persons.all()]
+        return [_person(p, masked=False) for p in obj.persons.select_related("unit")]
 
     @staticmethod
     def resolve_units(obj):

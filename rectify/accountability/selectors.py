@@ -26,8 +26,8 @@ from rectify.core.crypto import mask_name
 from rectify.core.models import Event
 from rectify.core.roles import Role
 from rectify.core.workflow import Transition
+from rectify.ledger import hooks as ledger_hooks
 from rectify.ledger.models import Task
-from rectify.ledger.selectors import task_timeline
 
 S = CaseStatus
 
@@ -161,16 +161,34 @@ class LinkedTask:
     timeline: list[Event]
 
 
+TIMELINE_PER_TASK = 100
+
+
 def linked_tasks(user, case: AccountabilityCase) -> list[LinkedTask]:
     """The case's tasks with their timelines, read-only. Whoever sees the case reads its tasks through
-    it (the commission sees no ledger otherwise); what a task's timeline hides stays hidden."""
+    it (the commission sees no ledger otherwise); what a task's timeline hides (``ledger.hooks.
+    timeline_hidden``) stays hidden. One query for every task's events, however many tasks."""
+    links = list(case.task_links.all())
+    condition = Q(pk__in=[])
+    for link in links:
+        one = Q(object_id=str(link.task_id))
+        for hidden in ledger_hooks.timeline_hidden(user=user, task=link.task):
+            if hidden is not None:
+                one &= ~hidden
+        condition |= one
+    events: dict[str, list[Event]] = {}
+    for event in (Event.objects.filter(condition, object_type="ledger.task")
+                  .order_by("-seq")[:TIMELINE_PER_TASK * max(len(links), 1)]):
+        bucket = events.setdefault(event.object_id, [])
+        if len(bucket) < TIMELINE_PER_TASK:
+            bucket.append(event)
     rows = []
-    for link in case.task_links.all():
+    for link in links:
         task = link.task
         units: dict[str, list[str]] = {}
         for tu in task.task_units.all():
             units.setdefault(tu.get_role_display(), []).append(tu.unit.name)
-        rows.append(LinkedTask(task, units, list(task_timeline(task, user)[:100])))
+        rows.append(LinkedTask(task, units, events.get(str(task.pk), [])))
     return rows
 
 

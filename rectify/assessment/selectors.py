@@ -160,7 +160,8 @@ def result_actions(user, result: AssessmentResult) -> list[Transition]:
 def result_rows(result: AssessmentResult) -> dict[str, list[AssessmentRow]]:
     """group → rows, ranked."""
     grouped: dict[str, list[AssessmentRow]] = {}
-    for row in result.rows.select_related("unit").order_by("group", "rank", "unit__sort_order", "unit_id"):
+    for row in (result.rows.select_related("unit", "result__campaign__office")
+                .order_by("group", "rank", "unit__sort_order", "unit_id")):
         grouped.setdefault(row.group, []).append(row)
     return grouped
 
