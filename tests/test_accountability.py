@@ -393,3 +393,37 @@ def test_tick_reminds_the_lead_unit_and_the_commission_of_their_deadlines(handle
     assert case.number not in reminder.title  # the lead unit's inbox never names a case
     send_reminders(dt.date.today())  # tick may run any number of times
     assert Notification.objects.filter(kind="case_due").count() == 1
+
+
+def test_the_bulletin_counts_cases_and_lists_open_help_requests_but_names_no_case(handled, settings, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    from rectify.assessment import services as assessment
+    from rectify.dispatch import services as dispatch
+    from rectify.dispatch.models import ProgressReport
+    from rectify.documents.bulletin import generate_bulletin
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    world = handled
+    admin = world.users["office_admin"]
+    today = dt.date.today()
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period=f"{today:%Y-%m}", due_date=today)
+    report = ProgressReport.objects.get(round=rnd, task=world.task_a)
+    dispatch.transition(actor=world.users["reporter_a"], report=report, action="save",
+                        changes={"progress_text": "推进中。", "percent": 20, "difficulties": "缺少资金。"})
+    assessment.request_help(actor=world.users["reporter_a"], report=report, needs="请协调专项资金帮扶。")
+    case = refer(world, investigate(world, open_case(world), person=("上官密名", "密职")))
+    open_case(world, title="第二案")
+    rnd = dispatch.close_round(actor=admin, rnd=rnd)
+    data, _name = generate_bulletin(actor=admin, rnd=rnd, fmt="docx")
+    text = docx_text(data)
+    assert "追责问责情况" in text and "移交纪委监委 1 件" in text and "目前在办 2 件" in text
+    assert "帮扶情况" in text and "请协调专项资金帮扶" in text
+    for secret in (case.number, case.title, "上官密名", "密职", case.referral_number, "第二案"):
+        assert secret not in text, secret
+    workbook, _name = generate_bulletin(actor=admin, rnd=rnd, fmt="xlsx")
+    book = CalamineWorkbook.from_filelike(io.BytesIO(workbook))
+    cells = " ".join(str(v) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
+                     for v in row)
+    assert "帮扶申请" in book.sheet_names and "请协调专项资金帮扶" in cells
+    assert case.number not in cells and "上官密名" not in cells

@@ -346,7 +346,7 @@ def test_bulletin_falls_back_to_current_status_without_snapshots(bulletin_world)
 
 def test_bulletin_queries_do_not_grow_with_tasks(bulletin_world, django_assert_max_num_queries):
     world, rnd, *_ = bulletin_world
-    with django_assert_max_num_queries(19):  # 16 for dispatch and supervision, 3 for the close-out figures
+    with django_assert_max_num_queries(22):  # 16 dispatch and supervision, 3 close-out, 3 help requests and case counts
         bulletin_data(rnd, world.users["office_admin"])
 
 

@@ -23,6 +23,7 @@ from rectify.core.audit import chain_head, record_event
 from rectify.core.numbers import allocate_number, issued_number
 from rectify.dispatch.models import DispatchRound, ProgressReport, RoundStatus
 from rectify.dispatch.selectors import BUCKETS
+from rectify.documents import hooks
 from rectify.documents.docx_layout import OfficialDocument, cn_date
 from rectify.documents.escalation_doc import deadline_text
 from rectify.ledger.excel import neutralise
@@ -281,6 +282,10 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
         "lagging": lists["lagging"], "overdue": lists["overdue"],
         "escalations": escalations, "rung_counts": rung_counts,
         "closeout_totals": closeout_totals, "objections": objections,
+        # higher apps' sections (documents.bulletin_sections): help requests; accountability as counts only
+        "sections": sorted((section for section in hooks.bulletin_sections(
+            rnd=rnd, start=timezone.localtime(start).date(),
+            end=timezone.localtime(end).date() - dt.timedelta(days=1)) if section), key=lambda x: x.order),
         "generated_on": timezone.localdate(), "chain_head": chain_head(),
     }
 
@@ -423,7 +428,14 @@ def _render_docx(data: dict) -> bytes:
     else:
         doc.paragraph("本月未发出督办措施。")
 
-    doc.heading("六、下步工作要求")
+    numerals = "六七八九十"
+    for n, section in enumerate(data["sections"]):
+        doc.heading(f"{numerals[n]}、{section.title}")
+        for text in section.paragraphs:
+            doc.paragraph(text)
+        if section.headers and section.rows:
+            doc.table(section.headers, section.rows, section.widths_mm or None, numeric_from=None)
+    doc.heading(f"{numerals[len(data['sections'])]}、下步工作要求")
     for text in NEXT_STEPS:
         doc.paragraph(text.format(office=rnd.office.short_name or rnd.office.name))
 
@@ -525,6 +537,9 @@ def _render_xlsx(data: dict) -> bytes:
                       "回复期限", "状态"], [6, 22, 10, 14, 40, 20, 16, 12, 12, 10],
           ([i, e["doc_number"], e["rung_label"], e["code"], e["title"], e["target"], e["trigger_label"],
             e["issued_on"], e["reply_due"], e["status_label"]] for i, e in enumerate(data["escalations"], 1)))
+    for section in data["sections"]:
+        if section.sheet and section.headers:
+            table(section.sheet, section.headers, [8, *[20] * (len(section.headers) - 1)], section.rows)
     table("销号公示异议", ["序号", "任务编号", "问题/任务名称", "公示文号", "异议件数", "待答复", "异议成立", "异议不成立"],
           [6, 14, 50, 24, 10, 10, 10, 10],
           ([i, o["code"], o["title"], o["notice_number"], o["objections"], o[ObjectionStatus.OPEN],
