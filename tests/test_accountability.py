@@ -427,3 +427,25 @@ def test_the_bulletin_counts_cases_and_lists_open_help_requests_but_names_no_cas
                      for v in row)
     assert "帮扶申请" in book.sheet_names and "请协调专项资金帮扶" in cells
     assert case.number not in cells and "上官密名" not in cells
+
+
+def test_the_handler_corrects_a_case_before_the_investigation(handled):
+    world = handled
+    case = open_case(world)
+    client = world.client("office_staff")
+    assert client.get(f"/accountability/cases/{case.pk}/edit/").status_code == 200
+    response = client.post(f"/accountability/cases/{case.pk}/edit/", {
+        "task_codes": f"{world.task_a.code}, {world.task_b.code}", "kind": "perfunctory", "title": "两县管网敷衍整改",
+        "facts": "补充线索。", "lead_unit": world.dept_env.pk, "investigation_due": LATER.isoformat(),
+        "units": [world.county_a.pk, world.county_b.pk], "version": case.version})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    case.refresh_from_db()
+    assert case.kind == "perfunctory" and set(case.tasks.all()) == {world.task_a, world.task_b}
+    assert set(case.units.all()) == {world.county_a, world.county_b}
+    assert Event.objects.filter(action="case_updated", object_id=str(case.pk)).exists()
+    with pytest.raises(ValidationError, match="牵头调查单位和调查时限"):
+        services.update_case(actor=fresh(world, "office_staff"), case=case, expected_version=case.version,
+                             kind="other", title="x", facts="y", task_ids=[world.task_a.pk],
+                             unit_ids=[world.county_a.pk], lead_unit=None, investigation_due=LATER)
+    case = step(world, "lead_env", case, "start")
+    assert client.get(f"/accountability/cases/{case.pk}/edit/").status_code == 404  # under investigation

@@ -333,6 +333,8 @@ def update_case(*, actor: User, case: AccountabilityCase, expected_version: int 
             raise ValidationError({"units": ["涉及人员所在单位须保留在涉及单位中。"]})
         if investigation_due is not None and investigation_due < timezone.localdate():
             raise ValidationError({"investigation_due": ["调查时限不能早于今天。"]})
+        if locked.status == S.OPENED and (lead_unit is None or investigation_due is None):
+            raise ValidationError({"lead_unit": ["已立案的案件须有牵头调查单位和调查时限。"]})
         _check_units(units, lead_unit)
         before = _snapshot(locked)
         locked.kind, locked.title, locked.facts = kind, title, facts
