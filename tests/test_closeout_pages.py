@@ -80,8 +80,8 @@ def test_the_office_answers_and_verifies_and_files_through_the_pages(world):
     assert 'id="check-form"' in page
     for standard in ("ecology", "pollution", "public"):
         world.client("lead_env").post(f"/closeout/{closeout.pk}/checks/", {
-            "standard": standard, "finding": "现场查看正常。", "onsite": "on", "checked_on": dt.date.today().isoformat(),
-            "checkers": "王某", "passed": "1"})
+            "check-standard": standard, "check-finding": "现场查看正常。", "check-onsite": "on",
+            "check-checked_on": dt.date.today().isoformat(), "check-checkers": "王某", "check-passed": "1"})
     world.client("lead_env").post(f"/closeout/{closeout.pk}/step/", {
         "action": "verify_pass", "opinion": "同意销号。", "version": Closeout.objects.get(pk=closeout.pk).version})
     assert Closeout.objects.get(pk=closeout.pk).status == C.VERIFIED
@@ -131,7 +131,7 @@ def _png():
 def test_evidence_per_standard_is_uploaded_and_served_in_scope(world):
     closeout = assessed(world)
     response = world.client("reviewer_a").post(f"/closeout/{closeout.pk}/files/", {
-        "stage": "assessment", "standard": "ecology", "file": _png()})
+        "file-stage": "assessment", "file-standard": "ecology", "file-file": _png()})
     assert response.status_code == 302
     stored = closeout.files.get()
     assert stored.unit == world.county_a and stored.standard == "ecology"
@@ -141,10 +141,10 @@ def test_evidence_per_standard_is_uploaded_and_served_in_scope(world):
     assert world.client("reporter_b").get(f"/closeout/files/{stored.pk}/").status_code == 404
     # not the verifier's turn yet: a check file is refused
     refused = world.client("lead_env").post(f"/closeout/{closeout.pk}/files/", {
-        "stage": "check", "standard": "ecology", "file": _png()}, follow=True).content.decode()
+        "file-stage": "check", "file-standard": "ecology", "file-file": _png()}, follow=True).content.decode()
     assert "当前不能上传核查佐证材料" in refused and closeout.files.count() == 1
     renamed = world.client("reviewer_a").post(f"/closeout/{closeout.pk}/files/", {
-        "stage": "assessment", "standard": "public", "file": _fake_pdf()}, follow=True).content.decode()
+        "file-stage": "assessment", "file-standard": "public", "file-file": _fake_pdf()}, follow=True).content.decode()
     assert closeout.files.count() == 1 and "PDF" in renamed or "不支持" in renamed
 
 

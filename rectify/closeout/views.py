@@ -140,7 +140,7 @@ def detail(request, pk: int):
         "assessments": list(closeout.assessments.all()), "missing": missing,
         "can_assess": closeout.status == CloseoutStatus.SELF_ASSESSING and scope.assesses(user, closeout),
         "checks": [(value, label, checks.get(value)) for value, label in Standard.choices],
-        "can_check": can_check, "check_form": CheckForm(initial={"checked_on": today, "onsite": True}),
+        "can_check": can_check, "check_form": CheckForm(prefix="check", initial={"checked_on": today, "onsite": True}),
         "objections": selectors.objections_for(user, closeout), "answer_form": AnswerForm(),
         "can_answer": scope.runs_closeout(user, closeout),
         "objection_open": services.objection_open(closeout, today),
@@ -148,7 +148,7 @@ def detail(request, pk: int):
         "is_office": scope.runs_closeout(user, closeout),
         "history": closeout.task.closeouts.exclude(pk=closeout.pk).order_by("-attempt")[:10],
         "file_rows": _file_rows(selectors.closeout_files(user, closeout)),
-        "file_form": FileForm(initial={"stage": "check" if can_check else "assessment"}),
+        "file_form": FileForm(prefix="file", initial={"stage": "check" if can_check else "assessment"}),
     })
 
 
@@ -187,7 +187,7 @@ def step(request, pk: int):
 @require_POST
 def record_check(request, pk: int):
     closeout = selectors.get_closeout_for_user(request.user, pk)
-    form = CheckForm(request.POST)
+    form = CheckForm(request.POST, prefix="check")
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -311,7 +311,7 @@ def lookback_result(request, pk: int):
 @require_POST
 def upload(request, pk: int):
     closeout = selectors.get_closeout_for_user(request.user, pk)
-    form = FileForm(request.POST, request.FILES)
+    form = FileForm(request.POST, request.FILES, prefix="file")
     if not form.is_valid():
         messages.error(request, _("请选择销号标准和要上传的文件。"))
         return redirect("closeout:detail", pk=pk)

@@ -11,7 +11,8 @@ from django.http import Http404
 from rectify.core.models import Event
 from rectify.core.paging import subquery_count
 from rectify.ledger import hooks
-from rectify.ledger.models import Campaign, Measure, Task, TaskUnit, UnitRole
+from rectify.ledger.models import Campaign, Measure, Task, TaskStatus, TaskUnit, UnitRole
+from rectify.ledger.services import FROZEN_STAGES
 from rectify.orgs.models import Unit
 from rectify.orgs.scope import in_tree
 
@@ -108,7 +109,9 @@ def get_task_for_user(user, pk: int) -> tuple[Task, bool]:
             .filter(pk=pk).first())
     if task is None:
         raise Http404("任务不存在或无权查看")
-    can_edit = Task.objects.editable_by(user).filter(pk=pk).exists()
+    # From publication of its close-out notice on, a task's content is frozen (ledger.services.FROZEN_STAGES).
+    frozen = task.status == TaskStatus.CLOSED or task.closeout_stage in FROZEN_STAGES
+    can_edit = not frozen and Task.objects.editable_by(user).filter(pk=pk).exists()
     return task, can_edit
 
 

@@ -15,7 +15,9 @@ from rectify.supervision.models import Escalation, StatusFlip
 def escalation_panel(*, user, task) -> TaskPanel:
     escalations = Escalation.objects.visible_to(user).filter(task=task).select_related("target_unit")[:50]
     flips = StatusFlip.objects.visible_to(user).filter(task=task)[:20]
-    actions = [(_("发起督办"), reverse("supervision:issue", args=[task.pk]))] if scope.issues_on(user, task) else []
+    open_task = task.status in ("draft", "active", "closing")  # a filed task takes no new rung
+    actions = ([(_("发起督办"), reverse("supervision:issue", args=[task.pk]))]
+               if open_task and scope.issues_on(user, task) else [])
     return TaskPanel(order=30, template="supervision/_task_escalations.html",
                      context={"escalations": escalations, "flips": flips}, actions=actions)
 
