@@ -295,7 +295,7 @@ def result_detail(request, pk: int):
         rows = [(row, [row.breakdown[k] for k, _n, _w in columns], scope.sees_breakdown(request.user, row))
                 for row in grouped.get(value, [])]
         groups.append((label, rows))
-    source = next((row.breakdown.get("_source", {}) for rows in grouped.values() for row in rows), {})
+    source: dict = next((row.breakdown.get("_source", {}) for rows in grouped.values() for row in rows), {})
     return render(request, "assessment/result_detail.html", {
         "result": result, "columns": columns, "groups": groups, "actions": selectors.result_actions(request.user,
                                                                                                   result),
@@ -337,7 +337,7 @@ def _download(request, pk: int, fmt: str):
     services.export_recorded(actor=request.user, result=result, fmt=fmt, size=len(data))
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = content_disposition_header(as_attachment=True,
-                                                                 filename=f"{result.title}.{fmt}")
+                                                                 filename=f"{result.title}.{fmt}") or ""
     response["Cache-Control"] = "no-store"
     return response
 

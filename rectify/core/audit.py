@@ -239,7 +239,7 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
     ip = current_ip.get()[:64]
     with transaction.atomic():
         seq, prev = _lock_chain()
-        batch: list[Event] = []
+        batch: list[dict[str, Any]] = []
         for row in rows:
             unknown = set(row) - allowed
             if unknown:
@@ -310,7 +310,7 @@ def _insert_events(batch: list[dict[str, Any]]) -> None:
     from django.db import connections, router
 
     connection = connections[router.db_for_write(Event)]
-    fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
+    fields: list[Any] = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
