@@ -120,7 +120,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "rectify.orgs.passwords.MaximumLengthValidator"},
     {"NAME": "rectify.orgs.passwords.HistoryValidator"},
+    {"NAME": "rectify.orgs.passwords.GuessablePasswordValidator"},
 ]
+# Names an attacker would try besides the built-in list (the city, the office…), comma-separated.
+PASSWORD_BANNED_WORDS = env_list("RECTIFY_PASSWORD_BANNED_WORDS", ["yongzhou", "lingling", "xiaoxiang"])
 PASSWORD_EXPIRY_DAYS = env_int("RECTIFY_PASSWORD_EXPIRY_DAYS", 90, minimum=0)
 PASSWORD_HISTORY = 5
 LOGIN_MAX_FAILURES = env_int("RECTIFY_LOGIN_MAX_FAILURES", 5, minimum=1)

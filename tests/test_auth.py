@@ -32,6 +32,17 @@ def login(client, username, password):
     ("Password1234", False),            # in the common-password list
     ("正确 的 长口令 Horse battery 9!", True),  # long passphrases are welcome
     ("A1!" + "x" * 130, False),         # bounded
+    # Guessable however dressed up (等保 check 1): common words, l33t, keyboard walks, years, names.
+    ("Admin@123456", False),
+    ("P@ssw0rd2026", False),
+    ("Qwer1234!@#$", False),
+    ("1qaz@WSX3edc", False),
+    ("Asdf#2026qwer", False),
+    ("Rectify@2026!", False),           # the product's name
+    ("Yongzhou@2026", False),           # the city's (RECTIFY_PASSWORD_BANNED_WORDS)
+    ("Woaini@520520", False),
+    ("Changed-Passw0rd-9", True),       # a common word beside one of the user's own is fine
+    ("Xiang-Lake@7731", True),
 ])
 def test_password_complexity(db, password, ok):
     if ok:
@@ -39,6 +50,13 @@ def test_password_complexity(db, password, ok):
     else:
         with pytest.raises(ValidationError):
             validate_password(password)
+
+
+def test_password_may_not_contain_the_username(db):
+    user = User(username="zhangwei")
+    with pytest.raises(ValidationError, match="用户名"):
+        validate_password("Zhangwei#Lake-77", user)
+    validate_password("Zhangwei#Lake-77", User(username="liuyang"))
 
 
 def test_password_may_not_resemble_the_username(db):
