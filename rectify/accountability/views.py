@@ -29,6 +29,7 @@ from rectify.accountability.models import (
 )
 from rectify.accountability.workflows import CASE_FLOW, NEEDS_REASON
 from rectify.core.audit import record_event
+from rectify.core.paging import query_int
 from rectify.core.roles import Role, is_office
 from rectify.evidence.inspect import EvidenceRejected
 from rectify.evidence.serve import attachment_response
@@ -50,7 +51,7 @@ def _messages_of(exc) -> list[str]:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and int(value) <= 2**31 - 1 else None
+    return query_int(value)
 
 
 @login_required

@@ -26,6 +26,7 @@ from rectify.assessment.forms import (
 )
 from rectify.assessment.models import RATE_INDICATORS, Indicator, UnitGroup, VisitFollowUp, VisitStatus
 from rectify.assessment.workflows import HELP_FLOW, RESULT_FLOW, VISIT_FLOW
+from rectify.core.paging import MAX_ID, query_int
 from rectify.core.roles import Role, is_office
 from rectify.dispatch.selectors import get_report_for_user
 from rectify.ledger.models import Campaign, Task
@@ -43,8 +44,8 @@ def _messages_of(exc) -> list[str]:
     return list(getattr(exc, "messages", [str(exc)]))
 
 
-def _int(value: str | None, *, low: int = 0, high: int = 2**31 - 1) -> int | None:
-    return int(value) if value and value.isdigit() and low <= int(value) <= high else None
+def _int(value: str | None, *, low: int = 0, high: int = MAX_ID) -> int | None:
+    return query_int(value, low=low, high=high)
 
 
 def _no_part(user) -> None:

@@ -28,7 +28,7 @@ from rectify.closeout.forms import (
 )
 from rectify.closeout.models import OPEN_STATUSES, Closeout, CloseoutStatus, Standard
 from rectify.closeout.workflows import CLOSEOUT_FLOW
-from rectify.core.paging import list_page
+from rectify.core.paging import MAX_ID, list_page, query_int
 from rectify.core.roles import is_office
 from rectify.core.workdays import unknown_years_in, warning_text
 from rectify.evidence.inspect import EvidenceRejected
@@ -47,8 +47,8 @@ def _messages_of(exc) -> list[str]:
     return list(getattr(exc, "messages", [str(exc)]))
 
 
-def _int(value: str | None, *, upper: int = 2**31 - 1) -> int | None:
-    return int(value) if value and value.isdigit() and int(value) <= upper else None
+def _int(value: str | None, *, upper: int = MAX_ID) -> int | None:
+    return query_int(value, high=upper)
 
 
 @login_required
