@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from rectify.core.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
+from rectify.core.headers import static_headers
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RECTIFY_DATA_DIR") or str(Path.cwd() / "data")).resolve()
@@ -195,9 +196,13 @@ LEDGER_PAGE_SIZE = env_int("RECTIFY_LEDGER_PAGE_SIZE", 50, minimum=5)
 # visible rows (0: always count). See rectify/core/paging.py.
 LIST_ESTIMATE_ABOVE = env_int("RECTIFY_LIST_ESTIMATE_ABOVE", 100_000, minimum=0)
 
+# Every line names its request: the id the error page shows the user (核对日志时按编号查找).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "rectify.core.request_id.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("RECTIFY_LOG_LEVEL", "WARNING")},
 }
+WHITENOISE_ADD_HEADERS_FUNCTION = static_headers

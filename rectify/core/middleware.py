@@ -1,16 +1,15 @@
-"""Request-wide security: response headers and the client address seen by the audit record."""
+"""Request-wide security: response headers, the client address seen by the audit record, and a
+request id that the error pages show and every log line of the request carries."""
 
 from __future__ import annotations
+
+import secrets
 
 from django.conf import settings
 
 from rectify.core.audit import current_ip
-
-# Everything the UI needs is vendored; nothing may load from elsewhere.
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
-)
+from rectify.core.headers import CSP
+from rectify.core.request_id import current_request_id
 
 
 def client_ip(request) -> str:
@@ -27,11 +26,15 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        request.request_id = secrets.token_hex(6)
         token = current_ip.set(client_ip(request))
+        id_token = current_request_id.set(request.request_id)
         try:
             response = self.get_response(request)
         finally:
             current_ip.reset(token)
+            current_request_id.reset(id_token)
+        response.setdefault("X-Request-ID", request.request_id)
         if not request.path.startswith("/api/v1/docs"):
             response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
