@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from rectify.core.headers import static_headers
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RECTIFY_DATA_DIR") or str(Path.cwd() / "data")).resolve()
+# The database, evidence files, uploads and keys are the owner's alone (等保 check 17): files this
+# process creates are 0600 and directories 0700, whatever the shell's umask was.
+os.umask(0o077)
 
 DEBUG = env_bool("RECTIFY_DEBUG", False)
 
@@ -24,10 +28,11 @@ def _secret_key() -> str:
     try:
         if key_file.exists():
             return key_file.read_text().strip()
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_urlsafe(50)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, even briefly
+        with os.fdopen(fd, "w") as out:
+            out.write(key)
         return key
     except OSError as exc:
         raise ConfigError(f"cannot keep a secret key in {DATA_DIR}: {exc}; set RECTIFY_SECRET_KEY") from exc
