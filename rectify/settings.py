@@ -201,6 +201,11 @@ LEDGER_PAGE_SIZE = env_int("RECTIFY_LEDGER_PAGE_SIZE", 50, minimum=5)
 # visible rows (0: always count). See rectify/core/paging.py.
 LIST_ESTIMATE_ABOVE = env_int("RECTIFY_LIST_ESTIMATE_ABOVE", 100_000, minimum=0)
 
+# The second record of the audit chain's head (rectify/core/audit.py): a file the application only
+# appends to; `rectify verify` fails on a chain that no longer reaches its furthest line.
+_head_log = os.environ.get("RECTIFY_AUDIT_HEAD_LOG")
+AUDIT_HEAD_LOG = str(DATA_DIR / "audit-heads.log") if _head_log is None else (_head_log.strip() or None)
+
 # Every line names its request: the id the error page shows the user (核对日志时按编号查找).
 LOGGING = {
     "version": 1,
