@@ -98,6 +98,11 @@ def cmd_verify(args) -> int:
         print(result.message + against)
     else:
         print(f"BROKEN: {result.message}")
+        if logged and not head:
+            from django.conf import settings
+
+            print(f"（对照链头日志 {settings.AUDIT_HEAD_LOG} 中的 #{logged[0]}。若是有意换用了新数据库，"
+                  "请将该日志移走存档后再校验。）")
         status = 1
     if args.files:
         status = max(status, _verify_files())
