@@ -134,8 +134,13 @@ PASSWORD_EXPIRY_DAYS = env_int("RECTIFY_PASSWORD_EXPIRY_DAYS", 90, minimum=0)
 PASSWORD_HISTORY = 5
 LOGIN_MAX_FAILURES = env_int("RECTIFY_LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("RECTIFY_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
-LOGIN_RATE_LIMIT = env_int("RECTIFY_LOGIN_RATE_LIMIT", 30, minimum=1)  # attempts per address per window
-LOGIN_RATE_WINDOW_SECONDS = 600
+# Failed logins per client address per window (successes never count); the per-account lockout is
+# LOGIN_MAX_FAILURES. Counted in the shared cache (CACHES), so every server process sees one count.
+LOGIN_RATE_LIMIT = env_int("RECTIFY_LOGIN_RATE_LIMIT", 30, minimum=1)
+LOGIN_RATE_WINDOW_SECONDS = env_int("RECTIFY_LOGIN_RATE_WINDOW_SECONDS", 600, minimum=60)
+# Behind one reverse proxy: the client address is the last X-Forwarded-For entry (the one the proxy
+# added); off, only the socket's address counts (a client could write the header itself).
+TRUST_X_FORWARDED_FOR = env_bool("RECTIFY_TRUST_X_FORWARDED_FOR", False)
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("RECTIFY_SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_ABSOLUTE_HOURS = env_int("RECTIFY_SESSION_ABSOLUTE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600

@@ -17,7 +17,8 @@ def client_ip(request) -> str:
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The last entry is the one our proxy appended; earlier ones are whatever the client sent.
+            return forwarded.split(",")[-1].strip()[:64]
     return request.META.get("REMOTE_ADDR", "")
 
 
