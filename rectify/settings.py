@@ -141,6 +141,14 @@ LOGIN_RATE_WINDOW_SECONDS = env_int("RECTIFY_LOGIN_RATE_WINDOW_SECONDS", 600, mi
 # Behind one reverse proxy: the client address is the last X-Forwarded-For entry (the one the proxy
 # added); off, only the socket's address counts (a client could write the header itself).
 TRUST_X_FORWARDED_FOR = env_bool("RECTIFY_TRUST_X_FORWARDED_FOR", False)
+# Per-user hourly limits on expensive operations (core.ratelimit.throttled), in the shared cache.
+THROTTLES_PER_HOUR = {
+    "upload": env_int("RECTIFY_THROTTLE_UPLOADS", 300, minimum=1),
+    "export": env_int("RECTIFY_THROTTLE_EXPORTS", 60, minimum=1),
+    "document": env_int("RECTIFY_THROTTLE_DOCUMENTS", 120, minimum=1),
+    "plan": env_int("RECTIFY_THROTTLE_PLAN_PARSES", 30, minimum=1),
+    "import": env_int("RECTIFY_THROTTLE_IMPORTS", 30, minimum=1),
+}
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("RECTIFY_SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_ABSOLUTE_HOURS = env_int("RECTIFY_SESSION_ABSOLUTE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600

@@ -30,6 +30,7 @@ from rectify.accountability.models import (
 from rectify.accountability.workflows import CASE_FLOW, NEEDS_REASON
 from rectify.core.audit import record_event
 from rectify.core.paging import query_int
+from rectify.core.ratelimit import throttled
 from rectify.core.roles import Role, is_office
 from rectify.evidence.inspect import EvidenceRejected
 from rectify.evidence.serve import attachment_response
@@ -307,6 +308,7 @@ def note_add(request, pk: int):
 
 @login_required
 @require_POST
+@throttled("upload")
 def file_upload(request, pk: int):
     case = selectors.get_case_for_user(request.user, pk)
     form = CaseFileForm(request.POST, request.FILES)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rectify.core.paging import list_page, query_int
+from rectify.core.ratelimit import throttled
 from rectify.core.workdays import add_workdays, nth_workday_of_month
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.forms import DecisionForm, EvidenceForm, OpenRoundForm, ReportForm
@@ -160,6 +161,7 @@ def _context(request, report, form, decision, can_write):
 
 @login_required
 @require_POST
+@throttled("upload")
 def evidence_upload(request, pk: int):
     from rectify.evidence.inspect import EvidenceRejected
 
