@@ -198,6 +198,9 @@ WARN_DEADLINE_WORKDAYS = env_int("RECTIFY_WARN_DEADLINE_WORKDAYS", 15, minimum=1
 REMIND_DUE_WORKDAYS = env_int("RECTIFY_REMIND_DUE_WORKDAYS", 3, minimum=1)
 TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
+# No request body is read past this (HTTP 413 from its Content-Length, before a byte is read): the
+# largest legitimate upload plus room for the form around it.
+MAX_REQUEST_BYTES = max(IMPORT_MAX_BYTES, EVIDENCE_MAX_BYTES) + 1024 * 1024
 OFFICE_DOC_NAME = env_str("RECTIFY_OFFICE_DOC_NAME", "") or ""  # 版头 name; defaults to the office unit's name
 OBJECTION_PHONE = env_str("RECTIFY_OBJECTION_PHONE", "") or ""  # printed on close-out notices when set
 DOC_NUMBER_PREFIX = env_str("RECTIFY_DOC_NUMBER_PREFIX", "整改办") or "整改办"  # 机关代字 of 发文字号 (整改办督〔2026〕1号)

@@ -68,3 +68,18 @@ def test_static_files_carry_the_same_content_security_policy(db):
     response = Client().get("/static/rectify/app.css")
     assert response.status_code == 200
     assert response["Content-Security-Policy"] == CSP and response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_body_declared_past_the_cap_is_refused_before_it_is_read(world, settings):
+    class Unreadable:
+        def read(self, *args):  # the middleware must answer without touching the body
+            raise AssertionError("the body was read")
+
+        readline = read
+
+    client = world.client("reporter_a")
+    response = client.generic("POST", "/dispatch/", b"", CONTENT_LENGTH=str(300 * 1024 * 1024),
+                              **{"wsgi.input": Unreadable()})
+    assert response.status_code == 413 and "过大" in response.content.decode()
+    assert client.generic("POST", "/dispatch/", b"", CONTENT_LENGTH="99999999999999999999").status_code == 413
+    assert client.get("/dispatch/").status_code == 200
