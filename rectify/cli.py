@@ -129,6 +129,38 @@ def _verify_files() -> int:
     return 1 if bad else 0
 
 
+def cmd_backup(args) -> int:
+    _setup()
+    import datetime as dt
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from rectify.backup import backup
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    output = Path(args.output) if args.output else Path(settings.DATA_DIR) / "backups" / f"rectify-{stamp}.zip"
+    if output.exists():
+        print(f"{output} 已存在，请换一个文件名。", file=sys.stderr)
+        return 2
+    outcome = backup(output)
+    print("\n".join(outcome.lines))
+    return 0 if outcome.ok else 1
+
+
+def cmd_restore(args) -> int:
+    _setup()
+    from pathlib import Path
+
+    from rectify.backup import restore
+
+    outcome = restore(Path(args.archive))
+    print("\n".join(outcome.lines))
+    if outcome.ok:
+        _migrate()  # a backup from an older version gets this version's migrations
+    return 0 if outcome.ok else 1
+
+
 def cmd_head(args) -> int:
     _setup()
     from rectify.core.audit import chain_head
@@ -387,6 +419,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head", help="先前记录的链头 N:HASH（检测链尾被截断；不给则用链头日志中最远的一条）")
     p.add_argument("--files", action="store_true", help="同时重算每个佐证材料文件的 SM3，报告缺失或被改动的文件")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("backup", help="备份数据库与佐证材料为一个 .zip（服务运行中亦可；不含密钥）")
+    p.add_argument("--output", help="备份文件路径（默认 数据目录/backups/rectify-时间.zip）")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="从备份恢复到空的安装，并校验审计链与全部佐证材料摘要")
+    p.add_argument("archive", help="rectify backup 生成的 .zip")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("head", help="打印当前审计链头 N:HASH，供在通报、门户中公布")
     p.set_defaults(func=cmd_head)
