@@ -72,7 +72,7 @@ def cmd_tick(args) -> int:
     today = dt.date.fromisoformat(args.date) if args.date else None
     done = tick(today=today)
     labels = {"rounds_opened": "开启调度轮次", "rounds_closed": "结束调度轮次", "statuses_changed": "进度状态更新",
-              "warnings": "自动预警", "reminders": "提醒"}
+              "warnings": "自动预警", "reminders": "提醒", "files_swept": "清理过期上传"}
     print("；".join(f"{labels[k]} {v}" for k, v in done.items()))
     return 0
 
