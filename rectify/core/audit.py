@@ -35,6 +35,8 @@ HASHED_FIELDS = (
 
 def jsonable(value: Any) -> Any:
     """Reduce a value to what survives a JSON column unchanged on SQLite and PostgreSQL."""
+    if value is None or type(value) in (str, int, bool):  # the common case first
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
