@@ -437,6 +437,49 @@ def test_export_has_the_office_layout(world):
     assert event.after["rows"] == 2 and event.actor_name == "admin1"
 
 
+def test_export_runs_as_many_queries_for_50_tasks_as_for_5_and_labels_every_choice(world):
+    """The export streams values_list rows with the units and measures of 2,000 tasks per query,
+    and choice labels looked up once: its queries do not grow with the tasks, its cells say what
+    the task page says."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rectify.ledger import services
+
+    admin = world.users["office_admin"]
+    categories = list(Category.values)
+
+    def add(first: int, n: int) -> None:
+        services.write_tasks(actor=admin, campaign=world.campaign, writes=[services.TaskWrite(data=services.TaskInput(
+            code=f"Q-{i:03d}", title=f"第{i}号问题", problem="问题描述" if i % 4 else "",
+            category=categories[i % len(categories)], responsible_units=[world.county_a, world.county_b][:1 + i % 2],
+            lead_supervisor=world.dept_env, leader=world.users["leader_a"] if i % 3 == 0 else None,
+            deadline_kind=DeadlineKind.BY_DATE, deadline=D(2026, 6, 30),
+            measures=[services.MeasureInput(text=f"措施{k}") for k in range(1, 1 + i % 3)]))
+            for i in range(first, first + n)])
+
+    counts = []
+    for first, n in ((1, 3), (4, 45)):  # the world's 2 tasks + 3 = 5, then 50
+        add(first, n)
+        with CaptureQueriesContext(connection) as queries:
+            data = export_bytes(admin)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    rows = read_sheet(data)
+    assert len(rows) == 51 and [r[0] for r in rows[1:]] == list(range(1, 51))
+    tasks = {t.code: t for t in Task.objects.select_related("leader")}
+    for row in rows[1:]:
+        cells = dict(zip(rows[0], row, strict=True))
+        task = tasks[cells["任务编号"]]
+        assert cells["问题类别"] == task.get_category_display() and cells["状态"] == task.get_status_display()
+        assert cells["责任领导"] == (task.leader.display_name if task.leader else "")
+        assert cells["整改措施"] == "\n".join(f"{k}.{m.text}" for k, m in enumerate(task.measures.all(), start=1))
+        assert cells["责任单位"] == "、".join(tu.unit.name for tu in task.task_units.filter(role=UnitRole.RESPONSIBLE)
+                                           .order_by("ordinal"))
+    assert {r[rows[0].index("状态")] for r in rows[1:]} >= {"草稿", "整改中"}
+    assert {r[rows[0].index("问题类别")] for r in rows[1:]} == {str(label) for label in Category.labels}
+
+
 def test_export_respects_scope_and_filters(world):
     codes = lambda rows: [r[1] for r in rows[1:]]  # noqa: E731
     assert codes(read_sheet(export_bytes(world.users["reporter_b"]))) == ["T-02"]
