@@ -96,17 +96,25 @@ def pct(values: list[float], q: float) -> float:
 # Pages: in-process server time and the SQL floor
 
 
+CPU: dict[str, list[float]] = {}  # url → CPU seconds per request of the last timed_get / sql_floor
+
+
 def timed_get(client, url: str, reps: int, headers: dict | None = None) -> tuple[list[float], int]:
+    """Wall seconds of ``reps`` GETs (after two warm-ups), and the last status; the CPU seconds of
+    this process per GET go to ``CPU[url]`` (steadier than wall time on a shared machine; on SQLite
+    the queries run in-process, on PostgreSQL the server's share is not in it)."""
     headers = headers or {}
     status = 0
     for _ in range(2):
         status = client.get(url, headers=headers).status_code
-    times = []
+    times, cpus = [], []
     for _ in range(reps):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         response = client.get(url, headers=headers)
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - cpu)
         status = response.status_code
+    CPU[url] = cpus
     return times, status
 
 
@@ -125,16 +133,18 @@ def sql_floor(client, url: str, reps: int, headers: dict | None = None) -> tuple
         client.get(url, headers=headers or {})
     sqls = [plain(q["sql"]) for q in ctx.captured_queries]
     writes = sum(1 for s in sqls if re.match(r"\s*(UPDATE|INSERT|DELETE)", s, re.I))
-    times = []
+    times, cpus = [], []
     with connection.cursor() as cursor:
         for i in range(reps + 2):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             for sql in sqls:
                 cursor.execute(sql)
                 if cursor.description is not None:
                     cursor.fetchall()
             if i >= 2:
                 times.append(time.perf_counter() - t)
+                cpus.append(time.process_time() - cpu)
+    CPU["floor " + url] = cpus
     return times, len(sqls), writes
 
 
@@ -181,9 +191,12 @@ def pages(table: Table, ctx: dict, reps: int) -> None:
         floor, n, writes = sql_floor(c, url, reps, headers)
         wrote = f", {writes} write" if writes else ""
         p50, floor50 = statistics.median(times), statistics.median(floor)
-        table.add(label, f"p50 {ms(p50)} p95 {ms(pct(times, 0.95))}",
-                  f"SQL replay ({n} q{wrote})", f"p50 {ms(floor50)}",
+        cpu50, floor_cpu50 = statistics.median(CPU[url]), statistics.median(CPU["floor " + url])
+        table.add(label, f"p50 {ms(p50)} p95 {ms(pct(times, 0.95))} · cpu p50 {ms(cpu50)} p95 {ms(pct(CPU[url], 0.95))}",
+                  f"SQL replay ({n} q{wrote})", f"p50 {ms(floor50)} · cpu {ms(floor_cpu50)}",
                   p50 / floor50 if floor50 else None)
+        if floor_cpu50:
+            table.add("  (cpu ratio)", "", "", "", cpu50 / floor_cpu50)
 
 
 # ---------------------------------------------------------------------------------------------
