@@ -713,10 +713,9 @@ def main() -> int:
         ("dispatch", "Dispatch and documents", lambda t: dispatch(t, ctx)),
         ("audit", "Audit chain", lambda t: audit(t, 200_000)),
     ]
-    if "import" in areas or "export" in areas:  # one half of "excel"
-        steps.insert(2, ("import" if "import" in areas else "export", "Excel import and export",
-                         lambda t: excel_import(t, ctx, args.import_rows, args.import_reps) if "import" in areas
-                         else excel_export(t, ctx, args.export_rows)))
+    # "import" and "export": either half of "excel"
+    steps.insert(2, ("import", "Excel import", lambda t: excel_import(t, ctx, args.import_rows, args.import_reps)))
+    steps.insert(3, ("export", "Excel export", lambda t: excel_export(t, ctx, args.export_rows)))
     for key, title, fn in steps:
         if key not in areas:
             continue
