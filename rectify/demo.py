@@ -841,15 +841,43 @@ def _build_tasks(units: dict[str, Unit], users: dict[str, User]) -> None:
                       for text, owner, due, done in spec["measures"]],
         )
         task = create_task(actor=admin, campaign=campaign, data=data, source="演示数据")
-        if spec.get("completion") and task.status == TaskStatus.ACTIVE:
-            # The close-out procedure (销号) is not built yet: completed demo tasks are entered as
-            # closed, and the record says so.
+        if spec.get("completion") and task.status == TaskStatus.ACTIVE and spec["code"] not in IN_CLOSEOUT:
+            # Closed before the installation went live: entered from the paper files as closed, and the
+            # record says so. The tasks in IN_CLOSEOUT go through the real procedure (_build_closeouts).
             for step in ("start_closeout", "file_closeout"):
                 move_task(task=task, action=step)
             task.save(update_fields=["status"])
             record_event(actor=admin, action="task_closed_demo", obj=task,
-                         summary="演示数据：按已销号录入（销号程序在后续版本中提供）")
+                         summary="演示数据：系统启用前已销号，按历史档案录入")
     _build_history(units, users)
+    _build_closeouts(units, users)
+
+
+# Completed tasks that go through 初审 and 公示 in the demo instead of being entered as closed.
+IN_CLOSEOUT = {"ZY2-06"}
+
+
+def _build_closeouts(units: dict[str, Unit], users: dict[str, User]) -> None:
+    """ZY2-06 through the real close-out procedure: 零陵区's reviewer self-assesses against the three
+    standards and applies, the office publishes the notice three work days ago, and a resident has
+    filed an objection that awaits the office's answer (so 受理 is blocked until it is answered)."""
+    from rectify.closeout import services as closeout
+    from rectify.core.workdays import add_workdays
+    from rectify.ledger.models import Task
+
+    task = Task.objects.get(code="ZY2-06")
+    reviewer, admin = users["lingling_sh"], users["admin"]
+    closeout.submit_self_assessment(actor=reviewer, task=task, items={
+        "ecology": ("met", "河道清淤1.1万立方米，岸线生态修复完成，水生植物群落恢复。"),
+        "pollution": ("met", "截污纳管2.3公里已接通，连续6个月监测透明度、溶解氧、氨氮达到不黑不臭标准。"),
+        "public": ("met", "沿河居民问卷调查120份，满意率96%。"),
+    }, completion_summary="截污纳管、河道清淤和生态修复全部完成，水质连续6个月稳定达标。")
+    record = task.closeouts.get()
+    record = closeout.transition(actor=reviewer, closeout=record, action="apply")
+    notice_day = add_workdays(timezone.localdate(), -3)
+    record = closeout.transition(actor=admin, closeout=record, action="publish_notice", today=notice_day)
+    closeout.file_objection(closeout=record, content="河段下游雨后仍有黑水流出，怀疑还有排口未截污，请核实后再销号。",
+                            name="刘先生", phone="13907461234", channel="portal")
 
 
 def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:

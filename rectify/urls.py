@@ -31,3 +31,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+# Chinese error pages with the request id (rectify/core/error_views.py).
+handler400 = "rectify.core.error_views.bad_request"
+handler403 = "rectify.core.error_views.permission_denied"
+handler404 = "rectify.core.error_views.page_not_found"
+handler500 = "rectify.core.error_views.server_error"

@@ -69,6 +69,22 @@ def test_the_ledger_has_a_realistic_mix_of_tasks_and_a_few_drafts(demo):
     assert sum(1 for t in tasks if t.completion_note) >= 5
 
 
+def test_a_completed_task_goes_through_the_real_close_out_and_waits_on_an_objection(demo):
+    from rectify.closeout.models import Closeout, CloseoutStatus, ObjectionStatus
+    from rectify.core.models import Event
+
+    record = Closeout.objects.get(task__code="ZY2-06")
+    assert record.status == CloseoutStatus.IN_NOTICE and record.notice_number
+    assert record.assessments.count() == 1
+    assert record.objections.get().status == ObjectionStatus.OPEN  # blocks 受理 until answered
+    actions = set(Event.objects.filter(object_type="ledger.task", object_id=str(record.task_id))
+                  .values_list("action", flat=True))
+    assert {"closeout_self_assessed", "closeout_applied", "closeout_notice_published"} <= actions
+    # The rest were closed before the installation went live, and the record says so.
+    historical = Event.objects.filter(action="task_closed_demo")
+    assert historical.exists() and all("历史档案" in e.summary for e in historical)
+
+
 def test_the_audit_chain_verifies_and_accounts_print(demo, capsys):
     assert main(["verify"]) == 0
     assert capsys.readouterr().out.startswith("OK: ")

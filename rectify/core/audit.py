@@ -10,16 +10,22 @@ import contextvars
 import datetime as dt
 import decimal
 import json
+import logging
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.keys import load_key
 from rectify.core.models import ChainHead, Event
 from rectify.core.sm3 import sm3_hmac
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
@@ -137,7 +143,58 @@ def record_event(
         }
         digest = event_digest(fields)
         event = Event.objects.create(hash=digest, **fields)
+    _log_head_on_commit(event.seq, digest)
     return event
+
+
+# --- the second record of the head --------------------------------------------------------------
+# The database owner could delete the newest events, or all of them, and the chain would still
+# verify. So each committed transaction that wrote events also appends the head it reached to a
+# file next to the data (append-only writes, one short line), and `rectify verify` checks the chain
+# against the furthest head that file holds: a wiped, shortened or rewritten chain no longer
+# contains it. ``RECTIFY_AUDIT_HEAD_LOG`` moves the file (e.g. to another disk); empty turns it off.
+
+_head_registered = threading.local()
+
+
+def _log_head_on_commit(seq: int, digest: str) -> None:
+    if not getattr(settings, "AUDIT_HEAD_LOG", None):
+        return
+    _head_registered.latest = seq  # only the transaction's last event writes its line
+
+    def write() -> None:
+        if getattr(_head_registered, "latest", None) == seq:
+            append_head_log(seq, digest)
+
+    transaction.on_commit(write)
+
+
+def append_head_log(seq: int, digest: str) -> None:
+    path = str(settings.AUDIT_HEAD_LOG)
+    line = f"{seq}:{digest} {timezone.now().isoformat(timespec='seconds')}\n".encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError:  # the record is committed; a missing second copy is reported by `rectify verify`
+        logger.exception("could not append the audit head to %s", path)
+
+
+def logged_head() -> tuple[int, str] | None:
+    """The furthest head the head log holds (lines may arrive out of order from several processes)."""
+    path = getattr(settings, "AUDIT_HEAD_LOG", None)
+    if not path or not os.path.exists(path):
+        return None
+    best: tuple[int, str] | None = None
+    with open(path, encoding="ascii", errors="replace") as log:
+        for line in log:
+            head, _, _when = line.strip().partition(" ")
+            count, _, digest = head.partition(":")
+            if count.isdigit() and len(digest) == 64 and (best is None or int(count) > best[0]):
+                best = (int(count), digest)
+    return best
 
 
 def chain_head() -> tuple[int, str]:
@@ -303,7 +360,7 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
     ip = current_ip.get()[:64]
     with transaction.atomic():
         seq, prev = _lock_chain()
-        batch: list[Event] = []
+        batch: list[dict[str, Any]] = []
         for row in rows:
             unknown = set(row) - allowed
             if unknown:
@@ -358,6 +415,8 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
                 batch = []
         if batch:
             _insert_events(batch)
+        if seq:
+            _log_head_on_commit(seq, prev)
     return seq, prev
 
 
@@ -374,7 +433,7 @@ def _insert_events(batch: list[dict[str, Any]]) -> None:
     from django.db import connections, router
 
     connection = connections[router.db_for_write(Event)]
-    fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
+    fields: list[Any] = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
