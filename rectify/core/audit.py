@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,8 @@ HASHED_FIELDS = (
 
 def jsonable(value: Any) -> Any:
     """Reduce a value to what survives a JSON column unchanged on SQLite and PostgreSQL."""
+    if value is None or type(value) in (str, int, bool):  # the common case first
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
@@ -220,8 +222,7 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
     head_seen = head is None
     count = 0
     # Walk by primary key so that a reordering (seq values swapped) is seen as out of order.
-    rows = Event.objects.order_by("id").values(*HASHED_FIELDS, "id", "hash").iterator(chunk_size=chunk_size)
-    for row in rows:
+    for row, digest in _chain_rows(chunk_size):
         seq = row["seq"]
         if seq != expected_seq:
             if seq > expected_seq:
@@ -232,7 +233,7 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
         if row["prev_hash"] != prev_hash:
             return VerifyResult(False, count, f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match "
                                 f"event #{seq - 1} (reordered or replaced)", seq)
-        if event_digest(row) != row["hash"]:
+        if digest != row["hash"] and not _digest_matches_exactly(row["id"]):
             return VerifyResult(False, count, f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash "
                                 f"(edited)", seq)
         if head is not None and seq == head[0]:
@@ -248,6 +249,69 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
         return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
                             f"recorded head #{head[0]} but only {count} events remain", count + 1)
     return VerifyResult(True, count, f"OK: {count} events verified")
+
+
+def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every event in id order with the link computed from its stored fields, read through a raw
+    (server-side on PostgreSQL) cursor: ``values()`` built a datetime and decoded the JSON through
+    the ORM's converters for each row, and verifying ran at a twentieth of the bare SM3 rate. The
+    canonical text is :func:`event_digest`'s; where the raw read and the ORM's could differ (a
+    stored representation this does not expect), :func:`_digest_matches_exactly` decides."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(Event)]
+    names = (*HASHED_FIELDS, "id", "hash")
+    quote = connection.ops.quote_name
+    column = {f.attname: f.column for f in Event._meta.concrete_fields}
+    columns = ", ".join(quote(column[n]) for n in names)
+    canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+    link = _hmac_hex(load_key("chain_key"))
+    sqlite = connection.vendor == "sqlite"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {quote(Event._meta.db_table)} ORDER BY {quote('id')}")
+        while chunk := cursor.fetchmany(chunk_size):
+            for values in chunk:
+                row = dict(zip(names, values, strict=True))
+                payload = {name: row[name] for name in HASHED_FIELDS}
+                created = payload["created_at"]
+                if isinstance(created, str):  # naive UTC text, microseconds left out when 0
+                    created = created.replace(" ", "T")
+                    payload["created_at"] = (created if "." in created else created + ".000000") + "Z"
+                elif created.tzinfo is None:  # SQLite's converter: naive UTC
+                    payload["created_at"] = created.isoformat(timespec="microseconds") + "Z"
+                else:
+                    payload["created_at"] = _canonical_time(created)
+                for name in ("before", "after"):
+                    if isinstance(payload[name], str):
+                        payload[name] = json.loads(payload[name])
+                if sqlite:
+                    payload["success"] = bool(payload["success"])
+                yield row, link(canonical(payload).encode("utf-8"))
+
+
+def _hmac_hex(key: bytes) -> Callable[[bytes], str]:
+    """HMAC-SM3 hex under ``key`` as :func:`sm3_hmac` computes it, with the keyed state set up once
+    (a copy per message instead of the key schedule)."""
+    from rectify.core.sm3 import HAVE_OPENSSL
+
+    if not HAVE_OPENSSL:
+        return lambda message: sm3_hmac(key, message).hex()
+    import hmac
+
+    keyed = hmac.new(key, digestmod="sm3")
+
+    def link(message: bytes) -> str:
+        h = keyed.copy()
+        h.update(message)
+        return h.hexdigest()
+
+    return link
+
+
+def _digest_matches_exactly(pk: int) -> bool:
+    """The link of one event through the ORM, as :func:`event_digest` has always computed it."""
+    row = Event.objects.filter(pk=pk).values(*HASHED_FIELDS, "hash").first()
+    return row is not None and event_digest(row) == row["hash"]
 
 
 def protect_events_sql() -> list[str]:
