@@ -28,6 +28,8 @@ urlpatterns = [
     path("plans/", include("rectify.planparse.urls")),
     path("accountability/", include("rectify.accountability.urls")),
     path("assessment/", include("rectify.assessment.urls")),
+    path("disclosure/", include("rectify.disclosure.urls")),
+    path("gongkai/", include("rectify.disclosure.portal_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
