@@ -73,10 +73,9 @@ def overview(request):
 @require_GET
 @cached_page
 def task_list(request):
-    from rectify.core.paging import ListPaginator
-
     filters = selectors.TaskFilters.from_query(request.GET)
-    page = ListPaginator(selectors.public_tasks(filters), PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.PublicPaginator(selectors.public_tasks(filters), selectors.public_task_rows(filters),
+                                     PER_PAGE).get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in {"county": filters.county or "", "campaign": filters.campaign or "",
                                          "category": filters.category, "stage": filters.stage,
                                          "status": filters.status, "q": filters.q}.items() if v})

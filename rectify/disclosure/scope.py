@@ -16,7 +16,7 @@ to an internal model stays internal until it is named here.
 
 from __future__ import annotations
 
-from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from rectify.core.roles import QS, Viewer, is_active_user, is_office
@@ -113,25 +113,37 @@ ARTICLE_FIELDS = ("id", "kind", "title", "body", "published_at")
 ARTICLE_FILE_FIELDS = ("id", "article_id", "original_name", "size", "mime", "extension")
 
 
-def _disclosed(subject: str):
+def _disclosed(subject: str, ref: str) -> Exists:
+    """EXISTS(a disclosed decision on the object whose id is the outer row's ``ref``): an index
+    probe per row (decision_disclosed_idx), so one task costs one probe and a page of a list stops at
+    LIMIT, instead of materialising every disclosed id first."""
     from rectify.disclosure.models import Decision
 
-    return Decision.objects.filter(subject=subject, disclosed=True).values("object_id")
+    return Exists(Decision.objects.filter(subject=subject, disclosed=True, object_id=OuterRef(ref)))
+
+
+def public_task_q(prefix: str = "") -> Q:
+    """The condition "this task is public", for Task (``prefix=""``) or a model with a ``task``
+    foreign key (``prefix="task__"``): the task disclosed, its campaign disclosed, not a draft."""
+    from rectify.ledger.models import TaskStatus
+
+    task_ref = f"{prefix}id" if prefix else "pk"
+    return (Q(_disclosed("task", task_ref)) & Q(_disclosed("campaign", f"{prefix}campaign_id"))
+            & ~Q(**{f"{prefix}status": TaskStatus.DRAFT}))
 
 
 def published_campaigns() -> QuerySet:
     from rectify.ledger.models import Campaign
 
-    return Campaign.objects.filter(pk__in=_disclosed("campaign")).order_by("-feedback_date", "-id") \
+    return Campaign.objects.filter(_disclosed("campaign", "pk")).order_by("-feedback_date", "-id") \
         .values(*CAMPAIGN_FIELDS)
 
 
 def published_task_ids() -> QuerySet:
-    """Ids of the tasks the public may see (a subquery for the other published_* reads)."""
-    from rectify.ledger.models import Task, TaskStatus
+    """Ids of the tasks the public may see."""
+    from rectify.ledger.models import Task
 
-    return Task.objects.filter(pk__in=_disclosed("task"), campaign_id__in=_disclosed("campaign")) \
-        .exclude(status=TaskStatus.DRAFT).values("pk")
+    return Task.objects.filter(public_task_q()).values("pk")
 
 
 def _unit_name(role: str, kind: str | None = None):
@@ -143,21 +155,34 @@ def _unit_name(role: str, kind: str | None = None):
     return Subquery(links.order_by("-is_primary", "ordinal", "id").values("unit__name")[:1], output_field=CharField())
 
 
-def published_tasks() -> QuerySet:
-    """Disclosed tasks as dicts: the whitelisted columns, the campaign's name, the responsible unit
-    and the county (区县) of each; per-row subqueries, evaluated for the rows a page shows."""
-    from rectify.ledger.models import Task, UnitRole
+def published_task_rows() -> QuerySet:
+    """Public tasks as Task rows, for filtering and counting only (``published_tasks`` reads them):
+    no join, no annotation, so a count reads the task table and its probes alone."""
+    from rectify.ledger.models import Task
 
-    return (Task.objects.filter(pk__in=published_task_ids()).order_by("campaign_id", "code", "id")
-            .values(*TASK_FIELDS, campaign_name=F("campaign__name"))
-            .annotate(responsible=Coalesce(_unit_name(UnitRole.RESPONSIBLE), Value("")),
+    return Task.objects.filter(public_task_q())
+
+
+def published_tasks(rows: QuerySet | None = None) -> QuerySet:
+    """Disclosed tasks as dicts: the whitelisted columns, the campaign's name, the responsible unit
+    and the county (区县) of each; per-row subqueries, evaluated for the rows a page shows.
+    ``rows``: a filtered ``published_task_rows()``."""
+    from rectify.ledger.models import Campaign, UnitRole
+
+    rows = published_task_rows() if rows is None else rows
+    campaign_name = Subquery(Campaign.objects.filter(pk=OuterRef("campaign_id")).values("name")[:1],
+                             output_field=CharField())
+    return (rows.order_by("campaign_id", "code", "id")
+            .values(*TASK_FIELDS)
+            .annotate(campaign_name=campaign_name,
+                      responsible=Coalesce(_unit_name(UnitRole.RESPONSIBLE), Value("")),
                       county=Coalesce(_unit_name(UnitRole.RESPONSIBLE, "county"), Value(""))))
 
 
 def published_measures(task_ids) -> QuerySet:
     from rectify.ledger.models import Measure
 
-    return (Measure.objects.filter(task_id__in=task_ids).filter(task_id__in=published_task_ids())
+    return (Measure.objects.filter(task_id__in=task_ids).filter(public_task_q("task__"))
             .order_by("task_id", "ordinal", "id").values(*MEASURE_FIELDS, owner=F("owner_unit__name")))
 
 
@@ -165,8 +190,8 @@ def published_summaries(task_ids=None) -> QuerySet:
     """Public progress summaries (公开摘要) of accepted reports the office disclosed, by month."""
     from rectify.dispatch.models import ProgressReport, ReportStatus
 
-    rows = ProgressReport.objects.filter(pk__in=_disclosed("report"), status=ReportStatus.ACCEPTED,
-                                         task_id__in=published_task_ids()).exclude(public_summary="")
+    rows = ProgressReport.objects.filter(_disclosed("report", "pk"), public_task_q("task__"),
+                                         status=ReportStatus.ACCEPTED).exclude(public_summary="")
     if task_ids is not None:
         rows = rows.filter(task_id__in=task_ids)
     return rows.order_by("task_id", "-round__period", "id").values(*SUMMARY_FIELDS, period=F("round__period"),
@@ -177,7 +202,7 @@ def published_notices() -> QuerySet:
     """Close-out notices (销号公示) under way, of published tasks."""
     from rectify.closeout.models import Closeout, CloseoutStatus
 
-    return (Closeout.objects.filter(status=CloseoutStatus.IN_NOTICE, task_id__in=published_task_ids())
+    return (Closeout.objects.filter(public_task_q("task__"), status=CloseoutStatus.IN_NOTICE)
             .order_by("notice_end", "id")
             .values(*NOTICE_FIELDS, task_code=F("task__code"), task_title=F("task__title")))
 
@@ -186,7 +211,7 @@ def published_filings() -> QuerySet:
     """Filed close-outs (已备案销号) of published tasks."""
     from rectify.closeout.models import Closeout, CloseoutStatus
 
-    return (Closeout.objects.filter(status=CloseoutStatus.FILED, task_id__in=published_task_ids())
+    return (Closeout.objects.filter(public_task_q("task__"), status=CloseoutStatus.FILED)
             .order_by("-filed_at", "-id")
             .values(*FILING_FIELDS, task_code=F("task__code"), task_title=F("task__title")))
 
@@ -195,7 +220,7 @@ def published_lookbacks() -> QuerySet:
     """Look-back results (回头看: 巩固/反弹) of published tasks; the check's statement stays internal."""
     from rectify.closeout.models import CheckResult, LookBackCheck
 
-    return (LookBackCheck.objects.filter(task_id__in=published_task_ids()).exclude(result=CheckResult.PENDING)
+    return (LookBackCheck.objects.filter(public_task_q("task__")).exclude(result=CheckResult.PENDING)
             .order_by("-checked_at", "-id")
             .values(*LOOKBACK_FIELDS, lookback_title=F("lookback__title"), task_code=F("task__code"),
                     task_title=F("task__title")))
@@ -213,7 +238,7 @@ def published_article_tasks(article_ids) -> QuerySet:
     from rectify.disclosure.models import Article
 
     through = Article.tasks.through
-    return (through.objects.filter(article_id__in=article_ids, task_id__in=published_task_ids())
+    return (through.objects.filter(public_task_q("task__"), article_id__in=article_ids)
             .order_by("article_id", "task_id").values("article_id", "task_id", code=F("task__code"),
                                                       title=F("task__title")))
 
@@ -234,12 +259,13 @@ def published_article_file(pk: int):
 
 
 def published_counties() -> QuerySet:
-    """County-level units (区县) that are responsible for a published task: the filter's choices."""
+    """County-level units (区县) responsible for at least one public task: the filter's choices.
+    Per county an EXISTS that stops at its first public task."""
     from rectify.ledger.models import TaskUnit, UnitRole
     from rectify.orgs.models import Unit, UnitKind
 
-    links = TaskUnit.objects.filter(role=UnitRole.RESPONSIBLE, task_id__in=published_task_ids()).values("unit_id")
-    return Unit.objects.filter(kind=UnitKind.COUNTY, pk__in=links).order_by("sort_order", "id").values("id", "name")
+    links = TaskUnit.objects.filter(public_task_q("task__"), unit_id=OuterRef("pk"), role=UnitRole.RESPONSIBLE)
+    return Unit.objects.filter(Exists(links), kind=UnitKind.COUNTY).order_by("sort_order", "id").values("id", "name")
 
 
 def notice_for_objection(pk: int):
@@ -247,4 +273,4 @@ def notice_for_objection(pk: int):
     service, reached only when its notice is published (never rendered)."""
     from rectify.closeout.models import Closeout, CloseoutStatus
 
-    return Closeout.objects.filter(pk=pk, status=CloseoutStatus.IN_NOTICE, task_id__in=published_task_ids()).first()
+    return Closeout.objects.filter(public_task_q("task__"), pk=pk, status=CloseoutStatus.IN_NOTICE).first()

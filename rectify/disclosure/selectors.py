@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.functional import cached_property
 
 from rectify.core.models import Event
+from rectify.core.paging import ListPaginator, count_rows
 from rectify.disclosure import scope
 from rectify.disclosure.models import Article, Decision, Subject
 from rectify.ledger.models import Campaign, CloseoutStage, Task, TaskStatus
@@ -44,10 +46,11 @@ class TaskFilters:
                    q=(data.get("q") or "").strip()[:MAX_QUERY])
 
 
-def public_tasks(filters: TaskFilters) -> QuerySet:
+def public_task_rows(filters: TaskFilters) -> QuerySet:
+    """The public tasks matching the filters (rows for counting; ``scope.published_tasks`` reads them)."""
     from rectify.ledger.models import TaskUnit, UnitRole
 
-    rows = scope.published_tasks()
+    rows = scope.published_task_rows()
     if filters.county:
         rows = rows.filter(pk__in=TaskUnit.objects.filter(unit_id=filters.county, role=UnitRole.RESPONSIBLE)
                            .values("task_id"))
@@ -63,6 +66,22 @@ def public_tasks(filters: TaskFilters) -> QuerySet:
         rows = rows.filter(Q(title__icontains=filters.q) | Q(code__icontains=filters.q)
                            | Q(location_name__icontains=filters.q))
     return rows
+
+
+def public_tasks(filters: TaskFilters) -> QuerySet:
+    return scope.published_tasks(public_task_rows(filters))
+
+
+class PublicPaginator(ListPaginator):
+    """Pages of public rows (dicts) counted on the plain filtered rows: no annotation or join in the count."""
+
+    def __init__(self, rows: QuerySet, count_rows: QuerySet, per_page: int):
+        super().__init__(rows, per_page)
+        self.count_source = count_rows
+
+    @cached_property
+    def _counted(self) -> tuple[int, bool]:
+        return count_rows(self.count_source)
 
 
 def public_task(pk: int) -> dict:
@@ -102,7 +121,7 @@ def overview() -> dict:
     from rectify.orgs.models import UnitKind
 
     ids = scope.published_task_ids()
-    tasks = Task.objects.filter(pk__in=ids)
+    tasks = scope.published_task_rows()
     by_status = {r["status"]: r["n"] for r in tasks.order_by().values("status").annotate(n=Count("id"))}
     by_stage = {r["closeout_stage"]: r["n"] for r in tasks.order_by().values("closeout_stage").annotate(n=Count("id"))}
     per_county: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
