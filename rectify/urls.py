@@ -12,6 +12,8 @@ def home(request):
     """Each role's landing page: the discipline commission's is its case workspace (it has no ledger)."""
     if getattr(request.user, "role", "") == "discipline":
         return redirect("accountability:workspace")
+    if getattr(request.user, "role", "") == "observer":  # 监督员: the portal and their own observations
+        return redirect("disclosure:observations")
     return redirect("ledger:task_list")
 
 

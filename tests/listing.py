@@ -124,6 +124,18 @@ def portal_articles(scene: Scene, count: int) -> dict:
     return {}
 
 
+def observations(scene: Scene, count: int) -> dict:
+    from rectify.disclosure.models import Observation
+    from rectify.orgs.models import Role, User
+
+    w = scene.world
+    author = User.objects.filter(username="npc-list").first() or User.objects.create(
+        username="npc-list", role=Role.OBSERVER, unit=w.office, display_name="监督员")
+    Observation.objects.bulk_create(Observation(task=w.task_a, author=author, observed_on=timezone.localdate(),
+                                                content=f"监督{n}", created_at=timezone.now()) for n in range(count))
+    return {}
+
+
 def disclosure_campaign_tasks(scene: Scene, count: int) -> dict:
     add_tasks(scene, count)
     return {"campaign": scene.world.campaign.pk}
@@ -614,6 +626,7 @@ LISTS += [
     *_both("portal articles", "/gongkai/articles/", portal_articles, personas=OFFICE),
     # the office's disclosure pages
     *_both("disclosure campaign", "/disclosure/campaigns/{campaign}/", disclosure_campaign_tasks, personas=OFFICE),
+    *_both("observations", "/disclosure/observations/", observations, personas=OFFICE),
 ]
 
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
@@ -648,4 +661,5 @@ NOT_LISTS = {
     "/disclosure/decide/": "POST only",
     "/disclosure/head/": "POST only",
     "/disclosure/publicists/": "POST only",
+    "/disclosure/observations/new/": "POST only",
 }

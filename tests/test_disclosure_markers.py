@@ -25,9 +25,11 @@ from rectify.disclosure.models import Article, Decision, Subject
 from rectify.dispatch.models import ProgressReport
 from rectify.ledger import services as ledger
 from rectify.ledger.models import Task
-from rectify.orgs.models import User
+from rectify.orgs.models import Role, User
+from rectify.orgs.services import create_user
 from rectify.supervision.models import Escalation
 from tests import accountability_helpers as acc
+from tests.conftest import PASSWORD
 from tests.disclosure_helpers import public_world, third_task
 
 MARKERS = {
@@ -60,6 +62,9 @@ MARKERS = {
     "withdrawn article": "MKRWITHDRAWN",
     "user display name": "MKR填报人",
     "leader name": "MKR市领导",
+    "observer name": "MKR监督员",
+    "observation content": "MKROBSERVED",
+    "observation reply": "MKROBSREPLY",
 }
 
 
@@ -117,6 +122,12 @@ def plant(world, scene) -> dict:
                                           task_ids=[withheld.pk])
     disclosure.article_transition(actor=admin, article=withdrawn, action="publish")
     disclosure.article_transition(actor=admin, article=withdrawn, action="withdraw")
+    # a 监督员's observation on a public task, answered
+    observer = create_user(actor=admin, username="npc9", password=PASSWORD, role=Role.OBSERVER, unit=world.office,
+                           display_name=M["observer name"], title="市人大代表", must_change_password=False)
+    seen = disclosure.file_observation(actor=observer, task_id=world.task_a.pk, observed_on=timezone.localdate(),
+                                       place="河西", content=M["observation content"] + "现场情况")
+    disclosure.reply_observation(actor=admin, observation=seen, reply=M["observation reply"])
     return {"task_ids": list(Task.objects.values_list("pk", flat=True)),
             "article_ids": list(Article.objects.values_list("pk", flat=True)),
             "closeout_ids": list(Closeout.objects.values_list("pk", flat=True))}

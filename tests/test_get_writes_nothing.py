@@ -53,6 +53,7 @@ DETAILS = [
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
     "/gongkai/tasks/{task}/", "/gongkai/tasks/{task}/history.json", "/gongkai/notices/{notice}/",
     "/gongkai/articles/{article}/", "/gongkai/files/{article_file}/", "/gongkai/data/{dataset}.{fmt}", "/disclosure/tasks/{task}/", "/disclosure/articles/{article}/",
+    "/disclosure/observations/{observation}/", "/disclosure/observations/photos/{observation_photo}/",
 ]
 
 # GETs that write on purpose, with why.
@@ -141,7 +142,17 @@ def _portal(world, scene) -> dict:
     pdf = io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     attachment = disclosure.attach_article_file(actor=scene.admin, article=article, name="通报.pdf", fileobj=pdf)
     disclosure.article_transition(actor=scene.admin, article=article, action="publish")
-    return {"notice": notice.pk, "article": article.pk, "article_file": attachment.pk, "dataset": "tasks", "fmt": "csv"}
+    from rectify.orgs.models import Role
+    from rectify.orgs.services import create_user
+
+    observer = create_user(actor=scene.admin, username="npc-w", password="Test@Passw0rd-2026", role=Role.OBSERVER,
+                           unit=world.office, display_name="监督员", must_change_password=False)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 90, 30)).save(picture, "JPEG")
+    picture.seek(0)
+    seen = disclosure.file_observation(actor=observer, task_id=world.task_a.pk, observed_on=today, place="",
+                                       content="现场监督情况。", photos=[("现场.jpg", picture)])
+    return {"observation": seen.pk, "observation_photo": seen.photos.get().pk,"notice": notice.pk, "article": article.pk, "article_file": attachment.pk, "dataset": "tasks", "fmt": "csv"}
 
 
 @pytest.mark.django_db(transaction=True)

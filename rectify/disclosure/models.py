@@ -156,5 +156,62 @@ class PublishedHead(models.Model):
         constraints = [models.UniqueConstraint(fields=["seq", "where"], name="published_head_once")]
 
 
-__all__ = ["Article", "ArticleFile", "ArticleKind", "ArticleStatus", "Decision", "PublishedHead", "Publicist",
+class ObservationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ObservationQuerySet:
+        from rectify.disclosure.scope import visible_observations
+
+        return visible_observations(self, user)
+
+
+class Observation(models.Model):
+    """An on-site observation (现场监督) a 监督员 (人大代表、政协委员、环保志愿者) files on a public task,
+    with photos. Seen by its author and the office; never on the portal. The office's reply is a
+    field: answered is derived (a reply is there), not a state."""
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="+", verbose_name=_("整改任务"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("监督员"))
+    observed_on = models.DateField(_("监督日期"))
+    place = models.CharField(_("地点"), max_length=200, blank=True)
+    content = models.TextField(_("监督情况"))
+    created_at = models.DateTimeField(_("提交时间"))
+    reply = models.TextField(_("整改办回复"), blank=True)
+    replied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    replied_at = models.DateTimeField(_("回复时间"), null=True, blank=True)
+
+    objects = ObservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("现场监督")
+        verbose_name_plural = _("现场监督")
+        indexes = [
+            # an observer's own list; the office's list by task
+            models.Index(fields=["author", "created_at"], name="observation_author_idx"),
+            models.Index(fields=["task", "created_at"], name="observation_task_idx"),
+        ]
+
+
+class ObservationPhotoQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ObservationPhotoQuerySet:
+        from rectify.disclosure.scope import visible_observation_photos
+
+        return visible_observation_photos(self, user)
+
+
+class ObservationPhoto(StoredFile):
+    """A photo (or PDF) of an observation, checked by content and stored by digest like all evidence."""
+
+    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="photos")
+
+    objects = ObservationPhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["observation_id", "id"]
+        verbose_name = _("现场监督照片")
+        verbose_name_plural = _("现场监督照片")
+
+
+__all__ = ["Article", "ArticleFile", "ArticleKind", "ArticleStatus", "Decision", "Observation", "ObservationPhoto", "PublishedHead", "Publicist",
            "Subject"]

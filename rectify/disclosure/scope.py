@@ -5,6 +5,8 @@
 | 整改办管理员/工作人员 | decisions and articles of campaigns/offices in its tree | decides disclosure (公开决定) of campaigns, tasks and report summaries; writes, publishes and withdraws articles; publishes the chain head |
 | 信息公开审核人 (``Publicist``: e.g. a 市委宣传部 account an office administrator designated) | the same, for the designating office's tree | the same, except designating others |
 | 整改办管理员 | publicists of its tree | designates and removes publicists |
+| 监督员 (``Role.OBSERVER``: 人大代表、政协委员、环保志愿者, accounts of an office) | the portal, and their own observations | files observations with photos on public tasks |
+| 整改办 | observations on the tasks of its campaigns | replies to them |
 | anyone else | nothing here (the portal, like any visitor) | nothing |
 
 The public (公众, no login) reaches the portal only through the ``published_*`` functions below:
@@ -18,8 +20,9 @@ from __future__ import annotations
 
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from typing_extensions import TypeIs
 
-from rectify.core.roles import QS, Viewer, is_active_user, is_office
+from rectify.core.roles import QS, Actor, Role, Viewer, is_active_user, is_office
 from rectify.orgs.scope import in_tree, manages_accounts, unit_within
 
 # --- who decides ---------------------------------------------------------------------------------
@@ -89,6 +92,34 @@ def visible_article_files(queryset: QS, user: Viewer) -> QS:
     if office is None:
         return queryset.none()
     return queryset.filter(in_tree("article__office", office))
+
+
+def is_observer(user: Viewer) -> TypeIs[Actor]:
+    return is_active_user(user) and user.role == Role.OBSERVER
+
+
+def visible_observations(queryset: QS, user: Viewer) -> QS:
+    """An observer's own; the office's campaigns' (the office replies); nobody else's."""
+    if is_observer(user):
+        return queryset.filter(author_id=user.pk)
+    if is_office(user):
+        from rectify.ledger.models import Campaign
+
+        return queryset.filter(task__campaign_id__in=Campaign.objects.filter(in_tree("office", user.unit)).values("pk"))
+    return queryset.none()
+
+
+def visible_observation_photos(queryset: QS, user: Viewer) -> QS:
+    from rectify.disclosure.models import Observation
+
+    return queryset.filter(observation_id__in=Observation.objects.visible_to(user).values("pk"))
+
+
+def replies_to(user: Viewer, observation) -> bool:
+    from rectify.ledger.models import Campaign
+
+    return is_office(user) and Campaign.objects.filter(in_tree("office", user.unit),
+                                                       pk=observation.task.campaign_id).exists()
 
 
 def campaigns_decided_by(queryset: QS, user: Viewer) -> QS:

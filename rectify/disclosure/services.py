@@ -23,6 +23,8 @@ from rectify.disclosure.models import (
     ArticleKind,
     ArticleStatus,
     Decision,
+    Observation,
+    ObservationPhoto,
     Publicist,
     PublishedHead,
     Subject,
@@ -293,3 +295,79 @@ def publish_head(*, actor: User | None, where: str) -> PublishedHead:
                          summary=f"公布审计链头 #{row.seq}:{row.hash}（{where}）",
                          after={"seq": row.seq, "hash": row.hash, "where": where})
     return row
+
+
+# --- on-site observations (现场监督) by 监督员 ------------------------------------------------------------
+
+MAX_PHOTOS = 9
+MAX_OBSERVATION = 2000
+
+
+def file_observation(*, actor: User, task_id: int, observed_on, place: str, content: str,
+                     photos: Iterable[tuple[str, object]] = ()) -> Observation:
+    """A 监督员 files what they saw on site about a public task, with up to nine photos. The photos
+    are checked by content before anything is written; all or nothing."""
+    import datetime as dt
+
+    from rectify.evidence.inspect import inspect_upload
+    from rectify.evidence.store import EvidenceStore
+
+    if not scope.is_observer(actor):
+        raise PermissionDenied("只有监督员可以提交现场监督情况。")
+    place, content = (place or "").strip(), (content or "").strip()
+    errors: dict[str, list[str]] = {}
+    if len(content) < 5 or len(content) > MAX_OBSERVATION:
+        errors["content"] = [f"请写明监督情况（5 至 {MAX_OBSERVATION} 字）。"]
+    if len(place) > 200:
+        errors["place"] = ["地点不能超过 200 字。"]
+    if not isinstance(observed_on, dt.date) or observed_on > timezone.localdate() \
+            or observed_on < timezone.localdate() - dt.timedelta(days=366):
+        errors["observed_on"] = ["监督日期须在一年之内，且不晚于今天。"]
+    photos = list(photos)
+    if len(photos) > MAX_PHOTOS:
+        errors["photos"] = [f"最多上传 {MAX_PHOTOS} 张照片。"]
+    if "\x00" in place + content:
+        errors["content"] = ["内容含有不可见的非法字符。"]
+    if errors:
+        raise ValidationError(errors)
+    task = Task.objects.filter(scope.public_task_q(), pk=task_id).first()
+    if task is None:
+        raise ValidationError({"task": ["只能对已公开的整改任务提交现场监督。"]})
+    inspected = [(inspect_upload(name, fileobj), fileobj) for name, fileobj in photos]
+    with transaction.atomic():
+        observation = Observation.objects.create(task=task, author=actor, observed_on=observed_on, place=place,
+                                                 content=content, created_at=timezone.now())
+        for item, _source in inspected:
+            meta = item.exif
+            ObservationPhoto.objects.create(
+                observation=observation, digest=item.digest, extension=item.extension, size=item.size,
+                mime=item.mime, kind=item.kind, original_name=item.original_name[:200],
+                taken_at=getattr(meta, "taken_at", None), latitude=getattr(meta, "latitude", None),
+                longitude=getattr(meta, "longitude", None), uploaded_by=actor)
+        record_event(actor=actor, action="observation_filed", object_type="disclosure.observation",
+                     object_id=observation.pk, object_label=f"{task.code} 现场监督",
+                     summary=f"监督员提交现场监督（{task.code}，照片 {len(inspected)} 张）",
+                     after={"task": task.pk, "photos": [i.digest for i, _s in inspected]})
+        store = EvidenceStore()
+        for item, source in inspected:
+            store.save(item, source)
+    return observation
+
+
+def reply_observation(*, actor: User, observation: Observation, reply: str) -> Observation:
+    """整改办 replies to an observation (once; a later reply replaces it and the record keeps both)."""
+    reply = (reply or "").strip()
+    if not reply or len(reply) > MAX_OBSERVATION:
+        raise ValidationError({"reply": [f"请填写回复（不超过 {MAX_OBSERVATION} 字）。"]})
+    with transaction.atomic():
+        locked = (Observation.objects.visible_to(actor).select_for_update().select_related("task")
+                  .filter(pk=observation.pk).first())
+        if locked is None or not scope.replies_to(actor, locked):
+            raise Http404("现场监督记录不存在或无权操作。")
+        before = {"reply": locked.reply} if locked.reply else None
+        locked.reply, locked.replied_by, locked.replied_at = reply, actor, timezone.now()
+        locked.save()
+        record_event(actor=actor, action="observation_replied", object_type="disclosure.observation",
+                     object_id=locked.pk, object_label=f"{locked.task.code} 现场监督",
+                     summary="整改办回复现场监督", before=before, after={"reply": reply})
+    return locked

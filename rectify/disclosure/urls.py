@@ -13,4 +13,8 @@ urlpatterns = [
     path("publicists/", views.publicist, name="publicist"),
     path("articles/new/", views.article_new, name="article_new"),
     path("articles/<int:pk>/", views.article, name="article"),
+    path("observations/", views.observations, name="observations"),
+    path("observations/new/", views.observation_new, name="observation_new"),
+    path("observations/<int:pk>/", views.observation, name="observation"),
+    path("observations/photos/<int:pk>/", views.observation_photo, name="observation_photo"),
 ]

@@ -3,11 +3,14 @@ publish the chain head, designate publicists. Thin: selectors read, services wri
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -188,3 +191,92 @@ def article(request, pk: int):
     return render(request, "disclosure/article.html", {
         "article": obj, "values": values, "kinds": ArticleKind.choices, "files": list(obj.files.all()),
         "actions": ARTICLE_FLOW.available(request.user, obj)})
+
+
+# --- on-site observations (现场监督) -----------------------------------------------------------------
+
+
+def _public_task_id(text: str) -> int | None:
+    from rectify.disclosure.scope import published_task_rows
+
+    text = (text or "").strip()[:40]
+    if not text:
+        return None
+    rows = published_task_rows()
+    found = rows.filter(pk=int(text)) if text.isdigit() and len(text) < 15 else rows.filter(code=text)
+    return found.values_list("pk", flat=True).first()
+
+
+@login_required
+def observations(request):
+    """An observer's own observations (and the form to file one); the office's list to reply to."""
+    from rectify.disclosure.models import Observation
+
+    if not (scope.is_observer(request.user) or scope.decides_disclosure(request.user)):
+        raise Http404(_("页面不存在。"))
+    rows = Observation.objects.visible_to(request.user).select_related("task", "author").order_by("-created_at", "-id")
+    page = list_page(request, rows, 30)
+    return render(request, "disclosure/observations.html", {
+        "page": page, "query": "", "observer": scope.is_observer(request.user),
+        "today": timezone.localdate(), "task_hint": request.GET.get("task", "")[:40]})
+
+
+@login_required
+@require_POST
+def observation_new(request):
+    if not scope.is_observer(request.user):
+        raise Http404(_("页面不存在。"))
+    try:
+        raw_date = request.POST.get("observed_on", "")
+        try:
+            observed_on = dt.date.fromisoformat(raw_date[:10])
+        except ValueError as exc:
+            raise ValidationError(_("请填写监督日期。")) from exc
+        task_id = _public_task_id(request.POST.get("task", ""))
+        if task_id is None:
+            raise ValidationError(_("未找到该公开任务，请填写门户任务页上的任务编号。"))
+        files = request.FILES.getlist("photos")[:20]
+        observation = services.file_observation(actor=request.user, task_id=task_id, observed_on=observed_on,
+                                                place=request.POST.get("place", "")[:300],
+                                                content=request.POST.get("content", "")[:2100],
+                                                photos=[(f.name, f) for f in files])
+        messages.success(request, _("现场监督情况已提交。"))
+        return redirect("disclosure:observation", pk=observation.pk)
+    except (ValidationError, PermissionDenied) as exc:
+        _fail(request, exc)
+    except EvidenceRejected as exc:
+        messages.error(request, str(exc))
+    return redirect("disclosure:observations")
+
+
+@login_required
+def observation(request, pk: int):
+    from rectify.disclosure.models import Observation
+
+    obj = Observation.objects.visible_to(request.user).select_related("task", "author", "replied_by") \
+        .filter(pk=pk).first()
+    if obj is None:
+        raise Http404(_("现场监督记录不存在。"))
+    if request.method == "POST":
+        try:
+            services.reply_observation(actor=request.user, observation=obj, reply=request.POST.get("reply", "")[:2100])
+            messages.success(request, _("已回复。"))
+        except (ValidationError, PermissionDenied) as exc:
+            _fail(request, exc)
+        return redirect("disclosure:observation", pk=pk)
+    return render(request, "disclosure/observation.html", {
+        "observation": obj, "photos": list(obj.photos.all()), "replies": scope.replies_to(request.user, obj)})
+
+
+@login_required
+def observation_photo(request, pk: int):
+    from rectify.disclosure.models import ObservationPhoto
+    from rectify.evidence.store import EvidenceStore
+
+    photo = ObservationPhoto.objects.visible_to(request.user).filter(pk=pk).first()
+    if photo is None:
+        raise Http404(_("照片不存在。"))
+    try:
+        return EvidenceStore().response(photo.digest, photo.extension, download_name=photo.original_name)
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404(_("文件缺失。")) from exc
