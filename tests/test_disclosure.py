@@ -204,3 +204,24 @@ def test_a_draft_task_cannot_be_disclosed(world):
 
     with pytest.raises(ValidationError):
         disclosure.decide(actor=world.users["office_admin"], subject=Subject.TASK, obj=draft, disclosed=True)
+
+
+def test_the_head_printed_in_a_monthly_bulletin_is_listed_and_verifies(world):
+    from rectify.dispatch import services as dispatch
+    from rectify.dispatch.models import DispatchRound
+    from rectify.documents.bulletin import generate_bulletin
+
+    public_world(world)
+    admin = world.users["office_admin"]
+    rnd = DispatchRound.objects.get(period="2026-10")
+    dispatch.close_round(actor=admin, rnd=rnd)
+    rnd.refresh_from_db()
+    before = chain_head()
+    generate_bulletin(actor=admin, rnd=rnd, fmt="docx")
+    event = Event.objects.filter(action="document_generated").last()
+    printed = event.after["chain_head"]
+    assert printed.split(":")[0] == str(before[0] + 1)  # the number issued first, then the head printed
+    client = Client()
+    page = client.get("/gongkai/chain/").content.decode()
+    assert printed.split(":")[1] in page and "月度调度通报" in page
+    assert client.post("/gongkai/chain/", {"head": printed}).context["verdict"]["ok"]

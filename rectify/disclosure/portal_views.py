@@ -318,6 +318,7 @@ def chain(request):
         else:
             result = verify_chain(head=(int(seq_text), digest.lower()))
             verdict = {"ok": result.ok, "message": result.message, "count": result.count}
-    response = _page(request, "portal/chain.html", heads=heads, verdict=verdict, given=given)
+    response = _page(request, "portal/chain.html", heads=heads, bulletins=selectors.bulletin_heads(), verdict=verdict,
+                     given=given)
     response.status_code = status
     return response

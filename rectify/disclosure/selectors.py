@@ -174,6 +174,24 @@ def task_history(task_id: int, *, limit: int = 5000) -> list[dict]:
     return [{**r, "step": PUBLIC_ACTIONS[r["action"]]} for r in rows]
 
 
+def bulletin_heads(limit: int = 100) -> list[dict]:
+    """Heads printed in monthly bulletins (月度调度通报): each generation records the head it printed
+    in its event (documents.bulletin.generate_bulletin). Only the round, the document number, the
+    format, the time and the head are read — never the event's actor or summary."""
+    rows = (Event.objects.filter(action="document_generated", object_type="dispatch.dispatchround",
+                                 after__chain_head__isnull=False)
+            .order_by("-seq").values("created_at", "object_label", "after")[:limit])
+    out = []
+    for r in rows:
+        after = r["after"] or {}
+        seq, _sep, digest = str(after.get("chain_head", "")).partition(":")
+        if seq.isdigit() and len(digest) == 64:
+            out.append({"seq": int(seq), "hash": digest, "where": f"{r['object_label']}月度调度通报",
+                        "number": str(after.get("doc_number", ""))[:60], "format": str(after.get("format", ""))[:5],
+                        "published_at": r["created_at"]})
+    return out
+
+
 # --- the office's pages ------------------------------------------------------------------------------
 
 
