@@ -50,6 +50,8 @@ class Decision(models.Model):
         indexes = [
             # published_*: "object_id IN (disclosed ids of this subject)"
             models.Index(fields=["subject", "disclosed", "object_id"], name="decision_disclosed_idx"),
+            # the feed: the newest disclosed summaries
+            models.Index(fields=["subject", "disclosed", "decided_at"], name="decision_recent_idx"),
         ]
 
 

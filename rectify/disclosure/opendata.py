@@ -188,10 +188,10 @@ def feed_entries(limit: int = 50) -> list[dict[str, Any]]:
         entries.append({"id": f"filing-{f['id']}", "title": f"备案销号：{f['task_code']} {f['task_title']}",
                         "link": f"/gongkai/tasks/{f['task_id']}/", "description": f"备案编号 {f['filing_number']}",
                         "time": f["filed_at"]})
-    for s in scope.published_summaries().order_by("-decided_at", "-id")[:limit]:
+    for s in scope.recent_summaries(limit):
         entries.append({"id": f"summary-{s['id']}", "title": f"{s['period']} 整改进展",
                         "link": f"/gongkai/tasks/{s['task_id']}/", "description": s["public_summary"],
-                        "time": s["decided_at"] or timezone.now()})
+                        "time": s["disclosed_at"]})
     for a in scope.published_articles()[:limit]:
         entries.append({"id": f"article-{a['id']}", "title": a["title"], "link": f"/gongkai/articles/{a['id']}/",
                         "description": a["body"][:300], "time": a["published_at"]})

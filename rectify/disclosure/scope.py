@@ -229,6 +229,21 @@ def published_summaries(task_ids=None) -> QuerySet:
                                                                   unit_name=F("unit__name"))
 
 
+def recent_summaries(limit: int = 50) -> list[dict]:
+    """The newest disclosed summaries by the time they were disclosed (the feed): read from the
+    decisions' own index newest first, then checked against ``published_summaries``."""
+    from rectify.disclosure.models import Decision
+
+    decided = list(Decision.objects.filter(subject="report", disclosed=True).order_by("-decided_at", "-id")
+                   .values_list("object_id", "decided_at")[:limit * 4])
+    when = dict(decided)
+    rows = list(published_summaries().filter(pk__in=list(when)))
+    for row in rows:
+        row["disclosed_at"] = when[row["id"]]
+    rows.sort(key=lambda r: (r["disclosed_at"], r["id"]), reverse=True)
+    return rows[:limit]
+
+
 def published_notices() -> QuerySet:
     """Close-out notices (销号公示) under way, of published tasks."""
     from rectify.closeout.models import Closeout, CloseoutStatus

@@ -122,8 +122,11 @@ def overview() -> dict:
 
     ids = scope.published_task_ids()
     tasks = scope.published_task_rows()
-    by_status = {r["status"]: r["n"] for r in tasks.order_by().values("status").annotate(n=Count("id"))}
-    by_stage = {r["closeout_stage"]: r["n"] for r in tasks.order_by().values("closeout_stage").annotate(n=Count("id"))}
+    by_status: dict[str, int] = defaultdict(int)
+    by_stage: dict[str, int] = defaultdict(int)
+    for r in tasks.order_by().values("status", "closeout_stage").annotate(n=Count("id")):  # one pass for both
+        by_status[r["status"]] += r["n"]
+        by_stage[r["closeout_stage"]] += r["n"]
     per_county: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     county_ids: dict[str, int] = {}
     for r in (TaskUnit.objects.filter(task_id__in=ids, role=UnitRole.RESPONSIBLE, unit__kind=UnitKind.COUNTY)
