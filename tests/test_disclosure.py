@@ -225,3 +225,28 @@ def test_the_head_printed_in_a_monthly_bulletin_is_listed_and_verifies(world):
     page = client.get("/gongkai/chain/").content.decode()
     assert printed.split(":")[1] in page and "月度调度通报" in page
     assert client.post("/gongkai/chain/", {"head": printed}).context["verdict"]["ok"]
+
+
+PERSONAS = ["office_admin", "office_staff", "lead_env", "lead_housing", "reporter_a", "reviewer_a", "reporter_b",
+            "leader_a", "discipline", "auditor"]
+OFFICE = {"office_admin", "office_staff"}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_who_reaches_the_disclosure_pages_and_decides(world, persona):
+    """The office (and designated publicists, above) see and decide; every other role gets 404 and
+    cannot decide by guessing ids; nobody's decision leaves a trace when refused."""
+    article = disclosure.create_article(actor=world.users["office_admin"], kind="circular", title="通报",
+                                        body="正文。")
+    client = world.client(persona)
+    allowed = persona in OFFICE
+    for url in ("/disclosure/", f"/disclosure/campaigns/{world.campaign.pk}/", f"/disclosure/tasks/{world.task_a.pk}/",
+                f"/disclosure/articles/{article.pk}/", "/disclosure/articles/new/"):
+        assert client.get(url).status_code == (200 if allowed else 404), url
+    client.post("/disclosure/decide/", {"subject": "task", "object_id": world.task_a.pk, "disclosed": "1",
+                                        "next": "/disclosure/"})
+    decided = Decision.objects.filter(subject="task", object_id=world.task_a.pk, disclosed=True).exists()
+    assert decided == allowed
+    client.post(f"/disclosure/articles/{article.pk}/", {"action": "publish"})
+    article.refresh_from_db()
+    assert (article.status == "published") == allowed
