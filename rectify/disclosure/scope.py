@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from typing_extensions import TypeIs
 
 from rectify.core.roles import QS, Actor, Role, Viewer, is_active_user, is_office
-from rectify.orgs.scope import in_tree, manages_accounts, unit_within
+from rectify.orgs.scope import in_any_tree, in_tree, manages_accounts, unit_within
 
 # --- who decides ---------------------------------------------------------------------------------
 
@@ -305,13 +305,17 @@ def published_article_file(pk: int):
 
 
 def published_counties() -> QuerySet:
-    """County-level units (区县) responsible for at least one public task: the filter's choices.
-    Per county an EXISTS that stops at its first public task."""
-    from rectify.ledger.models import TaskUnit, UnitRole
+    """County-level units (区县) under the offices of disclosed campaigns: the filter's choices.
+    Administrative divisions are public facts; a county with no public task yet simply lists none."""
+    from rectify.ledger.models import Campaign
     from rectify.orgs.models import Unit, UnitKind
 
-    links = TaskUnit.objects.filter(public_task_q("task__"), unit_id=OuterRef("pk"), role=UnitRole.RESPONSIBLE)
-    return Unit.objects.filter(Exists(links), kind=UnitKind.COUNTY).order_by("sort_order", "id").values("id", "name")
+    paths = list(Campaign.objects.filter(_disclosed("campaign", "pk")).values_list("office__path", flat=True)
+                 .distinct()[:500])
+    if not paths:
+        return Unit.objects.none().values("id", "name")
+    return (Unit.objects.filter(in_any_tree("", paths), kind=UnitKind.COUNTY, is_active=True)
+            .order_by("sort_order", "id").values("id", "name"))
 
 
 def notice_for_objection(pk: int):
