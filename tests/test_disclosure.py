@@ -250,3 +250,13 @@ def test_who_reaches_the_disclosure_pages_and_decides(world, persona):
     client.post(f"/disclosure/articles/{article.pk}/", {"action": "publish"})
     article.refresh_from_db()
     assert (article.status == "published") == allowed
+
+
+def test_the_task_page_tells_the_office_whether_the_task_is_public(world):
+    office, county = world.client("office_admin"), world.client("reporter_a")
+    url = f"/ledger/tasks/{world.task_a.pk}/"
+    assert "本任务未公开" in office.get(url).content.decode()
+    public_world(world)
+    page = office.get(url).content.decode()
+    assert "本任务已公开" in page and f"/gongkai/tasks/{world.task_a.pk}/" in page
+    assert 'id="task-disclosure"' not in county.get(url).content.decode()
