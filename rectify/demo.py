@@ -95,6 +95,7 @@ ACCOUNTS = [
     ("qiyang", Role.REPORTER, "祁阳市", "邓丽", "祁阳市整改办联络员"),
     ("jiwei", Role.DISCIPLINE, "市纪委监委", "彭卫东", "第三监督检查室主任"),
     ("auditor", Role.AUDITOR, OFFICE_NAME, "谭敏", "信息安全审计员"),
+    ("renda", Role.OBSERVER, OFFICE_NAME, "赵建华", "市人大代表"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -999,6 +1000,12 @@ def _build_disclosure(users: dict[str, User]) -> None:
                                          body="经本月调度，以下整改任务进度滞后于序时进度，责任单位须加快推进。",
                                          task_ids=lagging)
     disclosure.article_transition(actor=admin, article=circular, action="publish")
+    # 监督员: the 人大代表 has been on site at one public task; the office has not replied yet
+    first = campaign.tasks.exclude(status="draft").order_by("code").first()
+    if first is not None:
+        disclosure.file_observation(actor=users["renda"], task_id=first.pk, observed_on=timezone.localdate(),
+                                    place=first.location_name[:200],
+                                    content="现场查看，整改工程已开工，施工围挡规范，周边群众反映扬尘较上月减少。")
     disclosure.publish_head(actor=admin, where="信息公开门户上线")
 
 
