@@ -95,6 +95,7 @@ ACCOUNTS = [
     ("qiyang", Role.REPORTER, "祁阳市", "邓丽", "祁阳市整改办联络员"),
     ("jiwei", Role.DISCIPLINE, "市纪委监委", "彭卫东", "第三监督检查室主任"),
     ("auditor", Role.AUDITOR, OFFICE_NAME, "谭敏", "信息安全审计员"),
+    ("renda", Role.OBSERVER, OFFICE_NAME, "赵建华", "市人大代表"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1004,6 +1005,36 @@ def build_demo() -> None:
         users = _build_users(units)
         _build_tasks(units, users)
         _build_accountability(units, users)
+        _build_disclosure(users)
+
+
+def _build_disclosure(users: dict[str, User]) -> None:
+    """信息公开: the campaign, its tasks and every accepted summary public; the plan and a 通报 on
+    the portal; the head published with them."""
+    from rectify.disclosure import services as disclosure
+    from rectify.ledger.models import Campaign
+
+    admin = users["admin"]
+    campaign = Campaign.objects.get(code=CAMPAIGN["code"])
+    disclosure.disclose_campaign_tasks(actor=admin, campaign=campaign, reason="按整改方案向社会公开")
+    for task in campaign.tasks.exclude(status="draft"):
+        disclosure.disclose_summaries(actor=admin, task=task)
+    plan = disclosure.create_article(actor=admin, kind="plan", title=f"{campaign.name}整改方案",
+                                     body="为切实抓好中央生态环境保护督察反馈问题整改，制定本方案。"
+                                          "整改任务、责任单位、整改时限和整改进展在本门户公开，接受社会监督。")
+    disclosure.article_transition(actor=admin, article=plan, action="publish")
+    lagging = list(campaign.tasks.filter(progress_status__in=["lagging", "overdue"]).values_list("pk", flat=True)[:3])
+    circular = disclosure.create_article(actor=admin, kind="circular", title="关于部分整改任务进度滞后情况的通报",
+                                         body="经本月调度，以下整改任务进度滞后于序时进度，责任单位须加快推进。",
+                                         task_ids=lagging)
+    disclosure.article_transition(actor=admin, article=circular, action="publish")
+    # 监督员: the 人大代表 has been on site at one public task; the office has not replied yet
+    first = campaign.tasks.exclude(status="draft").order_by("code").first()
+    if first is not None:
+        disclosure.file_observation(actor=users["renda"], task_id=first.pk, observed_on=timezone.localdate(),
+                                    place=first.location_name[:200],
+                                    content="现场查看，整改工程已开工，施工围挡规范，周边群众反映扬尘较上月减少。")
+    disclosure.publish_head(actor=admin, where="信息公开门户上线")
 
 
 # ---------------------------------------------------------------------------------------------

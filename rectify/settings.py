@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rectify.planparse",
     "rectify.accountability",
     "rectify.assessment",
+    "rectify.disclosure",
     "rectify.api",
 ]
 
@@ -108,6 +109,12 @@ CACHES = {
     "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
                 if _REDIS_URL else
                 {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rectify_cache"}),
+    # The public portal's pages (rectify/disclosure/cache.py): keyed by the audit chain's head, so a
+    # per-process memory cache needs no cross-process invalidation; never the database (a GET writes nothing).
+    "portal": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL,
+                "KEY_PREFIX": "portal"} if _REDIS_URL else
+               {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rectify-portal",
+                "OPTIONS": {"MAX_ENTRIES": 5000}}),
 }
 
 AUTH_USER_MODEL = "orgs.User"

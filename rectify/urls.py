@@ -12,6 +12,8 @@ def home(request):
     """Each role's landing page: the discipline commission's is its case workspace (it has no ledger)."""
     if getattr(request.user, "role", "") == "discipline":
         return redirect("accountability:workspace")
+    if getattr(request.user, "role", "") == "observer":  # 监督员: the portal and their own observations
+        return redirect("disclosure:observations")
     return redirect("ledger:task_list")
 
 
@@ -28,6 +30,8 @@ urlpatterns = [
     path("plans/", include("rectify.planparse.urls")),
     path("accountability/", include("rectify.accountability.urls")),
     path("assessment/", include("rectify.assessment.urls")),
+    path("disclosure/", include("rectify.disclosure.urls")),
+    path("gongkai/", include("rectify.disclosure.portal_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

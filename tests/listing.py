@@ -67,6 +67,80 @@ class Scene:
         return self.state["report"]
 
 
+# --- the public portal (信息公开): rows the office disclosed ----------------------------------
+
+
+def _disclose(subject: str, ids) -> None:
+    from rectify.disclosure.models import Decision
+
+    Decision.objects.bulk_create([Decision(subject=subject, object_id=i, disclosed=True, decided_at=timezone.now())
+                                  for i in ids], ignore_conflicts=True)
+
+
+def portal_tasks(scene: Scene, count: int) -> dict:
+    rows = add_tasks(scene, count)
+    _disclose("campaign", [scene.world.campaign.pk])
+    _disclose("task", [t.pk for t in rows])
+    return {"county": scene.world.county_a.pk}
+
+
+def portal_closeouts(status: str):
+    def factory(scene: Scene, count: int) -> dict:
+        from rectify.closeout.models import Closeout
+
+        rows = add_tasks(scene, count)
+        _disclose("campaign", [scene.world.campaign.pk])
+        _disclose("task", [t.pk for t in rows])
+        today = timezone.localdate()
+        Closeout.objects.bulk_create(Closeout(
+            task=t, status=status, started_at=timezone.now(), notice_start=today, notice_end=today,
+            notice_number=f"公-{next(_serial)}", filing_number=f"备-{next(_serial)}" if status == "filed" else "",
+            filed_at=timezone.now() if status == "filed" else None, completion_summary="已完成")
+            for t in rows)
+        return {}
+    return factory
+
+
+def portal_lookbacks(scene: Scene, count: int) -> dict:
+    from rectify.closeout.models import LookBack, LookBackCheck
+
+    rows = add_tasks(scene, count)
+    _disclose("campaign", [scene.world.campaign.pk])
+    _disclose("task", [t.pk for t in rows])
+    lookback = LookBack.objects.create(campaign=scene.world.campaign, title="回头看", seed="s", due_date=dt.date(2026, 12, 1),
+                                       created_at=timezone.now())
+    LookBackCheck.objects.bulk_create(LookBackCheck(lookback=lookback, task=t, picked_by="random",
+                                                    assigned_unit=scene.world.dept_env, due_date=dt.date(2026, 12, 1),
+                                                    result="holding", checked_at=timezone.now()) for t in rows)
+    return {}
+
+
+def portal_articles(scene: Scene, count: int) -> dict:
+    from rectify.disclosure.models import Article
+
+    Article.objects.bulk_create(Article(office=scene.world.office, kind="circular", title=f"通报{next(_serial)}",
+                                        body="正文", status="published", created_at=timezone.now(),
+                                        published_at=timezone.now()) for _ in range(count))
+    return {}
+
+
+def observations(scene: Scene, count: int) -> dict:
+    from rectify.disclosure.models import Observation
+    from rectify.orgs.models import Role, User
+
+    w = scene.world
+    author = User.objects.filter(username="npc-list").first() or User.objects.create(
+        username="npc-list", role=Role.OBSERVER, unit=w.office, display_name="监督员")
+    Observation.objects.bulk_create(Observation(task=w.task_a, author=author, observed_on=timezone.localdate(),
+                                                content=f"监督{n}", created_at=timezone.now()) for n in range(count))
+    return {}
+
+
+def disclosure_campaign_tasks(scene: Scene, count: int) -> dict:
+    add_tasks(scene, count)
+    return {"campaign": scene.world.campaign.pk}
+
+
 # --- row factories --------------------------------------------------------------------------------
 
 
@@ -541,6 +615,20 @@ LISTS: list[ListPage] = [
     *_both("plan preview", "/plans/{token}/", plan_measures, personas=OFFICE),
 ]
 
+LISTS += [
+    # the public portal (no login needed; a logged-in visitor sees the same), rendered uncached
+    *_both("portal tasks", "/gongkai/tasks/", portal_tasks, personas=OFFICE),
+    *_both("portal tasks filtered", "/gongkai/tasks/?county={county}&status=active&q=列表", portal_tasks,
+           personas=OFFICE),
+    *_both("portal notices", "/gongkai/notices/", portal_closeouts("in_notice"), personas=OFFICE),
+    *_both("portal closed", "/gongkai/closed/", portal_closeouts("filed"), personas=OFFICE),
+    *_both("portal lookbacks", "/gongkai/lookbacks/", portal_lookbacks, personas=OFFICE),
+    *_both("portal articles", "/gongkai/articles/", portal_articles, personas=OFFICE),
+    # the office's disclosure pages
+    *_both("disclosure campaign", "/disclosure/campaigns/{campaign}/", disclosure_campaign_tasks, personas=OFFICE),
+    *_both("observations", "/disclosure/observations/", observations, personas=OFFICE),
+]
+
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
 NOT_LISTS = {
     "/": "redirects to the role's home (the ledger; the commission's case workspace)",
@@ -560,4 +648,18 @@ NOT_LISTS = {
     "/assessment/schemes/new/": "the scheme form",
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
+    "/gongkai/": "the portal's overview: counts of the disclosed set, cached per chain head",
+    "/gongkai/receipt/": "the receipt lookup form",
+    "/gongkai/plan/": "the plan articles (at most 20)",
+    "/gongkai/data/": "the open-data index (a fixed list of datasets)",
+    "/gongkai/data/datapackage.json": "the open-data description",
+    "/gongkai/data/x.x": "an open-data file: every disclosed row, cached per chain head",
+    "/gongkai/feed.atom": "the Atom feed (at most 50 entries)",
+    "/gongkai/chain/": "published chain heads (at most 100) and the verification form",
+    "/disclosure/": "the office's disclosure index (campaigns and recent articles, bounded)",
+    "/disclosure/articles/new/": "the article form",
+    "/disclosure/decide/": "POST only",
+    "/disclosure/head/": "POST only",
+    "/disclosure/publicists/": "POST only",
+    "/disclosure/observations/new/": "POST only",
 }

@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"/accounts/login/", "/"}
-# Routes for the public by design (no login): tested in their own files (tests/test_closeout_api.py).
-PUBLIC_PREFIXES = ("/api/v1/public/",)
+# Routes for the public by design (no login): tested in their own files (tests/test_closeout_api.py,
+# tests/test_disclosure.py and tests/test_disclosure_markers.py for the portal).
+PUBLIC_PREFIXES = ("/api/v1/public/", "/gongkai/")  # the portal: tests/test_disclosure.py
 
 
 def all_paths(resolver=None, prefix=""):

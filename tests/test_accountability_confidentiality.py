@@ -202,6 +202,19 @@ FILL = {
     "accountability:handler_revoke": lambda s: [{"user_id": s.world.users["office_staff"].pk}],
     "accountability:person_remove": lambda s: [{"pk": p} for p in PersonConcerned.objects.values_list("pk", flat=True)],
     "accountability:file": lambda s: [{"pk": s.case_file.pk}, {"pk": s.report_file.pk}],
+    # disclosure: the office's pages and the public portal (whose open data is scanned like any page)
+    "disclosure:campaign": lambda s: [{"pk": s.world.campaign.pk}],
+    "disclosure:task": lambda s: [{"pk": s.world.task_a.pk}, {"pk": s.world.task_b.pk}],
+    "disclosure:article": lambda s: [{"pk": 0}],
+    "disclosure:observation": lambda s: [{"pk": 0}],
+    "disclosure:observation_photo": lambda s: [{"pk": 0}],
+    "portal:task_detail": lambda s: [{"pk": s.world.task_a.pk}, {"pk": s.world.task_b.pk}],
+    "portal:task_history": lambda s: [{"pk": s.world.task_a.pk}],
+    "portal:notice_detail": lambda s: [{"pk": s.closeout.pk}],
+    "portal:article_detail": lambda s: [{"pk": 0}],
+    "portal:article_file": lambda s: [{"pk": 0}],
+    "portal:data_file": lambda s: [{"name": n, "fmt": f} for n in ("tasks", "summaries", "notices", "articles")
+                                   for f in ("csv", "json")],
 }
 CASE_PAGES = {"accountability:case", "accountability:case_edit", "accountability:case_step", "accountability:findings",
               "accountability:person_add", "accountability:note_add", "accountability:file_upload",

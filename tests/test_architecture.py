@@ -27,6 +27,7 @@ RANK = {
     "planparse": 6,
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
+    "disclosure": 8.5,  # the public portal: reads ledger, dispatch, closeout through published_* only
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

@@ -51,6 +51,9 @@ DETAILS = [
     "/accountability/cases/{case}/edit/", "/assessment/help/{help}/", "/assessment/reports/{help_report}/help/",
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
+    "/gongkai/tasks/{task}/", "/gongkai/tasks/{task}/history.json", "/gongkai/notices/{notice}/",
+    "/gongkai/articles/{article}/", "/gongkai/files/{article_file}/", "/gongkai/data/{dataset}.{fmt}", "/disclosure/tasks/{task}/", "/disclosure/articles/{article}/",
+    "/disclosure/observations/{observation}/", "/disclosure/observations/photos/{observation_photo}/",
 ]
 
 # GETs that write on purpose, with why.
@@ -116,8 +119,40 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
                                                          key="k-writes", url="/inbox/").pk
     from tests.listing import plan_measures
 
+    params.update(_portal(world, scene))
+
     params.update(plan_measures(scene, 2))
     return scene, params
+
+
+def _portal(world, scene) -> dict:
+    """T-01 disclosed, in a close-out notice; a published article with an attachment."""
+    from rectify.closeout.models import Closeout
+    from rectify.disclosure import services as disclosure
+    from rectify.disclosure.models import Decision
+
+    Decision.objects.bulk_create([Decision(subject="campaign", object_id=world.campaign.pk, disclosed=True,
+                                           decided_at=timezone.now()),
+                                  Decision(subject="task", object_id=world.task_a.pk, disclosed=True,
+                                           decided_at=timezone.now())])
+    today = timezone.localdate()
+    notice = Closeout.objects.create(task=world.task_a, status="in_notice", started_at=timezone.now(),
+                                     notice_start=today, notice_end=today, notice_number="公-1")
+    article = disclosure.create_article(actor=scene.admin, kind="circular", title="通报", body="正文")
+    pdf = io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    attachment = disclosure.attach_article_file(actor=scene.admin, article=article, name="通报.pdf", fileobj=pdf)
+    disclosure.article_transition(actor=scene.admin, article=article, action="publish")
+    from rectify.orgs.models import Role
+    from rectify.orgs.services import create_user
+
+    observer = create_user(actor=scene.admin, username="npc-w", password="Test@Passw0rd-2026", role=Role.OBSERVER,
+                           unit=world.office, display_name="监督员", must_change_password=False)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 90, 30)).save(picture, "JPEG")
+    picture.seek(0)
+    seen = disclosure.file_observation(actor=observer, task_id=world.task_a.pk, observed_on=today, place="",
+                                       content="现场监督情况。", photos=[("现场.jpg", picture)])
+    return {"observation": seen.pk, "observation_photo": seen.photos.get().pk,"notice": notice.pk, "article": article.pk, "article_file": attachment.pk, "dataset": "tasks", "fmt": "csv"}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -213,6 +213,19 @@ def _act_result(world, user, result, action):
     assessment.result_transition(actor=user, result=result, action=action)
 
 
+def _article(world):
+    from rectify.disclosure import services as disclosure
+
+    return disclosure.create_article(actor=world.users["office_admin"], kind="circular", title="通报",
+                                     body="正文。")
+
+
+def _act_article(world, user, article, action):
+    from rectify.disclosure import services as disclosure
+
+    disclosure.article_transition(actor=user, article=article, action=action)
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -248,6 +261,9 @@ SPECS: dict[str, Spec] = {
                          _act_help, lambda h: type(h).objects.get(pk=h.pk)),
     "supervision_visit": Spec(_visit, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_visit,
                               lambda v: type(v).objects.get(pk=v.pk)),
+    # the office writes the public articles (a publicist designated by it would too)
+    "article": Spec(_article, {"office_admin": {"editor"}, "office_staff": {"editor"}}, _act_article,
+                    lambda a: type(a).objects.get(pk=a.pk)),
     "assessment_result": Spec(_result, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_result,
                               lambda r: type(r).objects.get(pk=r.pk)),
 }
