@@ -462,6 +462,44 @@ def result_rows(scene: Scene, count: int) -> dict:
     return {"result": result.pk, "unit": scene.world.county_a.pk}
 
 
+def _indicator(scene: Scene, *, scope: str = "each_county"):
+    from decimal import Decimal
+
+    from rectify.indicators.models import Indicator
+
+    if "indicator" not in scene.state:
+        scene.state["indicator"] = Indicator.objects.create(office=scene.world.office, name="空气质量优良率",
+                                                            comparator="≥", value=Decimal(90), unit="%", scope=scope)
+    return scene.state["indicator"]
+
+
+def indicators(scene: Scene, count: int) -> dict:
+    """Targets of the office, each with a value of the city (the list shows each one's standing)."""
+    from decimal import Decimal
+
+    from rectify.indicators.models import Indicator, Measurement
+
+    made = Indicator.objects.bulk_create(Indicator(office=scene.world.office, name=f"指标{next(_serial)}",
+                                                   comparator="≥", value=Decimal(90), unit="%") for _ in range(count))
+    Measurement.objects.bulk_create(Measurement(indicator=i, region=scene.world.office, period="2024",
+                                                value=Decimal(91), recorded_at=timezone.now()) for i in made)
+    return {"indicator": _indicator(scene).pk}
+
+
+def indicator_values(scene: Scene, count: int) -> dict:
+    """Values of one per-county target: each county, one period per row."""
+    from decimal import Decimal
+
+    from rectify.indicators.models import Measurement
+
+    ind, w = _indicator(scene), scene.world
+    Measurement.objects.bulk_create(
+        Measurement(indicator=ind, region=(w.county_a, w.county_b)[n % 2], period=f"{1000 + next(_serial) % 9000}",
+                    value=Decimal(80 + n % 20), recorded_at=timezone.now(), recorded_by=scene.admin)
+        for n in range(count))
+    return {"indicator": ind.pk}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -539,6 +577,9 @@ LISTS: list[ListPage] = [
     # plans
     *_both("plan upload (campaigns)", "/plans/", campaigns, personas=OFFICE),
     *_both("plan preview", "/plans/{token}/", plan_measures, personas=OFFICE),
+    # targets (目标指标)
+    *_both("indicators", "/indicators/", indicators),
+    *_both("indicator page", "/indicators/{indicator}/", indicator_values),
 ]
 
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
@@ -560,4 +601,5 @@ NOT_LISTS = {
     "/assessment/schemes/new/": "the scheme form",
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
+    "/indicators/new/": "the target form",
 }

@@ -51,6 +51,7 @@ DETAILS = [
     "/accountability/cases/{case}/edit/", "/assessment/help/{help}/", "/assessment/reports/{help_report}/help/",
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
+    "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/",
 ]
 
 # GETs that write on purpose, with why.
