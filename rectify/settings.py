@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rectify.planparse",
     "rectify.accountability",
     "rectify.assessment",
+    "rectify.dashboard",
     "rectify.api",
 ]
 

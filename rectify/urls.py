@@ -29,6 +29,7 @@ urlpatterns = [
     path("accountability/", include("rectify.accountability.urls")),
     path("assessment/", include("rectify.assessment.urls")),
     path("indicators/", include("rectify.indicators.urls")),
+    path("board/", include("rectify.dashboard.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -580,6 +580,9 @@ LISTS: list[ListPage] = [
     # targets (目标指标)
     *_both("indicators", "/indicators/", indicators),
     *_both("indicator page", "/indicators/{indicator}/", indicator_values),
+    # the battle map and board (挂图作战): grouped figures, the same queries at any ledger size
+    *_both("board", "/board/", tasks, personas=("office_admin", "leader_a")),
+    *_both("board data", "/board/data.json", tasks, personas=("office_admin", "leader_a")),
 ]
 
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
@@ -602,4 +605,5 @@ NOT_LISTS = {
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
     "/indicators/new/": "the target form",
+    "/board/geo/x.json": "the map geometry of the user's region (a file, not rows)",
 }

@@ -27,6 +27,7 @@ RANK = {
     "planparse": 6,
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
+    "dashboard": 8.5,  # the battle map, board and landing pages: reads every app below it
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

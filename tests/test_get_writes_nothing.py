@@ -51,7 +51,7 @@ DETAILS = [
     "/accountability/cases/{case}/edit/", "/assessment/help/{help}/", "/assessment/reports/{help_report}/help/",
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
-    "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/",
+    "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
 ]
 
 # GETs that write on purpose, with why.
@@ -99,7 +99,7 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     settings.MEDIA_ROOT = tmp_path / "files"
     settings.UPLOAD_DIR = tmp_path / "uploads"
     scene = Scene(world)
-    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk}
+    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100"}
     tasks(scene, 3)
     params.update(report_history(scene, 2))
     params["round"] = scene.round().pk

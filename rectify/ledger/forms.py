@@ -26,6 +26,7 @@ class TaskFilterForm(ZhForm):
     category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
     unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"))
     county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"))
+    lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"))
     status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
                                         choices=[("", _("全部")), *STATUS_LABELS.items()])
@@ -42,6 +43,7 @@ class TaskFilterForm(ZhForm):
         self.fields["campaign"].queryset = campaigns
         self.fields["unit"].queryset = _units()
         self.fields["county"].queryset = Unit.objects.filter(kind=UnitKind.COUNTY).order_by("sort_order", "id")
+        self.fields["lead"].queryset = Unit.objects.filter(kind=UnitKind.DEPARTMENT).order_by("sort_order", "id")
 
 
 class TaskForm(ZhForm):
