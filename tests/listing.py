@@ -500,6 +500,14 @@ def indicator_values(scene: Scene, count: int) -> dict:
     return {"indicator": ind.pk}
 
 
+def audit_events(scene: Scene, count: int) -> dict:
+    """Events of the record (the auditor's list), written by the one writer of the chain."""
+    for n in range(count):
+        record_event(actor=scene.admin, action="list_probe", object_type="ledger.task", object_id=str(n),
+                     summary=f"第{n}条", before={"n": n}, after={"n": n + 1})
+    return {}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -583,11 +591,16 @@ LISTS: list[ListPage] = [
     # the battle map and board (挂图作战): grouped figures, the same queries at any ledger size
     *_both("board", "/board/", tasks, personas=("office_admin", "leader_a")),
     *_both("board data", "/board/data.json", tasks, personas=("office_admin", "leader_a")),
+    *_both("my work", "/board/work/", reports, personas=("reporter_a", "lead_env")),
+    # the audit record viewer
+    *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
+    *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,
+           personas=("auditor",)),
 ]
 
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
 NOT_LISTS = {
-    "/": "redirects to the role's home (the ledger; the commission's case workspace)",
+    "/": "redirects to the role's home (board, my work, the commission's workspace, the audit record)",
     "/accounts/login/": "the login form",
     "/accounts/logout/": "logs out (POST)",
     "/accounts/password/": "the password form",
@@ -606,4 +619,6 @@ NOT_LISTS = {
     "/api/v1/docs": "Swagger UI",
     "/indicators/new/": "the target form",
     "/board/geo/x.json": "the map geometry of the user's region (a file, not rows)",
+    "/audit/verify/": "the chain verification page (the head to publish)",
+    "/audit/verify/run/": "one step of the verification (a progress fragment)",
 }

@@ -52,6 +52,7 @@ DETAILS = [
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
     "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
+    "/audit/events/{event}/",
 ]
 
 # GETs that write on purpose, with why.
@@ -99,7 +100,8 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     settings.MEDIA_ROOT = tmp_path / "files"
     settings.UPLOAD_DIR = tmp_path / "uploads"
     scene = Scene(world)
-    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100"}
+    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100",
+              "event": 1}
     tasks(scene, 3)
     params.update(report_history(scene, 2))
     params["round"] = scene.round().pk

@@ -208,6 +208,18 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
     }
 
 
+def led_tasks(user) -> dict:
+    """A city leader's own tasks (责任领导), worst first."""
+    qs = board_tasks(user).filter(leader=user)
+    rank = Case(*[When(progress_status=s.value, then=Value(i)) for i, s in enumerate(STATUS_ORDER)], default=Value(9),
+                output_field=IntegerField())
+    rows = list(qs.order_by(rank, "deadline", "id").values("pk", "code", "title", "deadline", "progress_status",
+                                                          "warning_colour")[:LIST_LIMIT * 2])
+    return {"count": qs.order_by().count(),
+            "rows": [{**r, "status": STATUS_LABELS.get(r["progress_status"], ""),
+                      "url": reverse("ledger:task_detail", args=[r["pk"]])} for r in rows]}
+
+
 def region_geojson(code: str) -> dict | None:
     try:
         return load_region_geojson(code) if code else None
