@@ -508,6 +508,15 @@ def audit_events(scene: Scene, count: int) -> dict:
     return {}
 
 
+def display_tokens(scene: Scene, count: int) -> dict:
+    from rectify.dashboard.models import DisplayToken
+
+    DisplayToken.objects.bulk_create(
+        DisplayToken(office=scene.world.office, name=f"大屏{n}", prefix=f"{n:08d}", digest=f"{next(_serial):064x}",
+                     issued_by=scene.admin, issued_at=timezone.now()) for n in range(count))
+    return {}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -592,6 +601,7 @@ LISTS: list[ListPage] = [
     *_both("board", "/board/", tasks, personas=("office_admin", "leader_a")),
     *_both("board data", "/board/data.json", tasks, personas=("office_admin", "leader_a")),
     *_both("my work", "/board/work/", reports, personas=("reporter_a", "lead_env")),
+    *_both("display tokens", "/board/displays/", display_tokens, personas=OFFICE),
     # the audit record viewer
     *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
     *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,
@@ -620,5 +630,8 @@ NOT_LISTS = {
     "/indicators/new/": "the target form",
     "/board/geo/x.json": "the map geometry of the user's region (a file, not rows)",
     "/audit/verify/": "the chain verification page (the head to publish)",
+    "/board/wall/x/": "the wall screen: the board's figures for a display token (tests/test_wall.py)",
+    "/board/wall/x/data.json": "the wall screen's data: the board data endpoint for a display token",
+    "/board/wall/x/geo/x.json": "the wall screen's map geometry",
     "/audit/verify/run/": "one step of the verification (a progress fragment)",
 }

@@ -10,7 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"/accounts/login/", "/"}
 # Routes for the public by design (no login): tested in their own files (tests/test_closeout_api.py).
-PUBLIC_PREFIXES = ("/api/v1/public/",)
+PUBLIC_PREFIXES = ("/api/v1/public/",
+                   "/board/wall/")  # the wall screen: a display token in the address, tests/test_wall.py
 
 
 def all_paths(resolver=None, prefix=""):

@@ -52,7 +52,7 @@ DETAILS = [
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
     "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
-    "/audit/events/{event}/",
+    "/audit/events/{event}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
 ]
 
 # GETs that write on purpose, with why.
@@ -117,7 +117,10 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
         issuing_unit=world.office, issued_at=timezone.now(), doc_number="整改办通〔2026〕1号").pk
     params["notification"] = Notification.objects.create(user=world.users["reporter_a"], kind="x", title="提醒",
                                                          key="k-writes", url="/inbox/").pk
+    from rectify.dashboard.services import issue_display_token
     from tests.listing import plan_measures
+
+    params["wall"] = issue_display_token(actor=world.users["office_admin"], name="大屏")[1]
 
     params.update(plan_measures(scene, 2))
     return scene, params

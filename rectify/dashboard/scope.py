@@ -30,3 +30,12 @@ def board_counties(queryset: QS, user: Viewer) -> QS:
         return queryset.filter(pk__in=LeaderAssignment.objects.filter(leader=user, county__isnull=False)
                                .values("county_id"))
     return queryset.none()
+
+
+def manages_displays(user: Viewer) -> bool:
+    """The office issues and revokes display tokens (大屏令牌) for its own tree."""
+    return is_office(user)
+
+
+def visible_display_tokens(queryset: QS, user: Viewer) -> QS:
+    return queryset.filter(in_tree("office", user.unit)) if is_office(user) else queryset.none()

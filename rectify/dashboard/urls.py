@@ -8,4 +8,8 @@ urlpatterns = [
     path("data.json", views.board_data, name="data"),
     path("geo/<str:code>.json", views.region_geo, name="geo"),
     path("work/", views.work, name="work"),
+    path("displays/", views.displays, name="displays"),
+    path("wall/<str:key>/", views.wall, name="wall"),
+    path("wall/<str:key>/data.json", views.wall_data, name="wall_data"),
+    path("wall/<str:key>/geo/<str:code>.json", views.wall_geo, name="wall_geo"),
 ]

@@ -87,3 +87,81 @@ def work(request):
     if request.user.role not in (Role.SUPERVISOR, *UNIT_ROLES):
         raise Http404("该页面面向牵头督导单位和责任单位")
     return render(request, "dashboard/work.html", {"w": work_items(request.user)})
+
+
+# --- the wall screen (大屏) and its tokens --------------------------------------------------------
+
+
+def _wall_viewer(key: str):
+    from rectify.dashboard.services import wall_viewer
+
+    viewer = wall_viewer(key)
+    if viewer is None:
+        raise Http404("大屏链接无效或已吊销")
+    return viewer
+
+
+@require_GET
+def wall(request, key: str):
+    """大屏: 1920×1080, dark, refreshes itself; opened with a display token, no login."""
+    viewer = _wall_viewer(key)
+    data = selectors.board_data(viewer, today=timezone.localdate(), measure=request.GET.get("measure", "overdue"))
+    response = render(request, "dashboard/wall.html", {"data": data, "key": key, "refresh": WALL_REFRESH_SECONDS,
+                                                       "office": viewer.unit,
+                                                       "measure_label": selectors.MEASURES[data["measure"]]})
+    response["Referrer-Policy"] = "no-referrer"  # the key is in the address
+    return response
+
+
+WALL_REFRESH_SECONDS = 60
+
+
+@require_GET
+def wall_data(request, key: str):
+    data = selectors.board_data(_wall_viewer(key), today=timezone.localdate(), measure=request.GET.get("measure", ""))
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def wall_geo(request, key: str, code: str):
+    return _geo(code, selectors.region_code(selectors.counties_for(_wall_viewer(key))))
+
+
+@login_required
+def displays(request):
+    """The office's display tokens: issue one (its link shown once), revoke one."""
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from rectify.dashboard.models import DisplayToken
+    from rectify.dashboard.scope import manages_displays
+    from rectify.dashboard.services import issue_display_token, revoke_display_token
+
+    if not manages_displays(request.user):
+        raise Http404("无权管理大屏令牌")
+    link = None
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                token = DisplayToken.objects.visible_to(request.user).filter(pk=_int(request.POST["revoke"])).first()
+                if token is None:
+                    raise Http404("令牌不存在")
+                revoke_display_token(actor=request.user, token=token)
+                messages.success(request, _("已吊销大屏令牌「%(name)s」。") % {"name": token.name})
+                return redirect("dashboard:displays")
+            token, key = issue_display_token(actor=request.user, name=request.POST.get("name", "")[:200])
+            link = request.build_absolute_uri(f"/board/wall/{key}/")
+        except ValidationError as exc:
+            error = "；".join(exc.messages)
+    tokens = DisplayToken.objects.visible_to(request.user).select_related("issued_by", "revoked_by")[:100]
+    return render(request, "dashboard/displays.html", {"tokens": tokens, "link": link, "error": error})
+
+
+def _int(value: str) -> int:
+    """A bounded positive id from a form (anything else is no id)."""
+    return int(value) if value.isdigit() and len(value) < 12 else 0
