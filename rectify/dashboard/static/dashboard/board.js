@@ -4,13 +4,14 @@
   "use strict";
   var SHARE = { on_schedule_share: true, closeout_share: true, attainment: true };
   var charts = {};
-  var state = { data: null, geo: false };
+  var state = { data: null, geo: false, names: {} };
 
   function chart(id) {
     var el = document.getElementById(id);
     if (!el || !window.echarts) { return null; }
     if (!charts[id]) {
-      charts[id] = echarts.init(el, document.body.classList.contains("wall") ? "dark" : null);
+      charts[id] = echarts.init(el, dark() ? "dark" : null);
+      if (dark()) { charts[id].setOption({ backgroundColor: "transparent" }); }
     }
     return charts[id];
   }
@@ -39,18 +40,19 @@
     c.setOption({
       animation: false,
       tooltip: { trigger: "item", formatter: function (p) {
-        return p.data ? countyTip(p.data.county) : (p.name + "：不在本页范围");
+        return p.data && p.data.county ? countyTip(p.data.county) : ((state.names[p.name] || p.name) + "：不在您的范围内");
       } },
       visualMap: { type: "continuous", min: 0, max: max, calculable: false, left: 10, bottom: 10,
         text: [d.measures[measure], ""], textStyle: { color: dark() ? "#ddd" : "#333" },
-        inRange: { color: share ? ["#c62828", "#f9a825", "#2e7d32"] : ["#f1f8e9", "#f9a825", "#c62828"] } },
+        inRange: { color: share ? ["#c62828", "#f9a825", "#2e7d32"]
+          : [dark() ? "#24506b" : "#f1f8e9", "#f9a825", "#c62828"] } },
       series: [{ type: "map", map: "rectify-region", nameProperty: "code", roam: false, selectedMode: false,
         label: { show: true, fontSize: dark() ? 16 : 11, color: dark() ? "#fff" : "#222",
-          formatter: function (p) { return p.data ? p.data.county.short : ""; } },
+          formatter: function (p) { return p.data && p.data.county ? p.data.county.short : (state.names[p.name] || ""); } },
         itemStyle: { areaColor: dark() ? "#37474f" : "#eeeeee", borderColor: dark() ? "#90a4ae" : "#fff" },
         emphasis: { label: { show: true } },
         data: values }]
-    }, true);
+    });
   }
 
   function drawStatus(d) {
@@ -63,7 +65,7 @@
         data: d.statuses.filter(function (s) { return s.count; }).map(function (s) {
           return { name: s.name, value: s.count, url: s.url, itemStyle: { color: s.colour } };
         }) }]
-    }, true);
+    });
   }
 
   function stacked(id, names, rows, horizontal) {
@@ -82,7 +84,7 @@
       legend: { top: 0, type: "scroll", textStyle: { color: dark() ? "#ddd" : "#333" } },
       grid: { left: horizontal ? 110 : 40, right: 20, top: 30, bottom: 30, containLabel: false },
       xAxis: horizontal ? val : cat, yAxis: horizontal ? cat : val, series: series
-    }, true);
+    });
   }
 
   function drawRounds(d) {
@@ -96,7 +98,7 @@
       series: d.rounds.series.map(function (s) {
         return { name: s.name, type: "bar", stack: "all", itemStyle: { color: s.colour }, data: s.data };
       })
-    }, true);
+    });
   }
 
   function escapeHtml(s) {
@@ -166,6 +168,7 @@
       fetch(geoUrl, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
         .then(function (geo) {
           if (!geo) { return; }
+          geo.features.forEach(function (f) { state.names[f.properties.code] = f.properties.name; });
           echarts.registerMap("rectify-region", geo);
           state.geo = true;
           drawMap(state.data);
