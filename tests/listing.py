@@ -517,6 +517,18 @@ def display_tokens(scene: Scene, count: int) -> dict:
     return {}
 
 
+def instructions(scene: Scene, count: int) -> dict:
+    """Instructions of 包零陵区's leader on 零陵区's tasks, each with its receipt."""
+    from rectify.dashboard.models import Instruction, InstructionReceipt
+
+    w = scene.world
+    made = Instruction.objects.bulk_create(Instruction(leader=w.users["leader_a"], task=t, text=f"批示{n}",
+                                                       created_at=timezone.now())
+                                           for n, t in enumerate(add_tasks(scene, count)))
+    InstructionReceipt.objects.bulk_create(InstructionReceipt(instruction=i, unit=w.county_a) for i in made)
+    return {}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -602,6 +614,7 @@ LISTS: list[ListPage] = [
     *_both("board data", "/board/data.json", tasks, personas=("office_admin", "leader_a")),
     *_both("my work", "/board/work/", reports, personas=("reporter_a", "lead_env")),
     *_both("display tokens", "/board/displays/", display_tokens, personas=OFFICE),
+    *_both("instructions", "/board/instructions/", instructions, personas=("leader_a", "reporter_a")),
     # the audit record viewer
     *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
     *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,
@@ -630,6 +643,7 @@ NOT_LISTS = {
     "/indicators/new/": "the target form",
     "/board/geo/x.json": "the map geometry of the user's region (a file, not rows)",
     "/audit/verify/": "the chain verification page (the head to publish)",
+    "/board/instructions/new/": "a leader's 写批示 form",
     "/board/wall/x/": "the wall screen: the board's figures for a display token (tests/test_wall.py)",
     "/board/wall/x/data.json": "the wall screen's data: the board data endpoint for a display token",
     "/board/wall/x/geo/x.json": "the wall screen's map geometry",

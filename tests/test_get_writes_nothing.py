@@ -52,7 +52,7 @@ DETAILS = [
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
     "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
-    "/audit/events/{event}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
+    "/audit/events/{event}/", "/board/instructions/{instruction}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
 ]
 
 # GETs that write on purpose, with why.
@@ -121,6 +121,9 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     from tests.listing import plan_measures
 
     params["wall"] = issue_display_token(actor=world.users["office_admin"], name="大屏")[1]
+    from rectify.dashboard.services import issue_instruction
+
+    params["instruction"] = issue_instruction(actor=world.users["leader_a"], task=world.task_a, text="批示").pk
 
     params.update(plan_measures(scene, 2))
     return scene, params

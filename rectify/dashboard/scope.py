@@ -39,3 +39,67 @@ def manages_displays(user: Viewer) -> bool:
 
 def visible_display_tokens(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(in_tree("office", user.unit)) if is_office(user) else queryset.none()
+
+
+# --- leader instructions (领导批示) --------------------------------------------------------------
+#
+# | role | sees | acts |
+# | --- | --- | --- |
+# | 市领导 | its own instructions | writes on a task it sees, or on one of its counties |
+# | 整改办 | those that reached a unit of its tree | none |
+# | 牵头督导单位 | those on the tasks it leads | none |
+# | 责任单位 填报员/审核员 | those that reached its unit (its own receipt only) | records what it did |
+
+
+def _receipts_in(unit):
+    from rectify.dashboard.models import InstructionReceipt
+
+    return InstructionReceipt.objects.filter(in_tree("unit", unit)).values("instruction_id")
+
+
+def visible_instructions(queryset: QS, user: Viewer) -> QS:
+    from django.db.models import Q
+
+    from rectify.core.roles import UNIT_ROLES
+    from rectify.ledger.models import Task
+
+    if not is_active_user(user):
+        return queryset.none()
+    if user.role == Role.LEADER:
+        return queryset.filter(leader_id=user.pk)
+    if (is_office(user) or user.role in UNIT_ROLES) and user.unit is not None:
+        return queryset.filter(Q(pk__in=_receipts_in(user.unit)))
+    if user.role == Role.SUPERVISOR and user.unit is not None:
+        return queryset.filter(task__in=Task.objects.actionable_by(user, "lead").values("pk"))
+    return queryset.none()
+
+
+def visible_receipts(queryset: QS, user: Viewer) -> QS:
+    from rectify.core.roles import UNIT_ROLES
+    from rectify.dashboard.models import Instruction
+
+    queryset = queryset.filter(instruction__in=visible_instructions(Instruction.objects.all(), user).values("pk"))
+    if is_active_user(user) and user.role in UNIT_ROLES:
+        queryset = queryset.filter(in_tree("unit", user.unit))
+    return queryset
+
+
+def instructs_on_task(user: Viewer, task) -> bool:
+    from rectify.ledger.models import Task
+
+    return (is_active_user(user) and user.role == Role.LEADER
+            and Task.objects.visible_to(user).filter(pk=task.pk).exists())
+
+
+def instructs_on_county(user: Viewer, county) -> bool:
+    return (is_active_user(user) and user.role == Role.LEADER
+            and LeaderAssignment.objects.filter(leader_id=user.pk, county=county).exists())
+
+
+def records_on(user: Viewer, receipt) -> bool:
+    """The receiving unit's own people (填报员/审核员) record what it did."""
+    from rectify.core.roles import UNIT_ROLES
+    from rectify.orgs.scope import unit_within
+
+    return (is_active_user(user) and user.role in UNIT_ROLES and user.unit is not None
+            and unit_within(receipt.unit, user.unit))

@@ -165,3 +165,100 @@ def displays(request):
 def _int(value: str) -> int:
     """A bounded positive id from a form (anything else is no id)."""
     return int(value) if value.isdigit() and len(value) < 12 else 0
+
+
+# --- leader instructions (领导批示) --------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def instruction_list(request):
+    from django.db.models import Prefetch
+
+    from rectify.core.paging import list_page
+    from rectify.dashboard.models import Instruction, InstructionReceipt
+
+    receipts = InstructionReceipt.objects.visible_to(request.user).select_related("unit")
+    qs = (Instruction.objects.visible_to(request.user).select_related("leader", "task", "county")
+          .prefetch_related(Prefetch("receipts", queryset=receipts)).order_by("-created_at", "-id"))
+    page = list_page(request, qs, 50)
+    return render(request, "dashboard/instructions.html", {"page": page})
+
+
+def _instruction_for(user, pk: int):
+    from django.db.models import Prefetch
+
+    from rectify.dashboard.models import Instruction, InstructionReceipt
+
+    receipts = InstructionReceipt.objects.visible_to(user).select_related("unit", "acted_by")
+    ins = (Instruction.objects.visible_to(user).select_related("leader", "task", "county")
+           .prefetch_related(Prefetch("receipts", queryset=receipts)).filter(pk=pk).first())
+    if ins is None:
+        raise Http404("批示不存在或无权查看")
+    return ins
+
+
+@login_required
+def instruction_detail(request, pk: int):
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from rectify.dashboard.services import record_instruction_action
+    from rectify.dashboard.workflows import INSTRUCTION_FLOW
+
+    ins = _instruction_for(request.user, pk)
+    error = ""
+    if request.method == "POST":
+        receipt = next((r for r in ins.receipts.all() if str(r.pk) == request.POST.get("receipt", "")), None)
+        if receipt is None:
+            raise Http404("批示不存在或无权操作")
+        try:
+            record_instruction_action(actor=request.user, receipt=receipt, text=request.POST.get("action_text", ""))
+        except ValidationError as exc:
+            error = "；".join(exc.messages)
+        else:
+            messages.success(request, _("已记录办理情况。"))
+            return redirect("dashboard:instruction", pk=ins.pk)
+    for r in ins.receipts.all():
+        r.can_record = bool(INSTRUCTION_FLOW.available(request.user, r))
+    return render(request, "dashboard/instruction.html", {"ins": ins, "error": error})
+
+
+@login_required
+def instruction_new(request):
+    """A leader's 写批示 page: on a task (?task=) or on one of its counties (?county=)."""
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from rectify.dashboard.services import issue_instruction
+    from rectify.ledger.selectors import get_task_for_user
+
+    if request.user.role != "leader":
+        raise Http404("只有市领导可以批示")
+    source = request.POST if request.method == "POST" else request.GET
+    task = county = None
+    if _int(source.get("task", "")):
+        task, _editable = get_task_for_user(request.user, _int(source["task"]))
+    elif _int(source.get("county", "")):
+        county = selectors.counties_for(request.user)
+        county = next((c for c in county if c.pk == _int(source["county"])), None)
+        if county is None:
+            raise Http404("只能对自己联系的县市区批示")
+    else:
+        raise Http404("请从任务页面或挂图作战的县市区进入")
+    error, text = "", ""
+    if request.method == "POST":
+        text = request.POST.get("text", "")[:5000]
+        try:
+            ins = issue_instruction(actor=request.user, text=text, task=task, county=county)
+        except (ValidationError, PermissionDenied) as exc:
+            error = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        else:
+            messages.success(request, _("批示已送达 %(n)s 个单位。") % {"n": ins.receipts.count()})
+            return redirect("ledger:task_detail", pk=task.pk) if task else redirect("dashboard:instruction", pk=ins.pk)
+    return render(request, "dashboard/instruction_form.html", {"task": task, "county": county, "error": error,
+                                                               "text": text})

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from rectify.closeout.models import Closeout, CloseoutStatus
 from rectify.core.roles import UNIT_ROLES, Role
+from rectify.dashboard.models import InstructionReceipt, ReceiptStatus
 from rectify.dashboard.selectors import STATUS_COLOURS, STATUS_ORDER, ledger_url
 from rectify.dispatch.models import ReportStatus
 from rectify.dispatch.selectors import my_open_reports, report_queryset
@@ -37,6 +38,9 @@ def work_items(user) -> dict:
     items["reports"] = _cut(my_open_reports(user).exclude(status=ReportStatus.RETURNED))
     if user.role in UNIT_ROLES:
         items["returned"] = _cut(report_queryset(user).filter(status=ReportStatus.RETURNED, round__status="open"))
+        items["instructions"] = _cut(InstructionReceipt.objects.visible_to(user).filter(status=ReceiptStatus.OPEN)
+                                     .select_related("instruction", "instruction__leader")
+                                     .order_by("-instruction__created_at", "-id"))
         items["escalations"] = _cut(Escalation.objects.visible_to(user).filter(status=EscalationStatus.OPEN)
                                     .select_related("task", "target_unit").order_by("reply_due", "id"))
     if user.role == Role.SUPERVISOR:
