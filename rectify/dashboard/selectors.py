@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -24,7 +25,6 @@ from rectify.indicators.selectors import county_attainment
 from rectify.ledger.models import Task, TaskUnit, UnitRole
 from rectify.ledger.progress import STATUS_LABELS, ProgressStatus
 from rectify.orgs.models import Unit
-from rectify.orgs.scope import in_tree
 from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot
 
 MEASURES = {
@@ -72,17 +72,21 @@ def status_counts(tasks: QuerySet) -> dict[str, int]:
 
 
 def county_status_counts(tasks: QuerySet, counties: list[Unit]) -> dict[int, dict[str, int]]:
-    """Per county and status, the tasks one of whose responsible units lies in the county (one GROUP BY)."""
-    if not counties:
-        return {}
-    which = Case(*[When(in_tree("unit", c), then=Value(c.pk)) for c in counties], default=Value(0),
-                 output_field=IntegerField())
-    rows = (TaskUnit.objects.filter(role=UnitRole.RESPONSIBLE, task__in=tasks.order_by().values("pk"))
-            .annotate(county=which).exclude(county=0).values("county", "task__progress_status")
-            .annotate(n=Count("task_id", distinct=True)).order_by())
+    """Per county and status, the tasks one of whose responsible units lies in the county: a unit
+    lies in a county when the county's materialised path begins its own, so one GROUP BY over the
+    path's prefix of the counties' length (one query per depth of county in the tree, usually one),
+    counting each task once per county as the ledger's county filter does."""
     result: dict[int, dict[str, int]] = {c.pk: {} for c in counties}
-    for row in rows:
-        result[row["county"]][row["task__progress_status"]] = row["n"]
+    by_length: dict[int, dict[str, int]] = {}
+    for c in counties:
+        by_length.setdefault(len(c.path), {})[c.path] = c.pk
+    for length, paths in by_length.items():
+        rows = (TaskUnit.objects.filter(role=UnitRole.RESPONSIBLE, task__in=tasks.order_by().values("pk"))
+                .annotate(county_path=Substr("unit__path", 1, length)).filter(county_path__in=list(paths))
+                .values("county_path", "task__progress_status").annotate(n=Count("task_id", distinct=True))
+                .order_by())
+        for row in rows:
+            result[paths[row["county_path"]]][row["task__progress_status"]] = row["n"]
     return result
 
 
