@@ -126,3 +126,21 @@ def test_the_map_covers_the_demo_city(world):
     assert data["region"] == "431100" and data["measure"] == "closeout_share"
     geo = world.client("office_admin").get("/board/geo/431100.json").json()
     assert {f["properties"]["code"] for f in geo["features"]} >= {"431102", "431181"}
+
+
+def test_targets_stand_on_the_board_and_colour_the_map(world):
+    from decimal import Decimal
+
+    from rectify.indicators import services as indicators
+
+    ind = indicators.create_indicator(actor=world.users["office_admin"], data=indicators.IndicatorInput(
+        name="县级空气质量达到二级标准", comparator="yes", value=Decimal(1), scope="each_county"))
+    for county, value in ((world.county_a, "是"), (world.county_b, "否")):
+        indicators.record_measurement(actor=world.users["office_admin"], indicator=ind, region=county, period="2025",
+                                      value=value)
+    data = selectors.board_data(world.users["office_admin"], today=timezone.localdate(), measure="attainment")
+    assert data["indicators"][0]["attainment"] == "not_met" and data["indicators"][0]["met"] == 1
+    share = {c["name"]: c["attainment"] for c in data["counties"]}
+    assert share == {"零陵区": 100.0, "祁阳市": 0.0}
+    leader = selectors.board_data(world.users["leader_a"], today=timezone.localdate())
+    assert [c["name"] for c in leader["counties"]] == ["零陵区"]

@@ -164,6 +164,18 @@ def open_objections(user) -> dict:
                       "url": reverse("closeout:detail", args=[o.closeout_id])} for o in rows]}
 
 
+def indicator_standings(user) -> list[dict]:
+    """The targets (目标指标) and where each stands at its latest period."""
+    from rectify.indicators.selectors import counties as all_counties
+    from rectify.indicators.selectors import indicator_queryset, standings
+
+    inds = list(indicator_queryset(user)[:LIST_LIMIT])
+    st = standings(inds, all_counties()) if inds else {}
+    return [{"id": i.pk, "name": i.name, "target": i.target_text, "period": st[i.pk].period,
+             "attainment": str(st[i.pk].attainment), "met": st[i.pk].met, "regions": st[i.pk].total - st[i.pk].no_data,
+             "url": reverse("indicators:detail", args=[i.pk])} for i in inds]
+
+
 def county_figures(user, tasks: QuerySet, counties: list[Unit]) -> list[dict]:
     by_county = county_status_counts(tasks, counties)
     attained = county_attainment(user, [c.pk for c in counties])
@@ -209,6 +221,7 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
         "escalations": open_escalations(user, today),
         "help_requests": open_help_requests(user),
         "objections": open_objections(user),
+        "indicators": indicator_standings(user),
     }
 
 
