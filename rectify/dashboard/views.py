@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from rectify.core.paging import list_page
+from rectify.core.roles import UNIT_ROLES, Role
 from rectify.dashboard import selectors
-from rectify.dashboard.scope import sees_board
+from rectify.dashboard.models import DisplayToken, Instruction, InstructionReceipt
+from rectify.dashboard.scope import manages_displays, sees_board
+from rectify.dashboard.services import (
+    issue_display_token,
+    issue_instruction,
+    record_instruction_action,
+    revoke_display_token,
+    wall_viewer,
+)
+from rectify.dashboard.work import work_items
+from rectify.dashboard.workflows import INSTRUCTION_FLOW
+from rectify.ledger.selectors import get_task_for_user
 
 
 def _require_board(user) -> None:
@@ -58,10 +75,6 @@ def home(request):
     """Each role's landing page (/): the office and the city leaders the board; a lead unit and a
     responsible unit what waits for them; the discipline commission its case workspace; the security
     auditor the audit record."""
-    from django.shortcuts import redirect
-
-    from rectify.core.roles import UNIT_ROLES, Role
-
     role = getattr(request.user, "role", "")
     if not request.user.is_authenticated:
         return redirect("orgs:login")
@@ -81,9 +94,6 @@ def home(request):
 def work(request):
     """我的工作: a lead unit's decisions waiting, a responsible unit's reports due, returned reports and
     rungs to answer; its tasks by status."""
-    from rectify.core.roles import UNIT_ROLES, Role
-    from rectify.dashboard.work import work_items
-
     if request.user.role not in (Role.SUPERVISOR, *UNIT_ROLES):
         raise Http404("该页面面向牵头督导单位和责任单位")
     return render(request, "dashboard/work.html", {"w": work_items(request.user)})
@@ -93,8 +103,6 @@ def work(request):
 
 
 def _wall_viewer(key: str):
-    from rectify.dashboard.services import wall_viewer
-
     viewer = wall_viewer(key)
     if viewer is None:
         raise Http404("大屏链接无效或已吊销")
@@ -132,15 +140,6 @@ def wall_geo(request, key: str, code: str):
 @login_required
 def displays(request):
     """The office's display tokens: issue one (its link shown once), revoke one."""
-    from django.contrib import messages
-    from django.core.exceptions import ValidationError
-    from django.shortcuts import redirect
-    from django.utils.translation import gettext as _
-
-    from rectify.dashboard.models import DisplayToken
-    from rectify.dashboard.scope import manages_displays
-    from rectify.dashboard.services import issue_display_token, revoke_display_token
-
     if not manages_displays(request.user):
         raise Http404("无权管理大屏令牌")
     link = None
@@ -173,11 +172,6 @@ def _int(value: str) -> int:
 @login_required
 @require_GET
 def instruction_list(request):
-    from django.db.models import Prefetch
-
-    from rectify.core.paging import list_page
-    from rectify.dashboard.models import Instruction, InstructionReceipt
-
     receipts = InstructionReceipt.objects.visible_to(request.user).select_related("unit")
     qs = (Instruction.objects.visible_to(request.user).select_related("leader", "task", "county")
           .prefetch_related(Prefetch("receipts", queryset=receipts)).order_by("-created_at", "-id"))
@@ -186,10 +180,6 @@ def instruction_list(request):
 
 
 def _instruction_for(user, pk: int):
-    from django.db.models import Prefetch
-
-    from rectify.dashboard.models import Instruction, InstructionReceipt
-
     receipts = InstructionReceipt.objects.visible_to(user).select_related("unit", "acted_by")
     ins = (Instruction.objects.visible_to(user).select_related("leader", "task", "county")
            .prefetch_related(Prefetch("receipts", queryset=receipts)).filter(pk=pk).first())
@@ -200,14 +190,6 @@ def _instruction_for(user, pk: int):
 
 @login_required
 def instruction_detail(request, pk: int):
-    from django.contrib import messages
-    from django.core.exceptions import ValidationError
-    from django.shortcuts import redirect
-    from django.utils.translation import gettext as _
-
-    from rectify.dashboard.services import record_instruction_action
-    from rectify.dashboard.workflows import INSTRUCTION_FLOW
-
     ins = _instruction_for(request.user, pk)
     error = ""
     if request.method == "POST":
@@ -229,14 +211,6 @@ def instruction_detail(request, pk: int):
 @login_required
 def instruction_new(request):
     """A leader's 写批示 page: on a task (?task=) or on one of its counties (?county=)."""
-    from django.contrib import messages
-    from django.core.exceptions import PermissionDenied, ValidationError
-    from django.shortcuts import redirect
-    from django.utils.translation import gettext as _
-
-    from rectify.dashboard.services import issue_instruction
-    from rectify.ledger.selectors import get_task_for_user
-
     if request.user.role != "leader":
         raise Http404("只有市领导可以批示")
     source = request.POST if request.method == "POST" else request.GET
