@@ -109,6 +109,7 @@ def test_other_roles_have_no_board(world, persona):
 
 def test_the_endpoint_costs_the_same_at_any_size(world):
     client = world.client("office_admin")
+    populate(world, 36)  # every list of the board full (12 rows and more): its count is then a query
     client.get("/board/data.json")
 
     def queries():
@@ -117,7 +118,10 @@ def test_the_endpoint_costs_the_same_at_any_size(world):
         return len(ctx.captured_queries)
 
     small = queries()
-    populate(world, 36)
+    from rectify.ledger.models import Task
+
+    Task.objects.bulk_create(Task(campaign=world.campaign, code=f"X-{n}", title="更多", deadline_kind="by_date",
+                                  deadline=timezone.localdate(), progress_status="overdue") for n in range(60))
     assert queries() == small
 
 
@@ -144,3 +148,24 @@ def test_targets_stand_on_the_board_and_colour_the_map(world):
     assert share == {"零陵区": 100.0, "祁阳市": 0.0}
     leader = selectors.board_data(world.users["leader_a"], today=timezone.localdate())
     assert [c["name"] for c in leader["counties"]] == ["零陵区"]
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "office_staff", "leader_a"])
+def test_the_boards_escalations_and_objections_are_their_own_scope(world, persona):
+    """dashboard.scope.on_board_tasks reads rows through the board's tasks: for the board's users it
+    must give exactly the rows' own scope."""
+    from rectify.closeout.models import Objection
+    from rectify.dashboard.scope import on_board_tasks
+    from rectify.supervision import services as supervision
+    from rectify.supervision.models import Escalation
+
+    populate(world, 12)
+    for task, unit in ((world.task_a, world.county_a), (world.task_b, world.county_b)):
+        supervision.issue_escalation(actor=world.users["office_admin"], task=task, rung="circular", reason="滞后",
+                                     target_unit=unit, reply_due=timezone.localdate())
+    user = world.users[persona]
+    tasks = Task.objects.visible_to(user)
+    assert set(on_board_tasks(Escalation.objects.all(), user, tasks)) == set(Escalation.objects.visible_to(user))
+    assert set(on_board_tasks(Objection.objects.all(), user, tasks, task_field="closeout__task")) == set(
+        Objection.objects.visible_to(user))
+    assert not on_board_tasks(Escalation.objects.all(), world.users["reporter_a"], tasks).exists()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from rectify.core import hooks
 from rectify.core.audit import VerifyProgress, VerifyResult, chain_head, verify_step
 from rectify.core.forms import ZhForm
 from rectify.core.models import Event
@@ -50,8 +51,17 @@ def _require_reader(user) -> None:
         raise Http404("无权查看审计记录")
 
 
-def filtered_events(user, form: EventFilterForm):
+def readable_events(user):
+    """The record as this reader may browse it: higher apps hide what is confidential to them."""
     qs = Event.objects.visible_to(user)
+    for hidden in hooks.audit_hidden(user=user):
+        if hidden is not None:
+            qs = qs.exclude(hidden)
+    return qs
+
+
+def filtered_events(user, form: EventFilterForm):
+    qs = readable_events(user)
     d = form.cleaned_data if form.is_valid() else {}
     if d.get("actor"):
         qs = qs.filter(actor_name__icontains=d["actor"].strip())
@@ -88,7 +98,7 @@ def event_list(request):
 @require_GET
 def event_detail(request, seq: int):
     _require_reader(request.user)
-    event = Event.objects.visible_to(request.user).filter(seq=seq).first()
+    event = readable_events(request.user).filter(seq=seq).first()
     if event is None:
         raise Http404("事件不存在")
     return render(request, "core/audit_event.html", {"event": event})

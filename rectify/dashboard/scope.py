@@ -103,3 +103,14 @@ def records_on(user: Viewer, receipt) -> bool:
 
     return (is_active_user(user) and user.role in UNIT_ROLES and user.unit is not None
             and unit_within(receipt.unit, user.unit))
+
+
+def on_board_tasks(queryset: QS, user: Viewer, tasks: QS, *, task_field: str = "task") -> QS:
+    """Rows hanging off the board's tasks (escalations, close-out objections), read through the
+    tasks already scoped for the board. For the board's users (the office, city leaders) this is
+    exactly those rows' own scope — supervision.scope.visible_escalations and
+    closeout.scope.visible_objections both reduce to "its task is visible" for them
+    (tests/test_board.py checks the equality) — without evaluating the ledger scope once more."""
+    if not sees_board(user):
+        return queryset.none()
+    return queryset.filter(**{f"{task_field}__in": tasks.order_by().values("pk")})

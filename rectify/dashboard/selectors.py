@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from rectify.assessment.models import OPEN_HELP, HelpRequest
 from rectify.closeout.models import Objection, ObjectionStatus
 from rectify.dashboard.geo import GeoError, load_region_geojson
-from rectify.dashboard.scope import board_counties, sees_board
+from rectify.dashboard.scope import board_counties, on_board_tasks, sees_board
 from rectify.dispatch.models import DispatchRound
 from rectify.indicators.selectors import county_attainment
 from rectify.ledger.models import Task, TaskUnit, UnitRole
@@ -41,6 +41,7 @@ STATUS_COLOURS = {"overdue": "#c62828", "lagging": "#f9a825", "on_schedule": "#2
 DEADLINE_DAYS = 60
 LIST_LIMIT = 12
 ROUNDS = 6
+MATERIALISE_BELOW = 5000  # visible tasks read once as ids below this many (bench/board.py)
 
 
 def board_tasks(user) -> QuerySet:
@@ -119,12 +120,17 @@ def round_progress(user, tasks: QuerySet) -> dict:
                         "data": [counts.get((r, s.value), 0) for r, _ in rounds]} for s in STATUS_ORDER]}
 
 
+def _count(qs: QuerySet, rows: list, limit: int) -> int:
+    """The list's total: the rows themselves when fewer than the limit came back, else a bare count."""
+    return len(rows) if len(rows) < limit else qs.order_by().count()
+
+
 def upcoming_deadlines(tasks: QuerySet, today: dt.date) -> dict:
     window = tasks.filter(deadline__gte=today, deadline__lte=today + dt.timedelta(days=DEADLINE_DAYS)).exclude(
         progress_status=ProgressStatus.CLOSED)
     rows = list(window.order_by("deadline", "id").values("pk", "code", "title", "deadline", "progress_status",
                                                             "warning_colour")[:LIST_LIMIT * 2])
-    return {"count": window.order_by().count(), "days": DEADLINE_DAYS,
+    return {"count": _count(window, rows, LIST_LIMIT * 2), "days": DEADLINE_DAYS,
             "url": ledger_url(deadline_from=today.isoformat(),
                               deadline_to=(today + dt.timedelta(days=DEADLINE_DAYS)).isoformat(), sort="deadline"),
             "rows": [{"id": r["pk"], "code": r["code"], "title": r["title"], "deadline": r["deadline"].isoformat(),
@@ -133,12 +139,18 @@ def upcoming_deadlines(tasks: QuerySet, today: dt.date) -> dict:
                      for r in rows]}
 
 
-def open_escalations(user, today: dt.date) -> dict:
+def open_escalations(user, today: dt.date, tasks: QuerySet | None = None) -> dict:
     """Open rungs of the ladder, replies overdue first."""
-    qs = Escalation.objects.visible_to(user).filter(status=EscalationStatus.OPEN)
+    qs = on_board_tasks(Escalation.objects.all(), user, tasks if tasks is not None else board_tasks(user))
+    qs = qs.filter(status=EscalationStatus.OPEN)
     late = Case(When(reply_due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField())
     rows = list(qs.select_related("task", "target_unit").order_by(late, "reply_due", "id")[:LIST_LIMIT])
-    return {"count": qs.order_by().count(), "overdue": qs.filter(reply_due__lt=today).order_by().count(),
+    if len(rows) < LIST_LIMIT:
+        count, overdue = len(rows), sum(1 for e in rows if e.reply_due and e.reply_due < today)
+    else:
+        totals = qs.order_by().aggregate(n=Count("id"), late=Count("id", filter=Q(reply_due__lt=today)))
+        count, overdue = totals["n"], totals["late"]
+    return {"count": count, "overdue": overdue,
             "url": reverse("supervision:board"),
             "rows": [{"id": e.pk, "rung": e.get_rung_display(), "task": f"{e.task.code} {e.task.title}",
                       "unit": e.target_unit.short_name or e.target_unit.name,
@@ -150,16 +162,17 @@ def open_escalations(user, today: dt.date) -> dict:
 def open_help_requests(user) -> dict:
     qs = HelpRequest.objects.visible_to(user).filter(status__in=OPEN_HELP)
     rows = list(qs.select_related("task", "unit").order_by("created_at", "id")[:LIST_LIMIT])
-    return {"count": qs.order_by().count(), "url": reverse("assessment:help_list"),
+    return {"count": _count(qs, rows, LIST_LIMIT), "url": reverse("assessment:help_list"),
             "rows": [{"id": h.pk, "unit": h.unit.short_name or h.unit.name, "task": h.task.code,
                       "needs": h.needs[:80], "status": h.get_status_display(),
                       "url": reverse("assessment:help", args=[h.pk])} for h in rows]}
 
 
-def open_objections(user) -> dict:
-    qs = Objection.objects.visible_to(user).filter(status=ObjectionStatus.OPEN)
+def open_objections(user, tasks: QuerySet | None = None) -> dict:
+    qs = on_board_tasks(Objection.objects.all(), user, tasks if tasks is not None else board_tasks(user),
+                        task_field="closeout__task").filter(status=ObjectionStatus.OPEN)
     rows = list(qs.select_related("closeout__task").order_by("submitted_at", "id")[:LIST_LIMIT])
-    return {"count": qs.order_by().count(),
+    return {"count": _count(qs, rows, LIST_LIMIT),
             "rows": [{"id": o.pk, "receipt": o.receipt, "task": o.closeout.task.code, "content": o.content[:80],
                       "url": reverse("closeout:detail", args=[o.closeout_id])} for o in rows]}
 
@@ -203,6 +216,10 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
     counties = counties_for(user)
     statuses = status_counts(tasks)
     total = sum(statuses.values())
+    if total <= MATERIALISE_BELOW:
+        # A scope that is a small part of a large ledger (a city office in a province, a leader) costs
+        # a scan per query; read its ids once and let the grouped queries start from them.
+        tasks = Task.objects.filter(pk__in=list(tasks.order_by().values_list("pk", flat=True)))
     return {
         "today": today.isoformat(),
         "measure": measure if measure in MEASURES else "overdue",
@@ -218,9 +235,9 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
         "lead_units": lead_unit_counts(tasks)[:20],
         "rounds": round_progress(user, tasks),
         "deadlines": upcoming_deadlines(tasks, today),
-        "escalations": open_escalations(user, today),
+        "escalations": open_escalations(user, today, tasks),
         "help_requests": open_help_requests(user),
-        "objections": open_objections(user),
+        "objections": open_objections(user, tasks),
         "indicators": indicator_standings(user),
     }
 
