@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rectify.accountability",
     "rectify.assessment",
     "rectify.disclosure",
+    "rectify.dashboard",
     "rectify.api",
 ]
 
@@ -105,7 +106,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A cache every server process shares, since rate limits (logins, public objections) must hold
 # across processes: the database by default (nothing to install), Redis when configured.
 _REDIS_URL = env_str("RECTIFY_REDIS_URL", "") or ""
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
                 if _REDIS_URL else
                 {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rectify_cache"}),

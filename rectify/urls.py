@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.shortcuts import redirect
 from django.urls import include, path
 
 from rectify.api.api import api
@@ -9,12 +8,10 @@ admin.site.site_title = "督察整改调度平台"
 
 
 def home(request):
-    """Each role's landing page: the discipline commission's is its case workspace (it has no ledger)."""
-    if getattr(request.user, "role", "") == "discipline":
-        return redirect("accountability:workspace")
-    if getattr(request.user, "role", "") == "observer":  # 监督员: the portal and their own observations
-        return redirect("disclosure:observations")
-    return redirect("ledger:task_list")
+    """Each role's landing page (rectify/dashboard/views.py: home)."""
+    from rectify.dashboard.views import home as landing
+
+    return landing(request)
 
 
 urlpatterns = [
@@ -32,6 +29,9 @@ urlpatterns = [
     path("assessment/", include("rectify.assessment.urls")),
     path("disclosure/", include("rectify.disclosure.urls")),
     path("gongkai/", include("rectify.disclosure.portal_urls")),
+    path("indicators/", include("rectify.indicators.urls")),
+    path("board/", include("rectify.dashboard.urls")),
+    path("audit/", include("rectify.core.audit_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

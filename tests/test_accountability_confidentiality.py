@@ -215,7 +215,21 @@ FILL = {
     "portal:article_file": lambda s: [{"pk": 0}],
     "portal:data_file": lambda s: [{"name": n, "fmt": f} for n in ("tasks", "summaries", "notices", "articles")
                                    for f in ("csv", "json")],
+    # targets, the board, 批示 and the audit record (rectify/indicators, rectify/dashboard, core.audit_views)
+    "indicators:detail": lambda s: [{"pk": 0}], "indicators:edit": lambda s: [{"pk": 0}],
+    "indicators:measurement_add": lambda s: [{"pk": 0}], "indicators:import": lambda s: [{"pk": 0}],
+    "dashboard:geo": lambda s: [{"code": "431100"}],
+    "dashboard:instruction": lambda s: [{"pk": 0}],
+    "dashboard:wall": lambda s: [{"key": "x"}], "dashboard:wall_data": lambda s: [{"key": "x"}],
+    "dashboard:wall_geo": lambda s: [{"key": "x", "code": "431100"}],
+    "audit:event": lambda s: [{"seq": seq} for seq in _case_event_seqs()],
 }
+
+
+def _case_event_seqs() -> list[int]:
+    from rectify.core.models import Event
+
+    return list(Event.objects.filter(object_type__startswith="accountability.").values_list("seq", flat=True)[:5])
 CASE_PAGES = {"accountability:case", "accountability:case_edit", "accountability:case_step", "accountability:findings",
               "accountability:person_add", "accountability:note_add", "accountability:file_upload",
               "accountability:report_preview", "accountability:referral_letter"}

@@ -28,6 +28,7 @@ RANK = {
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
     "disclosure": 8.5,  # the public portal: reads ledger, dispatch, closeout through published_* only
+    "dashboard": 8.5,  # the battle map, board and landing pages: reads every app below it
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

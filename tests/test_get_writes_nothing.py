@@ -54,6 +54,8 @@ DETAILS = [
     "/gongkai/tasks/{task}/", "/gongkai/tasks/{task}/history.json", "/gongkai/notices/{notice}/",
     "/gongkai/articles/{article}/", "/gongkai/files/{article_file}/", "/gongkai/data/{dataset}.{fmt}", "/disclosure/tasks/{task}/", "/disclosure/articles/{article}/",
     "/disclosure/observations/{observation}/", "/disclosure/observations/photos/{observation_photo}/",
+    "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
+    "/audit/events/{event}/", "/board/instructions/{instruction}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
 ]
 
 # GETs that write on purpose, with why.
@@ -101,7 +103,8 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     settings.MEDIA_ROOT = tmp_path / "files"
     settings.UPLOAD_DIR = tmp_path / "uploads"
     scene = Scene(world)
-    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk}
+    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100",
+              "event": 1}
     tasks(scene, 3)
     params.update(report_history(scene, 2))
     params["round"] = scene.round().pk
@@ -117,9 +120,14 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
         issuing_unit=world.office, issued_at=timezone.now(), doc_number="整改办通〔2026〕1号").pk
     params["notification"] = Notification.objects.create(user=world.users["reporter_a"], kind="x", title="提醒",
                                                          key="k-writes", url="/inbox/").pk
+    from rectify.dashboard.services import issue_display_token
     from tests.listing import plan_measures
 
     params.update(_portal(world, scene))
+    params["wall"] = issue_display_token(actor=world.users["office_admin"], name="大屏")[1]
+    from rectify.dashboard.services import issue_instruction
+
+    params["instruction"] = issue_instruction(actor=world.users["leader_a"], task=world.task_a, text="批示").pk
 
     params.update(plan_measures(scene, 2))
     return scene, params

@@ -226,6 +226,21 @@ def _act_article(world, user, article, action):
     disclosure.article_transition(actor=user, article=article, action=action)
 
 
+def _instruction_receipt(world):
+    from rectify.dashboard.services import issue_instruction
+
+    ins = issue_instruction(actor=world.users["leader_a"], task=world.task_a, text="抓紧推进管网建设。")
+    return ins.receipts.get()
+
+
+def _act_instruction(world, user, receipt, action):
+    from rectify.dashboard.services import record_instruction_action
+
+    if action != "record":
+        raise PermissionDenied("no such step")
+    record_instruction_action(actor=user, receipt=receipt, text="已按批示办理。")
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -264,6 +279,11 @@ SPECS: dict[str, Spec] = {
     # the office writes the public articles (a publicist designated by it would too)
     "article": Spec(_article, {"office_admin": {"editor"}, "office_staff": {"editor"}}, _act_article,
                     lambda a: type(a).objects.get(pk=a.pk)),
+
+
+    # 包零陵区's leader writes on T-01: 零陵区's own people record what they did
+    "instruction_receipt": Spec(_instruction_receipt, {"reporter_a": {"recipient"}, "reviewer_a": {"recipient"}},
+                                _act_instruction, lambda r: type(r).objects.get(pk=r.pk)),
     "assessment_result": Spec(_result, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_result,
                               lambda r: type(r).objects.get(pk=r.pk)),
 }
