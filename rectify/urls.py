@@ -28,6 +28,7 @@ urlpatterns = [
     path("plans/", include("rectify.planparse.urls")),
     path("accountability/", include("rectify.accountability.urls")),
     path("assessment/", include("rectify.assessment.urls")),
+    path("jobs/", include("rectify.jobs.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

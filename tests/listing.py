@@ -160,6 +160,22 @@ def notifications(scene: Scene, count: int) -> dict:
     return {}
 
 
+def jobs(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    for persona in ("office_admin", "reporter_a"):
+        Job.objects.bulk_create(Job(kind="ledger_import", title=f"导入{next(_serial)}", owner=scene.world.users[persona],
+                                    status="succeeded", attempt=1) for _ in range(count))
+    return {}
+
+
+def job_page(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    jobs(scene, count)
+    return {"job": Job.objects.filter(owner=scene.world.users["office_admin"]).values_list("pk", flat=True).first()}
+
+
 def calendar_years(scene: Scene, count: int) -> dict:
     # after the seeded years (a transactional test before this one may have flushed them)
     start = (CalendarYear.objects.order_by("-year").values_list("year", flat=True).first() or 2026) + 1
@@ -532,6 +548,10 @@ LISTS: list[ListPage] = [
     *_both("api assessment schemes", "/api/v1/assessment-schemes?limit=100", schemes, api=True, personas=OFFICE),
     *_both("assessment result", "/assessment/results/{result}/", result_rows),
     *_both("api assessment result", "/api/v1/assessment-results/{result}", result_rows, api=True),
+    # background jobs: each user's own (the page of one job is the office admin's)
+    *_both("my jobs", "/jobs/", jobs),
+    *_both("job page", "/jobs/{job}/", job_page, personas=OFFICE),
+    *_both("job progress", "/jobs/{job}/progress/", job_page, personas=OFFICE),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),

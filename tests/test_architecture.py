@@ -18,6 +18,7 @@ RANK = {
     "core": 0,
     "evidence": 0.5,  # files and their checks: may import only core
     "orgs": 1,
+    "jobs": 1.5,  # background work: a Job belongs to a user; the kinds are registered by the apps above
     "ledger": 2,
     "dispatch": 3,
     "supervision": 4,

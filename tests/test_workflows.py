@@ -213,6 +213,21 @@ def _act_result(world, user, result, action):
     assessment.result_transition(actor=user, result=result, action=action)
 
 
+def _job(world):
+    from rectify.jobs.models import Job
+
+    return Job.objects.create(kind="ledger_import", title="导入台账", owner=world.users["office_admin"],
+                              params={"campaign": world.campaign.pk}, status="failed", attempt=1)
+
+
+def _act_job(world, user, job, action):
+    from rectify.jobs import services as jobs
+
+    if action != "rerun":
+        raise PermissionDenied("no personal entry point")
+    jobs.rerun_job(actor=user, job=job)
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -248,6 +263,8 @@ SPECS: dict[str, Spec] = {
                          _act_help, lambda h: type(h).objects.get(pk=h.pk)),
     "supervision_visit": Spec(_visit, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_visit,
                               lambda v: type(v).objects.get(pk=v.pk)),
+    # a background job is its owner's alone (office_admin started this one)
+    "job": Spec(_job, {"office_admin": {"owner"}}, _act_job, lambda j: type(j).objects.get(pk=j.pk)),
     "assessment_result": Spec(_result, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_result,
                               lambda r: type(r).objects.get(pk=r.pk)),
 }

@@ -3,6 +3,7 @@ with one ``ledger_imported`` event for the file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,11 +35,13 @@ def _messages(exc: Exception) -> str:
     return str(exc)
 
 
-def commit_import(preview: ImportPreview, *, actor: User) -> ImportResult:
+def commit_import(preview: ImportPreview, *, actor: User,
+                  progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Write a clean preview: every row through the ledger services in one transaction, or nothing.
 
     A task changed by someone else since the preview (a stale version) or a code taken meanwhile
-    rolls the whole import back with the row named.
+    rolls the whole import back with the row named. ``progress(done, total)`` is called as rows are
+    written (the background job shows it).
     """
     if preview.file_errors:
         return ImportResult(ok=False, errors=list(preview.file_errors))
@@ -51,8 +54,11 @@ def commit_import(preview: ImportPreview, *, actor: User) -> ImportResult:
     current = None
     try:
         with transaction.atomic():
-            for row in preview.rows:
+            total = len(preview.rows)
+            for done, row in enumerate(preview.rows):
                 current = row
+                if progress is not None and done % 50 == 0:
+                    progress(done, total)
                 if row.action == CREATE:
                     create_task(actor=actor, campaign=preview.campaign, data=row.data, source=source)
                     result.created += 1
