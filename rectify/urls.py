@@ -29,6 +29,7 @@ urlpatterns = [
     path("accountability/", include("rectify.accountability.urls")),
     path("assessment/", include("rectify.assessment.urls")),
     path("jobs/", include("rectify.jobs.urls")),
+    path("reports/", include("rectify.reports.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

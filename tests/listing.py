@@ -176,6 +176,25 @@ def job_page(scene: Scene, count: int) -> dict:
     return {"job": Job.objects.filter(owner=scene.world.users["office_admin"]).values_list("pk", flat=True).first()}
 
 
+def report_campaigns(scene: Scene, count: int) -> dict:
+    from rectify.reports.models import CampaignReport
+
+    made = Campaign.objects.bulk_create(Campaign(code=f"RC-{next(_serial)}", name=f"批次{n}", kind="central",
+                                                 office=scene.world.office) for n in range(count))
+    CampaignReport.objects.bulk_create(CampaignReport(campaign=c, received_date=dt.date(2026, 8, 1)) for c in made)
+    return {}
+
+
+def report_page_jobs(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    campaign = scene.world.campaign.pk
+    Job.objects.bulk_create(Job(kind="sixmonth_report", title=f"报告{next(_serial)}", owner=scene.admin,
+                                params={"campaign": campaign, "as_of": "2026-11-30"}, status="succeeded", attempt=1)
+                            for _ in range(count))
+    return {"campaign": campaign}
+
+
 def calendar_years(scene: Scene, count: int) -> dict:
     # after the seeded years (a transactional test before this one may have flushed them)
     start = (CalendarYear.objects.order_by("-year").values_list("year", flat=True).first() or 2026) + 1
@@ -552,6 +571,9 @@ LISTS: list[ListPage] = [
     *_both("my jobs", "/jobs/", jobs),
     *_both("job page", "/jobs/{job}/", job_page, personas=OFFICE),
     *_both("job progress", "/jobs/{job}/progress/", job_page, personas=OFFICE),
+    # reports: the office's campaigns with their deadlines; one campaign's report page (its recent jobs)
+    *_both("report campaigns", "/reports/", report_campaigns, personas=OFFICE),
+    *_both("campaign report page", "/reports/campaigns/{campaign}/", report_page_jobs, personas=OFFICE),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),

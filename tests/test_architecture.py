@@ -28,6 +28,7 @@ RANK = {
     "planparse": 6,
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
+    "reports": 8.5,  # 整改落实情况报告 and 一案一档: read every domain app's records (accountability as counts only)
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}
