@@ -30,6 +30,7 @@ urlpatterns = [
     path("assessment/", include("rectify.assessment.urls")),
     path("jobs/", include("rectify.jobs.urls")),
     path("reports/", include("rectify.reports.urls")),
+    path("reserve/", include("rectify.reserve.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

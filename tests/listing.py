@@ -195,6 +195,29 @@ def report_page_jobs(scene: Scene, count: int) -> dict:
     return {"campaign": campaign}
 
 
+def projects(scene: Scene, count: int) -> dict:
+    from rectify.reserve.models import Project
+
+    world = scene.world
+    Project.objects.bulk_create(Project(office=world.office, code=f"P-{next(_serial)}", name="项目",
+                                        county=world.county_a, responsible_unit=world.county_a) for _ in range(count))
+    return {}
+
+
+def project_page(scene: Scene, count: int) -> dict:
+    from rectify.reserve.models import Project, ProjectFunding, ProjectProgress
+
+    world = scene.world
+    project = Project.objects.create(office=world.office, code=f"P-{next(_serial)}", name="项目",
+                                     county=world.county_a, responsible_unit=world.county_a)
+    ProjectProgress.objects.bulk_create(ProjectProgress(project=project, period=f"{2000 + n}-01", percent=10, text="进展")
+                                        for n in range(count))
+    ProjectFunding.objects.bulk_create(ProjectFunding(project=project, source=s, amount=1)
+                                       for s in ("central", "local"))
+    project.tasks.set([world.task_a])
+    return {"project": project.pk}
+
+
 def calendar_years(scene: Scene, count: int) -> dict:
     # after the seeded years (a transactional test before this one may have flushed them)
     start = (CalendarYear.objects.order_by("-year").values_list("year", flat=True).first() or 2026) + 1
@@ -574,6 +597,10 @@ LISTS: list[ListPage] = [
     # reports: the office's campaigns with their deadlines; one campaign's report page (its recent jobs)
     *_both("report campaigns", "/reports/", report_campaigns, personas=OFFICE),
     *_both("campaign report page", "/reports/campaigns/{campaign}/", report_page_jobs, personas=OFFICE),
+    # reserve: projects in scope (the office's; a county's own), one project with its progress
+    *_both("reserve projects", "/reserve/", projects),
+    *_both("reserve project", "/reserve/{project}/", project_page),
+    *_both("reserve project edit", "/reserve/{project}/edit/", project_page, personas=OFFICE),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),
@@ -600,6 +627,9 @@ NOT_LISTS = {
     "/dispatch/rounds/open/": "POST only",
     "/accountability/cases/new/": "the 立案 form",
     "/assessment/schemes/new/": "the scheme form",
+    "/reserve/new/": "the project form",
+    "/reserve/import/": "the project workbook upload form",
+    "/reserve/export.xlsx": "a streamed workbook, not a page",
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
 }

@@ -29,6 +29,7 @@ RANK = {
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
     "reports": 8.5,  # 整改落实情况报告 and 一案一档: read every domain app's records (accountability as counts only)
+    "reserve": 8.6,  # 项目储备库: projects linked to tasks; nothing below it imports it
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

@@ -228,6 +228,22 @@ def _act_job(world, user, job, action):
     jobs.rerun_job(actor=user, job=job)
 
 
+def _project(world):
+    from decimal import Decimal
+
+    from rectify.reserve import services as reserve
+
+    return reserve.create_project(actor=world.users["office_admin"], data=reserve.ProjectInput(
+        code="P-01", name="湿地修复", responsible_unit=world.county_a, county=world.county_a,
+        total_investment=Decimal("100")))
+
+
+def _act_project(world, user, project, action):
+    from rectify.reserve import services as reserve
+
+    reserve.transition(actor=user, project=project, action=action)
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -263,6 +279,9 @@ SPECS: dict[str, Spec] = {
                          _act_help, lambda h: type(h).objects.get(pk=h.pk)),
     "supervision_visit": Spec(_visit, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_visit,
                               lambda v: type(v).objects.get(pk=v.pk)),
+    # the office that runs the reserve moves a project's stage; the county only reports progress
+    "project_stage": Spec(_project, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_project,
+                          lambda p: type(p).objects.get(pk=p.pk)),
     # a background job is its owner's alone (office_admin started this one)
     "job": Spec(_job, {"office_admin": {"owner"}}, _act_job, lambda j: type(j).objects.get(pk=j.pk)),
     "assessment_result": Spec(_result, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_result,
