@@ -268,6 +268,8 @@ def test_a_dossier_holds_the_files_with_their_digests_and_verifiable_events(worl
     head = manifest["chain_head"]
     assert verify_chain(head=(head["count"], head["hash"])).ok and head["count"] <= chain_head()[0]
     assert archive.read("索引.pdf")[:5] == b"%PDF-"
-    # a single task's dossier from the task's own button
+    # a single task's dossier from the task's own button (the office sees it; a county does not)
+    assert "导出本任务档案" in client.get(f"/ledger/tasks/{world.task_b.pk}/").content.decode()
+    assert "导出本任务档案" not in world.client("reporter_b").get(f"/ledger/tasks/{world.task_b.pk}/").content.decode()
     assert client.post(f"/reports/tasks/{world.task_b.pk}/dossier/").status_code == 302
     assert world.client("reporter_a").post(f"/reports/tasks/{world.task_a.pk}/dossier/").status_code == 404

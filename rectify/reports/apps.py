@@ -8,6 +8,9 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from rectify.ledger import hooks as ledger_hooks
+        from rectify.reports import panels
         from rectify.reports.jobs import register_kinds
 
         register_kinds()
+        ledger_hooks.task_panels.register(panels.dossier_panel)
