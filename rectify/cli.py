@@ -30,7 +30,7 @@ def cmd_serve(args) -> int:
 
     return serve(ServeOptions(host=args.host, port=args.port, workers=args.workers, threads=args.threads,
                               tick_minutes=None if args.no_tick else settings.TICK_INTERVAL_MINUTES,
-                              server=args.server))
+                              server=args.server, worker=not args.no_worker))
 
 
 def cmd_demo(args) -> int:
@@ -74,6 +74,17 @@ def cmd_tick(args) -> int:
     labels = {"rounds_opened": "开启调度轮次", "rounds_closed": "结束调度轮次", "statuses_changed": "进度状态更新",
               "warnings": "自动预警", "reminders": "提醒", "files_swept": "清理过期上传"}
     print("；".join(f"{labels[k]} {v}" for k, v in done.items()))
+    return 0
+
+
+def cmd_worker(args) -> int:
+    """Run queued background jobs (reports, dossiers, imports) until stopped; --batch: until none is left."""
+    _setup()
+    if not args.no_migrate:
+        _migrate()
+    from rectify.jobs.worker import run_worker
+
+    run_worker(interval=args.interval, batch=args.batch, parent_pid=args.parent_pid)
     return 0
 
 
@@ -403,7 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", choices=["auto", "gunicorn", "waitress"], default=os.environ.get("RECTIFY_SERVER", "auto"),
                    help="auto：Linux/Unix 上用 gunicorn（多进程），否则 waitress（单进程）")
     p.add_argument("--no-tick", action="store_true", help="不在后台定时运行 tick（生产环境由 cron 运行）")
+    p.add_argument("--no-worker", action="store_true",
+                   help="不启动后台任务工作进程（生产环境另行运行 rectify worker）")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="后台任务工作进程：运行报告生成、一案一档导出、大批量导入等（可运行多个）")
+    p.add_argument("--interval", type=float, default=1.0, help="无任务时的轮询间隔（秒）")
+    p.add_argument("--batch", action="store_true", help="运行完当前排队的任务后退出")
+    p.add_argument("--no-migrate", action="store_true", help="启动时不迁移数据库")
+    p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("tick", help="定时任务：开启调度轮次、计算进度状态、自动预警与提醒（可重复运行）")
     p.add_argument("--date", help="按指定日期运行（YYYY-MM-DD），用于补跑或演示")

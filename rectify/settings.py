@@ -65,6 +65,11 @@ INSTALLED_APPS = [
     "rectify.disclosure",
     "rectify.dashboard",
     "rectify.api",
+    "django_tasks",
+    "django_tasks_db",
+    "rectify.jobs",
+    "rectify.reports",
+    "rectify.reserve",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +198,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # no collectstatic step needed for the embedded install
 MEDIA_ROOT = DATA_DIR / "files"  # outside any web root; served only through authorised views
 UPLOAD_DIR = DATA_DIR / "uploads"
+# Background work (rectify/jobs): django-tasks' database backend (nothing more to install; any number of
+# `rectify worker` processes on PostgreSQL). Results and progress files live here.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+JOBS_DIR = DATA_DIR / "jobs"
+JOB_STALE_SECONDS = env_int("RECTIFY_JOB_STALE_SECONDS", 60, minimum=2)  # a running job silent this long died
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("RECTIFY_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024

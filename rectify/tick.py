@@ -21,6 +21,7 @@ from rectify.dispatch import services as dispatch
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus, RoundStatus
 from rectify.ledger.models import Campaign, DeadlineKind, Task, TaskStatus
 from rectify.orgs.models import Role, Unit, User
+from rectify.reports import deadlines as report_deadlines
 from rectify.supervision import services as supervision
 from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot, Trigger
 
@@ -128,6 +129,7 @@ def send_reminders(today: dt.date) -> int:
         sent += notify(users=users, kind="reply_due", title=f"{esc.get_rung_display()}（{esc.doc_number}）回复期限 "
                        f"{esc.reply_due:%m月%d日}", url=f"/supervision/escalations/{esc.pk}/", key=f"reply_due:{esc.pk}")
     sent += accountability.remind_due(today)  # 调查时限 and 办理时限 of accountability cases
+    sent += report_deadlines.remind_due(today)  # the 6-month report: 30, 10, 3 work days before
     return sent
 
 

@@ -32,6 +32,9 @@ urlpatterns = [
     path("indicators/", include("rectify.indicators.urls")),
     path("board/", include("rectify.dashboard.urls")),
     path("audit/", include("rectify.core.audit_urls")),
+    path("jobs/", include("rectify.jobs.urls")),
+    path("reports/", include("rectify.reports.urls")),
+    path("reserve/", include("rectify.reserve.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

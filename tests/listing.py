@@ -234,6 +234,64 @@ def notifications(scene: Scene, count: int) -> dict:
     return {}
 
 
+def jobs(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    for persona in ("office_admin", "reporter_a"):
+        Job.objects.bulk_create(Job(kind="ledger_import", title=f"导入{next(_serial)}", owner=scene.world.users[persona],
+                                    status="succeeded", attempt=1) for _ in range(count))
+    return {}
+
+
+def job_page(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    jobs(scene, count)
+    return {"job": Job.objects.filter(owner=scene.world.users["office_admin"]).values_list("pk", flat=True).first()}
+
+
+def report_campaigns(scene: Scene, count: int) -> dict:
+    from rectify.reports.models import CampaignReport
+
+    made = Campaign.objects.bulk_create(Campaign(code=f"RC-{next(_serial)}", name=f"批次{n}", kind="central",
+                                                 office=scene.world.office) for n in range(count))
+    CampaignReport.objects.bulk_create(CampaignReport(campaign=c, received_date=dt.date(2026, 8, 1)) for c in made)
+    return {}
+
+
+def report_page_jobs(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    campaign = scene.world.campaign.pk
+    Job.objects.bulk_create(Job(kind="sixmonth_report", title=f"报告{next(_serial)}", owner=scene.admin,
+                                params={"campaign": campaign, "as_of": "2026-11-30"}, status="succeeded", attempt=1)
+                            for _ in range(count))
+    return {"campaign": campaign}
+
+
+def projects(scene: Scene, count: int) -> dict:
+    from rectify.reserve.models import Project
+
+    world = scene.world
+    Project.objects.bulk_create(Project(office=world.office, code=f"P-{next(_serial)}", name="项目",
+                                        county=world.county_a, responsible_unit=world.county_a) for _ in range(count))
+    return {}
+
+
+def project_page(scene: Scene, count: int) -> dict:
+    from rectify.reserve.models import Project, ProjectFunding, ProjectProgress
+
+    world = scene.world
+    project = Project.objects.create(office=world.office, code=f"P-{next(_serial)}", name="项目",
+                                     county=world.county_a, responsible_unit=world.county_a)
+    ProjectProgress.objects.bulk_create(ProjectProgress(project=project, period=f"{2000 + n}-01", percent=10, text="进展")
+                                        for n in range(count))
+    ProjectFunding.objects.bulk_create(ProjectFunding(project=project, source=s, amount=1)
+                                       for s in ("central", "local"))
+    project.tasks.set([world.task_a])
+    return {"project": project.pk}
+
+
 def calendar_years(scene: Scene, count: int) -> dict:
     # after the seeded years (a transactional test before this one may have flushed them)
     start = (CalendarYear.objects.order_by("-year").values_list("year", flat=True).first() or 2026) + 1
@@ -673,6 +731,17 @@ LISTS: list[ListPage] = [
     *_both("api assessment schemes", "/api/v1/assessment-schemes?limit=100", schemes, api=True, personas=OFFICE),
     *_both("assessment result", "/assessment/results/{result}/", result_rows),
     *_both("api assessment result", "/api/v1/assessment-results/{result}", result_rows, api=True),
+    # background jobs: each user's own (the page of one job is the office admin's)
+    *_both("my jobs", "/jobs/", jobs),
+    *_both("job page", "/jobs/{job}/", job_page, personas=OFFICE),
+    *_both("job progress", "/jobs/{job}/progress/", job_page, personas=OFFICE),
+    # reports: the office's campaigns with their deadlines; one campaign's report page (its recent jobs)
+    *_both("report campaigns", "/reports/", report_campaigns, personas=OFFICE),
+    *_both("campaign report page", "/reports/campaigns/{campaign}/", report_page_jobs, personas=OFFICE),
+    # reserve: projects in scope (the office's; a county's own), one project with its progress
+    *_both("reserve projects", "/reserve/", projects),
+    *_both("reserve project", "/reserve/{project}/", project_page),
+    *_both("reserve project edit", "/reserve/{project}/edit/", project_page, personas=OFFICE),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),
@@ -726,6 +795,9 @@ NOT_LISTS = {
     "/dispatch/rounds/open/": "POST only",
     "/accountability/cases/new/": "the 立案 form",
     "/assessment/schemes/new/": "the scheme form",
+    "/reserve/new/": "the project form",
+    "/reserve/import/": "the project workbook upload form",
+    "/reserve/export.xlsx": "a streamed workbook, not a page",
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
     "/gongkai/": "the portal's overview: counts of the disclosed set, cached per chain head",

@@ -79,6 +79,7 @@ DELIBERATE_WRITES = {
     "/accountability/cases/{}/referral.docx": "generating the 问题线索移交函 is recorded (document_generated)",
     "/assessment/results/{}/result.xlsx": "an export of an assessment result is recorded (document_generated)",
     "/assessment/results/{}/result.docx": "the same result as the 考核结果通报 (document_generated)",
+    "/jobs/{}/download/": "a download of a background job's result (report, dossier) is recorded",
     "/api/v1/public/objections/{}": "a public lookup without login counts against a per-address rate limit, "
                                      "kept in the shared cache (the database unless Redis is configured)",
 }
