@@ -133,10 +133,13 @@ def write_task(writer: DossierWriter, task: Task) -> None:
     writer.write_json(f"{base}/台账条目.json", {"task": row(task), "units": units, "measures": measures}, base)
 
     reports = list(ProgressReport.objects.filter(task=task).select_related("round", "unit").order_by("round_id", "id"))
+    evidence: dict[int, list[Evidence]] = {}
+    for item in Evidence.objects.filter(report__task=task).order_by("id"):  # one query for all the task's reports
+        evidence.setdefault(item.report_id, []).append(item)
     report_rows = []
     for report in reports:
         files = _files(writer, f"{base}/佐证材料/{safe_name(report.round.period)}_{safe_name(report.unit.name, 20)}",
-                       Evidence.objects.filter(report=report).order_by("id"), base)
+                       evidence.get(report.pk, []), base)
         report_rows.append({**row(report), "round": report.round.title, "unit": report.unit.name, "evidence": files})
     writer.write_json(f"{base}/进展报送.json", report_rows, base)
 
