@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-dossier", action="store_true")
+    parser.add_argument("--skip-report", action="store_true")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="rectify-reports-"))
     env = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "DATABASE_URL": os.environ.get("DATABASE_URL", "")}
@@ -90,21 +91,21 @@ def main(argv: list[str] | None = None) -> int:
                          campaign=campaign))
         campaign = scope.reporting_campaigns(admin).annotate(n=Count("tasks")).get(pk=campaign.pk)
         print(f"gathered {moved} tasks into one campaign ({campaign.n} tasks)")
-    job = start_report(actor=admin, campaign=campaign, as_of=timezone.localdate())
-    seconds, rss = worker_batch(env)
-    job.refresh_from_db()
-    assert job.status == "succeeded", job.error
-    from rectify.jobs.runner import result_file
+    if not args.skip_report:
+        job = start_report(actor=admin, campaign=campaign, as_of=timezone.localdate())
+        seconds, rss = worker_batch(env)
+        job.refresh_from_db()
+        assert job.status == "succeeded", job.error
+        from rectify.jobs.runner import result_file
 
-    path = result_file(job)
-    assert path is not None
-    with zipfile.ZipFile(path) as archive:
-        sizes = {Path(i.filename).suffix: i.file_size for i in archive.infolist()}
-    figures["report"] = {"tasks": campaign.n, "seconds": round(seconds, 1), "zip_bytes": path.stat().st_size,
-                         "docx_bytes": sizes.get(".docx"), "pdf_bytes": sizes.get(".pdf"),
-                         "xlsx_bytes": sizes.get(".xlsx"), "worker_peak_rss_mb": round(rss)}
-    print("report", json.dumps(figures["report"]))
-
+        path = result_file(job)
+        assert path is not None
+        with zipfile.ZipFile(path) as archive:
+            sizes = {Path(i.filename).suffix: i.file_size for i in archive.infolist()}
+        figures["report"] = {"tasks": campaign.n, "seconds": round(seconds, 1), "zip_bytes": path.stat().st_size,
+                             "docx_bytes": sizes.get(".docx"), "pdf_bytes": sizes.get(".pdf"),
+                             "xlsx_bytes": sizes.get(".xlsx"), "worker_peak_rss_mb": round(rss)}
+        print("report", json.dumps(figures["report"]))
     if args.skip_dossier:
         figures["import"] = bench_import(admin, campaign, env, args.import_rows) if not args.skip_import else None
         print(json.dumps(figures, ensure_ascii=False))
