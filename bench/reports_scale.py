@@ -130,6 +130,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def poll(port: int, path: str, *, cookie: str, as_poll: bool) -> tuple[int, bytes, float]:
+    """A GET as the browser sends it: the job page's htmx poll carries X-Rectify-Poll."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    start = time.monotonic()
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie, **({"X-Rectify-Poll": "1", "HX-Request": "true"}
+                                                                 if as_poll else {})})
+        response = conn.getresponse()
+        return response.status, response.read(), time.monotonic() - start
+    finally:
+        conn.close()
+
+
 def bench_import(admin, campaign, env: dict, rows: int) -> dict:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -157,6 +172,7 @@ def bench_import(admin, campaign, env: dict, rows: int) -> dict:
     session.create()
     cookie = f"sessionid={session.session_key}"
     latencies: dict[str, list[float]] = {"/ledger/": [], "job": []}
+    failures: list[tuple[str, int, float]] = []
     with running_server(env, "--workers", "2", "--no-tick") as server:
         for page in ("/ledger/",):  # warm up (the session's idle timer is written once)
             get(server.port, page, cookie=cookie, timeout=60)
@@ -167,9 +183,10 @@ def bench_import(admin, campaign, env: dict, rows: int) -> dict:
         status = "queued"
         while time.monotonic() - started < 1800:
             for label, page in (("/ledger/", "/ledger/"), ("job", f"/jobs/{job.pk}/progress/")):
-                code, body, seconds = get(server.port, page, cookie=cookie, timeout=60)
-                assert code == 200, (page, code, body[:200])
+                code, body, seconds = poll(server.port, page, cookie=cookie, as_poll=label == "job")
                 latencies[label].append(seconds)
+                if code != 200:  # e.g. the session's once-a-minute idle-timer write waiting for SQLite's lock
+                    failures.append((label, code, round(seconds, 1)))
             status = Job.objects.filter(pk=job.pk).values_list("status", flat=True).first()
             connections.close_all()
             if status in ("succeeded", "failed"):
@@ -186,7 +203,8 @@ def bench_import(admin, campaign, env: dict, rows: int) -> dict:
                 "max_ms": round(ordered[-1] * 1000)}
 
     return {"rows": rows, "preview_seconds": round(preview_seconds, 1), "job_seconds": round(total, 1),
-            "summary": job.summary, "ledger_page": stats(latencies["/ledger/"]), "progress_page": stats(latencies["job"])}
+            "summary": job.summary, "ledger_page": stats(latencies["/ledger/"]), "progress_page": stats(latencies["job"]),
+            "non_200": failures[:20]}
 
 
 if __name__ == "__main__":
