@@ -96,8 +96,6 @@ def main(argv: list[str] | None = None) -> int:
         seconds, rss = worker_batch(env)
         job.refresh_from_db()
         assert job.status == "succeeded", job.error
-        from rectify.jobs.runner import result_file
-
         path = result_file(job)
         assert path is not None
         with zipfile.ZipFile(path) as archive:

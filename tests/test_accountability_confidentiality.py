@@ -202,7 +202,28 @@ FILL = {
     "accountability:handler_revoke": lambda s: [{"user_id": s.world.users["office_staff"].pk}],
     "accountability:person_remove": lambda s: [{"pk": p} for p in PersonConcerned.objects.values_list("pk", flat=True)],
     "accountability:file": lambda s: [{"pk": s.case_file.pk}, {"pk": s.report_file.pk}],
+    "jobs:detail": lambda s: [{"pk": j} for j in _jobs()],
+    "jobs:progress": lambda s: [{"pk": j} for j in _jobs()],
+    "jobs:download": lambda s: [{"pk": j} for j in _jobs()],
+    "jobs:rerun": lambda s: [{"pk": 0}],
+    "reports:campaign": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:received": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:narrative": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:generate": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:dossier": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:task_dossier": lambda s: [{"pk": s.world.task_a.pk}],
+    "reserve:detail": lambda s: [{"pk": 0}],
+    "reserve:edit": lambda s: [{"pk": 0}],
+    "reserve:progress": lambda s: [{"pk": 0}],
+    "reserve:performance": lambda s: [{"pk": 0}],
+    "reserve:transition": lambda s: [{"pk": 0, "action": "prepare"}],
 }
+
+
+def _jobs() -> list[int]:
+    from rectify.jobs.models import Job
+
+    return list(Job.objects.values_list("pk", flat=True)) or [0]
 CASE_PAGES = {"accountability:case", "accountability:case_edit", "accountability:case_step", "accountability:findings",
               "accountability:person_add", "accountability:note_add", "accountability:file_upload",
               "accountability:report_preview", "accountability:referral_letter"}
