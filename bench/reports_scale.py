@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db.models import CharField, Count
     from django.utils import timezone
 
+    from rectify.jobs.runner import result_file
     from rectify.orgs.models import User
     from rectify.reports import scope
     from rectify.reports.services import start_dossier, start_report
