@@ -372,7 +372,7 @@ def main() -> int:
         stop(redmine_proc)
     from rectify.ledger.models import Task
 
-    print(f"Rectify (rectify serve, waitress) vs Redmine 5.0 ({args.server}, SQLite) on {Task.objects.count()} "
+    print(f"Rectify (rectify serve: gunicorn, {os.cpu_count()} workers) vs Redmine 5.0 ({args.server}, SQLite) on {Task.objects.count()} "
           f"tasks; wrk -t2 -c{args.connections} -d{args.seconds}s, logged in as an administrator on both")
     head = (f"{'issue list':<28} {'rows R/M':>13} {'Rectify req/s':>14} {'p50':>9} {'Redmine req/s':>14} {'p50':>9}"
             f" {'ratio':>7}")

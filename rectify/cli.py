@@ -72,7 +72,7 @@ def cmd_tick(args) -> int:
     today = dt.date.fromisoformat(args.date) if args.date else None
     done = tick(today=today)
     labels = {"rounds_opened": "开启调度轮次", "rounds_closed": "结束调度轮次", "statuses_changed": "进度状态更新",
-              "warnings": "自动预警", "reminders": "提醒"}
+              "warnings": "自动预警", "reminders": "提醒", "files_swept": "清理过期上传"}
     print("；".join(f"{labels[k]} {v}" for k, v in done.items()))
     return 0
 
@@ -90,7 +90,7 @@ def cmd_worker(args) -> int:
 
 def cmd_verify(args) -> int:
     _setup()
-    from rectify.core.audit import verify_chain
+    from rectify.core.audit import logged_head, verify_chain
 
     head = None
     if args.head:
@@ -100,12 +100,76 @@ def cmd_verify(args) -> int:
         except ValueError:
             print("--head 格式应为 N:HASH", file=sys.stderr)
             return 2
-    result = verify_chain(head=head)
+    logged = logged_head()
+    # The furthest head known outside the database: the one given, else the head log's.
+    result = verify_chain(head=head or logged)
+    status = 0
     if result.ok:
-        print(result.message)
-        return 0
-    print(f"BROKEN: {result.message}")
-    return 1
+        against = f" (head log reached: #{logged[0]})" if logged and not head else ""
+        print(result.message + against)
+    else:
+        print(f"BROKEN: {result.message}")
+        if logged and not head:
+            from django.conf import settings
+
+            print(f"（对照链头日志 {settings.AUDIT_HEAD_LOG} 中的 #{logged[0]}。若是有意换用了新数据库，"
+                  "请将该日志移走存档后再校验。）")
+        status = 1
+    if args.files:
+        status = max(status, _verify_files())
+    return status
+
+
+def _verify_files() -> int:
+    """`rectify verify --files`: every evidence file re-hashed against its SM3 name, every file the
+    database refers to present; files nobody refers to are listed but do not fail the check."""
+    from rectify.evidence.models import concrete_file_models
+    from rectify.evidence.store import EvidenceStore
+
+    expected: set[tuple[str, str]] = set()
+    for model in concrete_file_models():
+        expected.update(model._default_manager.values_list("digest", "extension").distinct())
+    problems = EvidenceStore().missing_or_altered(sorted(expected))
+    labels = {"missing": "缺失 / missing", "altered": "被改动 / altered", "stray": "来历不明 / stray",
+              "orphan": "无引用 / orphan"}
+    for problem in problems:
+        print(f"FILE {labels[problem.problem]}: {problem.relative_path} {problem.detail}".rstrip())
+    bad = [p for p in problems if p.problem in ("missing", "altered")]
+    print(f"{'OK' if not bad else 'BROKEN'}: {len(expected)} evidence files checked, "
+          f"{len(bad)} missing or altered, {len(problems) - len(bad)} other notes")
+    return 1 if bad else 0
+
+
+def cmd_backup(args) -> int:
+    _setup()
+    import datetime as dt
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from rectify.backup import backup
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    output = Path(args.output) if args.output else Path(settings.DATA_DIR) / "backups" / f"rectify-{stamp}.zip"
+    if output.exists():
+        print(f"{output} 已存在，请换一个文件名。", file=sys.stderr)
+        return 2
+    outcome = backup(output)
+    print("\n".join(outcome.lines))
+    return 0 if outcome.ok else 1
+
+
+def cmd_restore(args) -> int:
+    _setup()
+    from pathlib import Path
+
+    from rectify.backup import restore
+
+    outcome = restore(Path(args.archive))
+    print("\n".join(outcome.lines))
+    if outcome.ok:
+        _migrate()  # a backup from an older version gets this version's migrations
+    return 0 if outcome.ok else 1
 
 
 def cmd_head(args) -> int:
@@ -372,8 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("verify", help="校验审计链")
-    p.add_argument("--head", help="先前记录的链头 N:HASH（检测链尾被截断）")
+    p.add_argument("--head", help="先前记录的链头 N:HASH（检测链尾被截断；不给则用链头日志中最远的一条）")
+    p.add_argument("--files", action="store_true", help="同时重算每个佐证材料文件的 SM3，报告缺失或被改动的文件")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("backup", help="备份数据库与佐证材料为一个 .zip（服务运行中亦可；不含密钥）")
+    p.add_argument("--output", help="备份文件路径（默认 数据目录/backups/rectify-时间.zip）")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="从备份恢复到空的安装，并校验审计链与全部佐证材料摘要")
+    p.add_argument("archive", help="rectify backup 生成的 .zip")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("head", help="打印当前审计链头 N:HASH，供在通报、门户中公布")
     p.set_defaults(func=cmd_head)

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 from rectify.core.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
+from rectify.core.headers import static_headers
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RECTIFY_DATA_DIR") or str(Path.cwd() / "data")).resolve()
+# The database, evidence files, uploads and keys are the owner's alone (等保 check 17): files this
+# process creates are 0600 and directories 0700, whatever the shell's umask was.
+os.umask(0o077)
 
 DEBUG = env_bool("RECTIFY_DEBUG", False)
 
@@ -23,10 +28,11 @@ def _secret_key() -> str:
     try:
         if key_file.exists():
             return key_file.read_text().strip()
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_urlsafe(50)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, even briefly
+        with os.fdopen(fd, "w") as out:
+            out.write(key)
         return key
     except OSError as exc:
         raise ConfigError(f"cannot keep a secret key in {DATA_DIR}: {exc}; set RECTIFY_SECRET_KEY") from exc
@@ -56,6 +62,8 @@ INSTALLED_APPS = [
     "rectify.planparse",
     "rectify.accountability",
     "rectify.assessment",
+    "rectify.disclosure",
+    "rectify.dashboard",
     "rectify.api",
     "django_tasks",
     "django_tasks_db",
@@ -103,10 +111,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A cache every server process shares, since rate limits (logins, public objections) must hold
 # across processes: the database by default (nothing to install), Redis when configured.
 _REDIS_URL = env_str("RECTIFY_REDIS_URL", "") or ""
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
                 if _REDIS_URL else
                 {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rectify_cache"}),
+    # The public portal's pages (rectify/disclosure/cache.py): keyed by the audit chain's head, so a
+    # per-process memory cache needs no cross-process invalidation; never the database (a GET writes nothing).
+    "portal": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL,
+                "KEY_PREFIX": "portal"} if _REDIS_URL else
+               {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rectify-portal",
+                "OPTIONS": {"MAX_ENTRIES": 5000}}),
 }
 
 AUTH_USER_MODEL = "orgs.User"
@@ -125,13 +139,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "rectify.orgs.passwords.MaximumLengthValidator"},
     {"NAME": "rectify.orgs.passwords.HistoryValidator"},
+    {"NAME": "rectify.orgs.passwords.GuessablePasswordValidator"},
 ]
+# Names an attacker would try besides the built-in list (the city, the office…), comma-separated.
+PASSWORD_BANNED_WORDS = env_list("RECTIFY_PASSWORD_BANNED_WORDS", ["yongzhou", "lingling", "xiaoxiang"])
 PASSWORD_EXPIRY_DAYS = env_int("RECTIFY_PASSWORD_EXPIRY_DAYS", 90, minimum=0)
 PASSWORD_HISTORY = 5
 LOGIN_MAX_FAILURES = env_int("RECTIFY_LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("RECTIFY_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
-LOGIN_RATE_LIMIT = env_int("RECTIFY_LOGIN_RATE_LIMIT", 30, minimum=1)  # attempts per address per window
-LOGIN_RATE_WINDOW_SECONDS = 600
+# Failed logins per client address per window (successes never count); the per-account lockout is
+# LOGIN_MAX_FAILURES. Counted in the shared cache (CACHES), so every server process sees one count.
+LOGIN_RATE_LIMIT = env_int("RECTIFY_LOGIN_RATE_LIMIT", 30, minimum=1)
+LOGIN_RATE_WINDOW_SECONDS = env_int("RECTIFY_LOGIN_RATE_WINDOW_SECONDS", 600, minimum=60)
+# Behind one reverse proxy: the client address is the last X-Forwarded-For entry (the one the proxy
+# added); off, only the socket's address counts (a client could write the header itself).
+TRUST_X_FORWARDED_FOR = env_bool("RECTIFY_TRUST_X_FORWARDED_FOR", False)
+# Per-user hourly limits on expensive operations (core.ratelimit.throttled), in the shared cache.
+THROTTLES_PER_HOUR = {
+    "upload": env_int("RECTIFY_THROTTLE_UPLOADS", 300, minimum=1),
+    "export": env_int("RECTIFY_THROTTLE_EXPORTS", 60, minimum=1),
+    "document": env_int("RECTIFY_THROTTLE_DOCUMENTS", 120, minimum=1),
+    "plan": env_int("RECTIFY_THROTTLE_PLAN_PARSES", 30, minimum=1),
+    "import": env_int("RECTIFY_THROTTLE_IMPORTS", 30, minimum=1),
+}
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("RECTIFY_SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_ABSOLUTE_HOURS = env_int("RECTIFY_SESSION_ABSOLUTE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
@@ -186,6 +216,9 @@ WARN_DEADLINE_WORKDAYS = env_int("RECTIFY_WARN_DEADLINE_WORKDAYS", 15, minimum=1
 REMIND_DUE_WORKDAYS = env_int("RECTIFY_REMIND_DUE_WORKDAYS", 3, minimum=1)
 TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
+# No request body is read past this (HTTP 413 from its Content-Length, before a byte is read): the
+# largest legitimate upload plus room for the form around it.
+MAX_REQUEST_BYTES = max(IMPORT_MAX_BYTES, EVIDENCE_MAX_BYTES) + 1024 * 1024
 OFFICE_DOC_NAME = env_str("RECTIFY_OFFICE_DOC_NAME", "") or ""  # 版头 name; defaults to the office unit's name
 OBJECTION_PHONE = env_str("RECTIFY_OBJECTION_PHONE", "") or ""  # printed on close-out notices when set
 DOC_NUMBER_PREFIX = env_str("RECTIFY_DOC_NUMBER_PREFIX", "整改办") or "整改办"  # 机关代字 of 发文字号 (整改办督〔2026〕1号)
@@ -202,9 +235,18 @@ LEDGER_PAGE_SIZE = env_int("RECTIFY_LEDGER_PAGE_SIZE", 50, minimum=5)
 # visible rows (0: always count). See rectify/core/paging.py.
 LIST_ESTIMATE_ABOVE = env_int("RECTIFY_LIST_ESTIMATE_ABOVE", 100_000, minimum=0)
 
+# The second record of the audit chain's head (rectify/core/audit.py): a file the application only
+# appends to; `rectify verify` fails on a chain that no longer reaches its furthest line.
+_head_log = os.environ.get("RECTIFY_AUDIT_HEAD_LOG")
+AUDIT_HEAD_LOG = str(DATA_DIR / "audit-heads.log") if _head_log is None else (_head_log.strip() or None)
+
+# Every line names its request: the id the error page shows the user (核对日志时按编号查找).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "rectify.core.request_id.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("RECTIFY_LOG_LEVEL", "WARNING")},
 }
+WHITENOISE_ADD_HEADERS_FUNCTION = static_headers

@@ -36,7 +36,18 @@ def tick(*, today: dt.date | None = None) -> dict[str, int]:
     done["statuses_changed"] = supervision.refresh_statuses(today=today)
     done["warnings"] = raise_warnings(today)
     done["reminders"] = send_reminders(today) + closeout.remind_due(today)
+    done["files_swept"] = sweep_leftovers()
     return done
+
+
+def sweep_leftovers() -> int:
+    """Uploads previewed and never confirmed (imports, plan drafts) and half-written evidence files
+    from interrupted writes: gone after a day and an hour respectively, even if no upload follows."""
+    from rectify.evidence.store import EvidenceStore
+    from rectify.ledger.excel_views import PENDING
+    from rectify.planparse.views import DRAFTS
+
+    return PENDING.sweep() + DRAFTS.sweep() + EvidenceStore().sweep_incoming()
 
 
 def offices() -> list[Unit]:

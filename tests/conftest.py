@@ -28,6 +28,13 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_head_log(settings):
+    # Test databases are rolled back or flushed between tests, so one head log for the whole run
+    # would hold heads that no later database reaches. tests/test_head_log.py turns it on per test.
+    settings.AUDIT_HEAD_LOG = None
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache(request):
     # Rate limits live in the shared cache (the database by default); each test starts with none
     # spent. Tests without database access have no cache to clear.

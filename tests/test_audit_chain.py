@@ -45,6 +45,25 @@ def test_intact_chain_verifies(chain, capsys):
     assert capsys.readouterr().out.strip() == f"OK: {chain} events verified"
 
 
+def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
+    """verify_chain reads the rows through a raw cursor and rebuilds each link's canonical text
+    itself: it must agree with event_digest on every event (times with and without microseconds,
+    JSON, booleans, bulk-appended events), else every row would take the slow exact path."""
+    import datetime as dt
+
+    from rectify.core.audit import _chain_rows, append_events, event_digest
+
+    append_events([{"action": "bulk_test", "object_type": "test", "object_id": i, "summary": "批量",
+                    "after": {"n": i, "when": dt.date(2026, 1, i + 1), "x": 1.5}, "success": i % 2 == 0,
+                    "created_at": dt.datetime(2026, 1, 1, 8, 0, 0, 0 if i == 0 else 123456, tzinfo=dt.UTC)}
+                   for i in range(3)])
+    rows = list(_chain_rows(2))
+    assert len(rows) == Event.objects.count() >= chain + 3
+    for row, digest in rows:
+        assert digest == row["hash"] == event_digest(Event.objects.filter(pk=row["id"]).values(*HASHED_FIELDS).get())
+    assert verify_chain().ok
+
+
 def test_every_service_write_leaves_an_event(world):
     actions = list(Event.objects.values_list("action", flat=True))
     assert actions.count("task_created") == 2 and actions.count("user_created") == 10

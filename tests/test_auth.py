@@ -32,6 +32,17 @@ def login(client, username, password):
     ("Password1234", False),            # in the common-password list
     ("正确 的 长口令 Horse battery 9!", True),  # long passphrases are welcome
     ("A1!" + "x" * 130, False),         # bounded
+    # Guessable however dressed up (等保 check 1): common words, l33t, keyboard walks, years, names.
+    ("Admin@123456", False),
+    ("P@ssw0rd2026", False),
+    ("Qwer1234!@#$", False),
+    ("1qaz@WSX3edc", False),
+    ("Asdf#2026qwer", False),
+    ("Rectify@2026!", False),           # the product's name
+    ("Yongzhou@2026", False),           # the city's (RECTIFY_PASSWORD_BANNED_WORDS)
+    ("Woaini@520520", False),
+    ("Changed-Passw0rd-9", True),       # a common word beside one of the user's own is fine
+    ("Xiang-Lake@7731", True),
 ])
 def test_password_complexity(db, password, ok):
     if ok:
@@ -39,6 +50,13 @@ def test_password_complexity(db, password, ok):
     else:
         with pytest.raises(ValidationError):
             validate_password(password)
+
+
+def test_password_may_not_contain_the_username(db):
+    user = User(username="zhangwei")
+    with pytest.raises(ValidationError, match="用户名"):
+        validate_password("Zhangwei#Lake-77", user)
+    validate_password("Zhangwei#Lake-77", User(username="liuyang"))
 
 
 def test_password_may_not_resemble_the_username(db):
@@ -185,3 +203,27 @@ def test_login_attempts_are_rate_limited_per_address(world, settings):
     assert limited.status_code == 429 and "过于频繁" in limited.content.decode()
     assert login(Client(REMOTE_ADDR="10.9.9.9"), "rep_a", PASSWORD).status_code == 302  # other addresses unaffected
     cache.clear()
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(world, settings):
+    settings.LOGIN_RATE_LIMIT = 2
+    settings.TRUST_X_FORWARDED_FOR = True
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for spoofed in ("1.1.1.1", "2.2.2.2"):  # a client writing its own header does not escape the count
+        client = Client(HTTP_X_FORWARDED_FOR=f"{spoofed}, 10.5.5.5", **proxy)
+        assert login(client, "someone", "Wrong-Passw0rd").status_code == 200
+    assert login(Client(HTTP_X_FORWARDED_FOR="3.3.3.3, 10.5.5.5", **proxy), "rep_a", PASSWORD).status_code == 429
+    assert login(Client(HTTP_X_FORWARDED_FOR="10.6.6.6", **proxy), "rep_a", PASSWORD).status_code == 302
+    settings.TRUST_X_FORWARDED_FOR = False  # directly reachable: the header is ignored
+    assert login(Client(HTTP_X_FORWARDED_FOR="10.5.5.5", REMOTE_ADDR="10.7.7.7"), "rep_a", PASSWORD).status_code == 302
+
+
+def test_successful_logins_from_one_address_never_count(world, settings):
+    """A whole office behind one NAT address logs in every morning (issue: 30 logins blocked it)."""
+    settings.LOGIN_RATE_LIMIT = 3
+    for _ in range(8):
+        client = Client(REMOTE_ADDR="10.1.2.4")
+        assert login(client, "rep_a", PASSWORD).status_code == 302
+    for _ in range(2):
+        assert login(Client(REMOTE_ADDR="10.1.2.4"), "someone", "Wrong-Passw0rd").status_code == 200
+    assert login(Client(REMOTE_ADDR="10.1.2.4"), "rep_a", PASSWORD).status_code == 302  # 2 failures < 3

@@ -42,7 +42,7 @@ def test_every_role_has_a_demo_account_that_logs_in_with_the_shared_password(dem
     assert not User.objects.filter(is_demo=False).exists()
     assert not User.objects.filter(must_change_password=True).exists()
     for username in ["admin", "staff", "sthj", "zjj", "lingling", "lingling_sh", "qiyang", "leader", "jiwei",
-                     "auditor"]:
+                     "auditor", "renda"]:
         assert authenticate(username=username, password=DEMO_PASSWORD) is not None, username
 
 
@@ -69,6 +69,22 @@ def test_the_ledger_has_a_realistic_mix_of_tasks_and_a_few_drafts(demo):
     assert sum(1 for t in tasks if t.completion_note) >= 5
 
 
+def test_a_completed_task_goes_through_the_real_close_out_and_waits_on_an_objection(demo):
+    from rectify.closeout.models import Closeout, CloseoutStatus, ObjectionStatus
+    from rectify.core.models import Event
+
+    record = Closeout.objects.get(task__code="ZY2-06")
+    assert record.status == CloseoutStatus.IN_NOTICE and record.notice_number
+    assert record.assessments.count() == 1
+    assert record.objections.get().status == ObjectionStatus.OPEN  # blocks 受理 until answered
+    actions = set(Event.objects.filter(object_type="ledger.task", object_id=str(record.task_id))
+                  .values_list("action", flat=True))
+    assert {"closeout_self_assessed", "closeout_applied", "closeout_notice_published"} <= actions
+    # The rest were closed before the installation went live, and the record says so.
+    historical = Event.objects.filter(action="task_closed_demo")
+    assert historical.exists() and all("历史档案" in e.summary for e in historical)
+
+
 def test_the_audit_chain_verifies_and_accounts_print(demo, capsys):
     assert main(["verify"]) == 0
     assert capsys.readouterr().out.startswith("OK: ")
@@ -76,3 +92,15 @@ def test_the_audit_chain_verifies_and_accounts_print(demo, capsys):
     out = capsys.readouterr().out
     assert "lingling_sh" in out and DEMO_PASSWORD in out
     assert "演示数据仅供体验，切勿用于生产环境" in out
+
+
+def test_the_plan_targets_carry_five_years_of_values(demo):
+    from rectify.indicators.models import Indicator, Measurement
+    from rectify.indicators.selectors import counties, standings
+
+    inds = list(Indicator.objects.select_related("office", "county"))
+    assert len(inds) == 6 and {i.scope for i in inds} == {"city", "each_county"}
+    air = next(i for i in inds if i.scope == "each_county")
+    assert Measurement.objects.filter(indicator=air).count() == 11 * 5
+    standing = standings(inds, counties())
+    assert standing[air.pk].period == "2025" and standing[air.pk].met == 11 and standing[air.pk].no_data == 3

@@ -371,6 +371,58 @@ def test_an_edit_between_preview_and_commit_is_not_overwritten(world):
     assert Task.objects.get(pk=task.pk).title == "他人刚改的名称"
 
 
+def test_a_bulk_import_records_what_the_one_task_services_record(world):
+    """The import writes in bulk (ledger.services.write_tasks) and builds its events' snapshots in
+    memory: they are what create_task / update_task would have recorded, read back from the rows."""
+    from rectify.core.audit import jsonable
+    from rectify.ledger.services import snapshot
+
+    admin = world.users["office_admin"]
+    rows = generated_rows(12, units=["零陵区", "祁阳市"], leader="包零陵市领导")
+    excel.commit_import(preview_of(world, office_workbook(rows)), actor=admin)
+    created = list(Task.objects.filter(campaign=world.campaign, code__startswith="G-"))
+    assert len(created) == 12
+    for task in created:
+        event = Event.objects.get(action="task_created", object_id=str(task.pk))
+        assert event.after == jsonable(snapshot(task)) and event.object_label == str(task)
+        assert task.status == TaskStatus.ACTIVE and task.version == 1
+    rows[2]["整改进展"] = "已完成管网建设 3 公里"
+    rows[2]["整改措施"] = "1.制定整改方案\n2.完成雨污分流"
+    excel.commit_import(preview_of(world, office_workbook(rows)), actor=admin)
+    task = Task.objects.get(campaign=world.campaign, code="G-00003")
+    event = Event.objects.get(action="task_updated", object_id=str(task.pk))
+    assert set(event.after) == {"progress_note", "measures"}
+    assert event.after == {k: jsonable(snapshot(task))[k] for k in event.after}
+    assert event.before["measures"][1]["text"] == "完成管网建设" and task.version == 2
+    assert "修改整改任务 G-00003：整改进展、整改措施（来源：Excel 导入：台账.xlsx）" == event.summary
+    assert verify_chain().ok
+
+
+def test_an_import_runs_as_many_queries_for_40_rows_as_for_10(world):
+    """Checked and built before the transaction, written in bulk: the queries do not grow with the
+    rows (but for the batches a database's limit on parameters cuts an INSERT into: 49 tasks on
+    SQLite)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = world.users["office_admin"]
+    units = ["零陵区", "祁阳市"]
+    excel.commit_import(preview_of(world, office_workbook(generated_rows(200, units=units))), actor=admin)
+    counts = []
+    for first, n in ((1, 10), (101, 40)):  # n/2 rows changed, n/2 new
+        rows = generated_rows(n // 2, units=units, start=first) + generated_rows(n // 2, units=units, start=first + 200)
+        for row in rows[:n // 2]:
+            row["整改进展"] = "第二次导入"
+        preview = preview_of(world, office_workbook(rows))
+        assert (preview.create_count, preview.update_count) == (n // 2, n // 2)
+        with CaptureQueriesContext(connection) as queries:
+            result = excel.commit_import(preview, actor=admin)
+        assert result.ok and (result.created, result.updated) == (n // 2, n // 2)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert verify_chain().ok
+
+
 # ------------------------------------------------------------------------------------------------
 # Export
 
@@ -385,6 +437,49 @@ def test_export_has_the_office_layout(world):
     assert first["问题类别"] == "水污染防治" and first["状态"] == "整改中"
     event = Event.objects.filter(action="ledger_exported").get()
     assert event.after["rows"] == 2 and event.actor_name == "admin1"
+
+
+def test_export_runs_as_many_queries_for_50_tasks_as_for_5_and_labels_every_choice(world):
+    """The export streams values_list rows with the units and measures of 2,000 tasks per query,
+    and choice labels looked up once: its queries do not grow with the tasks, its cells say what
+    the task page says."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rectify.ledger import services
+
+    admin = world.users["office_admin"]
+    categories = list(Category.values)
+
+    def add(first: int, n: int) -> None:
+        services.write_tasks(actor=admin, campaign=world.campaign, writes=[services.TaskWrite(data=services.TaskInput(
+            code=f"Q-{i:03d}", title=f"第{i}号问题", problem="问题描述" if i % 4 else "",
+            category=categories[i % len(categories)], responsible_units=[world.county_a, world.county_b][:1 + i % 2],
+            lead_supervisor=world.dept_env, leader=world.users["leader_a"] if i % 3 == 0 else None,
+            deadline_kind=DeadlineKind.BY_DATE, deadline=D(2026, 6, 30),
+            measures=[services.MeasureInput(text=f"措施{k}") for k in range(1, 1 + i % 3)]))
+            for i in range(first, first + n)])
+
+    counts = []
+    for first, n in ((1, 3), (4, 45)):  # the world's 2 tasks + 3 = 5, then 50
+        add(first, n)
+        with CaptureQueriesContext(connection) as queries:
+            data = export_bytes(admin)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    rows = read_sheet(data)
+    assert len(rows) == 51 and [r[0] for r in rows[1:]] == list(range(1, 51))
+    tasks = {t.code: t for t in Task.objects.select_related("leader")}
+    for row in rows[1:]:
+        cells = dict(zip(rows[0], row, strict=True))
+        task = tasks[cells["任务编号"]]
+        assert cells["问题类别"] == task.get_category_display() and cells["状态"] == task.get_status_display()
+        assert cells["责任领导"] == (task.leader.display_name if task.leader else "")
+        assert cells["整改措施"] == "\n".join(f"{k}.{m.text}" for k, m in enumerate(task.measures.all(), start=1))
+        assert cells["责任单位"] == "、".join(tu.unit.name for tu in task.task_units.filter(role=UnitRole.RESPONSIBLE)
+                                           .order_by("ordinal"))
+    assert {r[rows[0].index("状态")] for r in rows[1:]} >= {"草稿", "整改中"}
+    assert {r[rows[0].index("问题类别")] for r in rows[1:]} == {str(label) for label in Category.labels}
 
 
 def test_export_respects_scope_and_filters(world):

@@ -102,3 +102,28 @@ def test_token_last_use_is_written_at_most_once_a_minute(world):
     ApiToken.objects.filter(user=user).update(last_used_at=timezone.now() - dt.timedelta(seconds=61))
     assert user_for_token(key) == user
     assert ApiToken.objects.get(user=user).last_used_at > first
+
+
+HUGE = "59634237455192211456"  # past every database's 64-bit integers
+
+
+def test_an_out_of_range_integer_in_a_query_string_filters_nothing_and_never_fails(world):
+    client = world.client("office_admin")
+    client.raise_request_exception = False
+    failed = []
+    for path in ("/dispatch/reports/", "/closeout/", "/closeout/lookbacks/", "/accountability/", "/assessment/help/",
+                 "/assessment/visits/", "/ledger/", "/supervision/", "/dispatch/"):
+        for param in ("round", "task", "unit", "campaign", "county", "page", "year", "lookback", "lead"):
+            status = client.get(f"{path}?{param}={HUGE}").status_code
+            if status >= 500:
+                failed.append(f"{path}?{param}= → {status}")
+    assert failed == []
+
+
+def test_query_int_bounds():
+    from rectify.core.paging import MAX_ID, query_int
+
+    assert query_int("12") == 12 and query_int(str(MAX_ID)) == MAX_ID
+    assert query_int(str(MAX_ID + 1)) is None and query_int(HUGE) is None
+    assert query_int("0", low=1) is None and query_int("-3") is None and query_int("x") is None
+    assert query_int("") is None and query_int(None) is None

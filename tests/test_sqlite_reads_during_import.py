@@ -1,7 +1,7 @@
 """SQLite, two processes: pages answer while an import commits.
 
-One process runs `rectify import … --commit` of a 2,000-row workbook, which holds SQLite's one
-write lock for most of its run. Meanwhile a `rectify serve` (gunicorn, two workers) answers the
+One process runs `rectify import … --commit` of a 10,000-row workbook, which holds SQLite's one
+write lock while it writes (a few seconds: the rows are prepared before, then written in bulk). Meanwhile a `rectify serve` (gunicorn, two workers) answers the
 ledger and a task page to a signed-in office administrator. Since a GET writes nothing, it needs no
 lock: every answer is 200 within a second, none says "database is locked".
 
@@ -23,7 +23,7 @@ from tests.serving import ROOT, get, running_server, sqlite_env
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="multi-process server needs fork")]
 
-ROWS = 2000
+ROWS = 10_000  # the write transaction is short now (bulk): enough rows to hold it for a few requests
 WINDOW_SECONDS = 45
 
 

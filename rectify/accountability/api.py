@@ -213,8 +213,8 @@ def _unit(pk: int | None) -> Unit | None:
 
 def _detail(user, pk: int):
     case = selectors.get_case_for_user(user, pk)
-    case.actions = [t.action for t in selectors.case_actions(user, case)]
-    case.files_out = list(selectors.files_for(user, case))
+    case.actions = [t.action for t in selectors.case_actions(user, case)]  # type: ignore[attr-defined]
+    case.files_out = list(selectors.files_for(user, case))  # type: ignore[attr-defined]
     return case
 
 
@@ -272,6 +272,8 @@ def put_case_findings(request, case_id: int, payload: FindingsIn):
 def add_case_person(request, case_id: int, payload: PersonIn):
     case = selectors.get_case_for_user(request.auth, case_id)
     unit = _unit(payload.unit)
+    if unit is None:  # PersonIn.unit is required: _unit only returns None for None
+        raise Http404
     person = services.add_person(actor=request.auth, case=case, name=payload.name, post=payload.post, unit=unit)
     return Status(201, _person(person, masked=False))
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -37,8 +39,8 @@ class CaseForm(ZhForm):
 
     def __init__(self, *args, choose_lead: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lead_unit"].queryset = concernable_units()
-        self.fields["units"].queryset = concernable_units()
+        for name in ("lead_unit", "units"):
+            cast(forms.ModelChoiceField, self.fields[name]).queryset = concernable_units()
         if not choose_lead:
             del self.fields["lead_unit"]
 

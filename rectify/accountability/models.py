@@ -138,8 +138,10 @@ class AccountabilityCase(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(_("提出时间"))
     opened_at = models.DateTimeField(_("立案时间"), null=True, blank=True)
-    tasks = models.ManyToManyField(Task, through="CaseTask", related_name="+", verbose_name=_("关联任务"))
-    units = models.ManyToManyField(Unit, through="CaseUnit", related_name="+", verbose_name=_("涉及单位"))
+    tasks: models.ManyToManyField[Task, CaseTask] = models.ManyToManyField(
+        Task, through="CaseTask", related_name="+", verbose_name=_("关联任务"))
+    units: models.ManyToManyField[Unit, CaseUnit] = models.ManyToManyField(
+        Unit, through="CaseUnit", related_name="+", verbose_name=_("涉及单位"))
 
     objects = CaseQuerySet.as_manager()
 

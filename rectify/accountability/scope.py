@@ -15,9 +15,11 @@ concerned unit under it, are left out. A unit concerned cannot investigate its o
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from django.db.models import Exists, OuterRef, Q
 
-from rectify.core.roles import QS, Role, Viewer, is_active_user, is_office
+from rectify.core.roles import QS, Actor, Role, Viewer, is_active_user, is_office
 from rectify.orgs.scope import in_tree, manages_accounts, unit_within
 
 
@@ -25,7 +27,7 @@ def _ancestor_ids(unit) -> list[int]:
     return [int(part) for part in unit.path.split(".") if part]
 
 
-def is_case_handler(user: Viewer) -> bool:
+def is_case_handler(user: Viewer) -> TypeGuard[Actor]:
     """An office user designated as a case handler (cached on the user object per request)."""
     if not is_office(user):
         return False
@@ -38,7 +40,7 @@ def is_case_handler(user: Viewer) -> bool:
     return cached
 
 
-def manages_handlers(user: Viewer) -> bool:
+def manages_handlers(user: Viewer) -> TypeGuard[Actor]:
     """Office administrators designate and remove case handlers (of their tree, never themselves)."""
     return manages_accounts(user)
 

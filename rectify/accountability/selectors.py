@@ -42,7 +42,7 @@ TABS = {
     "finished": ("已办结", [S.CLOSED, S.DECLINED, S.NOT_REFERRED]),
     "all": ("全部", []),
 }
-TAB_ORDER = {
+TAB_ORDER: dict[str, list[str]] = {
     Role.DISCIPLINE: ["referred", "handling", "finished", "all"],
     Role.SUPERVISOR: ["investigating", "all"],
 }

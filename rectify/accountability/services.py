@@ -10,6 +10,7 @@ a task's timeline, and carry no person's name (the record keeps a keyed hash ins
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -113,7 +114,7 @@ def handler_users(office: Unit):
     return User.objects.filter(is_active=True, case_handler__isnull=False, unit__in=ids)
 
 
-def _unit_users(unit: Unit | None, roles: list[str]):
+def _unit_users(unit: Unit | None, roles: Sequence[str]):
     if unit is None:
         return User.objects.none()
     return User.objects.filter(is_active=True, role__in=roles, unit=unit)
@@ -533,7 +534,7 @@ def transition(*, actor: User, case: AccountabilityCase, action: str, expected_v
 
 
 def _after_fields(case: AccountabilityCase, action: str) -> dict:
-    fields = {
+    fields: dict[str, dict] = {
         "open": {"lead_unit": case.lead_unit_id, "investigation_due": case.investigation_due},
         "refer": {"commission": case.commission_id, "referral_number": case.referral_number},
         "accept": {"commission_ref": case.commission_ref, "handling_due": case.handling_due},

@@ -29,6 +29,8 @@ from rectify.accountability.models import (
 )
 from rectify.accountability.workflows import CASE_FLOW, NEEDS_REASON
 from rectify.core.audit import record_event
+from rectify.core.paging import query_int
+from rectify.core.ratelimit import throttled
 from rectify.core.roles import Role, is_office
 from rectify.evidence.inspect import EvidenceRejected
 from rectify.evidence.serve import attachment_response
@@ -38,7 +40,7 @@ from rectify.orgs.models import User
 S = CaseStatus
 STAGES = [(S.PROPOSED, _("立案")), (S.INVESTIGATING, _("调查")), (S.REPORTED, _("报告审核")),
           (S.REFERRED, _("移交")), (S.ACCEPTED, _("受理办理")), (S.DECIDED, _("作出处理")), (S.CLOSED, _("结案"))]
-STAGE_INDEX = {S.PROPOSED: 0, S.OPENED: 0, S.INVESTIGATING: 1, S.REPORTED: 2, S.REVIEWED: 2, S.REFERRED: 3,
+STAGE_INDEX: dict[str, int] = {S.PROPOSED: 0, S.OPENED: 0, S.INVESTIGATING: 1, S.REPORTED: 2, S.REVIEWED: 2, S.REFERRED: 3,
                S.ACCEPTED: 4, S.DECIDED: 5, S.CLOSED: 6}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -50,7 +52,7 @@ def _messages_of(exc) -> list[str]:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and int(value) <= 2**31 - 1 else None
+    return query_int(value)
 
 
 @login_required
@@ -206,7 +208,7 @@ def case_step(request, pk: int):
     if not form.is_valid():
         for errors in form.errors.values():
             for e in errors:
-                messages.error(request, e)
+                messages.error(request, str(e))
         return redirect("accountability:case", pk=pk)
     d = form.cleaned_data
     action = d["action"]
@@ -306,6 +308,7 @@ def note_add(request, pk: int):
 
 @login_required
 @require_POST
+@throttled("upload")
 def file_upload(request, pk: int):
     case = selectors.get_case_for_user(request.user, pk)
     form = CaseFileForm(request.POST, request.FILES)
@@ -335,7 +338,7 @@ def file_download(request, pk: int):
 
 def _docx(data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type=DOCX)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename) or ""
     response["Cache-Control"] = "no-store"
     return response
 
@@ -392,7 +395,8 @@ def handlers(request):
 @require_POST
 def handler_revoke(request, user_id: int):
     user = User.objects.visible_to(request.user).filter(pk=user_id).first()
-    if user is None or not scope.manages_handlers(request.user):
+    allowed = scope.manages_handlers(request.user)  # a plain bool: the service takes the request's User
+    if user is None or not allowed:
         raise Http404(_("用户不存在"))
     try:
         services.revoke_case_handler(actor=request.user, user=user)

@@ -96,7 +96,7 @@ class HelpFilterIn(Schema):
 
 def _help(user, pk: int):
     help_request = selectors.get_help_for_user(user, pk)
-    help_request.actions = [t.action for t in selectors.help_actions(user, help_request)]
+    help_request.actions = [t.action for t in selectors.help_actions(user, help_request)]  # type: ignore[attr-defined]
     return help_request
 
 
@@ -261,7 +261,7 @@ def _items(payload_items) -> list[dict]:
 
 def _result(user, pk: int):
     result = selectors.get_result_for_user(user, pk)
-    result.actions = [t.action for t in selectors.result_actions(user, result)]
+    result.actions = [t.action for t in selectors.result_actions(user, result)]  # type: ignore[attr-defined]
     rows = []
     for group in selectors.result_rows(result).values():
         for row in group:
@@ -270,7 +270,7 @@ def _result(user, pk: int):
                          "total": row.total,
                          "scores": {k: v["score"] for k, v in row.breakdown.items() if not k.startswith("_")},
                          "breakdown": row.breakdown if open_ else None})
-    result.rows_out = rows
+    result.rows_out = rows  # type: ignore[attr-defined]
     return result
 
 

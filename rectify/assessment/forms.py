@@ -1,9 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from rectify.assessment.models import RATE_INDICATORS, Indicator
+from rectify.assessment.models import RATE_INDICATORS, AssessmentScheme, Indicator
 from rectify.core.forms import ZhForm
 from rectify.ledger.forms import DateInput
+from rectify.ledger.models import Campaign
 from rectify.orgs.models import Unit, UnitKind
 
 TEXT = {"rows": 3, "maxlength": 2000}
@@ -65,7 +66,7 @@ class VisitRecordForm(ZhForm):
 
 
 class SchemeForm(ZhForm):
-    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, empty_label=None)
+    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=Campaign.objects.none(), empty_label=None)
     name = forms.CharField(label=_("名称"), max_length=100)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -91,7 +92,7 @@ class SchemeForm(ZhForm):
 
 
 class ComputeForm(ZhForm):
-    scheme = forms.ModelChoiceField(label=_("评分办法"), queryset=None, empty_label=None)
+    scheme = forms.ModelChoiceField(label=_("评分办法"), queryset=AssessmentScheme.objects.none(), empty_label=None)
     title = forms.CharField(label=_("名称"), max_length=100)
     period_start = forms.DateField(label=_("考核期起"), widget=DateInput())
     period_end = forms.DateField(label=_("考核期止"), widget=DateInput())

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 
 from rectify.assessment.models import RATE_INDICATORS, Indicator
+
+K = TypeVar("K")
 
 CENT = Decimal("0.01")
 MAX_WEIGHT = Decimal("100")
@@ -138,10 +141,10 @@ def score_unit(items: list[Item], facts: dict[str, Fact]) -> tuple[Decimal, dict
     return q2(total), breakdown
 
 
-def competition_ranks(totals: list[tuple[object, Decimal]]) -> dict[object, int]:
+def competition_ranks(totals: list[tuple[K, Decimal]]) -> dict[K, int]:
     """Standard competition ranking of (key, total) pairs given in display order (1, 2, 2, 4)."""
     ordered = sorted(enumerate(totals), key=lambda pair: (-pair[1][1], pair[0]))
-    ranks: dict[object, int] = {}
+    ranks: dict[K, int] = {}
     previous, rank = None, 0
     for position, (_index, (key, total)) in enumerate(ordered, start=1):
         if total != previous:

@@ -100,7 +100,7 @@ def coverage(user, *, year: int) -> list[dict]:
             found = by_key.get((county.pk, f"{year}-Q{q}"), [])
             done = [v for v in found if v["status"] == VisitStatus.DONE]
             cells.append({"quarter": f"{year}-Q{q}", "done": bool(done), "planned": bool(found) and not done,
-                          "visit": (done or found or [None])[0]})
+                          "visit": (done or found)[0] if found else None})
         rows.append({"county": county, "cells": cells})
     return rows
 

@@ -172,7 +172,7 @@ def quarter_of(day: dt.date) -> str:
 
 def plan_visit(*, actor: User, county: Unit, quarter: str, planned_on: dt.date, team: str) -> SupervisionVisit:
     """整改办 schedules a quarter's supervision visit to a county (督导组 and date)."""
-    if not is_office(actor):
+    if not is_office(actor) or actor.unit is None:
         raise PermissionDenied("只有整改办可以安排季度督导。")
     if county.kind != UnitKind.COUNTY or not unit_within(county, actor.unit):
         raise ValidationError({"county": ["请选择本整改办所辖的县市区。"]})
@@ -303,7 +303,7 @@ def compute_result(*, actor: User, scheme: AssessmentScheme, title: str, period_
     items = scoring.parse_items(scheme.items)
     units, facts, source = record_facts.gather(scheme.campaign, period_start, period_end)
     scored = {u.pk: scoring.score_unit(items, facts[u.pk]) for u in units}
-    groups = {u.pk: record_facts.GROUPS[u.kind] for u in units}
+    groups = {u.pk: record_facts.GROUPS[UnitKind(u.kind)] for u in units}
     ranks: dict[int, int] = {}
     for group in UnitGroup.values:
         ranks |= scoring.competition_ranks([(u.pk, scored[u.pk][0]) for u in units if groups[u.pk] == group])

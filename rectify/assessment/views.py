@@ -26,6 +26,7 @@ from rectify.assessment.forms import (
 )
 from rectify.assessment.models import RATE_INDICATORS, Indicator, UnitGroup, VisitFollowUp, VisitStatus
 from rectify.assessment.workflows import HELP_FLOW, RESULT_FLOW, VISIT_FLOW
+from rectify.core.paging import MAX_ID, query_int
 from rectify.core.roles import Role, is_office
 from rectify.dispatch.selectors import get_report_for_user
 from rectify.ledger.models import Campaign, Task
@@ -43,8 +44,8 @@ def _messages_of(exc) -> list[str]:
     return list(getattr(exc, "messages", [str(exc)]))
 
 
-def _int(value: str | None, *, low: int = 0, high: int = 2**31 - 1) -> int | None:
-    return int(value) if value and value.isdigit() and low <= int(value) <= high else None
+def _int(value: str | None, *, low: int = 0, high: int = MAX_ID) -> int | None:
+    return query_int(value, low=low, high=high)
 
 
 def _no_part(user) -> None:
@@ -295,7 +296,7 @@ def result_detail(request, pk: int):
         rows = [(row, [row.breakdown[k] for k, _n, _w in columns], scope.sees_breakdown(request.user, row))
                 for row in grouped.get(value, [])]
         groups.append((label, rows))
-    source = next((row.breakdown.get("_source", {}) for rows in grouped.values() for row in rows), {})
+    source: dict = next((row.breakdown.get("_source", {}) for rows in grouped.values() for row in rows), {})
     return render(request, "assessment/result_detail.html", {
         "result": result, "columns": columns, "groups": groups, "actions": selectors.result_actions(request.user,
                                                                                                   result),
@@ -337,7 +338,7 @@ def _download(request, pk: int, fmt: str):
     services.export_recorded(actor=request.user, result=result, fmt=fmt, size=len(data))
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = content_disposition_header(as_attachment=True,
-                                                                 filename=f"{result.title}.{fmt}")
+                                                                 filename=f"{result.title}.{fmt}") or ""
     response["Cache-Control"] = "no-store"
     return response
 

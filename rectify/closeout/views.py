@@ -28,7 +28,8 @@ from rectify.closeout.forms import (
 )
 from rectify.closeout.models import OPEN_STATUSES, Closeout, CloseoutStatus, Standard
 from rectify.closeout.workflows import CLOSEOUT_FLOW
-from rectify.core.paging import list_page
+from rectify.core.paging import MAX_ID, list_page, query_int
+from rectify.core.ratelimit import throttled
 from rectify.core.roles import is_office
 from rectify.core.workdays import unknown_years_in, warning_text
 from rectify.evidence.inspect import EvidenceRejected
@@ -47,8 +48,8 @@ def _messages_of(exc) -> list[str]:
     return list(getattr(exc, "messages", [str(exc)]))
 
 
-def _int(value: str | None, *, upper: int = 2**31 - 1) -> int | None:
-    return int(value) if value and value.isdigit() and int(value) <= upper else None
+def _int(value: str | None, *, upper: int = MAX_ID) -> int | None:
+    return query_int(value, high=upper)
 
 
 @login_required
@@ -309,6 +310,7 @@ def lookback_result(request, pk: int):
 
 @login_required
 @require_POST
+@throttled("upload")
 def upload(request, pk: int):
     closeout = selectors.get_closeout_for_user(request.user, pk)
     form = FileForm(request.POST, request.FILES, prefix="file")
@@ -332,6 +334,7 @@ def upload(request, pk: int):
 
 @login_required
 @require_POST
+@throttled("upload")
 def lookback_upload(request, pk: int):
     check = selectors.get_check_for_user(request.user, pk)
     form = LookBackFileForm(request.POST, request.FILES)

@@ -10,16 +10,22 @@ import contextvars
 import datetime as dt
 import decimal
 import json
-from collections.abc import Iterable
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.keys import load_key
 from rectify.core.models import ChainHead, Event
 from rectify.core.sm3 import sm3_hmac
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
@@ -35,6 +41,8 @@ HASHED_FIELDS = (
 
 def jsonable(value: Any) -> Any:
     """Reduce a value to what survives a JSON column unchanged on SQLite and PostgreSQL."""
+    if value is None or type(value) in (str, int, bool):  # the common case first
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
@@ -135,7 +143,58 @@ def record_event(
         }
         digest = event_digest(fields)
         event = Event.objects.create(hash=digest, **fields)
+    _log_head_on_commit(event.seq, digest)
     return event
+
+
+# --- the second record of the head --------------------------------------------------------------
+# The database owner could delete the newest events, or all of them, and the chain would still
+# verify. So each committed transaction that wrote events also appends the head it reached to a
+# file next to the data (append-only writes, one short line), and `rectify verify` checks the chain
+# against the furthest head that file holds: a wiped, shortened or rewritten chain no longer
+# contains it. ``RECTIFY_AUDIT_HEAD_LOG`` moves the file (e.g. to another disk); empty turns it off.
+
+_head_registered = threading.local()
+
+
+def _log_head_on_commit(seq: int, digest: str) -> None:
+    if not getattr(settings, "AUDIT_HEAD_LOG", None):
+        return
+    _head_registered.latest = seq  # only the transaction's last event writes its line
+
+    def write() -> None:
+        if getattr(_head_registered, "latest", None) == seq:
+            append_head_log(seq, digest)
+
+    transaction.on_commit(write)
+
+
+def append_head_log(seq: int, digest: str) -> None:
+    path = str(settings.AUDIT_HEAD_LOG)
+    line = f"{seq}:{digest} {timezone.now().isoformat(timespec='seconds')}\n".encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError:  # the record is committed; a missing second copy is reported by `rectify verify`
+        logger.exception("could not append the audit head to %s", path)
+
+
+def logged_head() -> tuple[int, str] | None:
+    """The furthest head the head log holds (lines may arrive out of order from several processes)."""
+    path = getattr(settings, "AUDIT_HEAD_LOG", None)
+    if not path or not os.path.exists(path):
+        return None
+    best: tuple[int, str] | None = None
+    with open(path, encoding="ascii", errors="replace") as log:
+        for line in log:
+            head, _, _when = line.strip().partition(" ")
+            count, _, digest = head.partition(":")
+            if count.isdigit() and len(digest) == 64 and (best is None or int(count) > best[0]):
+                best = (int(count), digest)
+    return best
 
 
 def chain_head() -> tuple[int, str]:
@@ -152,6 +211,34 @@ class VerifyResult:
     broken_seq: int | None = None
 
 
+def _check_link(row: dict, expected_seq: int, prev_hash: str, head: tuple[int, str] | None, *,
+                digest: str | None = None) -> tuple[str, int] | None:
+    """The first problem of one link walked in primary-key order, as (message, seq), or None.
+    ``digest`` is the link already computed from a raw read (verify_chain's fast path); where it
+    differs, the ORM's reading of the row decides (:func:`_digest_matches_exactly`)."""
+    seq = row["seq"]
+    if seq != expected_seq:
+        if seq > expected_seq:
+            return (f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除） / event #{expected_seq} missing: "
+                    f"deleted", expected_seq)
+        return f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order (expected #{expected_seq}): reordered", seq
+    if row["prev_hash"] != prev_hash:
+        return (f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match event #{seq - 1} (reordered or "
+                f"replaced)", seq)
+    edited = (digest != row["hash"] and not _digest_matches_exactly(row["id"])) if digest is not None \
+        else event_digest(row) != row["hash"]
+    if edited:
+        return f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash (edited)", seq
+    if head is not None and seq == head[0] and row["hash"] != head[1]:
+        return f"事件 #{seq} 与先前记录的链头哈希不符 / event #{seq} does not match the recorded head hash", seq
+    return None
+
+
+def _head_missing(head: tuple[int, str], count: int) -> VerifyResult:
+    return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
+                        f"recorded head #{head[0]} but only {count} events remain", count + 1)
+
+
 def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000) -> VerifyResult:
     """Re-walk the chain from genesis and name the first broken link.
 
@@ -163,34 +250,116 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
     head_seen = head is None
     count = 0
     # Walk by primary key so that a reordering (seq values swapped) is seen as out of order.
-    rows = Event.objects.order_by("id").values(*HASHED_FIELDS, "id", "hash").iterator(chunk_size=chunk_size)
-    for row in rows:
-        seq = row["seq"]
-        if seq != expected_seq:
-            if seq > expected_seq:
-                return VerifyResult(False, count, f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除）"
-                                    f" / event #{expected_seq} missing: deleted", expected_seq)
-            return VerifyResult(False, count, f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order"
-                                f" (expected #{expected_seq}): reordered", seq)
-        if row["prev_hash"] != prev_hash:
-            return VerifyResult(False, count, f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match "
-                                f"event #{seq - 1} (reordered or replaced)", seq)
-        if event_digest(row) != row["hash"]:
-            return VerifyResult(False, count, f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash "
-                                f"(edited)", seq)
-        if head is not None and seq == head[0]:
-            if row["hash"] != head[1]:
-                return VerifyResult(False, count, f"事件 #{seq} 与先前记录的链头哈希不符 / event #{seq} does not match "
-                                    f"the recorded head hash", seq)
+    for row, digest in _chain_rows(chunk_size):
+        problem = _check_link(row, expected_seq, prev_hash, head, digest=digest)
+        if problem:
+            return VerifyResult(False, count, problem[0], problem[1])
+        if head is not None and row["seq"] == head[0]:
             head_seen = True
         prev_hash = row["hash"]
         expected_seq += 1
         count += 1
     if not head_seen:
         assert head is not None  # head_seen starts False only when a head was given
-        return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
-                            f"recorded head #{head[0]} but only {count} events remain", count + 1)
+        return _head_missing(head, count)
     return VerifyResult(True, count, f"OK: {count} events verified")
+
+
+def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every event in id order with the link computed from its stored fields, read through a raw
+    (server-side on PostgreSQL) cursor: ``values()`` built a datetime and decoded the JSON through
+    the ORM's converters for each row, and verifying ran at a twentieth of the bare SM3 rate. The
+    canonical text is :func:`event_digest`'s; where the raw read and the ORM's could differ (a
+    stored representation this does not expect), :func:`_digest_matches_exactly` decides."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(Event)]
+    names = (*HASHED_FIELDS, "id", "hash")
+    quote = connection.ops.quote_name
+    column = {f.attname: f.column for f in Event._meta.concrete_fields}
+    columns = ", ".join(quote(column[n]) for n in names)
+    canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+    link = _hmac_hex(load_key("chain_key"))
+    sqlite = connection.vendor == "sqlite"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {quote(Event._meta.db_table)} ORDER BY {quote('id')}")
+        while chunk := cursor.fetchmany(chunk_size):
+            for values in chunk:
+                row = dict(zip(names, values, strict=True))
+                payload = {name: row[name] for name in HASHED_FIELDS}
+                created = payload["created_at"]
+                if isinstance(created, str):  # naive UTC text, microseconds left out when 0
+                    created = created.replace(" ", "T")
+                    payload["created_at"] = (created if "." in created else created + ".000000") + "Z"
+                elif created.tzinfo is None:  # SQLite's converter: naive UTC
+                    payload["created_at"] = created.isoformat(timespec="microseconds") + "Z"
+                else:
+                    payload["created_at"] = _canonical_time(created)
+                for name in ("before", "after"):
+                    if isinstance(payload[name], str):
+                        payload[name] = json.loads(payload[name])
+                if sqlite:
+                    payload["success"] = bool(payload["success"])
+                yield row, link(canonical(payload).encode("utf-8"))
+
+
+def _hmac_hex(key: bytes) -> Callable[[bytes], str]:
+    """HMAC-SM3 hex under ``key`` as :func:`sm3_hmac` computes it, with the keyed state set up once
+    (a copy per message instead of the key schedule)."""
+    from rectify.core.sm3 import HAVE_OPENSSL
+
+    if not HAVE_OPENSSL:
+        return lambda message: sm3_hmac(key, message).hex()
+    import hmac
+
+    keyed = hmac.new(key, digestmod="sm3")
+
+    def link(message: bytes) -> str:
+        h = keyed.copy()
+        h.update(message)
+        return h.hexdigest()
+
+    return link
+
+
+def _digest_matches_exactly(pk: int) -> bool:
+    """The link of one event through the ORM, as :func:`event_digest` has always computed it."""
+    row = Event.objects.filter(pk=pk).values(*HASHED_FIELDS, "hash").first()
+    return row is not None and event_digest(row) == row["hash"]
+
+
+@dataclass
+class VerifyProgress:
+    """Where a verification walked in steps has got to (the audit page runs one step per request)."""
+
+    last_id: int = 0
+    count: int = 0
+    prev_hash: str = GENESIS
+    head: tuple[int, str] | None = None
+    head_seen: bool = True
+    result: VerifyResult | None = None  # set when finished
+
+
+def verify_step(progress: VerifyProgress, *, limit: int = 5000) -> VerifyProgress:
+    """Walk the next ``limit`` links after ``progress`` (read-only); the same checks as
+    :func:`verify_chain`, so that a chain verified in steps gives the same answer."""
+    if progress.result is not None:
+        return progress
+    rows = list(Event.objects.filter(id__gt=progress.last_id).order_by("id").values(*HASHED_FIELDS, "id", "hash")[:limit])
+    last_id, count, prev_hash, head_seen = progress.last_id, progress.count, progress.prev_hash, progress.head_seen
+    for row in rows:
+        problem = _check_link(row, count + 1, prev_hash, progress.head)
+        if problem:
+            return VerifyProgress(row["id"], count, prev_hash, progress.head, head_seen,
+                                  VerifyResult(False, count, problem[0], problem[1]))
+        if progress.head is not None and row["seq"] == progress.head[0]:
+            head_seen = True
+        last_id, prev_hash, count = row["id"], row["hash"], count + 1
+    result = None
+    if len(rows) < limit:
+        result = _head_missing(progress.head, count) if (progress.head is not None and not head_seen) else \
+            VerifyResult(True, count, f"OK: {count} events verified")
+    return VerifyProgress(last_id, count, prev_hash, progress.head, head_seen, result)
 
 
 def protect_events_sql() -> list[str]:
@@ -239,7 +408,7 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
     ip = current_ip.get()[:64]
     with transaction.atomic():
         seq, prev = _lock_chain()
-        batch: list[Event] = []
+        batch: list[dict[str, Any]] = []
         for row in rows:
             unknown = set(row) - allowed
             if unknown:
@@ -294,6 +463,8 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
                 batch = []
         if batch:
             _insert_events(batch)
+        if seq:
+            _log_head_on_commit(seq, prev)
     return seq, prev
 
 
@@ -310,7 +481,7 @@ def _insert_events(batch: list[dict[str, Any]]) -> None:
     from django.db import connections, router
 
     connection = connections[router.db_for_write(Event)]
-    fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
+    fields: list[Any] = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]

@@ -32,6 +32,16 @@ from ninja.pagination import PaginationBase
 
 API_MAX_LIMIT = 200
 API_MAX_OFFSET = 1_000_000
+MAX_ID = 2**31 - 1  # the largest key any table here holds; past it a query-string id means nothing
+
+
+def query_int(value: str | None, *, low: int = 0, high: int = MAX_ID) -> int | None:
+    """An integer from a query string, or None when it is missing, not a number or out of range:
+    a filter given ``?round=99999999999999999999`` shows nothing instead of reaching the database."""
+    if not value or not value.isdigit() or len(value) > 12:
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
 
 
 def bare(queryset: QuerySet) -> QuerySet:

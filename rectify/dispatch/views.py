@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rectify.core.paging import list_page
+from rectify.core.paging import list_page, query_int
+from rectify.core.ratelimit import throttled
 from rectify.core.workdays import add_workdays, nth_workday_of_month
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.forms import DecisionForm, EvidenceForm, OpenRoundForm, ReportForm
@@ -84,7 +85,7 @@ def report_list(request):
     g = request.GET
 
     def as_int(name):
-        return int(g[name]) if g.get(name, "").isdigit() else None
+        return query_int(g.get(name), low=1)
 
     qs = selectors.report_queryset(request.user, rnd=as_int("round"), unit=as_int("unit"), bucket=g.get("bucket", ""),
                                    lead=g.get("lead", ""), task=as_int("task"))
@@ -160,6 +161,7 @@ def _context(request, report, form, decision, can_write):
 
 @login_required
 @require_POST
+@throttled("upload")
 def evidence_upload(request, pk: int):
     from rectify.evidence.inspect import EvidenceRejected
 

@@ -11,6 +11,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.utils.translation import gettext as _
 
 from rectify.closeout.models import Closeout, LookBack
+from rectify.core.ratelimit import throttled
 from rectify.dispatch.models import RoundStatus
 from rectify.dispatch.selectors import get_round_for_user
 from rectify.documents import closeout_docs
@@ -33,6 +34,7 @@ def _attachment(data: bytes, filename: str, fmt: str) -> HttpResponse:
 
 
 @login_required
+@throttled("document", methods=("GET",))
 def escalation_docx(request, pk: int):
     escalation = (Escalation.objects.visible_to(request.user).select_related("task", "target_unit")
                   .filter(pk=pk).first())
@@ -53,11 +55,13 @@ def _bulletin(request, pk: int, fmt: str):
 
 
 @login_required
+@throttled("document", methods=("GET",))
 def bulletin_docx(request, pk: int):
     return _bulletin(request, pk, "docx")
 
 
 @login_required
+@throttled("document", methods=("GET",))
 def bulletin_xlsx(request, pk: int):
     return _bulletin(request, pk, "xlsx")
 
@@ -87,6 +91,7 @@ def _not_yet_message(kind: str, closeout: Closeout) -> str:
 
 
 @login_required
+@throttled("document", methods=("GET",))
 def closeout_document(request, pk: int, kind: str):
     closeout = Closeout.objects.visible_to(request.user).select_related("task").filter(pk=pk).first()
     if closeout is None:  # missing and not allowed look the same
@@ -98,6 +103,7 @@ def closeout_document(request, pk: int, kind: str):
 
 
 @login_required
+@throttled("document", methods=("GET",))
 def lookback_report(request, pk: int, fmt: str):
     lookback = LookBack.objects.visible_to(request.user).filter(pk=pk).first()
     if lookback is None:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from rectify.core.forms import ZhForm
+from rectify.core.ratelimit import throttled
 from rectify.core.stash import Stash
 from rectify.jobs.services import start_job
 from rectify.ledger import excel, selectors
@@ -75,6 +76,7 @@ class ImportForm(ZhForm):
 
 
 @login_required
+@throttled("import")
 def import_upload(request):
     _require_office(request.user)
     campaigns = _importable_campaigns(request.user)
@@ -169,6 +171,7 @@ def import_cancel(request):
 
 
 @login_required
+@throttled("export", methods=("GET",))
 def export_xlsx(request):
     """The ledger list as the user sees it, with the same filters, as a streamed .xlsx."""
     form = TaskFilterForm(request.GET or None, campaigns=selectors.campaigns_for(request.user))

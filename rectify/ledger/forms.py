@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from rectify.core.forms import ZhForm
+from rectify.core.forms import FastSelect, ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
 from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.ledger.services import MeasureInput, TaskInput
@@ -22,10 +22,16 @@ def _units():
 class TaskFilterForm(ZhForm):
     q = forms.CharField(label=_("关键词"), required=False,
                         widget=forms.TextInput(attrs={"placeholder": _("编号、名称、问题描述、目标"), "type": "search"}))
-    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"))
+    campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"),
+                                      widget=FastSelect)
     category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
-    unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"))
-    county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"))
+    # every unit and county of the tree: FastSelect, not a template per option
+    unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"),
+                                  widget=FastSelect)
+    county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"),
+                                    widget=FastSelect)
+    lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"),
+                                  widget=FastSelect)
     status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
                                         choices=[("", _("全部")), *STATUS_LABELS.items()])
@@ -42,6 +48,7 @@ class TaskFilterForm(ZhForm):
         self.fields["campaign"].queryset = campaigns
         self.fields["unit"].queryset = _units()
         self.fields["county"].queryset = Unit.objects.filter(kind=UnitKind.COUNTY).order_by("sort_order", "id")
+        self.fields["lead"].queryset = Unit.objects.filter(kind=UnitKind.DEPARTMENT).order_by("sort_order", "id")
 
 
 class TaskForm(ZhForm):

@@ -4,7 +4,9 @@ writes and records its audit event in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -79,42 +81,76 @@ def missing_essentials(task: Task) -> list[str]:
     ``measure_count`` (``selectors.with_list_data``) stands for the measures, since a measure's
     text is stored stripped and never blank (``_validate``, ``_write_measures``).
     """
-    missing = []
-    if not (task.problem or "").strip():
-        missing.append("问题不清楚：未填写问题描述")
     if getattr(task, "measure_count", None) is not None:
         has_measures = task.measure_count > 0
     else:
         has_measures = any((m.text or "").strip() for m in task.measures.all())
+    return _missing(problem=task.problem, has_measures=has_measures,
+                    has_responsible=any(tu.role == UnitRole.RESPONSIBLE for tu in task.task_units.all()),
+                    deadline_kind=task.deadline_kind, deadline=task.deadline)
+
+
+def _missing(*, problem: str, has_measures: bool, has_responsible: bool, deadline_kind: str,
+             deadline: dt.date | None) -> list[str]:
+    """The "四清楚" rule itself, for a saved task (:func:`missing_essentials`) or one about to be
+    written in bulk (:func:`write_tasks`)."""
+    missing = []
+    if not (problem or "").strip():
+        missing.append("问题不清楚：未填写问题描述")
     if not has_measures:
         missing.append("措施不清楚：至少需要一条整改措施")
-    if not any(tu.role == UnitRole.RESPONSIBLE for tu in task.task_units.all()):
+    if not has_responsible:
         missing.append("责任不清楚：未指定主体责任单位")
-    if not task.deadline_kind:
+    if not deadline_kind:
         missing.append("时限不清楚：未选择整改时限类型（立行立改/限期整改/长期坚持）")
-    elif task.deadline_kind == DeadlineKind.BY_DATE and not task.deadline:
+    elif deadline_kind == DeadlineKind.BY_DATE and not deadline:
         missing.append("时限不清楚：限期整改须填写完成日期")
     return missing
 
 
 def snapshot(task: Task) -> dict:
     """The task as the audit record keeps it (before/after)."""
-    units: dict[str, list[str]] = {}
-    for tu in task.task_units.select_related("unit").order_by("role", "ordinal"):
-        units.setdefault(tu.role, []).append(tu.unit.name)
+    return _snapshot(task, [(tu.role, tu.unit.name) for tu in task.task_units.select_related("unit")
+                            .order_by("role", "ordinal")],
+                     [_measure_entry(m) for m in task.measures.select_related("owner_unit")])
+
+
+def _snapshot(task: Task | _NewTask, units: Iterable[tuple[str, str]], measures: list[dict]) -> dict:
+    """:func:`snapshot` from (role, unit name) pairs in (role, ordinal) order and the measures'
+    entries (:func:`_measure_entry`) in their order, which a bulk write has in memory."""
+    by_role: dict[str, list[str]] = {}
+    for role, name in units:
+        by_role.setdefault(role, []).append(name)
     return {
         "code": task.code, "inspection_number": task.inspection_number, "title": task.title,
         "problem": task.problem, "target": task.target, "category": task.category,
         "leader": task.leader.display_name if task.leader_id else None,
         "deadline_kind": task.deadline_kind, "deadline": task.deadline, "start_date": task.start_date,
         "progress_note": task.progress_note, "completion_note": task.completion_note, "status": task.status,
-        "version": task.version, "units": units,
-        "measures": [{"text": m.text, "owner": m.owner_unit.name if m.owner_unit_id else None, "due": m.due_date,
-                      "done": m.done} for m in task.measures.select_related("owner_unit")],
+        "version": task.version, "units": by_role, "measures": measures,
     }
 
 
+def _measure_entry(m: Measure) -> dict:
+    return {"text": m.text, "owner": m.owner_unit.name if m.owner_unit_id else None, "due": m.due_date,
+            "done": m.done}
+
+
 def _validate(data: TaskInput, *, campaign: Campaign, task_id: int | None) -> None:
+    errors = _input_errors(data)
+    if data.code.strip() and Task.objects.filter(campaign=campaign, code=data.code.strip()).exclude(pk=task_id).exists():
+        errors.setdefault("code", []).append(f"任务编号 {data.code} 在批次「{campaign.name}」中已存在。")
+    if errors:
+        raise ValidationError(errors)
+
+
+_CATEGORIES = frozenset(Category.values)
+_DEADLINE_KINDS = frozenset(DeadlineKind.values)
+
+
+def _input_errors(data: TaskInput) -> dict[str, list[str]]:
+    """What is wrong with an input on its own (no query): the checks of :func:`_validate` but the
+    code's uniqueness."""
     errors: dict[str, list[str]] = {}
 
     def err(name, message):
@@ -122,13 +158,11 @@ def _validate(data: TaskInput, *, campaign: Campaign, task_id: int | None) -> No
 
     if not data.code.strip():
         err("code", "任务编号不能为空。")
-    elif Task.objects.filter(campaign=campaign, code=data.code.strip()).exclude(pk=task_id).exists():
-        err("code", f"任务编号 {data.code} 在批次「{campaign.name}」中已存在。")
     if not data.title.strip():
         err("title", "问题/任务名称不能为空。")
-    if data.category not in Category.values:
+    if data.category not in _CATEGORIES:
         err("category", f"未知的问题类别：{data.category}")
-    if data.deadline_kind and data.deadline_kind not in DeadlineKind.values:
+    if data.deadline_kind and data.deadline_kind not in _DEADLINE_KINDS:
         err("deadline_kind", f"未知的整改时限类型：{data.deadline_kind}")
     if data.deadline_kind == DeadlineKind.BY_DATE and not data.deadline:
         err("deadline", "限期整改须填写整改时限日期。")
@@ -143,34 +177,50 @@ def _validate(data: TaskInput, *, campaign: Campaign, task_id: int | None) -> No
     for i, m in enumerate(data.measures or [], start=1):
         if not m.text.strip():
             err("measures", f"第 {i} 条措施内容为空。")
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def _write_units(task: Task, data: TaskInput, *, new: bool = False) -> None:
     if not new:
         task.task_units.all().delete()
-    rows = [TaskUnit(task=task, unit=u, role=UnitRole.RESPONSIBLE, is_primary=(i == 0), ordinal=i)
-            for i, u in enumerate(data.responsible_units)]
+    TaskUnit.objects.bulk_create(_unit_rows(task, data))
+
+
+def _unit_rows(task: Task, data: TaskInput) -> list[TaskUnit]:
+    """The task's unit roles as ``data`` gives them (unsaved rows)."""
+    return [TaskUnit(task=task, unit=u, role=role, is_primary=primary, ordinal=ordinal)
+            for u, role, primary, ordinal in _unit_roles(data)]
+
+
+def _unit_roles(data: TaskInput) -> list[tuple[Unit, str, bool, int]]:
+    """(unit, role, is_primary, ordinal) of every unit role ``data`` gives."""
+    rows = [(u, UnitRole.RESPONSIBLE.value, i == 0, i) for i, u in enumerate(data.responsible_units)]
     if data.lead_supervisor:
-        rows.append(TaskUnit(task=task, unit=data.lead_supervisor, role=UnitRole.LEAD_SUPERVISOR, is_primary=True))
-    rows += [TaskUnit(task=task, unit=u, role=UnitRole.CO_SUPERVISOR, ordinal=i)
+        rows.append((data.lead_supervisor, UnitRole.LEAD_SUPERVISOR.value, True, 0))
+    rows += [(u, UnitRole.CO_SUPERVISOR.value, False, i)
              for i, u in enumerate(data.co_supervisors) if u != data.lead_supervisor]
     acceptance = data.acceptance_unit or data.lead_supervisor
     if acceptance:
-        rows.append(TaskUnit(task=task, unit=acceptance, role=UnitRole.ACCEPTANCE, is_primary=True))
-    TaskUnit.objects.bulk_create(rows)
+        rows.append((acceptance, UnitRole.ACCEPTANCE.value, True, 0))
+    return rows
 
 
 def _write_measures(task: Task, measures: list[MeasureInput], *, new: bool = False) -> None:
+    existing = {} if new else {m.pk: m for m in task.measures.all()}
+    rows = _measure_rows(task, existing, measures)
     if new:
-        Measure.objects.bulk_create(
-            Measure(task=task, ordinal=i, text=m.text.strip(), owner_unit=m.owner_unit, due_date=m.due_date,
-                    done=m.done, done_at=(m.done_at or timezone.localdate()) if m.done else None)
-            for i, m in enumerate(measures, start=1))
+        Measure.objects.bulk_create(rows)
         return
-    existing = {m.pk: m for m in task.measures.all()}
-    keep = set()
+    for measure in rows:
+        measure.save()
+    task.measures.exclude(pk__in=[m.pk for m in rows]).delete()
+
+
+def _measure_rows(task: Task, existing: dict[int, Measure], measures: list[MeasureInput]) -> list[Measure]:
+    """The task's measures in the order ``measures`` gives them: the ``existing`` row of an item's
+    id changed in place (its identity, done date kept), a new unsaved row otherwise."""
+    today = timezone.localdate()
+    rows = []
     for ordinal, item in enumerate(measures, start=1):
         measure = existing.get(item.id) if item.id else None
         if measure is None:
@@ -179,17 +229,13 @@ def _write_measures(task: Task, measures: list[MeasureInput], *, new: bool = Fal
         measure.text = item.text.strip()
         measure.owner_unit = item.owner_unit
         measure.due_date = item.due_date
-        if item.done:
-            measure.done_at = item.done_at or measure.done_at or timezone.localdate()
-        else:
-            measure.done_at = None
+        measure.done_at = (item.done_at or measure.done_at or today) if item.done else None
         measure.done = item.done
-        measure.save()
-        keep.add(measure.pk)
-    task.measures.exclude(pk__in=keep).delete()
+        rows.append(measure)
+    return rows
 
 
-def _apply(task: Task, data: TaskInput) -> None:
+def _apply(task: Task | _NewTask, data: TaskInput) -> None:
     task.code = data.code.strip()
     task.inspection_number = data.inspection_number.strip()
     task.title = data.title.strip()
@@ -206,12 +252,14 @@ def _apply(task: Task, data: TaskInput) -> None:
 
 def _refresh_status(task: Task) -> None:
     """Draft ⇄ in rectification follows "四清楚" (the task table's system steps)."""
-    if task.status not in (TaskStatus.DRAFT, TaskStatus.ACTIVE):
-        return
-    action = "lose_essentials" if missing_essentials(task) else "complete_essentials"
-    rule = TASK_FLOW.rule(task.status, action)
-    if rule is not None:
-        task.status = rule.target
+    task.status = _status_for(task.status, missing=bool(missing_essentials(task)))
+
+
+def _status_for(status: str, *, missing: bool) -> str:
+    if status not in (TaskStatus.DRAFT, TaskStatus.ACTIVE):
+        return status
+    rule = TASK_FLOW.rule(status, "lose_essentials" if missing else "complete_essentials")
+    return rule.target if rule is not None else status
 
 
 def move_task(*, task: Task, action: str) -> str:
@@ -296,6 +344,259 @@ def update_task(*, actor: User, task: Task, expected_version: int, data: TaskInp
                      + (f"（来源：{source}）" if source else ""),
                      before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     return locked
+
+
+# --- Many tasks at once (Excel import, 台账批量导入) ----------------------------------------
+
+
+@dataclass
+class TaskWrite:
+    """One task of :func:`write_tasks`: a new task (``task`` None) or an update of ``task`` as the
+    caller saw it at ``expected_version``. ``key`` is the caller's handle (a row of a file), handed
+    back in :class:`BulkWriteError`."""
+
+    data: TaskInput
+    task: Task | None = None
+    expected_version: int | None = None
+    key: Any = None
+
+
+class BulkWriteError(Exception):
+    """One write of :func:`write_tasks` was refused; nothing was written. ``cause`` is what the
+    one-task service would have raised (ValidationError, PermissionDenied, StaleVersionError)."""
+
+    def __init__(self, write: TaskWrite, cause: Exception):
+        self.write, self.cause = write, cause
+        super().__init__(str(cause))
+
+
+@dataclass(slots=True)
+class _NewTask:
+    """A task about to be inserted by :func:`write_tasks`: the fields :func:`_apply` sets and the
+    snapshot reads, without a model instance (building 10,000 of those cost more than inserting
+    them)."""
+
+    campaign: Campaign
+    pk: int | None = None
+    code: str = ""
+    inspection_number: str = ""
+    title: str = ""
+    problem: str = ""
+    target: str = ""
+    category: str = Category.OTHER
+    leader: User | None = None
+    deadline_kind: str = ""
+    deadline: dt.date | None = None
+    start_date: dt.date | None = None
+    progress_note: str = ""
+    completion_note: str = ""
+    status: str = TaskStatus.DRAFT
+    version: int = 1
+
+    @property
+    def leader_id(self) -> int | None:
+        return self.leader.pk if self.leader is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"  # as Task's
+
+
+@dataclass
+class _Created:
+    """A new task ready to insert: the row, its unit roles and measures as plain tuples, and the
+    snapshot its ``task_created`` event records."""
+
+    write: TaskWrite
+    task: _NewTask
+    units: list[tuple[Unit, str, bool, int]]
+    measures: list[tuple[int, str, Unit | None, dt.date | None, bool, dt.date | None]]
+    after: dict
+
+
+@dataclass
+class _Updated:
+    write: TaskWrite
+    task: Task
+    units: list[TaskUnit]
+    measures: list[Measure]
+    before: dict
+    after: dict
+    changed: list[str]
+
+
+BULK_BATCH = 500  # tasks per IN list: bounded on every database
+
+_TASK_COLUMNS = ["id", "campaign_id", "code", "inspection_number", "title", "problem", "target", "category",
+                 "leader_id", "deadline_kind", "deadline", "start_date", "progress_note", "completion_note", "status",
+                 "version", "created_at", "updated_at"]
+_BULK_FIELDS = ["code", "inspection_number", "title", "problem", "target", "category", "leader", "deadline_kind",
+                "deadline", "start_date", "progress_note", "completion_note", "status", "version", "updated_at"]
+
+
+def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], source: str = "",
+                then: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Create and update many tasks of one campaign, all or nothing (批量写入); returns (created, updated).
+
+    The same rules, rows and audit events (``task_created`` / ``task_updated`` with the same
+    snapshots) as :func:`create_task` and :func:`update_task` one by one, written in bulk. Every
+    input is checked and every new task, unit role, measure and snapshot built before the
+    transaction; inside it, one query per 500 tasks checks the codes, locks the tasks to update
+    (scope, frozen stage, version) and reads their units and measures; new rows go in through
+    :mod:`rectify.core.bulk` (COPY / one prepared INSERT), updates with ``bulk_update``, and the
+    events with :func:`rectify.core.audit.append_events` under one take of the chain lock. A
+    10,000-row import holds the write lock for a few seconds, not a minute. Raises
+    :class:`BulkWriteError` naming the first refused write. ``then(created, updated)`` runs last
+    inside the same transaction (the import's own event).
+    """
+    from rectify.core.audit import append_events
+    from rectify.core.bulk import insert_rows, reserve_ids
+
+    require_campaign_access(actor, campaign)
+    label = f"（来源：{source}）" if source else ""
+    today = timezone.localdate()
+    creates: list[_Created] = []
+    codes: dict[str, TaskWrite] = {}
+    for write in writes:
+        errors = _input_errors(write.data)
+        code = write.data.code.strip()
+        if write.task is None and code in codes:
+            errors.setdefault("code", []).append(f"任务编号 {code} 重复。")
+        if errors:
+            raise BulkWriteError(write, ValidationError(errors))
+        if write.task is None:
+            codes[code] = write
+            creates.append(_prepare_create(write, campaign, today))
+    updates = [w for w in writes if w.task is not None]
+    with transaction.atomic():
+        code_list = list(codes)
+        for start in range(0, len(code_list), BULK_BATCH):
+            taken = (Task.objects.filter(campaign=campaign, code__in=code_list[start:start + BULK_BATCH])
+                     .values_list("code", flat=True).first())
+            if taken is not None:
+                raise BulkWriteError(codes[taken], ValidationError(
+                    {"code": [f"任务编号 {taken} 在批次「{campaign.name}」中已存在。"]}))
+        updated = _prepare_updates(actor, updates)
+        now = timezone.now()
+        for c, pk in zip(creates, reserve_ids(Task, len(creates)), strict=True):
+            c.task.pk = pk
+        insert_rows(Task, _TASK_COLUMNS, (
+            (t.pk, campaign.pk, t.code, t.inspection_number, t.title, t.problem, t.target, t.category, t.leader_id,
+             t.deadline_kind, t.deadline, t.start_date, t.progress_note, t.completion_note, t.status, t.version, now,
+             now) for t in (c.task for c in creates)))
+        if updated:
+            _write_updates(updated, now)
+        insert_rows(TaskUnit, ["task_id", "unit_id", "role", "is_primary", "ordinal"],
+                    [(c.task.pk, u.pk, role, primary, ordinal) for c in creates for u, role, primary, ordinal in c.units]
+                    + [(tu.task_id, tu.unit_id, tu.role, tu.is_primary, tu.ordinal) for p in updated for tu in p.units])
+        insert_rows(Measure, ["task_id", "ordinal", "text", "owner_unit_id", "due_date", "done", "done_at"],
+                    [(c.task.pk, o, text, owner.pk if owner else None, due, done, done_at)
+                     for c in creates for o, text, owner, due, done, done_at in c.measures]
+                    + [(m.task_id, m.ordinal, m.text, m.owner_unit_id, m.due_date, m.done, m.done_at)
+                       for p in updated for m in p.measures if m.pk is None])
+        by_write: dict[int, _Created | _Updated] = {id(c.write): c for c in creates}
+        by_write.update((id(p.write), p) for p in updated)
+        events = []
+        for write in writes:
+            done = by_write[id(write)]
+            target = {"object_type": "ledger.task", "object_id": done.task.pk, "object_label": str(done.task)[:300]}
+            if isinstance(done, _Created):
+                events.append({"actor": actor, "action": "task_created", **target,
+                               "summary": f"新增整改任务 {done.task.code}{label}", "after": done.after})
+            else:
+                events.append({"actor": actor, "action": "task_updated", **target,
+                               "summary": f"修改整改任务 {done.task.code}："
+                                          + ("、".join(FIELD_LABELS.get(k, k) for k in done.changed) or "无字段变化")
+                                          + label,
+                               "before": {k: done.before[k] for k in done.changed},
+                               "after": {k: done.after[k] for k in done.changed}})
+        append_events(events)
+        if then is not None:
+            then(len(creates), len(updated))
+    return len(creates), len(updated)
+
+
+def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date) -> _Created:
+    """A new task's row, unit roles, measures, status and snapshot, as :func:`create_task` would
+    write them. No query."""
+    data = write.data
+    task = _NewTask(campaign=campaign)
+    _apply(task, data)
+    units = _unit_roles(data)
+    measures = [(i, m.text.strip(), m.owner_unit, m.due_date, m.done, (m.done_at or today) if m.done else None)
+                for i, m in enumerate(data.measures or [], start=1)]
+    task.status = _status_for(task.status, missing=bool(_missing(
+        problem=task.problem, has_measures=bool(measures),
+        has_responsible=any(role == UnitRole.RESPONSIBLE for _, role, _, _ in units),
+        deadline_kind=task.deadline_kind, deadline=task.deadline)))
+    after = _snapshot(task, [(role, u.name) for u, role, _, o in sorted(units, key=lambda r: (r[1], r[3]))],
+                      [{"text": text, "owner": owner.name if owner else None, "due": due, "done": done}
+                       for _, text, owner, due, done, _ in measures])
+    return _Created(write, task, units, measures, after)
+
+
+def _prepare_updates(actor: User, updates: list[TaskWrite]) -> list[_Updated]:
+    """Lock the tasks to update (500 at a time), check each as :func:`update_task` does and build
+    its new rows and snapshots. Inside the caller's transaction."""
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from rectify.core.models import Event
+
+    out = []
+    for start in range(0, len(updates), BULK_BATCH):
+        part = updates[start:start + BULK_BATCH]
+        locked = {t.pk: t for t in Task.objects.editable_by(actor).select_for_update(of=("self",))
+                  .select_related("campaign", "leader").filter(pk__in=[w.task.pk for w in part if w.task])}
+        prefetch_related_objects(
+            list(locked.values()),
+            Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit").order_by("role", "ordinal", "id")),
+            Prefetch("measures", queryset=Measure.objects.select_related("owner_unit").order_by("ordinal", "id")))
+        for write in part:
+            assert write.task is not None
+            task = locked.get(write.task.pk)
+            if task is None:
+                raise BulkWriteError(write, PermissionDenied("您无权修改该任务。"))
+            if task.status == TaskStatus.CLOSED or task.closeout_stage in FROZEN_STAGES:
+                raise BulkWriteError(write, ValidationError(
+                    f"任务 {task.code} 处于「{task.get_closeout_stage_display() or task.get_status_display()}」"
+                    "阶段，内容已随公示冻结，不能修改；如需修改，请先将销号申请退回整改。"))
+            if task.version != write.expected_version:
+                last = (Event.objects.filter(object_type="ledger.task", object_id=str(task.pk))
+                        .order_by("-seq").values("actor_name", "created_at").first()) or {}
+                raise BulkWriteError(write, StaleVersionError(task, write.expected_version or 0,
+                                                              last.get("actor_name", ""), last.get("created_at")))
+            old_units, old_measures = list(task.task_units.all()), list(task.measures.all())
+            before = _snapshot(task, [(tu.role, tu.unit.name) for tu in old_units],
+                               [_measure_entry(m) for m in old_measures])
+            _apply(task, write.data)
+            units = _unit_rows(task, write.data)
+            measures = (_measure_rows(task, {m.pk: m for m in old_measures}, write.data.measures)
+                        if write.data.measures is not None else old_measures)
+            task.status = _status_for(task.status, missing=bool(_missing(
+                problem=task.problem, has_measures=bool(measures),
+                has_responsible=any(tu.role == UnitRole.RESPONSIBLE for tu in units),
+                deadline_kind=task.deadline_kind, deadline=task.deadline)))
+            task.version += 1
+            after = _snapshot(task, [(tu.role, tu.unit.name) for tu in sorted(units, key=lambda tu: (tu.role, tu.ordinal))],
+                              [_measure_entry(m) for m in measures])
+            changed = [k for k in after if k != "version" and after[k] != before[k]]
+            out.append(_Updated(write, task, units, measures, before, after, changed))
+    return out
+
+
+def _write_updates(updated: list[_Updated], now: dt.datetime) -> None:
+    """The updated tasks' rows; their unit roles replaced, measures kept by id, removed ones
+    deleted (new unit roles and measures are inserted by the caller)."""
+    for p in updated:
+        p.task.updated_at = now
+    Task.objects.bulk_update([p.task for p in updated], _BULK_FIELDS, batch_size=BULK_BATCH)
+    kept = [m for p in updated for m in p.measures if m.pk is not None]
+    Measure.objects.bulk_update(kept, ["ordinal", "text", "owner_unit", "due_date", "done", "done_at"],
+                                batch_size=BULK_BATCH)
+    for start in range(0, len(updated), BULK_BATCH):
+        part = updated[start:start + BULK_BATCH]
+        TaskUnit.objects.filter(task_id__in=[p.task.pk for p in part]).delete()
+        (Measure.objects.filter(task_id__in=[p.task.pk for p in part])
+         .exclude(pk__in=[m.pk for p in part for m in p.measures if m.pk is not None]).delete())
 
 
 def add_measure(*, actor: User, task: Task, expected_version: int, measure: MeasureInput) -> Measure:

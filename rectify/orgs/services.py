@@ -43,6 +43,7 @@ from rectify.orgs.models import (
     UnitKind,
     User,
 )
+from rectify.orgs.passwords import GuessablePasswordValidator
 from rectify.orgs.scope import manages_accounts, unit_within
 
 SYSTEM = "系统（初始化）"  # actor_name of set-up writes (actor=None)
@@ -441,6 +442,10 @@ def temporary_password() -> str:
         candidate = "".join(secrets.choice(alphabet) for _ in range(16))
         if (any(c.islower() for c in candidate) and any(c.isupper() for c in candidate)
                 and any(c.isdigit() for c in candidate) and any(not c.isalnum() for c in candidate)):
+            try:  # about one in 20,000 draws holds too little of its own between keyboard runs
+                GuessablePasswordValidator().validate(candidate)
+            except ValidationError:
+                continue
             return candidate
 
 

@@ -3,13 +3,13 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from rectify.core.middleware import client_ip
+from rectify.core.ratelimit import hit, spent
 from rectify.orgs import services
 from rectify.orgs.forms import LoginForm, PasswordChangeForm
 
@@ -20,14 +20,18 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        # Per-address limit on login attempts (SECURITY.md #4), on top of the per-account lockout.
-        key = f"login-rate:{client_ip(request)}"
+        # Per-address limit on FAILED logins (SECURITY.md #4), beside the per-account lockout
+        # (orgs.services). Successes never count, so a whole office behind one NAT address logs in
+        # each morning; the count lives in the shared cache, so it holds across server processes.
+        key = f"login-failures:{client_ip(request)}"
         window = settings.LOGIN_RATE_WINDOW_SECONDS
-        cache.add(key, 0, window)
-        if cache.incr(key) > settings.LOGIN_RATE_LIMIT:
+        if spent(key) >= settings.LOGIN_RATE_LIMIT:
             return render(request, "orgs/login.html", {"form": self.get_form(), "rate_limited": True,
-                                                       "window_minutes": window // 60}, status=429)
-        return super().post(request, *args, **kwargs)
+                                                       "window_minutes": max(1, window // 60)}, status=429)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code != 302:  # the form came back: a failed attempt
+            hit(key, limit=settings.LOGIN_RATE_LIMIT, window_seconds=window)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

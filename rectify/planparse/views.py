@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rectify.closeout.services import policy_for
 from rectify.core.forms import ZhForm
+from rectify.core.ratelimit import throttled
 from rectify.core.sm3 import sm3_hex
 from rectify.core.stash import Stash
 from rectify.ledger.models import Campaign, DeadlineKind
@@ -53,6 +54,7 @@ def _require_office(user):
 
 
 @login_required
+@throttled("plan")
 def plan_upload(request):
     _require_office(request.user)
     campaigns = _campaigns(request.user)

@@ -17,7 +17,7 @@ One job per module:
 - ``lookups``   — names in cells → units, leaders, categories
 - ``preview``   — ``parse_workbook`` → ``ImportPreview`` (nothing written)
 - ``commit``    — ``commit_import``: a clean preview, all or nothing
-- ``export``    — ``export_ledger`` / ``write_ledger``: streamed .xlsx
+- ``export``    — ``export_ledger`` / ``ledger_rows`` / ``write_ledger``: streamed .xlsx from ``values_list`` rows
 
 The names other modules use are importable from ``rectify.ledger.excel`` itself.
 """
@@ -30,8 +30,8 @@ from rectify.ledger.excel.export import (
     export_filename,
     export_ledger,
     export_queryset,
+    ledger_rows,
     scratch_dir,
-    task_row,
     write_ledger,
 )
 from rectify.ledger.excel.measures import join_measures, split_measures
@@ -50,5 +50,5 @@ __all__ = [
     "Column", "DeadlineError", "ImportPreview", "ImportResult", "PreviewRow", "commit_import",
     "export_filename", "export_ledger", "export_queryset", "format_deadline", "header_field",
     "join_measures", "neutralise", "parse_deadline", "parse_workbook", "scratch_dir", "split_measures",
-    "task_row", "unneutralise", "write_ledger",
+    "ledger_rows", "unneutralise", "write_ledger",
 ]

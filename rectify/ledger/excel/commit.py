@@ -1,5 +1,6 @@
-"""Writing a clean preview: every row through the ledger services in one transaction, or nothing,
-with one ``ledger_imported`` event for the file."""
+"""Writing a clean preview: every row through ``ledger.services.write_tasks`` (checked and built
+before the transaction, written in bulk inside one short one), or nothing, with one
+``ledger_imported`` event for the file."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from rectify.core.audit import record_event
 from rectify.ledger.excel.preview import CREATE, UPDATE, ImportPreview
-from rectify.ledger.services import StaleVersionError, create_task, update_task
+from rectify.ledger.services import BulkWriteError, StaleVersionError, TaskWrite, write_tasks
 from rectify.orgs.models import User
 
 
@@ -37,11 +38,11 @@ def _messages(exc: Exception) -> str:
 
 def commit_import(preview: ImportPreview, *, actor: User,
                   progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Write a clean preview: every row through the ledger services in one transaction, or nothing.
+    """Write a clean preview: every new and changed row in one bulk write, or nothing.
 
     A task changed by someone else since the preview (a stale version) or a code taken meanwhile
-    rolls the whole import back with the row named. ``progress(done, total)`` is called as rows are
-    written (the background job shows it).
+    rolls the whole import back with the row named. ``progress(done, total)`` is called before
+    and after the one bulk write (the background job shows it).
     """
     if preview.file_errors:
         return ImportResult(ok=False, errors=list(preview.file_errors))
@@ -50,35 +51,35 @@ def commit_import(preview: ImportPreview, *, actor: User,
     if not preview.rows:
         return ImportResult(ok=False, errors=["文件中没有可导入的数据行"])
     source = f"Excel 导入：{preview.filename}" if preview.filename else "Excel 导入"
-    result = ImportResult(ok=True)
-    current = None
+    writes = [TaskWrite(data=row.data, key=row) for row in preview.rows if row.action == CREATE and row.data]
+    writes += [TaskWrite(data=row.data, task=row.task, expected_version=row.version, key=row)
+               for row in preview.rows if row.action == UPDATE and row.data]
+    writes.sort(key=lambda w: w.key.number)  # events in the file's order
+    result = ImportResult(ok=True, unchanged=sum(1 for r in preview.rows if r.action not in (CREATE, UPDATE)))
+
+    def record_import(created: int, updated: int) -> None:
+        result.created, result.updated = created, updated
+        record_event(
+            actor=actor, action="ledger_imported", obj=preview.campaign,
+            summary=f"Excel 导入台账「{preview.filename}」：新增 {created} 条，更新 {updated} 条，"
+                    f"无变化 {result.unchanged} 条",
+            after={"file": preview.filename, "sm3": preview.digest, "size": preview.size, "sheet": preview.sheet,
+                   "rows": len(preview.rows), "created": created, "updated": updated, "unchanged": result.unchanged})
+
     try:
-        with transaction.atomic():
-            total = len(preview.rows)
-            for done, row in enumerate(preview.rows):
-                current = row
-                if progress is not None and done % 50 == 0:
-                    progress(done, total)
-                if row.action == CREATE:
-                    create_task(actor=actor, campaign=preview.campaign, data=row.data, source=source)
-                    result.created += 1
-                elif row.action == UPDATE:
-                    update_task(actor=actor, task=row.task, expected_version=row.version, data=row.data, source=source)
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
-            current = None
-            record_event(
-                actor=actor, action="ledger_imported", obj=preview.campaign,
-                summary=f"Excel 导入台账「{preview.filename}」：新增 {result.created} 条，更新 {result.updated} 条，"
-                        f"无变化 {result.unchanged} 条",
-                after={"file": preview.filename, "sm3": preview.digest, "size": preview.size, "sheet": preview.sheet,
-                       "rows": len(preview.rows), "created": result.created, "updated": result.updated,
-                       "unchanged": result.unchanged})
-    except StaleVersionError as exc:
-        return ImportResult(ok=False, errors=[f"第 {current.number} 行（{current.code}）：预览之后该任务已被他人修改，"
-                                              f"请重新上传预览。{exc}"])
+        # checks and rows are prepared before write_tasks opens its (short) transaction; the
+        # background job's progress reads 0 until the one short write has committed
+        if progress is not None:
+            progress(0, len(preview.rows))
+        write_tasks(actor=actor, campaign=preview.campaign, writes=writes, source=source, then=record_import)
+    except BulkWriteError as exc:
+        row = exc.write.key
+        if isinstance(exc.cause, StaleVersionError):
+            return ImportResult(ok=False, errors=[f"第 {row.number} 行（{row.code}）：预览之后该任务已被他人修改，"
+                                                  f"请重新上传预览。{exc.cause}"])
+        return ImportResult(ok=False, errors=[f"第 {row.number} 行（{row.code}）：" + _messages(exc.cause)])
     except (ValidationError, PermissionDenied, DatabaseError) as exc:
-        where = f"第 {current.number} 行（{current.code}）：" if current else ""
-        return ImportResult(ok=False, errors=[where + _messages(exc)])
+        return ImportResult(ok=False, errors=[_messages(exc)])
+    if progress is not None:
+        progress(len(preview.rows), len(preview.rows))
     return result

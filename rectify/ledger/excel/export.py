@@ -1,16 +1,21 @@
 """Export: the ledger list a user sees, streamed to .xlsx with XlsxWriter ``constant_memory`` in
-the import's column layout, every text neutralised against formula injection, and recorded."""
+the import's column layout, every text neutralised against formula injection, and recorded.
+
+Rows come from ``values_list`` (no model instances), 2,000 tasks at a time with one query for
+their units and one for their measures; choice labels are looked up once per export, not per
+cell. So the queries grow by two per 2,000 tasks and memory stays flat whatever the size."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from rectify.core.audit import record_event
 from rectify.ledger import selectors
@@ -18,38 +23,64 @@ from rectify.ledger.excel.cells import neutralise
 from rectify.ledger.excel.columns import COLUMN_BY_FIELD, EXPORT_FIELDS
 from rectify.ledger.excel.deadlines import format_deadline
 from rectify.ledger.excel.measures import join_measures
-from rectify.ledger.models import Measure, Task, TaskUnit, UnitRole
-from rectify.orgs.models import User
+from rectify.ledger.models import Measure, TaskStatus, TaskUnit, UnitRole
+from rectify.orgs.models import Category, User
 
 EXPORT_CHUNK = 2000
 
+# what a row reads from the task itself, in this order (ledger_rows unpacks it)
+_TASK_VALUES = ("id", "code", "title", "problem", "target", "leader__display_name", "deadline_kind", "deadline",
+                "progress_note", "completion_note", "category", "inspection_number", "status", "campaign__name")
+
 
 def export_queryset(user: User, filters: selectors.TaskFilter | None = None) -> QuerySet:
-    """What an export holds: exactly the ledger list the user sees with these filters."""
-    return (selectors.task_queryset(user, filters)
-            .select_related("campaign", "leader")
-            .prefetch_related(Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")
-                                       .order_by("role", "ordinal", "id")),
-                              Prefetch("measures", queryset=Measure.objects.order_by("ordinal", "id"))))
+    """What an export holds: exactly the ledger list the user sees with these filters, in its order."""
+    return selectors.task_queryset(user, filters)
 
 
-def task_row(task: Task, seq: int) -> list:
-    units: dict[str, list[str]] = {}
-    for tu in task.task_units.all():
-        units.setdefault(tu.role, []).append(tu.unit.name)
-    values = {
-        "seq": seq, "code": task.code, "title": task.title, "problem": task.problem, "target": task.target,
-        "measures": join_measures(m.text for m in task.measures.all()),
-        "responsible": "、".join(units.get(UnitRole.RESPONSIBLE, [])),
-        "lead": "、".join(units.get(UnitRole.LEAD_SUPERVISOR, [])),
-        "co": "、".join(units.get(UnitRole.CO_SUPERVISOR, [])),
-        "leader": task.leader.display_name if task.leader_id else "",
-        "deadline": format_deadline(task.deadline_kind, task.deadline),
-        "progress": task.progress_note, "completion": task.completion_note,
-        "category": task.get_category_display(), "inspection": task.inspection_number,
-        "status": task.get_status_display(), "campaign": task.campaign.name,
-    }
-    return [values[f] for f in EXPORT_FIELDS]
+def ledger_rows(tasks: QuerySet) -> Iterator[list]:
+    """The export's rows (cells in ``EXPORT_FIELDS`` order, 序号 from 1) for ``tasks`` in their
+    order: the tasks streamed as tuples, and per 2,000 of them one query for their units (by role,
+    in order) and one for their measures."""
+    categories = {value: str(label) for value, label in Category.choices}  # gettext once, not per cell
+    statuses = {value: str(label) for value, label in TaskStatus.choices}
+    at = {f: i for i, f in enumerate(EXPORT_FIELDS)}
+    width = len(EXPORT_FIELDS)
+    stream = tasks.values_list(*_TASK_VALUES).iterator(chunk_size=EXPORT_CHUNK)
+    seq = 0
+    while chunk := list(islice(stream, EXPORT_CHUNK)):
+        ids = [r[0] for r in chunk]
+        units: dict[int, dict[str, list[str]]] = {}
+        for task_id, role, name in (TaskUnit.objects.filter(task_id__in=ids).order_by("task_id", "role", "ordinal", "id")
+                                    .values_list("task_id", "role", "unit__name")):
+            units.setdefault(task_id, {}).setdefault(role, []).append(name)
+        measures: dict[int, list[str]] = {}
+        for task_id, text in (Measure.objects.filter(task_id__in=ids).order_by("task_id", "ordinal", "id")
+                              .values_list("task_id", "text")):
+            measures.setdefault(task_id, []).append(text)
+        for (pk, code, title, problem, target, leader, deadline_kind, deadline, progress, completion, category,
+             inspection, status, campaign) in chunk:
+            seq += 1
+            roles = units.get(pk, {})
+            row: list = [""] * width
+            row[at["seq"]] = seq
+            row[at["code"]] = code
+            row[at["title"]] = title
+            row[at["problem"]] = problem
+            row[at["target"]] = target
+            row[at["measures"]] = join_measures(measures.get(pk, ()))
+            row[at["responsible"]] = "、".join(roles.get(UnitRole.RESPONSIBLE, ()))
+            row[at["lead"]] = "、".join(roles.get(UnitRole.LEAD_SUPERVISOR, ()))
+            row[at["co"]] = "、".join(roles.get(UnitRole.CO_SUPERVISOR, ()))
+            row[at["leader"]] = leader or ""
+            row[at["deadline"]] = format_deadline(deadline_kind, deadline)
+            row[at["progress"]] = progress
+            row[at["completion"]] = completion
+            row[at["category"]] = categories.get(category, category)
+            row[at["inspection"]] = inspection
+            row[at["status"]] = statuses.get(status, status)
+            row[at["campaign"]] = campaign
+            yield row
 
 
 _WIDTHS = {"seq": 6, "code": 14, "title": 30, "problem": 40, "target": 30, "measures": 50, "responsible": 18,
@@ -57,8 +88,9 @@ _WIDTHS = {"seq": 6, "code": 14, "title": 30, "problem": 40, "target": 30, "meas
            "inspection": 12, "status": 8, "campaign": 24}
 
 
-def write_ledger(tasks: Iterable[Task], target, *, sheet_name: str = "整改台账") -> int:
-    """Write tasks to ``target`` (a path or a binary file) row by row; returns the row count.
+def write_ledger(rows: Iterable[list], target, *, sheet_name: str = "整改台账") -> int:
+    """Write rows (from :func:`ledger_rows`) to ``target`` (a path or a binary file) one by one;
+    returns the row count.
 
     ``constant_memory`` flushes each row as it is written, so memory stays flat however long
     the ledger is. Every text goes through :func:`neutralise` and ``write_string`` (never
@@ -77,13 +109,14 @@ def write_ledger(tasks: Iterable[Task], target, *, sheet_name: str = "整改台�
     for c, f in enumerate(EXPORT_FIELDS):
         sheet.write_string(0, c, COLUMN_BY_FIELD[f].label, head)
     sheet.freeze_panes(1, 3)
+    write_string, write_number = sheet.write_string, sheet.write_number
     count = 0
-    for count, task in enumerate(tasks, start=1):
-        for c, value in enumerate(task_row(task, count)):
+    for count, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
             if isinstance(value, int):
-                sheet.write_number(count, c, value, wrap)
+                write_number(count, c, value, wrap)
             elif value:
-                sheet.write_string(count, c, neutralise(value), wrap)
+                write_string(count, c, neutralise(value), wrap)
     sheet.autofilter(0, 0, max(count, 1), len(EXPORT_FIELDS) - 1)
     book.close()
     return count
@@ -98,7 +131,7 @@ def scratch_dir() -> Path:
 
 def export_ledger(*, user: User, filters: selectors.TaskFilter | None, target) -> int:
     """Export the user's view of the ledger and record who exported what (导出留痕)."""
-    count = write_ledger(export_queryset(user, filters).iterator(chunk_size=EXPORT_CHUNK), target)
+    count = write_ledger(ledger_rows(export_queryset(user, filters)), target)
     shown = {k: v for k, v in dataclasses.asdict(filters or selectors.TaskFilter()).items()
              if v not in (None, "") and not (k == "sort" and v == "code")}
     with transaction.atomic():

@@ -35,6 +35,7 @@ class Lookups:
         root = Unit.objects.get(path=campaign.office.path.split(".")[0] + ".")
         self.counties = list(Unit.objects.subtree(root).filter(kind=UnitKind.COUNTY, is_active=True)
                              .order_by("sort_order", "id"))
+        self.resolved: dict[tuple[str, str], tuple[list[Unit], list[str]]] = {}  # resolve_units, per cell text
         self.leaders: dict[str, list[User]] = {}
         for user in User.objects.filter(role=Role.LEADER, is_active=True).exclude(display_name=""):
             self.leaders.setdefault(key_of(user.display_name), []).append(user)
@@ -50,8 +51,17 @@ _ROLE_SUFFIX = re.compile(r"[(（](?:牵头|主责|配合|负责|责任|主体)[
 
 
 def resolve_units(cell: str, lookups: Lookups, label: str) -> tuple[list[Unit], list[str]]:
-    """A cell of unit names → units in order, and errors for names that match no unit."""
+    """A cell of unit names → units in order, and errors for names that match no unit. The same
+    cell text is read once per file (a ledger names the same units row after row)."""
     text = unneutralise(cell_text(cell).strip())
+    key = (text, label)
+    if key not in lookups.resolved:
+        lookups.resolved[key] = _resolve_units(text, lookups, label)
+    units, errors = lookups.resolved[key]
+    return list(units), list(errors)
+
+
+def _resolve_units(text: str, lookups: Lookups, label: str) -> tuple[list[Unit], list[str]]:
     if not text:
         return [], []
     text = _ALL_COUNTIES.sub(f"、{_ALL_MARK}、", text)

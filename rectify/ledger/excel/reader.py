@@ -4,6 +4,8 @@ first 10 rows, possibly spanning two), and the data rows as records with merged 
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -19,6 +21,81 @@ class Header(NamedTuple):
     ignored: list[str]  # headers not understood
 
 
+# What a ledger workbook may hold, checked before calamine reads it: calamine builds each sheet as a
+# dense grid, so one cell at ZZ200000 beside A1 asks for 140 million cells (a 1.5 KB file took an
+# import to 5.9 GB). A real ledger is a few thousand rows of ~30 columns.
+MAX_SHEET_ROWS = 100_000
+MAX_SHEET_COLUMNS = 200
+MAX_SHEET_CELLS = 4_000_000
+MAX_ZIP_ENTRIES = 2_000
+MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,4})([0-9]{1,8})"')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,8})"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def _cell_name(row: int, column: int) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row}"
+
+
+def check_workbook_bounds(data: bytes) -> str | None:
+    """Why this .xlsx is too big to read (a Chinese message), or None. Reads only the zip's directory
+    and streams each worksheet's XML for its farthest cell: no sheet is built."""
+    if data[:4] != b"PK\x03\x04":
+        return None  # legacy .xls: calamine reads it within the upload's size cap
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except zipfile.BadZipFile:
+        return "文件不是有效的 Excel（.xlsx）文件"
+    if len(entries) > MAX_ZIP_ENTRIES:
+        return f"文件内部条目过多（{len(entries)} 个），不是正常的台账工作簿。"
+    if sum(e.file_size for e in entries) > MAX_UNZIPPED_BYTES:
+        return f"文件解压后超过 {MAX_UNZIPPED_BYTES // 1048576} MB，不是正常的台账工作簿（可能是压缩炸弹）。"
+    for entry in entries:
+        name = entry.filename
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            rows = columns = 0
+            tail = b""
+            with archive.open(entry) as stream:
+                while chunk := stream.read(1 << 20):
+                    block = tail + chunk
+                    for match in _CELL_REF.finditer(block):
+                        columns = max(columns, _column_number(match.group(1)))
+                        rows = max(rows, int(match.group(2)))
+                    for match in _ROW_REF.finditer(block):
+                        rows = max(rows, int(match.group(1)))
+                    tail = block[-256:]
+            if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS or rows * columns > MAX_SHEET_CELLS:
+                return (f"工作表范围过大：最远的单元格在 {_cell_name(rows, columns)}（{rows} 行 × {columns} 列）。"
+                        f"台账工作簿最多 {MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列；请删除表格外多余的内容后重试。")
+        if name == "xl/sharedStrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            # A cell's text is one stretch of XML without "<": a stretch longer than Excel allows
+            # for one cell (up to 4 bytes a character) is a crafted file (a 1.5 MB one took 7.7 GB).
+            limit, run = MAX_CELL_CHARS * 4, 0
+            with archive.open(entry) as stream:
+                while chunk := stream.read(1 << 20):
+                    parts = chunk.split(b"<")
+                    run += len(parts[0])
+                    longest = max([run, *(len(p) for p in parts[1:-1])])
+                    if len(parts) > 1:
+                        run = len(parts[-1])
+                    if max(longest, run) > limit:
+                        return f"有单元格内容超过 Excel 的上限（{MAX_CELL_CHARS} 字），请检查工作簿。"
+    return None
+
+
 def load_sheets(data: bytes) -> tuple[list[tuple[str, list[list], list]], str | None]:
     """Every visible worksheet as (name, rows, merged ranges), or an error for the whole file."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
@@ -27,6 +104,9 @@ def load_sheets(data: bytes) -> tuple[list[tuple[str, list[list], list]], str | 
         return [], "文件为空"
     if not (data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return [], "文件不是有效的 Excel（.xlsx）文件"
+    too_big = check_workbook_bounds(data)
+    if too_big:
+        return [], too_big
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
