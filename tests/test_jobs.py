@@ -75,6 +75,27 @@ def test_a_job_runs_and_only_its_owner_sees_and_downloads_it(world, jobs_dir):
     assert verify_chain().ok
 
 
+def test_the_progress_poll_is_not_activity_and_writes_nothing(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = services.start_job(actor=world.users["office_admin"], kind=TEST_KIND, title="测试结果", params={})
+    client = world.client("office_admin")
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert 'X-Rectify-Poll' in page
+    session = client.session
+    session["last_activity"] = session["last_activity"] - 120  # the timer is due for a refresh
+    session.save()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"/jobs/{job.pk}/progress/", HTTP_X_RECTIFY_POLL="1").status_code == 200
+    assert not [q for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))]
+    before = client.session["last_activity"]
+    client.get(f"/jobs/{job.pk}/progress/", HTTP_X_RECTIFY_POLL="1")
+    assert client.session["last_activity"] == before  # a poll keeps no idle session alive
+    client.get(f"/jobs/{job.pk}/")
+    assert client.session["last_activity"] > before  # the person opening a page does
+
+
 def test_a_failed_rerun_keeps_the_previous_result_and_says_why(world, jobs_dir):
     admin = world.users["office_admin"]
     job = services.start_job(actor=admin, kind=TEST_KIND, title="测试结果", params={"text": "好的结果"})
