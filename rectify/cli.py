@@ -30,7 +30,7 @@ def cmd_serve(args) -> int:
 
     return serve(ServeOptions(host=args.host, port=args.port, workers=args.workers, threads=args.threads,
                               tick_minutes=None if args.no_tick else settings.TICK_INTERVAL_MINUTES,
-                              server=args.server))
+                              server=args.server, worker=not args.no_worker))
 
 
 def cmd_demo(args) -> int:
@@ -72,8 +72,19 @@ def cmd_tick(args) -> int:
     today = dt.date.fromisoformat(args.date) if args.date else None
     done = tick(today=today)
     labels = {"rounds_opened": "开启调度轮次", "rounds_closed": "结束调度轮次", "statuses_changed": "进度状态更新",
-              "warnings": "自动预警", "reminders": "提醒"}
+              "warnings": "自动预警", "reminders": "提醒", "files_swept": "清理过期上传"}
     print("；".join(f"{labels[k]} {v}" for k, v in done.items()))
+    return 0
+
+
+def cmd_worker(args) -> int:
+    """Run queued background jobs (reports, dossiers, imports) until stopped; --batch: until none is left."""
+    _setup()
+    if not args.no_migrate:
+        _migrate()
+    from rectify.jobs.worker import run_worker
+
+    run_worker(interval=args.interval, batch=args.batch, parent_pid=args.parent_pid)
     return 0
 
 
@@ -127,6 +138,38 @@ def _verify_files() -> int:
     print(f"{'OK' if not bad else 'BROKEN'}: {len(expected)} evidence files checked, "
           f"{len(bad)} missing or altered, {len(problems) - len(bad)} other notes")
     return 1 if bad else 0
+
+
+def cmd_backup(args) -> int:
+    _setup()
+    import datetime as dt
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from rectify.backup import backup
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    output = Path(args.output) if args.output else Path(settings.DATA_DIR) / "backups" / f"rectify-{stamp}.zip"
+    if output.exists():
+        print(f"{output} 已存在，请换一个文件名。", file=sys.stderr)
+        return 2
+    outcome = backup(output)
+    print("\n".join(outcome.lines))
+    return 0 if outcome.ok else 1
+
+
+def cmd_restore(args) -> int:
+    _setup()
+    from pathlib import Path
+
+    from rectify.backup import restore
+
+    outcome = restore(Path(args.archive))
+    print("\n".join(outcome.lines))
+    if outcome.ok:
+        _migrate()  # a backup from an older version gets this version's migrations
+    return 0 if outcome.ok else 1
 
 
 def cmd_head(args) -> int:
@@ -371,7 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", choices=["auto", "gunicorn", "waitress"], default=os.environ.get("RECTIFY_SERVER", "auto"),
                    help="auto：Linux/Unix 上用 gunicorn（多进程），否则 waitress（单进程）")
     p.add_argument("--no-tick", action="store_true", help="不在后台定时运行 tick（生产环境由 cron 运行）")
+    p.add_argument("--no-worker", action="store_true",
+                   help="不启动后台任务工作进程（生产环境另行运行 rectify worker）")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="后台任务工作进程：运行报告生成、一案一档导出、大批量导入等（可运行多个）")
+    p.add_argument("--interval", type=float, default=1.0, help="无任务时的轮询间隔（秒）")
+    p.add_argument("--batch", action="store_true", help="运行完当前排队的任务后退出")
+    p.add_argument("--no-migrate", action="store_true", help="启动时不迁移数据库")
+    p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("tick", help="定时任务：开启调度轮次、计算进度状态、自动预警与提醒（可重复运行）")
     p.add_argument("--date", help="按指定日期运行（YYYY-MM-DD），用于补跑或演示")
@@ -387,6 +439,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head", help="先前记录的链头 N:HASH（检测链尾被截断；不给则用链头日志中最远的一条）")
     p.add_argument("--files", action="store_true", help="同时重算每个佐证材料文件的 SM3，报告缺失或被改动的文件")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("backup", help="备份数据库与佐证材料为一个 .zip（服务运行中亦可；不含密钥）")
+    p.add_argument("--output", help="备份文件路径（默认 数据目录/backups/rectify-时间.zip）")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="从备份恢复到空的安装，并校验审计链与全部佐证材料摘要")
+    p.add_argument("archive", help="rectify backup 生成的 .zip")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("head", help="打印当前审计链头 N:HASH，供在通报、门户中公布")
     p.set_defaults(func=cmd_head)

@@ -95,6 +95,7 @@ ACCOUNTS = [
     ("qiyang", Role.REPORTER, "祁阳市", "邓丽", "祁阳市整改办联络员"),
     ("jiwei", Role.DISCIPLINE, "市纪委监委", "彭卫东", "第三监督检查室主任"),
     ("auditor", Role.AUDITOR, OFFICE_NAME, "谭敏", "信息安全审计员"),
+    ("renda", Role.OBSERVER, OFFICE_NAME, "赵建华", "市人大代表"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1004,6 +1005,81 @@ def build_demo() -> None:
         users = _build_users(units)
         _build_tasks(units, users)
         _build_accountability(units, users)
+        _build_indicators(units, users)
+        _build_disclosure(users)
+
+
+# The plan's targets (目标指标) and invented measurements: (name, comparator, value, unit, scope,
+# city values 2021→2025, or None for a per-county target).
+INDICATORS = [
+    ("地表水国考省考断面水质优良率", "=", "100", "%", "city", ["96.8", "100", "100", "100", "100"]),
+    ("中心城区空气质量优良率", ">", "92", "%", "city", ["91.6", "93.4", "92.8", "94.1", "93.7"]),
+    ("受污染耕地安全利用率", "≥", "92", "%", "city", ["90.5", "92.3", "93.0", "93.6", "94.2"]),
+    ("森林覆盖率", "≥", "65", "%", "city", ["65.1", "65.2", "65.3", "65.3", "65.4"]),
+    ("湿地保护率", "≥", "75", "%", "city", ["73.8", "75.2", "75.6", "76.0", "76.1"]),
+    ("县市区环境空气质量达到国家二级标准", "yes", "1", "", "each_county", None),
+]
+# Per-county air quality (是/否) by year: every county meets it but 冷水滩区 in 2021 and 祁阳市 in 2023.
+AIR_MISSES = {("冷水滩区", "2021"), ("祁阳市", "2023")}
+PLAN_SENTENCE = ("2022年，全市地表水国家、省考核断面水质……水质优良率达到100%；全市11个县市区持续全域巩固达到国家空气质量"
+                 "二级标准，中心城区空气质量优良率高于92%；……受污染耕地安全利用率达到92%以上；……森林覆盖率稳定在65%以上，"
+                 "湿地保护率稳定在75%以上。")
+
+
+def _build_indicators(units: dict[str, Unit], users: dict[str, User]) -> None:
+    """The seed plan's five targets and the per-county air target, with five years of values."""
+    from decimal import Decimal
+
+    from rectify.indicators import services as indicators
+
+    admin = users["admin"]
+    years = [str(y) for y in range(2021, 2026)]
+    for name, comparator, value, unit, scope, city in INDICATORS:
+        ind = indicators.create_indicator(actor=admin, office=units[OFFICE_NAME], data=indicators.IndicatorInput(
+            name=name, comparator=comparator, value=Decimal(value), unit=unit, year=2022, kept=True, scope=scope,
+            source_sentence=PLAN_SENTENCE))
+        if city:
+            for year, v in zip(years, city, strict=True):
+                indicators.record_measurement(actor=admin, indicator=ind, region=units[OFFICE_NAME], period=year,
+                                              value=v, source="演示数据：市生态环境局环境质量公报")
+            continue
+        for county_name, _kind, code, _short, _aliases in COUNTIES:
+            if not code:  # the three management zones are not among the 11 county-level units
+                continue
+            for year in years:
+                indicators.record_measurement(actor=admin, indicator=ind, region=units[county_name], period=year,
+                                              value="否" if (county_name, year) in AIR_MISSES else "是",
+                                              source="演示数据：省生态环境厅空气质量通报")
+
+
+
+def _build_disclosure(users: dict[str, User]) -> None:
+    """信息公开: the campaign, its tasks and every accepted summary public; the plan and a 通报 on
+    the portal; the head published with them."""
+    from rectify.disclosure import services as disclosure
+    from rectify.ledger.models import Campaign
+
+    admin = users["admin"]
+    campaign = Campaign.objects.get(code=CAMPAIGN["code"])
+    disclosure.disclose_campaign_tasks(actor=admin, campaign=campaign, reason="按整改方案向社会公开")
+    for task in campaign.tasks.exclude(status="draft"):
+        disclosure.disclose_summaries(actor=admin, task=task)
+    plan = disclosure.create_article(actor=admin, kind="plan", title=f"{campaign.name}整改方案",
+                                     body="为切实抓好中央生态环境保护督察反馈问题整改，制定本方案。"
+                                          "整改任务、责任单位、整改时限和整改进展在本门户公开，接受社会监督。")
+    disclosure.article_transition(actor=admin, article=plan, action="publish")
+    lagging = list(campaign.tasks.filter(progress_status__in=["lagging", "overdue"]).values_list("pk", flat=True)[:3])
+    circular = disclosure.create_article(actor=admin, kind="circular", title="关于部分整改任务进度滞后情况的通报",
+                                         body="经本月调度，以下整改任务进度滞后于序时进度，责任单位须加快推进。",
+                                         task_ids=lagging)
+    disclosure.article_transition(actor=admin, article=circular, action="publish")
+    # 监督员: the 人大代表 has been on site at one public task; the office has not replied yet
+    first = campaign.tasks.exclude(status="draft").order_by("code").first()
+    if first is not None:
+        disclosure.file_observation(actor=users["renda"], task_id=first.pk, observed_on=timezone.localdate(),
+                                    place=first.location_name[:200],
+                                    content="现场查看，整改工程已开工，施工围挡规范，周边群众反映扬尘较上月减少。")
+    disclosure.publish_head(actor=admin, where="信息公开门户上线")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ pure-Python waitress serves from one process with threads, as before.
 
 Periodic work (tick) runs in exactly one place: with gunicorn, one process of its own started by the
 master when it is ready (``rectify tick --every N``) and stopped with it — never once per worker;
-with waitress, a thread of the one process.
+with waitress, a thread of the one process. Background jobs (rectify/jobs) likewise: one
+``rectify worker`` process beside gunicorn's workers, a thread under waitress; ``--no-worker`` when
+workers run elsewhere.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ServeOptions:
     threads: int = 0  # 0: 4 per gunicorn worker, 8 for waitress
     tick_minutes: int | None = 10  # None: no tick (production runs `rectify tick` from cron)
     server: str = "auto"  # auto | gunicorn | waitress
+    worker: bool = True  # one background-job worker (`rectify worker`) beside the server
 
 
 def default_workers() -> int:
@@ -73,6 +76,21 @@ def start_tick_process(minutes: int) -> subprocess.Popen:
                              "--parent-pid", str(os.getpid())])
 
 
+def start_worker_process() -> subprocess.Popen:
+    """`rectify worker` as a child of this process, for single-machine installs; it stops with the server."""
+    return subprocess.Popen([sys.executable, "-m", "rectify.cli", "worker", "--no-migrate",
+                             "--parent-pid", str(os.getpid())])
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def _gunicorn(options: ServeOptions) -> int:
     from django.db import connections
     from gunicorn.app.base import BaseApplication
@@ -84,18 +102,15 @@ def _gunicorn(options: ServeOptions) -> int:
     def when_ready(arbiter):
         if options.tick_minutes:
             tick["process"] = start_tick_process(options.tick_minutes)
+        if options.worker:
+            tick["worker"] = start_worker_process()
         ticking = f"，定时任务每 {options.tick_minutes} 分钟" if options.tick_minutes else ""
         print(f"督察整改调度平台 运行于 http://{options.host}:{options.port}/ （gunicorn：{workers} 个工作进程 × "
               f"{threads} 线程{ticking}；Ctrl+C 停止）", flush=True)
 
     def on_exit(arbiter):
-        process = tick.get("process")
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(tick.get("process"))
+        _stop(tick.get("worker"))
 
     config = {
         "bind": [f"{options.host}:{options.port}"],
@@ -140,6 +155,13 @@ def _waitress(options: ServeOptions) -> int:
         from rectify.tick import run_forever
 
         run_forever(options.tick_minutes)
+    if options.worker:
+        import threading
+
+        from rectify.jobs.worker import run_worker
+
+        threading.Thread(target=run_worker, kwargs={"handle_signals": False}, name="rectify-worker",
+                         daemon=True).start()
     print(f"督察整改调度平台 运行于 http://{options.host}:{options.port}/ （waitress：单进程 × {threads} 线程；"
           "Ctrl+C 停止）", flush=True)
     waitress_serve(application, host=options.host, port=options.port, threads=threads, ident="rectify")

@@ -62,7 +62,14 @@ INSTALLED_APPS = [
     "rectify.planparse",
     "rectify.accountability",
     "rectify.assessment",
+    "rectify.disclosure",
+    "rectify.dashboard",
     "rectify.api",
+    "django_tasks",
+    "django_tasks_db",
+    "rectify.jobs",
+    "rectify.reports",
+    "rectify.reserve",
 ]
 
 MIDDLEWARE = [
@@ -104,10 +111,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A cache every server process shares, since rate limits (logins, public objections) must hold
 # across processes: the database by default (nothing to install), Redis when configured.
 _REDIS_URL = env_str("RECTIFY_REDIS_URL", "") or ""
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
                 if _REDIS_URL else
                 {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rectify_cache"}),
+    # The public portal's pages (rectify/disclosure/cache.py): keyed by the audit chain's head, so a
+    # per-process memory cache needs no cross-process invalidation; never the database (a GET writes nothing).
+    "portal": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL,
+                "KEY_PREFIX": "portal"} if _REDIS_URL else
+               {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rectify-portal",
+                "OPTIONS": {"MAX_ENTRIES": 5000}}),
 }
 
 AUTH_USER_MODEL = "orgs.User"
@@ -185,6 +198,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # no collectstatic step needed for the embedded install
 MEDIA_ROOT = DATA_DIR / "files"  # outside any web root; served only through authorised views
 UPLOAD_DIR = DATA_DIR / "uploads"
+# Background work (rectify/jobs): django-tasks' database backend (nothing more to install; any number of
+# `rectify worker` processes on PostgreSQL). Results and progress files live here.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+JOBS_DIR = DATA_DIR / "jobs"
+JOB_STALE_SECONDS = env_int("RECTIFY_JOB_STALE_SECONDS", 60, minimum=2)  # a running job silent this long died
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("RECTIFY_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024

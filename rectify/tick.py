@@ -21,6 +21,7 @@ from rectify.dispatch import services as dispatch
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus, RoundStatus
 from rectify.ledger.models import Campaign, DeadlineKind, Task, TaskStatus
 from rectify.orgs.models import Role, Unit, User
+from rectify.reports import deadlines as report_deadlines
 from rectify.supervision import services as supervision
 from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot, Trigger
 
@@ -35,7 +36,18 @@ def tick(*, today: dt.date | None = None) -> dict[str, int]:
     done["statuses_changed"] = supervision.refresh_statuses(today=today)
     done["warnings"] = raise_warnings(today)
     done["reminders"] = send_reminders(today) + closeout.remind_due(today)
+    done["files_swept"] = sweep_leftovers()
     return done
+
+
+def sweep_leftovers() -> int:
+    """Uploads previewed and never confirmed (imports, plan drafts) and half-written evidence files
+    from interrupted writes: gone after a day and an hour respectively, even if no upload follows."""
+    from rectify.evidence.store import EvidenceStore
+    from rectify.ledger.excel_views import PENDING
+    from rectify.planparse.views import DRAFTS
+
+    return PENDING.sweep() + DRAFTS.sweep() + EvidenceStore().sweep_incoming()
 
 
 def offices() -> list[Unit]:
@@ -117,6 +129,7 @@ def send_reminders(today: dt.date) -> int:
         sent += notify(users=users, kind="reply_due", title=f"{esc.get_rung_display()}（{esc.doc_number}）回复期限 "
                        f"{esc.reply_due:%m月%d日}", url=f"/supervision/escalations/{esc.pk}/", key=f"reply_due:{esc.pk}")
     sent += accountability.remind_due(today)  # 调查时限 and 办理时限 of accountability cases
+    sent += report_deadlines.remind_due(today)  # the 6-month report: 30, 10, 3 work days before
     return sent
 
 

@@ -67,6 +67,80 @@ class Scene:
         return self.state["report"]
 
 
+# --- the public portal (信息公开): rows the office disclosed ----------------------------------
+
+
+def _disclose(subject: str, ids) -> None:
+    from rectify.disclosure.models import Decision
+
+    Decision.objects.bulk_create([Decision(subject=subject, object_id=i, disclosed=True, decided_at=timezone.now())
+                                  for i in ids], ignore_conflicts=True)
+
+
+def portal_tasks(scene: Scene, count: int) -> dict:
+    rows = add_tasks(scene, count)
+    _disclose("campaign", [scene.world.campaign.pk])
+    _disclose("task", [t.pk for t in rows])
+    return {"county": scene.world.county_a.pk}
+
+
+def portal_closeouts(status: str):
+    def factory(scene: Scene, count: int) -> dict:
+        from rectify.closeout.models import Closeout
+
+        rows = add_tasks(scene, count)
+        _disclose("campaign", [scene.world.campaign.pk])
+        _disclose("task", [t.pk for t in rows])
+        today = timezone.localdate()
+        Closeout.objects.bulk_create(Closeout(
+            task=t, status=status, started_at=timezone.now(), notice_start=today, notice_end=today,
+            notice_number=f"公-{next(_serial)}", filing_number=f"备-{next(_serial)}" if status == "filed" else "",
+            filed_at=timezone.now() if status == "filed" else None, completion_summary="已完成")
+            for t in rows)
+        return {}
+    return factory
+
+
+def portal_lookbacks(scene: Scene, count: int) -> dict:
+    from rectify.closeout.models import LookBack, LookBackCheck
+
+    rows = add_tasks(scene, count)
+    _disclose("campaign", [scene.world.campaign.pk])
+    _disclose("task", [t.pk for t in rows])
+    lookback = LookBack.objects.create(campaign=scene.world.campaign, title="回头看", seed="s", due_date=dt.date(2026, 12, 1),
+                                       created_at=timezone.now())
+    LookBackCheck.objects.bulk_create(LookBackCheck(lookback=lookback, task=t, picked_by="random",
+                                                    assigned_unit=scene.world.dept_env, due_date=dt.date(2026, 12, 1),
+                                                    result="holding", checked_at=timezone.now()) for t in rows)
+    return {}
+
+
+def portal_articles(scene: Scene, count: int) -> dict:
+    from rectify.disclosure.models import Article
+
+    Article.objects.bulk_create(Article(office=scene.world.office, kind="circular", title=f"通报{next(_serial)}",
+                                        body="正文", status="published", created_at=timezone.now(),
+                                        published_at=timezone.now()) for _ in range(count))
+    return {}
+
+
+def observations(scene: Scene, count: int) -> dict:
+    from rectify.disclosure.models import Observation
+    from rectify.orgs.models import Role, User
+
+    w = scene.world
+    author = User.objects.filter(username="npc-list").first() or User.objects.create(
+        username="npc-list", role=Role.OBSERVER, unit=w.office, display_name="监督员")
+    Observation.objects.bulk_create(Observation(task=w.task_a, author=author, observed_on=timezone.localdate(),
+                                                content=f"监督{n}", created_at=timezone.now()) for n in range(count))
+    return {}
+
+
+def disclosure_campaign_tasks(scene: Scene, count: int) -> dict:
+    add_tasks(scene, count)
+    return {"campaign": scene.world.campaign.pk}
+
+
 # --- row factories --------------------------------------------------------------------------------
 
 
@@ -158,6 +232,64 @@ def notifications(scene: Scene, count: int) -> dict:
                      key=f"k{n}", read_at=timezone.now() if n % 2 else None)
         for user in scene.world.users.values() for n in (next(_serial) for _ in range(count)))
     return {}
+
+
+def jobs(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    for persona in ("office_admin", "reporter_a"):
+        Job.objects.bulk_create(Job(kind="ledger_import", title=f"导入{next(_serial)}", owner=scene.world.users[persona],
+                                    status="succeeded", attempt=1) for _ in range(count))
+    return {}
+
+
+def job_page(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    jobs(scene, count)
+    return {"job": Job.objects.filter(owner=scene.world.users["office_admin"]).values_list("pk", flat=True).first()}
+
+
+def report_campaigns(scene: Scene, count: int) -> dict:
+    from rectify.reports.models import CampaignReport
+
+    made = Campaign.objects.bulk_create(Campaign(code=f"RC-{next(_serial)}", name=f"批次{n}", kind="central",
+                                                 office=scene.world.office) for n in range(count))
+    CampaignReport.objects.bulk_create(CampaignReport(campaign=c, received_date=dt.date(2026, 8, 1)) for c in made)
+    return {}
+
+
+def report_page_jobs(scene: Scene, count: int) -> dict:
+    from rectify.jobs.models import Job
+
+    campaign = scene.world.campaign.pk
+    Job.objects.bulk_create(Job(kind="sixmonth_report", title=f"报告{next(_serial)}", owner=scene.admin,
+                                params={"campaign": campaign, "as_of": "2026-11-30"}, status="succeeded", attempt=1)
+                            for _ in range(count))
+    return {"campaign": campaign}
+
+
+def projects(scene: Scene, count: int) -> dict:
+    from rectify.reserve.models import Project
+
+    world = scene.world
+    Project.objects.bulk_create(Project(office=world.office, code=f"P-{next(_serial)}", name="项目",
+                                        county=world.county_a, responsible_unit=world.county_a) for _ in range(count))
+    return {}
+
+
+def project_page(scene: Scene, count: int) -> dict:
+    from rectify.reserve.models import Project, ProjectFunding, ProjectProgress
+
+    world = scene.world
+    project = Project.objects.create(office=world.office, code=f"P-{next(_serial)}", name="项目",
+                                     county=world.county_a, responsible_unit=world.county_a)
+    ProjectProgress.objects.bulk_create(ProjectProgress(project=project, period=f"{2000 + n}-01", percent=10, text="进展")
+                                        for n in range(count))
+    ProjectFunding.objects.bulk_create(ProjectFunding(project=project, source=s, amount=1)
+                                       for s in ("central", "local"))
+    project.tasks.set([world.task_a])
+    return {"project": project.pk}
 
 
 def calendar_years(scene: Scene, count: int) -> dict:
@@ -462,6 +594,73 @@ def result_rows(scene: Scene, count: int) -> dict:
     return {"result": result.pk, "unit": scene.world.county_a.pk}
 
 
+def _indicator(scene: Scene, *, scope: str = "each_county"):
+    from decimal import Decimal
+
+    from rectify.indicators.models import Indicator
+
+    if "indicator" not in scene.state:
+        scene.state["indicator"] = Indicator.objects.create(office=scene.world.office, name="空气质量优良率",
+                                                            comparator="≥", value=Decimal(90), unit="%", scope=scope)
+    return scene.state["indicator"]
+
+
+def indicators(scene: Scene, count: int) -> dict:
+    """Targets of the office, each with a value of the city (the list shows each one's standing)."""
+    from decimal import Decimal
+
+    from rectify.indicators.models import Indicator, Measurement
+
+    made = Indicator.objects.bulk_create(Indicator(office=scene.world.office, name=f"指标{next(_serial)}",
+                                                   comparator="≥", value=Decimal(90), unit="%") for _ in range(count))
+    Measurement.objects.bulk_create(Measurement(indicator=i, region=scene.world.office, period="2024",
+                                                value=Decimal(91), recorded_at=timezone.now()) for i in made)
+    return {"indicator": _indicator(scene).pk}
+
+
+def indicator_values(scene: Scene, count: int) -> dict:
+    """Values of one per-county target: each county, one period per row."""
+    from decimal import Decimal
+
+    from rectify.indicators.models import Measurement
+
+    ind, w = _indicator(scene), scene.world
+    Measurement.objects.bulk_create(
+        Measurement(indicator=ind, region=(w.county_a, w.county_b)[n % 2], period=f"{1000 + next(_serial) % 9000}",
+                    value=Decimal(80 + n % 20), recorded_at=timezone.now(), recorded_by=scene.admin)
+        for n in range(count))
+    return {"indicator": ind.pk}
+
+
+def audit_events(scene: Scene, count: int) -> dict:
+    """Events of the record (the auditor's list), written by the one writer of the chain."""
+    for n in range(count):
+        record_event(actor=scene.admin, action="list_probe", object_type="ledger.task", object_id=str(n),
+                     summary=f"第{n}条", before={"n": n}, after={"n": n + 1})
+    return {}
+
+
+def display_tokens(scene: Scene, count: int) -> dict:
+    from rectify.dashboard.models import DisplayToken
+
+    DisplayToken.objects.bulk_create(
+        DisplayToken(office=scene.world.office, name=f"大屏{n}", prefix=f"{n:08d}", digest=f"{next(_serial):064x}",
+                     issued_by=scene.admin, issued_at=timezone.now()) for n in range(count))
+    return {}
+
+
+def instructions(scene: Scene, count: int) -> dict:
+    """Instructions of 包零陵区's leader on 零陵区's tasks, each with its receipt."""
+    from rectify.dashboard.models import Instruction, InstructionReceipt
+
+    w = scene.world
+    made = Instruction.objects.bulk_create(Instruction(leader=w.users["leader_a"], task=t, text=f"批示{n}",
+                                                       created_at=timezone.now())
+                                           for n, t in enumerate(add_tasks(scene, count)))
+    InstructionReceipt.objects.bulk_create(InstructionReceipt(instruction=i, unit=w.county_a) for i in made)
+    return {}
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 
@@ -532,6 +731,17 @@ LISTS: list[ListPage] = [
     *_both("api assessment schemes", "/api/v1/assessment-schemes?limit=100", schemes, api=True, personas=OFFICE),
     *_both("assessment result", "/assessment/results/{result}/", result_rows),
     *_both("api assessment result", "/api/v1/assessment-results/{result}", result_rows, api=True),
+    # background jobs: each user's own (the page of one job is the office admin's)
+    *_both("my jobs", "/jobs/", jobs),
+    *_both("job page", "/jobs/{job}/", job_page, personas=OFFICE),
+    *_both("job progress", "/jobs/{job}/progress/", job_page, personas=OFFICE),
+    # reports: the office's campaigns with their deadlines; one campaign's report page (its recent jobs)
+    *_both("report campaigns", "/reports/", report_campaigns, personas=OFFICE),
+    *_both("campaign report page", "/reports/campaigns/{campaign}/", report_page_jobs, personas=OFFICE),
+    # reserve: projects in scope (the office's; a county's own), one project with its progress
+    *_both("reserve projects", "/reserve/", projects),
+    *_both("reserve project", "/reserve/{project}/", project_page),
+    *_both("reserve project edit", "/reserve/{project}/edit/", project_page, personas=OFFICE),
     # core: reminders and the calendar
     *_both("inbox", "/inbox/", notifications),
     *_both("calendar", "/calendar/", calendar_years, personas=OFFICE),
@@ -539,11 +749,38 @@ LISTS: list[ListPage] = [
     # plans
     *_both("plan upload (campaigns)", "/plans/", campaigns, personas=OFFICE),
     *_both("plan preview", "/plans/{token}/", plan_measures, personas=OFFICE),
+    # targets (目标指标)
+    *_both("indicators", "/indicators/", indicators),
+    *_both("indicator page", "/indicators/{indicator}/", indicator_values),
+    # the battle map and board (挂图作战): grouped figures, the same queries at any ledger size
+    *_both("board", "/board/", tasks, personas=("office_admin", "leader_a")),
+    *_both("board data", "/board/data.json", tasks, personas=("office_admin", "leader_a")),
+    *_both("my work", "/board/work/", reports, personas=("reporter_a", "lead_env")),
+    *_both("display tokens", "/board/displays/", display_tokens, personas=OFFICE),
+    *_both("instructions", "/board/instructions/", instructions, personas=("leader_a", "reporter_a")),
+    # the audit record viewer
+    *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
+    *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,
+           personas=("auditor",)),
+]
+
+LISTS += [
+    # the public portal (no login needed; a logged-in visitor sees the same), rendered uncached
+    *_both("portal tasks", "/gongkai/tasks/", portal_tasks, personas=OFFICE),
+    *_both("portal tasks filtered", "/gongkai/tasks/?county={county}&status=active&q=列表", portal_tasks,
+           personas=OFFICE),
+    *_both("portal notices", "/gongkai/notices/", portal_closeouts("in_notice"), personas=OFFICE),
+    *_both("portal closed", "/gongkai/closed/", portal_closeouts("filed"), personas=OFFICE),
+    *_both("portal lookbacks", "/gongkai/lookbacks/", portal_lookbacks, personas=OFFICE),
+    *_both("portal articles", "/gongkai/articles/", portal_articles, personas=OFFICE),
+    # the office's disclosure pages
+    *_both("disclosure campaign", "/disclosure/campaigns/{campaign}/", disclosure_campaign_tasks, personas=OFFICE),
+    *_both("observations", "/disclosure/observations/", observations, personas=OFFICE),
 ]
 
 # URL patterns without an <int:…> converter that answer a GET with 200 but are not lists of rows.
 NOT_LISTS = {
-    "/": "redirects to the role's home (the ledger; the commission's case workspace)",
+    "/": "redirects to the role's home (board, my work, the commission's workspace, the audit record)",
     "/accounts/login/": "the login form",
     "/accounts/logout/": "logs out (POST)",
     "/accounts/password/": "the password form",
@@ -558,6 +795,31 @@ NOT_LISTS = {
     "/dispatch/rounds/open/": "POST only",
     "/accountability/cases/new/": "the 立案 form",
     "/assessment/schemes/new/": "the scheme form",
+    "/reserve/new/": "the project form",
+    "/reserve/import/": "the project workbook upload form",
+    "/reserve/export.xlsx": "a streamed workbook, not a page",
     "/api/v1/openapi.json": "the schema",
     "/api/v1/docs": "Swagger UI",
+    "/gongkai/": "the portal's overview: counts of the disclosed set, cached per chain head",
+    "/gongkai/receipt/": "the receipt lookup form",
+    "/gongkai/plan/": "the plan articles (at most 20)",
+    "/gongkai/data/": "the open-data index (a fixed list of datasets)",
+    "/gongkai/data/datapackage.json": "the open-data description",
+    "/gongkai/data/x.x": "an open-data file: every disclosed row, cached per chain head",
+    "/gongkai/feed.atom": "the Atom feed (at most 50 entries)",
+    "/gongkai/chain/": "published chain heads (at most 100) and the verification form",
+    "/disclosure/": "the office's disclosure index (campaigns and recent articles, bounded)",
+    "/disclosure/articles/new/": "the article form",
+    "/disclosure/decide/": "POST only",
+    "/disclosure/head/": "POST only",
+    "/disclosure/publicists/": "POST only",
+    "/disclosure/observations/new/": "POST only",
+    "/indicators/new/": "the target form",
+    "/board/geo/x.json": "the map geometry of the user's region (a file, not rows)",
+    "/audit/verify/": "the chain verification page (the head to publish)",
+    "/board/instructions/new/": "a leader's 写批示 form",
+    "/board/wall/x/": "the wall screen: the board's figures for a display token (tests/test_wall.py)",
+    "/board/wall/x/data.json": "the wall screen's data: the board data endpoint for a display token",
+    "/board/wall/x/geo/x.json": "the wall screen's map geometry",
+    "/audit/verify/run/": "one step of the verification (a progress fragment)",
 }

@@ -9,8 +9,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"/accounts/login/", "/"}
-# Routes for the public by design (no login): tested in their own files (tests/test_closeout_api.py).
-PUBLIC_PREFIXES = ("/api/v1/public/",)
+# Routes for the public by design (no login): tested in their own files (tests/test_closeout_api.py,
+# tests/test_disclosure.py and tests/test_disclosure_markers.py for the portal, tests/test_wall.py for
+# the wall screen, which carries a display token in its address).
+PUBLIC_PREFIXES = ("/api/v1/public/", "/gongkai/", "/board/wall/")
 
 
 def all_paths(resolver=None, prefix=""):

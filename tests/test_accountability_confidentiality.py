@@ -202,7 +202,34 @@ FILL = {
     "accountability:handler_revoke": lambda s: [{"user_id": s.world.users["office_staff"].pk}],
     "accountability:person_remove": lambda s: [{"pk": p} for p in PersonConcerned.objects.values_list("pk", flat=True)],
     "accountability:file": lambda s: [{"pk": s.case_file.pk}, {"pk": s.report_file.pk}],
+    # disclosure: the office's pages and the public portal (whose open data is scanned like any page)
+    "disclosure:campaign": lambda s: [{"pk": s.world.campaign.pk}],
+    "disclosure:task": lambda s: [{"pk": s.world.task_a.pk}, {"pk": s.world.task_b.pk}],
+    "disclosure:article": lambda s: [{"pk": 0}],
+    "disclosure:observation": lambda s: [{"pk": 0}],
+    "disclosure:observation_photo": lambda s: [{"pk": 0}],
+    "portal:task_detail": lambda s: [{"pk": s.world.task_a.pk}, {"pk": s.world.task_b.pk}],
+    "portal:task_history": lambda s: [{"pk": s.world.task_a.pk}],
+    "portal:notice_detail": lambda s: [{"pk": s.closeout.pk}],
+    "portal:article_detail": lambda s: [{"pk": 0}],
+    "portal:article_file": lambda s: [{"pk": 0}],
+    "portal:data_file": lambda s: [{"name": n, "fmt": f} for n in ("tasks", "summaries", "notices", "articles")
+                                   for f in ("csv", "json")],
+    # targets, the board, 批示 and the audit record (rectify/indicators, rectify/dashboard, core.audit_views)
+    "indicators:detail": lambda s: [{"pk": 0}], "indicators:edit": lambda s: [{"pk": 0}],
+    "indicators:measurement_add": lambda s: [{"pk": 0}], "indicators:import": lambda s: [{"pk": 0}],
+    "dashboard:geo": lambda s: [{"code": "431100"}],
+    "dashboard:instruction": lambda s: [{"pk": 0}],
+    "dashboard:wall": lambda s: [{"key": "x"}], "dashboard:wall_data": lambda s: [{"key": "x"}],
+    "dashboard:wall_geo": lambda s: [{"key": "x", "code": "431100"}],
+    "audit:event": lambda s: [{"seq": seq} for seq in _case_event_seqs()],
 }
+
+
+def _case_event_seqs() -> list[int]:
+    from rectify.core.models import Event
+
+    return list(Event.objects.filter(object_type__startswith="accountability.").values_list("seq", flat=True)[:5])
 CASE_PAGES = {"accountability:case", "accountability:case_edit", "accountability:case_step", "accountability:findings",
               "accountability:person_add", "accountability:note_add", "accountability:file_upload",
               "accountability:report_preview", "accountability:referral_letter"}

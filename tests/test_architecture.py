@@ -18,6 +18,7 @@ RANK = {
     "core": 0,
     "evidence": 0.5,  # files and their checks: may import only core
     "orgs": 1,
+    "jobs": 1.5,  # background work: a Job belongs to a user; the kinds are registered by the apps above
     "ledger": 2,
     "dispatch": 3,
     "supervision": 4,
@@ -27,6 +28,10 @@ RANK = {
     "planparse": 6,
     "accountability": 7,  # cases and the commission's workspace: documents' GB/T 9704 layout below it
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
+    "disclosure": 8.5,  # the public portal: reads ledger, dispatch, closeout through published_* only
+    "dashboard": 8.5,  # the battle map, board and landing pages: reads every app below it
+    "reports": 8.5,  # 整改落实情况报告 and 一案一档: read every domain app's records (accountability as counts only)
+    "reserve": 8.6,  # 项目储备库: projects linked to tasks; nothing below it imports it
     "api": 9,
 }
 RELATIONS = {"ForeignKey", "OneToOneField", "ManyToManyField"}

@@ -40,7 +40,8 @@ def log_in(browser, base, username):
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/ledger/")
+    page.wait_for_url(lambda url: "/accounts/login" not in url)  # each role's landing page (tests/test_landing.py)
+    page.goto(f"{base}/ledger/")
     return page
 
 

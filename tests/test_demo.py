@@ -42,7 +42,7 @@ def test_every_role_has_a_demo_account_that_logs_in_with_the_shared_password(dem
     assert not User.objects.filter(is_demo=False).exists()
     assert not User.objects.filter(must_change_password=True).exists()
     for username in ["admin", "staff", "sthj", "zjj", "lingling", "lingling_sh", "qiyang", "leader", "jiwei",
-                     "auditor"]:
+                     "auditor", "renda"]:
         assert authenticate(username=username, password=DEMO_PASSWORD) is not None, username
 
 
@@ -92,3 +92,15 @@ def test_the_audit_chain_verifies_and_accounts_print(demo, capsys):
     out = capsys.readouterr().out
     assert "lingling_sh" in out and DEMO_PASSWORD in out
     assert "演示数据仅供体验，切勿用于生产环境" in out
+
+
+def test_the_plan_targets_carry_five_years_of_values(demo):
+    from rectify.indicators.models import Indicator, Measurement
+    from rectify.indicators.selectors import counties, standings
+
+    inds = list(Indicator.objects.select_related("office", "county"))
+    assert len(inds) == 6 and {i.scope for i in inds} == {"city", "each_county"}
+    air = next(i for i in inds if i.scope == "each_county")
+    assert Measurement.objects.filter(indicator=air).count() == 11 * 5
+    standing = standings(inds, counties())
+    assert standing[air.pk].period == "2025" and standing[air.pk].met == 11 and standing[air.pk].no_data == 3

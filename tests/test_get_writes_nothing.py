@@ -51,6 +51,11 @@ DETAILS = [
     "/accountability/cases/{case}/edit/", "/assessment/help/{help}/", "/assessment/reports/{help_report}/help/",
     "/assessment/visits/{visit}/", "/assessment/results/{result}/units/{unit}/", "/assessment/schemes/{scheme}/",
     "/api/v1/help-requests/{help}", "/api/v1/visits/{visit}",
+    "/gongkai/tasks/{task}/", "/gongkai/tasks/{task}/history.json", "/gongkai/notices/{notice}/",
+    "/gongkai/articles/{article}/", "/gongkai/files/{article_file}/", "/gongkai/data/{dataset}.{fmt}", "/disclosure/tasks/{task}/", "/disclosure/articles/{article}/",
+    "/disclosure/observations/{observation}/", "/disclosure/observations/photos/{observation_photo}/",
+    "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
+    "/audit/events/{event}/", "/board/instructions/{instruction}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
 ]
 
 # GETs that write on purpose, with why.
@@ -74,6 +79,7 @@ DELIBERATE_WRITES = {
     "/accountability/cases/{}/referral.docx": "generating the 问题线索移交函 is recorded (document_generated)",
     "/assessment/results/{}/result.xlsx": "an export of an assessment result is recorded (document_generated)",
     "/assessment/results/{}/result.docx": "the same result as the 考核结果通报 (document_generated)",
+    "/jobs/{}/download/": "a download of a background job's result (report, dossier) is recorded",
     "/api/v1/public/objections/{}": "a public lookup without login counts against a per-address rate limit, "
                                      "kept in the shared cache (the database unless Redis is configured)",
 }
@@ -98,7 +104,8 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     settings.MEDIA_ROOT = tmp_path / "files"
     settings.UPLOAD_DIR = tmp_path / "uploads"
     scene = Scene(world)
-    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk}
+    params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100",
+              "event": 1}
     tasks(scene, 3)
     params.update(report_history(scene, 2))
     params["round"] = scene.round().pk
@@ -114,10 +121,47 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
         issuing_unit=world.office, issued_at=timezone.now(), doc_number="整改办通〔2026〕1号").pk
     params["notification"] = Notification.objects.create(user=world.users["reporter_a"], kind="x", title="提醒",
                                                          key="k-writes", url="/inbox/").pk
+    from rectify.dashboard.services import issue_display_token
     from tests.listing import plan_measures
+
+    params.update(_portal(world, scene))
+    params["wall"] = issue_display_token(actor=world.users["office_admin"], name="大屏")[1]
+    from rectify.dashboard.services import issue_instruction
+
+    params["instruction"] = issue_instruction(actor=world.users["leader_a"], task=world.task_a, text="批示").pk
 
     params.update(plan_measures(scene, 2))
     return scene, params
+
+
+def _portal(world, scene) -> dict:
+    """T-01 disclosed, in a close-out notice; a published article with an attachment."""
+    from rectify.closeout.models import Closeout
+    from rectify.disclosure import services as disclosure
+    from rectify.disclosure.models import Decision
+
+    Decision.objects.bulk_create([Decision(subject="campaign", object_id=world.campaign.pk, disclosed=True,
+                                           decided_at=timezone.now()),
+                                  Decision(subject="task", object_id=world.task_a.pk, disclosed=True,
+                                           decided_at=timezone.now())])
+    today = timezone.localdate()
+    notice = Closeout.objects.create(task=world.task_a, status="in_notice", started_at=timezone.now(),
+                                     notice_start=today, notice_end=today, notice_number="公-1")
+    article = disclosure.create_article(actor=scene.admin, kind="circular", title="通报", body="正文")
+    pdf = io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    attachment = disclosure.attach_article_file(actor=scene.admin, article=article, name="通报.pdf", fileobj=pdf)
+    disclosure.article_transition(actor=scene.admin, article=article, action="publish")
+    from rectify.orgs.models import Role
+    from rectify.orgs.services import create_user
+
+    observer = create_user(actor=scene.admin, username="npc-w", password="Test@Passw0rd-2026", role=Role.OBSERVER,
+                           unit=world.office, display_name="监督员", must_change_password=False)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 90, 30)).save(picture, "JPEG")
+    picture.seek(0)
+    seen = disclosure.file_observation(actor=observer, task_id=world.task_a.pk, observed_on=today, place="",
+                                       content="现场监督情况。", photos=[("现场.jpg", picture)])
+    return {"observation": seen.pk, "observation_photo": seen.photos.get().pk,"notice": notice.pk, "article": article.pk, "article_file": attachment.pk, "dataset": "tasks", "fmt": "csv"}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,6 +13,7 @@ import pytest
 from rectify.core.audit import verify_chain
 from rectify.core.models import Event
 from rectify.core.sm3 import sm3_hex
+from rectify.jobs.worker import run_pending
 from rectify.ledger import excel
 from rectify.ledger.excel_cli import run_export, run_import
 from rectify.ledger.models import DeadlineKind, Task, TaskStatus, UnitRole
@@ -35,6 +36,7 @@ D = dt.date
 def upload_dir(settings, tmp_path):
     # Uploads waiting for confirmation and export scratch files go to a throwaway directory.
     settings.UPLOAD_DIR = tmp_path / "uploads"
+    settings.JOBS_DIR = tmp_path / "jobs"
     return settings.UPLOAD_DIR
 
 
@@ -548,10 +550,12 @@ def test_web_upload_preview_confirm(world, upload_dir):
     assert "将新增 <strong>3</strong> 条" in page and "G-00001" in page and "确认导入" in page
     assert Task.objects.count() == tasks  # a preview writes nothing
 
-    response = client.post("/ledger/import/confirm/")
-    assert response.status_code == 302
-    assert Task.objects.count() == tasks + 3
+    response = client.post("/ledger/import/confirm/")  # starts the background job (rectify/jobs)
+    assert response.status_code == 302 and "/jobs/" in response["Location"]
     assert not stored.exists() and "ledger_import" not in client.session
+    assert Task.objects.count() == tasks  # nothing yet: a worker writes it
+    assert run_pending() == 1
+    assert Task.objects.count() == tasks + 3
     assert "导入完成：新增 3 条" in client.get(response["Location"]).content.decode()
     assert client.post("/ledger/import/confirm/").status_code == 302  # nothing pending any more
     assert Task.objects.count() == tasks + 3

@@ -25,8 +25,9 @@ def test_two_workers_answer_and_tick_runs_once(tmp_path):
             assert status in (200, 302), (path, status)
         children = server.children()
         ticks = [pid for pid, cmd in children if "tick --every" in cmd]
-        workers = [pid for pid, cmd in children if "tick --every" not in cmd]
-        assert len(workers) == 2 and len(ticks) == 1, children
+        job_workers = [pid for pid, cmd in children if "rectify.cli worker" in cmd]  # one background-job worker
+        workers = [pid for pid, cmd in children if "tick --every" not in cmd and "rectify.cli worker" not in cmd]
+        assert len(workers) == 2 and len(ticks) == 1 and len(job_workers) == 1, children
         time.sleep(3)  # a loop per worker would have printed by now
         tick_lines = [line for line in server.lines if line.startswith("[tick]")]
         assert len(tick_lines) == 1, server.output
@@ -37,12 +38,15 @@ def test_two_workers_answer_and_tick_runs_once(tmp_path):
     while Path(f"/proc/{ticks[0]}").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not Path(f"/proc/{ticks[0]}").exists()
+    while Path(f"/proc/{job_workers[0]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{job_workers[0]}").exists()  # nor does the job worker outlive it
 
 
 @linux_only
 def test_no_tick_starts_no_tick_process(tmp_path):
-    with running_server(sqlite_env(tmp_path), "--workers", "1", "--no-tick") as server:
-        assert all("tick --every" not in cmd for _, cmd in server.children())
+    with running_server(sqlite_env(tmp_path), "--workers", "1", "--no-tick", "--no-worker") as server:
+        assert all("tick --every" not in cmd and "rectify.cli worker" not in cmd for _, cmd in server.children())
         assert "定时任务" not in server.output
 
 

@@ -137,3 +137,22 @@ def test_no_mail_without_smtp(world, settings, mailoutbox, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         tick_module.tick(today=DAY)
     assert mailoutbox == [] and Notification.objects.filter(kind="round_opened").count() == 2
+
+
+def test_tick_sweeps_abandoned_uploads_and_half_written_files(world, settings, tmp_path):
+    import os
+    import time
+
+    settings.UPLOAD_DIR, settings.MEDIA_ROOT = str(tmp_path / "uploads"), str(tmp_path / "files")
+    old = time.time() - 2 * 24 * 3600
+    leftovers = [tmp_path / "uploads" / "imports" / "abandoned.xlsx", tmp_path / "uploads" / "plans" / "draft.json",
+                 tmp_path / "files" / "evidence" / "ab" / "cd" / ".incoming-x1y2"]
+    fresh = tmp_path / "files" / "evidence" / "ab" / "cd" / ".incoming-now"  # a write under way right now
+    for path in [*leftovers, fresh]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    for path in leftovers:
+        os.utime(path, (old, old))
+    done = tick_module.tick(today=DAY)
+    assert done["files_swept"] == 3
+    assert not any(path.exists() for path in leftovers) and fresh.exists()

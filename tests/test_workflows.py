@@ -213,6 +213,65 @@ def _act_result(world, user, result, action):
     assessment.result_transition(actor=user, result=result, action=action)
 
 
+def _article(world):
+    from rectify.disclosure import services as disclosure
+
+    return disclosure.create_article(actor=world.users["office_admin"], kind="circular", title="通报",
+                                     body="正文。")
+
+
+def _act_article(world, user, article, action):
+    from rectify.disclosure import services as disclosure
+
+    disclosure.article_transition(actor=user, article=article, action=action)
+
+
+def _instruction_receipt(world):
+    from rectify.dashboard.services import issue_instruction
+
+    ins = issue_instruction(actor=world.users["leader_a"], task=world.task_a, text="抓紧推进管网建设。")
+    return ins.receipts.get()
+
+
+def _act_instruction(world, user, receipt, action):
+    from rectify.dashboard.services import record_instruction_action
+
+    if action != "record":
+        raise PermissionDenied("no such step")
+    record_instruction_action(actor=user, receipt=receipt, text="已按批示办理。")
+
+
+def _job(world):
+    from rectify.jobs.models import Job
+
+    return Job.objects.create(kind="ledger_import", title="导入台账", owner=world.users["office_admin"],
+                              params={"campaign": world.campaign.pk}, status="failed", attempt=1)
+
+
+def _act_job(world, user, job, action):
+    from rectify.jobs import services as jobs
+
+    if action != "rerun":
+        raise PermissionDenied("no personal entry point")
+    jobs.rerun_job(actor=user, job=job)
+
+
+def _project(world):
+    from decimal import Decimal
+
+    from rectify.reserve import services as reserve
+
+    return reserve.create_project(actor=world.users["office_admin"], data=reserve.ProjectInput(
+        code="P-01", name="湿地修复", responsible_unit=world.county_a, county=world.county_a,
+        total_investment=Decimal("100")))
+
+
+def _act_project(world, user, project, action):
+    from rectify.reserve import services as reserve
+
+    reserve.transition(actor=user, project=project, action=action)
+
+
 SPECS: dict[str, Spec] = {
     "report": Spec(_report, {"reporter_a": {"writer"}, "reviewer_a": {"reviewer"}, "lead_env": {"lead"},
                              "office_admin": {"lead"}, "office_staff": {"lead"}},
@@ -248,6 +307,21 @@ SPECS: dict[str, Spec] = {
                          _act_help, lambda h: type(h).objects.get(pk=h.pk)),
     "supervision_visit": Spec(_visit, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_visit,
                               lambda v: type(v).objects.get(pk=v.pk)),
+    # the office writes the public articles (a publicist designated by it would too)
+    "article": Spec(_article, {"office_admin": {"editor"}, "office_staff": {"editor"}}, _act_article,
+                    lambda a: type(a).objects.get(pk=a.pk)),
+
+
+    # 包零陵区's leader writes on T-01: 零陵区's own people record what they did
+    "instruction_receipt": Spec(_instruction_receipt, {"reporter_a": {"recipient"}, "reviewer_a": {"recipient"}},
+                                _act_instruction, lambda r: type(r).objects.get(pk=r.pk)),
+
+
+    # the office that runs the reserve moves a project's stage; the county only reports progress
+    "project_stage": Spec(_project, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_project,
+                          lambda p: type(p).objects.get(pk=p.pk)),
+    # a background job is its owner's alone (office_admin started this one)
+    "job": Spec(_job, {"office_admin": {"owner"}}, _act_job, lambda j: type(j).objects.get(pk=j.pk)),
     "assessment_result": Spec(_result, {"office_admin": {"office"}, "office_staff": {"office"}}, _act_result,
                               lambda r: type(r).objects.get(pk=r.pk)),
 }

@@ -9,6 +9,7 @@ class AccountabilityConfig(AppConfig):
     def ready(self) -> None:
         from rectify.accountability import figures, panels, services
         from rectify.closeout import hooks as closeout_hooks
+        from rectify.core import hooks as core_hooks
         from rectify.core.numbers import register_document_kind
         from rectify.documents import hooks as documents_hooks
         from rectify.ledger import hooks as ledger_hooks
@@ -20,4 +21,5 @@ class AccountabilityConfig(AppConfig):
         supervision_hooks.escalation_issued.register(services.on_escalation)
         ledger_hooks.task_panels.register(panels.case_panel)
         ledger_hooks.timeline_hidden.register(panels.hidden_accountability_events)
+        core_hooks.audit_hidden.register(panels.hidden_audit_events)
         documents_hooks.bulletin_sections.register(figures.bulletin_section)

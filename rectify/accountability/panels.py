@@ -31,3 +31,13 @@ def hidden_accountability_events(*, user, task) -> Q | None:
     if scope.is_case_handler(user):
         return None
     return Q(action__in=ACCOUNTABILITY_EVENTS)
+
+
+def hidden_audit_events(*, user) -> Q | None:
+    """The audit record viewer shows cases' events (and accountability proposed on a task) to case
+    handlers only: the record's other readers (office administrator, security auditor) are not told
+    of a case (docs/accountability.md); `rectify verify` still walks every link."""
+    if scope.is_case_handler(user):
+        return None
+    return (Q(object_type__startswith="accountability.") | Q(action__in=ACCOUNTABILITY_EVENTS)
+            | Q(action__startswith="case_"))

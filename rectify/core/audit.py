@@ -211,6 +211,34 @@ class VerifyResult:
     broken_seq: int | None = None
 
 
+def _check_link(row: dict, expected_seq: int, prev_hash: str, head: tuple[int, str] | None, *,
+                digest: str | None = None) -> tuple[str, int] | None:
+    """The first problem of one link walked in primary-key order, as (message, seq), or None.
+    ``digest`` is the link already computed from a raw read (verify_chain's fast path); where it
+    differs, the ORM's reading of the row decides (:func:`_digest_matches_exactly`)."""
+    seq = row["seq"]
+    if seq != expected_seq:
+        if seq > expected_seq:
+            return (f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除） / event #{expected_seq} missing: "
+                    f"deleted", expected_seq)
+        return f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order (expected #{expected_seq}): reordered", seq
+    if row["prev_hash"] != prev_hash:
+        return (f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match event #{seq - 1} (reordered or "
+                f"replaced)", seq)
+    edited = (digest != row["hash"] and not _digest_matches_exactly(row["id"])) if digest is not None \
+        else event_digest(row) != row["hash"]
+    if edited:
+        return f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash (edited)", seq
+    if head is not None and seq == head[0] and row["hash"] != head[1]:
+        return f"事件 #{seq} 与先前记录的链头哈希不符 / event #{seq} does not match the recorded head hash", seq
+    return None
+
+
+def _head_missing(head: tuple[int, str], count: int) -> VerifyResult:
+    return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
+                        f"recorded head #{head[0]} but only {count} events remain", count + 1)
+
+
 def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000) -> VerifyResult:
     """Re-walk the chain from genesis and name the first broken link.
 
@@ -223,31 +251,17 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
     count = 0
     # Walk by primary key so that a reordering (seq values swapped) is seen as out of order.
     for row, digest in _chain_rows(chunk_size):
-        seq = row["seq"]
-        if seq != expected_seq:
-            if seq > expected_seq:
-                return VerifyResult(False, count, f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除）"
-                                    f" / event #{expected_seq} missing: deleted", expected_seq)
-            return VerifyResult(False, count, f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order"
-                                f" (expected #{expected_seq}): reordered", seq)
-        if row["prev_hash"] != prev_hash:
-            return VerifyResult(False, count, f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match "
-                                f"event #{seq - 1} (reordered or replaced)", seq)
-        if digest != row["hash"] and not _digest_matches_exactly(row["id"]):
-            return VerifyResult(False, count, f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash "
-                                f"(edited)", seq)
-        if head is not None and seq == head[0]:
-            if row["hash"] != head[1]:
-                return VerifyResult(False, count, f"事件 #{seq} 与先前记录的链头哈希不符 / event #{seq} does not match "
-                                    f"the recorded head hash", seq)
+        problem = _check_link(row, expected_seq, prev_hash, head, digest=digest)
+        if problem:
+            return VerifyResult(False, count, problem[0], problem[1])
+        if head is not None and row["seq"] == head[0]:
             head_seen = True
         prev_hash = row["hash"]
         expected_seq += 1
         count += 1
     if not head_seen:
         assert head is not None  # head_seen starts False only when a head was given
-        return VerifyResult(False, count, f"链尾被截断：先前记录的链头为 #{head[0]}，现仅有 {count} 条 / chain cut: "
-                            f"recorded head #{head[0]} but only {count} events remain", count + 1)
+        return _head_missing(head, count)
     return VerifyResult(True, count, f"OK: {count} events verified")
 
 
@@ -312,6 +326,40 @@ def _digest_matches_exactly(pk: int) -> bool:
     """The link of one event through the ORM, as :func:`event_digest` has always computed it."""
     row = Event.objects.filter(pk=pk).values(*HASHED_FIELDS, "hash").first()
     return row is not None and event_digest(row) == row["hash"]
+
+
+@dataclass
+class VerifyProgress:
+    """Where a verification walked in steps has got to (the audit page runs one step per request)."""
+
+    last_id: int = 0
+    count: int = 0
+    prev_hash: str = GENESIS
+    head: tuple[int, str] | None = None
+    head_seen: bool = True
+    result: VerifyResult | None = None  # set when finished
+
+
+def verify_step(progress: VerifyProgress, *, limit: int = 5000) -> VerifyProgress:
+    """Walk the next ``limit`` links after ``progress`` (read-only); the same checks as
+    :func:`verify_chain`, so that a chain verified in steps gives the same answer."""
+    if progress.result is not None:
+        return progress
+    rows = list(Event.objects.filter(id__gt=progress.last_id).order_by("id").values(*HASHED_FIELDS, "id", "hash")[:limit])
+    last_id, count, prev_hash, head_seen = progress.last_id, progress.count, progress.prev_hash, progress.head_seen
+    for row in rows:
+        problem = _check_link(row, count + 1, prev_hash, progress.head)
+        if problem:
+            return VerifyProgress(row["id"], count, prev_hash, progress.head, head_seen,
+                                  VerifyResult(False, count, problem[0], problem[1]))
+        if progress.head is not None and row["seq"] == progress.head[0]:
+            head_seen = True
+        last_id, prev_hash, count = row["id"], row["hash"], count + 1
+    result = None
+    if len(rows) < limit:
+        result = _head_missing(progress.head, count) if (progress.head is not None and not head_seen) else \
+            VerifyResult(True, count, f"OK: {count} events verified")
+    return VerifyProgress(last_id, count, prev_hash, progress.head, head_seen, result)
 
 
 def protect_events_sql() -> list[str]:

@@ -37,3 +37,11 @@ class Hook:
 
     def __repr__(self) -> str:
         return f"<Hook {self.name}: {len(self._handlers)} handlers>"
+
+
+# Declared here, where the audit record lives (core has no hooks.py of its own beyond this module).
+audit_hidden = Hook(
+    "core.audit_hidden",
+    "handler(user) -> Q | None — events of the audit record this reader of the record (the security "
+    "auditor, the office administrator) may not see in the viewer, e.g. confidential accountability cases.",
+)

@@ -23,6 +23,7 @@ class Role(models.TextChoices):
     LEADER = "leader", _("市领导")
     DISCIPLINE = "discipline", _("纪委监委")
     AUDITOR = "auditor", _("安全审计员")
+    OBSERVER = "observer", _("监督员")  # 人大代表、政协委员、环保志愿者: the public set plus their own observations
 
 
 OFFICE_ROLES = frozenset({Role.OFFICE_ADMIN, Role.OFFICE_STAFF})

@@ -125,7 +125,7 @@ def check_bulletin_access(rnd: DispatchRound, actor: User) -> None:
         raise PermissionDenied("只有本轮调度所属的整改办可以生成月度调度通报。")
 
 
-def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
+def bulletin_data(rnd: DispatchRound, actor: User, head: tuple[int, str] | None = None) -> dict:
     """All figures of the bulletin for a closed round, office-wide (not scoped to one unit).
 
     Task statuses are those kept in the round's snapshots (as they stood at its end); a round
@@ -286,7 +286,7 @@ def bulletin_data(rnd: DispatchRound, actor: User) -> dict:
         "sections": sorted((section for section in hooks.bulletin_sections(
             rnd=rnd, start=timezone.localtime(start).date(),
             end=timezone.localtime(end).date() - dt.timedelta(days=1)) if section), key=lambda x: x.order),
-        "generated_on": timezone.localdate(), "chain_head": chain_head(),
+        "generated_on": timezone.localdate(), "chain_head": head or chain_head(),
     }
 
 
@@ -449,8 +449,8 @@ def _render_docx(data: dict) -> bytes:
     return doc.to_bytes()
 
 
-def bulletin_docx(rnd: DispatchRound, actor: User) -> bytes:
-    return _render_docx(bulletin_data(rnd, actor))
+def bulletin_docx(rnd: DispatchRound, actor: User, head: tuple[int, str] | None = None) -> bytes:
+    return _render_docx(bulletin_data(rnd, actor, head))
 
 
 # ---- Excel ---------------------------------------------------------------------------
@@ -548,8 +548,8 @@ def _render_xlsx(data: dict) -> bytes:
     return out.getvalue()
 
 
-def bulletin_xlsx(rnd: DispatchRound, actor: User) -> bytes:
-    return _render_xlsx(bulletin_data(rnd, actor))
+def bulletin_xlsx(rnd: DispatchRound, actor: User, head: tuple[int, str] | None = None) -> bytes:
+    return _render_xlsx(bulletin_data(rnd, actor, head))
 
 
 # ---- generation with its audit event ------------------------------------------------------
@@ -568,10 +568,11 @@ def generate_bulletin(*, actor: User, rnd: DispatchRound, fmt: str) -> tuple[byt
         raise ValidationError("本轮调度尚未结束，月度调度通报须在结束本轮调度后生成。")
     number = allocate_number(kind=BULLETIN_KIND, year=timezone.localdate().year,
                              object_type=rnd._meta.label_lower, object_id=rnd.pk, actor=actor)
-    data = builder(rnd, actor)
+    head = chain_head()  # printed in the bulletin and kept in its event: the portal lists it (链头公布)
+    data = builder(rnd, actor, head)
     with transaction.atomic():
         record_event(actor=actor, action="document_generated", obj=rnd, unit=rnd.office,
                      summary=f"生成{rnd.title}{label}（{fmt}，{number}）",
                      after={"round": rnd.pk, "period": rnd.period, "format": fmt, "bytes": len(data),
-                            "doc_number": number})
+                            "doc_number": number, "chain_head": f"{head[0]}:{head[1]}"})
     return data, f"{rnd.title}{label}.{fmt}"

@@ -124,6 +124,25 @@ class EvidenceStore:
         thumbs.delete_thumbnails(self.root, digest)
         return existed
 
+    def sweep_incoming(self, older_than: float = 3600) -> int:
+        """Delete ``.incoming-*`` files that an interrupted write left behind (a killed process
+        mid-upload) once they are older than ``older_than`` seconds; returns how many went."""
+        import time
+
+        from rectify.evidence.layout import INCOMING_PREFIX
+
+        cutoff, removed = time.time() - older_than, 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.rglob(f"{INCOMING_PREFIX}*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            except OSError:
+                pass  # another process swept it first
+        return removed
+
     # check command
     def missing_or_altered(self, expected: Iterable[tuple[str, str]] | None = None) -> list[StoreProblem]:
         """Re-hash every stored file. With ``expected`` — the (digest, extension) pairs the

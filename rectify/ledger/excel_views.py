@@ -19,7 +19,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -27,8 +26,10 @@ from django.views.decorators.http import require_POST
 from rectify.core.forms import ZhForm
 from rectify.core.ratelimit import throttled
 from rectify.core.stash import Stash
+from rectify.jobs.services import start_job
 from rectify.ledger import excel, selectors
 from rectify.ledger.forms import TaskFilterForm
+from rectify.ledger.jobs import IMPORT
 from rectify.ledger.models import Campaign
 from rectify.ledger.scope import can_create_tasks
 from rectify.ledger.views import _filters_from
@@ -116,6 +117,7 @@ def import_preview(request):
         return redirect("ledger:import_upload")
     pending = request.session[SESSION_KEY]
     pending["plan"] = preview.fingerprint()
+    pending["ok"] = preview.ok
     request.session.modified = True
     good = [r for r in preview.rows if not r.errors]
     return render(request, "ledger/import_preview.html", {
@@ -128,25 +130,35 @@ def import_preview(request):
 @login_required
 @require_POST
 def import_confirm(request):
+    """确认导入: start the background job that writes the file (all or nothing) and show its progress.
+
+    The job reads the file again and refuses if what it would do differs from the preview shown
+    (its fingerprint is kept in the session when the preview is rendered)."""
     _require_office(request.user)
-    plan = (request.session.get(SESSION_KEY) or {}).get("plan")
-    preview = _pending_preview(request)
-    if preview is None:
+    pending = request.session.get(SESSION_KEY) or {}
+    try:
+        entry = PENDING.get(request, pending.get("token"))
+    except Http404:
+        entry = None
+    if entry is None or not pending.get("plan"):
+        _discard(request)
         messages.error(request, _("没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。"))
         return redirect("ledger:import_upload")
-    if not preview.ok:
+    if not pending.get("ok"):
         messages.error(request, _("文件有错误，未写入任何数据。请修改文件后重新上传。"))
         return redirect("ledger:import_preview")
-    if preview.fingerprint() != plan:
-        messages.error(request, _("预览之后台账已有变化（例如他人修改了相关任务），请核对更新后的预览再确认。"))
-        return redirect("ledger:import_preview")
-    result = excel.commit_import(preview, actor=request.user)
-    if not result.ok:
-        messages.error(request, result.summary())
-        return redirect("ledger:import_preview")
+    campaign = _importable_campaigns(request.user).filter(pk=entry.meta.get("campaign")).first()
+    if campaign is None:
+        _discard(request)
+        raise PermissionDenied(_("只有整改办可以导入台账。"))
+    filename = entry.meta.get("filename", "")
+    job = start_job(actor=request.user, kind=IMPORT, title=str(_("导入台账「%(file)s」到%(campaign)s")
+                                                               % {"file": filename, "campaign": campaign.name}),
+                    params={"campaign": campaign.pk, "filename": filename, "plan": pending["plan"]},
+                    input_bytes=entry.read_bytes(), input_suffix=".xlsx")
     _discard(request)
-    messages.success(request, result.summary())
-    return redirect(f"{reverse('ledger:task_list')}?campaign={preview.campaign.pk}")
+    messages.info(request, _("已开始在后台导入，全部写入或全部不写；可离开本页，完成后在“我的后台任务”查看结果。"))
+    return redirect("jobs:detail", pk=job.pk)
 
 
 @login_required

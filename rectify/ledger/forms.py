@@ -30,6 +30,8 @@ class TaskFilterForm(ZhForm):
                                   widget=FastSelect)
     county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"),
                                     widget=FastSelect)
+    lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"),
+                                  widget=FastSelect)
     status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
                                         choices=[("", _("全部")), *STATUS_LABELS.items()])
@@ -46,6 +48,7 @@ class TaskFilterForm(ZhForm):
         self.fields["campaign"].queryset = campaigns
         self.fields["unit"].queryset = _units()
         self.fields["county"].queryset = Unit.objects.filter(kind=UnitKind.COUNTY).order_by("sort_order", "id")
+        self.fields["lead"].queryset = Unit.objects.filter(kind=UnitKind.DEPARTMENT).order_by("sort_order", "id")
 
 
 class TaskForm(ZhForm):

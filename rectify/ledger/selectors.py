@@ -39,6 +39,7 @@ class TaskFilter:
     category: str = ""
     unit: int | None = None
     county: int | None = None
+    lead: int | None = None  # 牵头督导单位 (the battle map's per-lead-unit bars link here)
     status: str = ""
     progress_status: str = ""
     warning_colour: str = ""
@@ -71,6 +72,9 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
         qs = qs.filter(deadline__lte=f.deadline_to)
     if f.unit:
         qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit_id=f.unit)))
+    if f.lead:
+        qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit_id=f.lead,
+                                                      role=UnitRole.LEAD_SUPERVISOR)))
     if f.county:
         county = Unit.objects.filter(pk=f.county).only("path").first()
         if county is None:

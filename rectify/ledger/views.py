@@ -24,6 +24,7 @@ def _filters_from(form: TaskFilterForm) -> selectors.TaskFilter:
     return selectors.TaskFilter(
         campaign=d["campaign"].pk if d.get("campaign") else None, category=d.get("category") or "",
         unit=d["unit"].pk if d.get("unit") else None, county=d["county"].pk if d.get("county") else None,
+        lead=d["lead"].pk if d.get("lead") else None,
         status=d.get("status") or "", progress_status=d.get("progress_status") or "",
         warning_colour=d.get("warning_colour") or "", deadline_kind=d.get("deadline_kind") or "",
         deadline_from=d.get("deadline_from"), deadline_to=d.get("deadline_to"), q=(d.get("q") or "").strip(),

@@ -4,6 +4,7 @@ before the transaction, written in bulk inside one short one), or nothing, with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,11 +36,13 @@ def _messages(exc: Exception) -> str:
     return str(exc)
 
 
-def commit_import(preview: ImportPreview, *, actor: User) -> ImportResult:
+def commit_import(preview: ImportPreview, *, actor: User,
+                  progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Write a clean preview: every new and changed row in one bulk write, or nothing.
 
     A task changed by someone else since the preview (a stale version) or a code taken meanwhile
-    rolls the whole import back with the row named.
+    rolls the whole import back with the row named. ``progress(done, total)`` is called before
+    and after the one bulk write (the background job shows it).
     """
     if preview.file_errors:
         return ImportResult(ok=False, errors=list(preview.file_errors))
@@ -64,7 +67,10 @@ def commit_import(preview: ImportPreview, *, actor: User) -> ImportResult:
                    "rows": len(preview.rows), "created": created, "updated": updated, "unchanged": result.unchanged})
 
     try:
-        # checks and rows are prepared before write_tasks opens its (short) transaction
+        # checks and rows are prepared before write_tasks opens its (short) transaction; the
+        # background job's progress reads 0 until the one short write has committed
+        if progress is not None:
+            progress(0, len(preview.rows))
         write_tasks(actor=actor, campaign=preview.campaign, writes=writes, source=source, then=record_import)
     except BulkWriteError as exc:
         row = exc.write.key
@@ -74,4 +80,6 @@ def commit_import(preview: ImportPreview, *, actor: User) -> ImportResult:
         return ImportResult(ok=False, errors=[f"第 {row.number} 行（{row.code}）：" + _messages(exc.cause)])
     except (ValidationError, PermissionDenied, DatabaseError) as exc:
         return ImportResult(ok=False, errors=[_messages(exc)])
+    if progress is not None:
+        progress(len(preview.rows), len(preview.rows))
     return result

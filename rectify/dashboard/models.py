@@ -1,0 +1,115 @@
+"""Display tokens (大屏令牌): a read-only link for the wall screen of a meeting room, issued and
+revoked by the office, so that the board shows without a login prompt mid-meeting."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rectify.orgs.models import Unit
+
+
+class DisplayTokenQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DisplayTokenQuerySet:
+        from rectify.dashboard.scope import visible_display_tokens
+
+        return visible_display_tokens(self, user)
+
+
+class DisplayToken(models.Model):
+    """Only the SM3 digest of the key is stored; the key is shown once, when issued. The wall shows
+    what the issuing office user's board shows; revoking (or deactivating that account) ends it."""
+
+    office = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("整改办"))
+    name = models.CharField(_("用途"), max_length=100)
+    prefix = models.CharField(max_length=8)
+    digest = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("签发时间"))
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    objects = DisplayTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("大屏令牌")
+        verbose_name_plural = _("大屏令牌")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.prefix}…）"
+
+
+class ReceiptStatus(models.TextChoices):
+    OPEN = "open", _("待办理")
+    DONE = "done", _("已办理")
+
+
+class InstructionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> InstructionQuerySet:
+        from rectify.dashboard.scope import visible_instructions
+
+        return visible_instructions(self, user)
+
+
+class Instruction(models.Model):
+    """A city leader's instruction (领导批示) on a task or on a county. It reaches the responsible
+    units of the task (or the county itself), each of which records what it did (``InstructionReceipt``)."""
+
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("批示领导"))
+    task = models.ForeignKey("ledger.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                             verbose_name=_("任务"))
+    county = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("县市区"))
+    text = models.TextField(_("批示内容"))
+    created_at = models.DateTimeField(_("批示时间"))
+
+    objects = InstructionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("领导批示")
+        verbose_name_plural = _("领导批示")
+        constraints = [
+            # on a task or on a county, exactly one
+            models.CheckConstraint(condition=models.Q(task__isnull=False, county__isnull=True)
+                                   | models.Q(task__isnull=True, county__isnull=False), name="instruction_one_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"批示：{self.text[:30]}"
+
+
+class ReceiptQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ReceiptQuerySet:
+        from rectify.dashboard.scope import visible_receipts
+
+        return visible_receipts(self, user)
+
+
+class InstructionReceipt(models.Model):
+    """One unit's copy of an instruction and what it did about it (办理情况)."""
+
+    instruction = models.ForeignKey(Instruction, on_delete=models.CASCADE, related_name="receipts")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("办理单位"))
+    status = models.CharField(_("状态"), max_length=10, choices=ReceiptStatus.choices, default=ReceiptStatus.OPEN)
+    action_text = models.TextField(_("办理情况"), blank=True)
+    acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+    acted_at = models.DateTimeField(_("办理时间"), null=True, blank=True)
+
+    objects = ReceiptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["instruction_id", "unit__sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["instruction", "unit"], name="receipt_unique_unit")]
+        indexes = [
+            # a unit's open instructions (its 我的工作 page)
+            models.Index(fields=["unit", "status"], name="receipt_unit_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.get_status_display()}"

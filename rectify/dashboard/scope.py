@@ -1,0 +1,116 @@
+"""Who sees the battle map and board (挂图作战), and which counties it shows them.
+
+| role | board | counties on the map |
+| --- | --- | --- |
+| 整改办管理员/工作人员 | the tasks of its tree (the ledger's scope) | the county-level units of its tree |
+| 市领导 | the tasks it sees in the ledger: its counties (包县市区), sectors (分管领域) and the tasks where it is 责任领导 | its own counties only |
+| anyone else | none (their landing page is their own work) | none |
+
+Every figure is computed from ``Task.objects.visible_to(user)``, so the board can never show more
+than the ledger would.
+"""
+
+from __future__ import annotations
+
+from rectify.core.roles import QS, Role, Viewer, is_active_user, is_office
+from rectify.orgs.models import LeaderAssignment, UnitKind
+from rectify.orgs.scope import in_tree
+
+
+def sees_board(user: Viewer) -> bool:
+    return is_office(user) or (is_active_user(user) and user.role == Role.LEADER)
+
+
+def board_counties(queryset: QS, user: Viewer) -> QS:
+    """County-level units whose figures this user's board shows."""
+    queryset = queryset.filter(kind=UnitKind.COUNTY, is_active=True)
+    if is_office(user):
+        return queryset.filter(in_tree("", user.unit))
+    if is_active_user(user) and user.role == Role.LEADER:
+        return queryset.filter(pk__in=LeaderAssignment.objects.filter(leader=user, county__isnull=False)
+                               .values("county_id"))
+    return queryset.none()
+
+
+def manages_displays(user: Viewer) -> bool:
+    """The office issues and revokes display tokens (大屏令牌) for its own tree."""
+    return is_office(user)
+
+
+def visible_display_tokens(queryset: QS, user: Viewer) -> QS:
+    return queryset.filter(in_tree("office", user.unit)) if is_office(user) else queryset.none()
+
+
+# --- leader instructions (领导批示) --------------------------------------------------------------
+#
+# | role | sees | acts |
+# | --- | --- | --- |
+# | 市领导 | its own instructions | writes on a task it sees, or on one of its counties |
+# | 整改办 | those that reached a unit of its tree | none |
+# | 牵头督导单位 | those on the tasks it leads | none |
+# | 责任单位 填报员/审核员 | those that reached its unit (its own receipt only) | records what it did |
+
+
+def _receipts_in(unit):
+    from rectify.dashboard.models import InstructionReceipt
+
+    return InstructionReceipt.objects.filter(in_tree("unit", unit)).values("instruction_id")
+
+
+def visible_instructions(queryset: QS, user: Viewer) -> QS:
+    from django.db.models import Q
+
+    from rectify.core.roles import UNIT_ROLES
+    from rectify.ledger.models import Task
+
+    if not is_active_user(user):
+        return queryset.none()
+    if user.role == Role.LEADER:
+        return queryset.filter(leader_id=user.pk)
+    if (is_office(user) or user.role in UNIT_ROLES) and user.unit is not None:
+        return queryset.filter(Q(pk__in=_receipts_in(user.unit)))
+    if user.role == Role.SUPERVISOR and user.unit is not None:
+        return queryset.filter(task__in=Task.objects.actionable_by(user, "lead").values("pk"))
+    return queryset.none()
+
+
+def visible_receipts(queryset: QS, user: Viewer) -> QS:
+    from rectify.core.roles import UNIT_ROLES
+    from rectify.dashboard.models import Instruction
+
+    queryset = queryset.filter(instruction__in=visible_instructions(Instruction.objects.all(), user).values("pk"))
+    if is_active_user(user) and user.role in UNIT_ROLES:
+        queryset = queryset.filter(in_tree("unit", user.unit))
+    return queryset
+
+
+def instructs_on_task(user: Viewer, task) -> bool:
+    from rectify.ledger.models import Task
+
+    return (is_active_user(user) and user.role == Role.LEADER
+            and Task.objects.visible_to(user).filter(pk=task.pk).exists())
+
+
+def instructs_on_county(user: Viewer, county) -> bool:
+    return (is_active_user(user) and user.role == Role.LEADER
+            and LeaderAssignment.objects.filter(leader_id=user.pk, county=county).exists())
+
+
+def records_on(user: Viewer, receipt) -> bool:
+    """The receiving unit's own people (填报员/审核员) record what it did."""
+    from rectify.core.roles import UNIT_ROLES
+    from rectify.orgs.scope import unit_within
+
+    return (is_active_user(user) and user.role in UNIT_ROLES and user.unit is not None
+            and unit_within(receipt.unit, user.unit))
+
+
+def on_board_tasks(queryset: QS, user: Viewer, tasks: QS, *, task_field: str = "task") -> QS:
+    """Rows hanging off the board's tasks (escalations, close-out objections), read through the
+    tasks already scoped for the board. For the board's users (the office, city leaders) this is
+    exactly those rows' own scope — supervision.scope.visible_escalations and
+    closeout.scope.visible_objections both reduce to "its task is visible" for them
+    (tests/test_board.py checks the equality) — without evaluating the ledger scope once more."""
+    if not sees_board(user):
+        return queryset.none()
+    return queryset.filter(**{f"{task_field}__in": tasks.order_by().values("pk")})

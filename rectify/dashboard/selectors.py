@@ -1,0 +1,264 @@
+"""The battle map's and board's figures (挂图作战), read in the user's scope.
+
+Every figure is a grouped query over ``Task.objects.visible_to(user)`` (the ledger's own scope):
+counts by derived status, by county (a task counts for each county where one of its responsible
+units lies, as the ledger's county filter counts it), by lead unit, and per round from the round
+snapshots. A fixed number of queries whatever the ledger's size; no loop over tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Substr
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from rectify.assessment.models import OPEN_HELP, HelpRequest
+from rectify.closeout.models import Objection, ObjectionStatus
+from rectify.dashboard.geo import GeoError, load_region_geojson
+from rectify.dashboard.scope import board_counties, on_board_tasks, sees_board
+from rectify.dispatch.models import DispatchRound
+from rectify.indicators.selectors import county_attainment
+from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.ledger.progress import STATUS_LABELS, ProgressStatus
+from rectify.orgs.models import Unit
+from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot
+
+MEASURES = {
+    "overdue": "逾期任务数",
+    "lagging": "滞后任务数",
+    "on_schedule_share": "序时推进占比（%）",
+    "closeout_share": "已完成（销号）占比（%）",
+    "attainment": "目标指标达标率（%）",
+}
+STATUS_ORDER = [ProgressStatus.OVERDUE, ProgressStatus.LAGGING, ProgressStatus.ON_SCHEDULE, ProgressStatus.LONG_TERM,
+                ProgressStatus.CLOSED, ProgressStatus.UNSCHEDULED]
+STATUS_COLOURS = {"overdue": "#c62828", "lagging": "#f9a825", "on_schedule": "#2e7d32", "long_term": "#1565c0",
+                  "closed": "#607d8b", "unscheduled": "#bdbdbd", "": "#e0e0e0"}
+DEADLINE_DAYS = 60
+LIST_LIMIT = 12
+ROUNDS = 6
+MATERIALISE_BELOW = 5000  # visible tasks read once as ids below this many (bench/board.py)
+
+
+def board_tasks(user) -> QuerySet:
+    return Task.objects.visible_to(user)
+
+
+def counties_for(user) -> list[Unit]:
+    return list(board_counties(Unit.objects.all(), user).order_by("sort_order", "id"))
+
+
+def region_code(counties: list[Unit]) -> str:
+    """The prefecture whose map to draw: that of the counties' GB/T 2260 codes (4311xx → 431100)."""
+    codes = sorted({u.region_code[:4] + "00" for u in counties if len(u.region_code) == 6})
+    return codes[0] if codes else ""
+
+
+def ledger_url(**params: Any) -> str:
+    return reverse("ledger:task_list") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def status_counts(tasks: QuerySet) -> dict[str, int]:
+    """Tasks by derived status (one GROUP BY)."""
+    return {row["progress_status"]: row["n"] for row in tasks.order_by().values("progress_status")
+            .annotate(n=Count("id"))}
+
+
+def county_status_counts(tasks: QuerySet, counties: list[Unit]) -> dict[int, dict[str, int]]:
+    """Per county and status, the tasks one of whose responsible units lies in the county: a unit
+    lies in a county when the county's materialised path begins its own, so one GROUP BY over the
+    path's prefix of the counties' length (one query per depth of county in the tree, usually one),
+    counting each task once per county as the ledger's county filter does."""
+    result: dict[int, dict[str, int]] = {c.pk: {} for c in counties}
+    by_length: dict[int, dict[str, int]] = {}
+    for c in counties:
+        by_length.setdefault(len(c.path), {})[c.path] = c.pk
+    for length, paths in by_length.items():
+        rows = (TaskUnit.objects.filter(role=UnitRole.RESPONSIBLE, task__in=tasks.order_by().values("pk"))
+                .annotate(county_path=Substr("unit__path", 1, length)).filter(county_path__in=list(paths))
+                .values("county_path", "task__progress_status").annotate(n=Count("task_id", distinct=True))
+                .order_by())
+        for row in rows:
+            result[paths[row["county_path"]]][row["task__progress_status"]] = row["n"]
+    return result
+
+
+def lead_unit_counts(tasks: QuerySet) -> list[dict]:
+    """Per lead supervising unit (牵头督导单位) and status (one GROUP BY), most tasks first."""
+    rows = (TaskUnit.objects.filter(role=UnitRole.LEAD_SUPERVISOR, task__in=tasks.order_by().values("pk"))
+            .values("unit_id", "unit__name", "unit__short_name", "task__progress_status")
+            .annotate(n=Count("task_id", distinct=True)).order_by())
+    units: dict[int, dict] = {}
+    for row in rows:
+        u = units.setdefault(row["unit_id"], {"id": row["unit_id"], "name": row["unit__short_name"] or row["unit__name"],
+                                              "by_status": {}, "total": 0, "url": ledger_url(lead=row["unit_id"])})
+        u["by_status"][row["task__progress_status"]] = row["n"]
+        u["total"] += row["n"]
+    return sorted(units.values(), key=lambda u: (-u["total"], u["name"]))
+
+
+def round_progress(user, tasks: QuerySet) -> dict:
+    """Status of the visible tasks at the end of each of the last rounds (their snapshots)."""
+    rounds = list(DispatchRound.objects.visible_to(user).filter(snapshots__isnull=False).distinct()
+                  .order_by("-period").values_list("pk", "period")[:ROUNDS])
+    rounds.reverse()
+    counts: dict[tuple[int, str], int] = {}
+    if rounds:
+        for row in (StatusSnapshot.objects.filter(round__in=[r for r, _ in rounds], task__in=tasks.order_by().values("pk"))
+                    .values("round_id", "status").annotate(n=Count("id")).order_by()):
+            counts[(row["round_id"], row["status"])] = row["n"]
+    return {"periods": [p for _, p in rounds],
+            "series": [{"status": s.value, "name": STATUS_LABELS[s], "colour": STATUS_COLOURS[s.value],
+                        "data": [counts.get((r, s.value), 0) for r, _ in rounds]} for s in STATUS_ORDER]}
+
+
+def _count(qs: QuerySet, rows: list, limit: int) -> int:
+    """The list's total: the rows themselves when fewer than the limit came back, else a bare count."""
+    return len(rows) if len(rows) < limit else qs.order_by().count()
+
+
+def upcoming_deadlines(tasks: QuerySet, today: dt.date) -> dict:
+    window = tasks.filter(deadline__gte=today, deadline__lte=today + dt.timedelta(days=DEADLINE_DAYS)).exclude(
+        progress_status=ProgressStatus.CLOSED)
+    rows = list(window.order_by("deadline", "id").values("pk", "code", "title", "deadline", "progress_status",
+                                                            "warning_colour")[:LIST_LIMIT * 2])
+    return {"count": _count(window, rows, LIST_LIMIT * 2), "days": DEADLINE_DAYS,
+            "url": ledger_url(deadline_from=today.isoformat(),
+                              deadline_to=(today + dt.timedelta(days=DEADLINE_DAYS)).isoformat(), sort="deadline"),
+            "rows": [{"id": r["pk"], "code": r["code"], "title": r["title"], "deadline": r["deadline"].isoformat(),
+                      "days": (r["deadline"] - today).days, "status": STATUS_LABELS.get(r["progress_status"], ""),
+                      "colour": r["warning_colour"], "url": reverse("ledger:task_detail", args=[r["pk"]])}
+                     for r in rows]}
+
+
+def open_escalations(user, today: dt.date, tasks: QuerySet | None = None) -> dict:
+    """Open rungs of the ladder, replies overdue first."""
+    qs = on_board_tasks(Escalation.objects.all(), user, tasks if tasks is not None else board_tasks(user))
+    qs = qs.filter(status=EscalationStatus.OPEN)
+    late = Case(When(reply_due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField())
+    rows = list(qs.select_related("task", "target_unit").order_by(late, "reply_due", "id")[:LIST_LIMIT])
+    if len(rows) < LIST_LIMIT:
+        count, overdue = len(rows), sum(1 for e in rows if e.reply_due and e.reply_due < today)
+    else:
+        totals = qs.order_by().aggregate(n=Count("id"), late=Count("id", filter=Q(reply_due__lt=today)))
+        count, overdue = totals["n"], totals["late"]
+    return {"count": count, "overdue": overdue,
+            "url": reverse("supervision:board"),
+            "rows": [{"id": e.pk, "rung": e.get_rung_display(), "task": f"{e.task.code} {e.task.title}",
+                      "unit": e.target_unit.short_name or e.target_unit.name,
+                      "reply_due": e.reply_due.isoformat() if e.reply_due else "",
+                      "overdue": bool(e.reply_due and e.reply_due < today),
+                      "url": reverse("supervision:detail", args=[e.pk])} for e in rows]}
+
+
+def open_help_requests(user) -> dict:
+    qs = HelpRequest.objects.visible_to(user).filter(status__in=OPEN_HELP)
+    rows = list(qs.select_related("task", "unit").order_by("created_at", "id")[:LIST_LIMIT])
+    return {"count": _count(qs, rows, LIST_LIMIT), "url": reverse("assessment:help_list"),
+            "rows": [{"id": h.pk, "unit": h.unit.short_name or h.unit.name, "task": h.task.code,
+                      "needs": h.needs[:80], "status": h.get_status_display(),
+                      "url": reverse("assessment:help", args=[h.pk])} for h in rows]}
+
+
+def open_objections(user, tasks: QuerySet | None = None) -> dict:
+    qs = on_board_tasks(Objection.objects.all(), user, tasks if tasks is not None else board_tasks(user),
+                        task_field="closeout__task").filter(status=ObjectionStatus.OPEN)
+    rows = list(qs.select_related("closeout__task").order_by("submitted_at", "id")[:LIST_LIMIT])
+    return {"count": _count(qs, rows, LIST_LIMIT),
+            "rows": [{"id": o.pk, "receipt": o.receipt, "task": o.closeout.task.code, "content": o.content[:80],
+                      "url": reverse("closeout:detail", args=[o.closeout_id])} for o in rows]}
+
+
+def indicator_standings(user) -> list[dict]:
+    """The targets (目标指标) and where each stands at its latest period."""
+    from rectify.indicators.selectors import counties as all_counties
+    from rectify.indicators.selectors import indicator_queryset, standings
+
+    inds = list(indicator_queryset(user)[:LIST_LIMIT])
+    st = standings(inds, all_counties()) if inds else {}
+    return [{"id": i.pk, "name": i.name, "target": i.target_text, "period": st[i.pk].period,
+             "attainment": str(st[i.pk].attainment), "met": st[i.pk].met, "regions": st[i.pk].total - st[i.pk].no_data,
+             "url": reverse("indicators:detail", args=[i.pk])} for i in inds]
+
+
+def county_figures(user, tasks: QuerySet, counties: list[Unit]) -> list[dict]:
+    by_county = county_status_counts(tasks, counties)
+    attained = county_attainment(user, [c.pk for c in counties])
+    rows = []
+    for c in counties:
+        st = by_county.get(c.pk, {})
+        total = sum(st.values())
+        scheduled = sum(st.get(s, 0) for s in ("on_schedule", "lagging", "overdue"))
+        met, measured = attained.get(c.pk, (0, 0))
+        rows.append({
+            "id": c.pk, "name": c.name, "short": c.short_name or c.name, "code": c.region_code, "total": total,
+            "by_status": st, "overdue": st.get("overdue", 0), "lagging": st.get("lagging", 0),
+            "on_schedule_share": _share(st.get("on_schedule", 0), scheduled),
+            "closeout_share": _share(st.get("closed", 0), total),
+            "attainment": _share(met, measured), "attainment_met": met, "attainment_total": measured,
+            "url": ledger_url(county=c.pk)})
+    return rows
+
+
+def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
+    """Everything the board and the map show, for this user's scope."""
+    if not sees_board(user):
+        return {}
+    tasks = board_tasks(user)
+    counties = counties_for(user)
+    statuses = status_counts(tasks)
+    total = sum(statuses.values())
+    if total <= MATERIALISE_BELOW:
+        # A scope that is a small part of a large ledger (a city office in a province, a leader) costs
+        # a scan per query; read its ids once and let the grouped queries start from them.
+        tasks = Task.objects.filter(pk__in=list(tasks.order_by().values_list("pk", flat=True)))
+    return {
+        "today": today.isoformat(),
+        "measure": measure if measure in MEASURES else "overdue",
+        "measures": MEASURES,
+        "region": region_code(counties),
+        "total": total,
+        "statuses": [{"status": s.value, "name": STATUS_LABELS[s], "count": statuses.get(s.value, 0),
+                      "colour": STATUS_COLOURS[s.value], "url": ledger_url(progress_status=s.value)}
+                     for s in STATUS_ORDER] + ([{"status": "", "name": "未计算", "count": statuses[""],
+                                                 "colour": STATUS_COLOURS[""], "url": ledger_url()}]
+                                                if statuses.get("") else []),
+        "counties": county_figures(user, tasks, counties),
+        "lead_units": lead_unit_counts(tasks)[:20],
+        "rounds": round_progress(user, tasks),
+        "deadlines": upcoming_deadlines(tasks, today),
+        "escalations": open_escalations(user, today, tasks),
+        "help_requests": open_help_requests(user),
+        "objections": open_objections(user, tasks),
+        "indicators": indicator_standings(user),
+    }
+
+
+def led_tasks(user) -> dict:
+    """A city leader's own tasks (责任领导), worst first."""
+    qs = board_tasks(user).filter(leader=user)
+    rank = Case(*[When(progress_status=s.value, then=Value(i)) for i, s in enumerate(STATUS_ORDER)], default=Value(9),
+                output_field=IntegerField())
+    rows = list(qs.order_by(rank, "deadline", "id").values("pk", "code", "title", "deadline", "progress_status",
+                                                          "warning_colour")[:LIST_LIMIT * 2])
+    return {"count": qs.order_by().count(),
+            "rows": [{**r, "status": STATUS_LABELS.get(r["progress_status"], ""),
+                      "url": reverse("ledger:task_detail", args=[r["pk"]])} for r in rows]}
+
+
+def region_geojson(code: str) -> dict | None:
+    try:
+        return load_region_geojson(code) if code else None
+    except GeoError:
+        return None
+
+
+

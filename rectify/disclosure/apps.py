@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class DisclosureConfig(AppConfig):
+    name = "rectify.disclosure"
+    label = "disclosure"
+    verbose_name = "信息公开"
+
+    def ready(self) -> None:
+        from rectify.disclosure import panels
+        from rectify.ledger import hooks as ledger_hooks
+
+        ledger_hooks.task_panels.register(panels.disclosure_panel)

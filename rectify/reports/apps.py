@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "rectify.reports"
+    label = "reports"
+    verbose_name = "整改报告与一案一档"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from rectify.ledger import hooks as ledger_hooks
+        from rectify.reports import panels
+        from rectify.reports.jobs import register_kinds
+
+        register_kinds()
+        ledger_hooks.task_panels.register(panels.dossier_panel)

@@ -1,0 +1,60 @@
+"""Who sees and changes reserve projects (项目储备库).
+
+| who | sees | acts |
+| --- | --- | --- |
+| office staff and admins | projects of offices in their tree | create, edit, move the stage, import, record progress and performance |
+| a county or department (reporter, reviewer, supervisor) | projects it is responsible for or located in its county | record progress (responsible unit only) |
+| city leaders | projects in their counties | nothing |
+| discipline commission, auditor, others | nothing | nothing |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rectify.core.roles import Role, is_active_user, is_office
+from rectify.orgs.scope import in_tree
+
+
+def _active(user: Any) -> bool:
+    return bool(is_active_user(user))
+
+
+def visible_projects(qs, user):
+    if not _active(user):
+        return qs.none()
+    if is_office(user):
+        return qs.filter(in_tree("office", user.unit))
+    if user.role == Role.LEADER:
+        from rectify.orgs.models import LeaderAssignment
+
+        counties = LeaderAssignment.objects.filter(leader=user, county__isnull=False).values("county_id")
+        return qs.filter(county_id__in=counties)
+    if user.role in {Role.REPORTER, Role.REVIEWER, Role.SUPERVISOR} and user.unit_id:
+        return qs.filter(in_tree("responsible_unit", user.unit) | in_tree("county", user.unit))
+    return qs.none()
+
+
+def actionable_projects(qs, user, action: str):
+    if action in {"edit", "stage", "performance"}:
+        return qs.filter(in_tree("office", user.unit)) if _active(user) and is_office(user) else qs.none()
+    if action == "progress":
+        if not _active(user):
+            return qs.none()
+        if is_office(user):
+            return qs.filter(in_tree("office", user.unit))
+        if user.role in {Role.REPORTER, Role.REVIEWER} and user.unit_id:
+            return qs.filter(in_tree("responsible_unit", user.unit))
+        return qs.none()
+    raise ValueError(f"unknown project action {action!r}")
+
+
+def runs_reserve(user: Any) -> bool:
+    return _active(user) and is_office(user)
+
+
+def moves_stage(user: Any, project: Any) -> bool:
+    from rectify.reserve.models import Project
+
+    return Project.objects.actionable_by(user, "stage").filter(pk=project.pk).exists()
+

@@ -1,0 +1,171 @@
+"""The battle map and board (挂图作战): figures equal the ledger's counts for the same filter, a
+leader sees only their counties and sectors, and the data endpoint is scoped like the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from rectify.dashboard import selectors
+from rectify.ledger import services as ledger
+from rectify.ledger.models import Task
+from rectify.ledger.selectors import TaskFilter, task_queryset
+from rectify.orgs.models import Category, UnitKind
+from rectify.orgs.services import create_unit
+
+STATUSES = ["overdue", "lagging", "on_schedule", "closed", "long_term", "unscheduled"]
+
+
+def populate(world, n: int = 24):
+    """Tasks spread over three counties and two lead units, every derived status, some shared by two
+    counties (so that a task counts for each of its counties, as the ledger's county filter counts it)."""
+    county_c = create_unit(actor=None, name="东安县", kind=UnitKind.COUNTY, region_code="431122", parent=world.office)
+    counties = [world.county_a, world.county_b, county_c]
+    leads = [world.dept_env, world.dept_housing]
+    today = timezone.localdate()
+    combos = itertools.cycle(itertools.product(range(3), range(2), STATUSES))
+    for i in range(n):
+        c, lead, status = next(combos)
+        units = [counties[c]] + ([counties[(c + 1) % 3]] if i % 5 == 0 else [])
+        task = ledger.create_task(actor=world.users["office_admin"], campaign=world.campaign, data=ledger.TaskInput(
+            code=f"B-{i:03d}", title=f"看板任务{i}", category=[Category.WATER, Category.AIR][i % 2],
+            responsible_units=units, lead_supervisor=leads[lead], deadline_kind="by_date",
+            deadline=today + dt.timedelta(days=10 * (i % 9) - 20)))
+        # the derived status is written by supervision alone; a fixture may set it directly
+        Task.objects.filter(pk=task.pk).update(progress_status=status)
+    return counties
+
+
+def ledger_count(user, **filters) -> int:
+    return task_queryset(user, TaskFilter(**filters)).count()
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "leader_a"])
+def test_board_figures_equal_the_ledger_counts(world, persona):
+    populate(world)
+    user = world.users[persona]
+    data = selectors.board_data(user, today=timezone.localdate())
+    assert data["total"] == ledger_count(user)
+    for s in data["statuses"]:
+        if not s["status"]:  # 未计算 (never computed): the ledger has no filter for it; the total covers it
+            continue
+        assert s["count"] == ledger_count(user, progress_status=s["status"]), s
+    for c in data["counties"]:
+        assert c["total"] == ledger_count(user, county=c["id"]), c["name"]
+        for status in STATUSES:
+            assert c["by_status"].get(status, 0) == ledger_count(user, county=c["id"], progress_status=status)
+    for u in data["lead_units"]:
+        assert u["total"] == ledger_count(user, lead=u["id"])
+        for status, n in u["by_status"].items():
+            assert not status or n == ledger_count(user, lead=u["id"], progress_status=status)
+    today = timezone.localdate()
+    assert data["deadlines"]["count"] == task_queryset(user, TaskFilter(
+        deadline_from=today, deadline_to=today + dt.timedelta(days=60))).exclude(progress_status="closed").count()
+
+
+def test_a_leader_sees_only_their_counties_and_sectors(world):
+    counties = populate(world)
+    leader = world.users["leader_a"]  # 包零陵区, no sector
+    data = selectors.board_data(leader, today=timezone.localdate())
+    assert [c["name"] for c in data["counties"]] == ["零陵区"]
+    visible = set(Task.objects.visible_to(leader).values_list("code", flat=True))
+    assert data["total"] == len(visible) < Task.objects.count()
+    client = world.client("leader_a")
+    page = client.get("/board/")
+    assert page.status_code == 200 and "东安县" not in page.content.decode().split('id="county-table"')[1]
+    endpoint = client.get("/board/data.json").json()
+    assert [c["name"] for c in endpoint["counties"]] == ["零陵区"] and endpoint["total"] == data["total"]
+    office = world.client("office_admin").get("/board/data.json").json()
+    assert {c["name"] for c in office["counties"]} == {c.name for c in counties}
+    assert office["total"] == Task.objects.count()
+    # the map's geometry is the region of the leader's own counties; another region's is refused
+    assert client.get("/board/geo/431100.json").status_code == 200
+    assert client.get("/board/geo/110000.json").status_code == 404
+
+
+def test_sectors_widen_a_leaders_board(world):
+    from rectify.orgs.services import assign_leader_area
+
+    populate(world)
+    leader = world.users["leader_a"]
+    before = selectors.board_data(leader, today=timezone.localdate())["total"]
+    assign_leader_area(actor=None, leader=leader, sector=Category.AIR)
+    after = selectors.board_data(leader, today=timezone.localdate())["total"]
+    assert after == Task.objects.visible_to(leader).count() > before
+
+
+@pytest.mark.parametrize("persona", ["reporter_a", "lead_env", "discipline", "auditor"])
+def test_other_roles_have_no_board(world, persona):
+    client = world.client(persona)
+    assert client.get("/board/").status_code == 404
+    assert client.get("/board/data.json").status_code == 404
+    assert client.get("/board/geo/431100.json").status_code == 404
+
+
+def test_the_endpoint_costs_the_same_at_any_size(world):
+    client = world.client("office_admin")
+    populate(world, 36)  # every list of the board full (12 rows and more): its count is then a query
+    client.get("/board/data.json")
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/board/data.json").status_code == 200
+        return len(ctx.captured_queries)
+
+    small = queries()
+    from rectify.ledger.models import Task
+
+    Task.objects.bulk_create(Task(campaign=world.campaign, code=f"X-{n}", title="更多", deadline_kind="by_date",
+                                  deadline=timezone.localdate(), progress_status="overdue") for n in range(60))
+    assert queries() == small
+
+
+def test_the_map_covers_the_demo_city(world):
+    data = selectors.board_data(world.users["office_admin"], today=timezone.localdate(), measure="closeout_share")
+    assert data["region"] == "431100" and data["measure"] == "closeout_share"
+    geo = world.client("office_admin").get("/board/geo/431100.json").json()
+    assert {f["properties"]["code"] for f in geo["features"]} >= {"431102", "431181"}
+
+
+def test_targets_stand_on_the_board_and_colour_the_map(world):
+    from decimal import Decimal
+
+    from rectify.indicators import services as indicators
+
+    ind = indicators.create_indicator(actor=world.users["office_admin"], data=indicators.IndicatorInput(
+        name="县级空气质量达到二级标准", comparator="yes", value=Decimal(1), scope="each_county"))
+    for county, value in ((world.county_a, "是"), (world.county_b, "否")):
+        indicators.record_measurement(actor=world.users["office_admin"], indicator=ind, region=county, period="2025",
+                                      value=value)
+    data = selectors.board_data(world.users["office_admin"], today=timezone.localdate(), measure="attainment")
+    assert data["indicators"][0]["attainment"] == "not_met" and data["indicators"][0]["met"] == 1
+    share = {c["name"]: c["attainment"] for c in data["counties"]}
+    assert share == {"零陵区": 100.0, "祁阳市": 0.0}
+    leader = selectors.board_data(world.users["leader_a"], today=timezone.localdate())
+    assert [c["name"] for c in leader["counties"]] == ["零陵区"]
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "office_staff", "leader_a"])
+def test_the_boards_escalations_and_objections_are_their_own_scope(world, persona):
+    """dashboard.scope.on_board_tasks reads rows through the board's tasks: for the board's users it
+    must give exactly the rows' own scope."""
+    from rectify.closeout.models import Objection
+    from rectify.dashboard.scope import on_board_tasks
+    from rectify.supervision import services as supervision
+    from rectify.supervision.models import Escalation
+
+    populate(world, 12)
+    for task, unit in ((world.task_a, world.county_a), (world.task_b, world.county_b)):
+        supervision.issue_escalation(actor=world.users["office_admin"], task=task, rung="circular", reason="滞后",
+                                     target_unit=unit, reply_due=timezone.localdate())
+    user = world.users[persona]
+    tasks = Task.objects.visible_to(user)
+    assert set(on_board_tasks(Escalation.objects.all(), user, tasks)) == set(Escalation.objects.visible_to(user))
+    assert set(on_board_tasks(Objection.objects.all(), user, tasks, task_field="closeout__task")) == set(
+        Objection.objects.visible_to(user))
+    assert not on_board_tasks(Escalation.objects.all(), world.users["reporter_a"], tasks).exists()
