@@ -700,7 +700,7 @@ def main() -> int:
 
     areas = set((args.only or "pages,load,excel,dispatch,audit").split(","))
     ctx = context()
-    print(f"Rectify bench — tier {args.tier} on {connection.vendor} ({settings.DATABASES['default']['NAME']}): "
+    print(f"Rectify bench — {connection.vendor} ({settings.DATABASES['default']['NAME']}): "
           f"{Task.objects.count()} tasks, {ProgressReport.objects.count()} reports, {Event.objects.count()} events, "
           f"{User.objects.count()} users; {os.cpu_count()} cores; {args.reps} reps per page")
     tables = []
