@@ -184,7 +184,9 @@ def _helper(env, *args) -> dict:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL")
 def test_a_worker_killed_mid_way_leaves_nothing_and_the_job_reruns(transactional_db, tmp_path):
-    rows = 1000
+    # The bulk write is fast: enough rows that its transaction is still open when the worker, having
+    # said "half-way" from inside it, is killed.
+    rows = 4000
     env = _product_env(tmp_path)
     made = _helper(env, "setup", rows)
     job, before = made["job"], made["tasks"]
@@ -201,7 +203,7 @@ def test_a_worker_killed_mid_way_leaves_nothing_and_the_job_reruns(transactional
             if state.get("percent", 0) >= 40:
                 break
             assert worker.poll() is None, "the worker ended before it was killed"
-            time.sleep(0.1)
+            time.sleep(0.02)
         else:
             pytest.fail("the import never got half-way")
         os.kill(worker.pid, signal.SIGKILL)
