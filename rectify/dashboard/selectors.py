@@ -222,12 +222,14 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
         return {}
     tasks = board_tasks(user)
     counties = counties_for(user)
+    # A scope that is a small part of a large ledger (a city office in a province, a leader) costs a
+    # scan of the ledger per query: read its ids once (stopping past the limit) and let every grouped
+    # query start from them.
+    ids = list(tasks.order_by().values_list("pk", flat=True)[:MATERIALISE_BELOW + 1])
+    if len(ids) <= MATERIALISE_BELOW:
+        tasks = Task.objects.filter(pk__in=ids)
     statuses = status_counts(tasks)
     total = sum(statuses.values())
-    if total <= MATERIALISE_BELOW:
-        # A scope that is a small part of a large ledger (a city office in a province, a leader) costs
-        # a scan per query; read its ids once and let the grouped queries start from them.
-        tasks = Task.objects.filter(pk__in=list(tasks.order_by().values_list("pk", flat=True)))
     return {
         "today": today.isoformat(),
         "measure": measure if measure in MEASURES else "overdue",
