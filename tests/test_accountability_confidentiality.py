@@ -223,6 +223,18 @@ FILL = {
     "dashboard:wall": lambda s: [{"key": "x"}], "dashboard:wall_data": lambda s: [{"key": "x"}],
     "dashboard:wall_geo": lambda s: [{"key": "x", "code": "431100"}],
     "audit:event": lambda s: [{"seq": seq} for seq in _case_event_seqs()],
+    # background jobs, the 整改落实情况报告 and 一案一档, the project reserve (rectify/jobs, reports, reserve)
+    "jobs:detail": lambda s: [{"pk": 0}], "jobs:progress": lambda s: [{"pk": 0}],
+    "jobs:download": lambda s: [{"pk": 0}], "jobs:rerun": lambda s: [{"pk": 0}],
+    "reports:campaign": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:received": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:narrative": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:generate": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:dossier": lambda s: [{"pk": s.world.campaign.pk}],
+    "reports:task_dossier": lambda s: [{"pk": s.world.task_a.pk}, {"pk": s.world.task_b.pk}],
+    "reserve:detail": lambda s: [{"pk": 0}], "reserve:edit": lambda s: [{"pk": 0}],
+    "reserve:progress": lambda s: [{"pk": 0}], "reserve:performance": lambda s: [{"pk": 0}],
+    "reserve:transition": lambda s: [{"pk": 0, "action": "start"}],
 }
 
 

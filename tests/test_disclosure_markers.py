@@ -5,7 +5,7 @@ internal text, a summary the office did not disclose, a withheld task, a task of
 campaign, a draft, an objector's name, phone, content and the office's answer, close-out
 opinions and check findings, a look-back statement, an accountability case (title, facts,
 findings, the person concerned), draft and withdrawn articles, the names of the people who did the
-work — then every portal URL (each task id, disclosed or not; each notice, article and attachment;
+work, a leader's 批示, a 监督员's observation — then every portal URL (each task id, disclosed or not; each notice, article and attachment;
 every dataset as CSV and JSON; the data package; the feed; each task's history) is fetched
 anonymously and scanned for every marker.
 """
@@ -65,6 +65,7 @@ MARKERS = {
     "observer name": "MKR监督员",
     "observation content": "MKROBSERVED",
     "observation reply": "MKROBSREPLY",
+    "leader instruction": "MKR批示",
 }
 
 
@@ -122,6 +123,10 @@ def plant(world, scene) -> dict:
                                           task_ids=[withheld.pk])
     disclosure.article_transition(actor=admin, article=withdrawn, action="publish")
     disclosure.article_transition(actor=admin, article=withdrawn, action="withdraw")
+    # a leader's instruction (批示) on the disclosed task
+    from rectify.dashboard.services import issue_instruction
+
+    issue_instruction(actor=world.users["leader_a"], task=world.task_a, text=M["leader instruction"] + "加快进度")
     # a 监督员's observation on a public task, answered
     observer = create_user(actor=admin, username="npc9", password=PASSWORD, role=Role.OBSERVER, unit=world.office,
                            display_name=M["observer name"], title="市人大代表", must_change_password=False)

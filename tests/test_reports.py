@@ -273,3 +273,20 @@ def test_a_dossier_holds_the_files_with_their_digests_and_verifiable_events(worl
     assert "导出本任务档案" not in world.client("reporter_b").get(f"/ledger/tasks/{world.task_b.pk}/").content.decode()
     assert client.post(f"/reports/tasks/{world.task_b.pk}/dossier/").status_code == 302
     assert world.client("reporter_a").post(f"/reports/tasks/{world.task_a.pk}/dossier/").status_code == 404
+
+
+def test_a_dossier_leaves_out_what_the_task_page_hides_from_its_exporter(world):
+    """That accountability was proposed on a task is read by case handlers only (ledger.timeline_hidden):
+    an office admin who is not one gets the task's dossier without that event."""
+    from rectify.core.audit import record_event
+
+    record_event(actor=world.users["office_admin"], action="accountability_proposed", obj=world.task_a,
+                 summary="提出追责问责建议（测试）")
+    client = world.client("office_admin")
+    client.post(f"/reports/tasks/{world.task_a.pk}/dossier/")
+    run_pending()
+    job = Job.objects.get(kind="dossier")
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content)))
+    actions = [json.loads(line)["action"] for line in archive.read("T-01/审计事件.jsonl").decode().splitlines()]
+    assert "task_created" in actions and "accountability_proposed" not in actions

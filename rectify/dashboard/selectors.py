@@ -9,6 +9,7 @@ snapshots. A fixed number of queries whatever the ledger's size; no loop over ta
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
@@ -59,7 +60,12 @@ def region_code(counties: list[Unit]) -> str:
 
 
 def ledger_url(**params: Any) -> str:
-    return reverse("ledger:task_list") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return _ledger_path() + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+@functools.cache
+def _ledger_path() -> str:
+    return reverse("ledger:task_list")  # once: a province's board links thousands of rows
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -98,8 +104,10 @@ def lead_unit_counts(tasks: QuerySet) -> list[dict]:
             .annotate(n=Count("task_id", distinct=True)).order_by())
     units: dict[int, dict] = {}
     for row in rows:
-        u = units.setdefault(row["unit_id"], {"id": row["unit_id"], "name": row["unit__short_name"] or row["unit__name"],
-                                              "by_status": {}, "total": 0, "url": ledger_url(lead=row["unit_id"])})
+        u = units.get(row["unit_id"])
+        if u is None:
+            u = units[row["unit_id"]] = {"id": row["unit_id"], "name": row["unit__short_name"] or row["unit__name"],
+                                         "by_status": {}, "total": 0, "url": ledger_url(lead=row["unit_id"])}
         u["by_status"][row["task__progress_status"]] = row["n"]
         u["total"] += row["n"]
     return sorted(units.values(), key=lambda u: (-u["total"], u["name"]))

@@ -46,6 +46,7 @@ class MeasurementForm(ZhForm):
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = Unit.objects.filter(pk__in=[r.pk for r in regions]).order_by("sort_order", "id")
+        self.fields["region"].label_from_instance = lambda u: str(_("全市")) if u.kind == UnitKind.OFFICE else u.name
 
 
 class ImportForm(ZhForm):

@@ -43,6 +43,10 @@ class Standing:
         return self.met + self.not_met + self.no_data
 
     @property
+    def measured(self) -> int:
+        return self.met + self.not_met
+
+    @property
     def attainment(self) -> str:
         if self.total == 0 or self.met + self.not_met == 0:
             return Attainment.NO_DATA

@@ -434,7 +434,8 @@ _BULK_FIELDS = ["code", "inspection_number", "title", "problem", "target", "cate
 
 
 def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], source: str = "",
-                then: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+                then: Callable[[int, int], None] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Create and update many tasks of one campaign, all or nothing (批量写入); returns (created, updated).
 
     The same rules, rows and audit events (``task_created`` / ``task_updated`` with the same
@@ -446,7 +447,9 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     events with :func:`rectify.core.audit.append_events` under one take of the chain lock. A
     10,000-row import holds the write lock for a few seconds, not a minute. Raises
     :class:`BulkWriteError` naming the first refused write. ``then(created, updated)`` runs last
-    inside the same transaction (the import's own event).
+    inside the same transaction (the import's own event). ``progress(done, total)`` is told
+    half-way, inside the transaction, once the tasks themselves are written (their units,
+    measures and events follow), so a background job shows the write under way.
     """
     from rectify.core.audit import append_events
     from rectify.core.bulk import insert_rows, reserve_ids
@@ -485,6 +488,8 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
              now) for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
+        if progress is not None:
+            progress(len(writes) // 2, len(writes))
         insert_rows(TaskUnit, ["task_id", "unit_id", "role", "is_primary", "ordinal"],
                     [(c.task.pk, u.pk, role, primary, ordinal) for c in creates for u, role, primary, ordinal in c.units]
                     + [(tu.task_id, tu.unit_id, tu.role, tu.is_primary, tu.ordinal) for p in updated for tu in p.units])

@@ -52,7 +52,11 @@ class SessionTimeoutMiddleware:
                 return redirect(f"{reverse('orgs:login')}?next={request.path}")
             # A read must not write: the idle timer is refreshed at most once a minute, so that a
             # page view does not rewrite the session row (on SQLite every write takes the lock).
-            if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
+            # A page's own background poll (htmx, header X-Rectify-Poll: a job's progress) is not the
+            # user acting: it neither keeps an idle session alive nor writes (during a long import on
+            # SQLite that write would wait for the import's lock).
+            poll = request.method == "GET" and request.headers.get("X-Rectify-Poll") == "1"
+            if not poll and (last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS):
                 request.session["last_activity"] = now
             if "login_at" not in request.session:
                 request.session["login_at"] = now

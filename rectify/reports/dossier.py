@@ -49,6 +49,7 @@ from rectify.dispatch.models import Evidence, ProgressReport
 from rectify.evidence.hashing import SM3Stream
 from rectify.evidence.store import EvidenceStore
 from rectify.ledger.models import Measure, Task, TaskUnit
+from rectify.ledger.selectors import task_timeline
 from rectify.supervision.models import Escalation
 
 CHUNK = 1 << 20
@@ -125,7 +126,7 @@ def _files(writer: DossierWriter, folder: str, files: Iterable, task: str) -> li
     return listed
 
 
-def write_task(writer: DossierWriter, task: Task) -> None:
+def write_task(writer: DossierWriter, task: Task, user) -> None:
     base = safe_name(task.code or str(task.pk), 40)
     units = [{"role": tu.role, "unit": tu.unit.name, "unit_id": tu.unit_id}
              for tu in TaskUnit.objects.filter(task=task).select_related("unit").order_by("role", "ordinal", "id")]
@@ -133,10 +134,13 @@ def write_task(writer: DossierWriter, task: Task) -> None:
     writer.write_json(f"{base}/台账条目.json", {"task": row(task), "units": units, "measures": measures}, base)
 
     reports = list(ProgressReport.objects.filter(task=task).select_related("round", "unit").order_by("round_id", "id"))
+    evidence: dict[int, list[Evidence]] = {}
+    for item in Evidence.objects.filter(report__task=task).order_by("id"):  # one query for all the task's reports
+        evidence.setdefault(item.report_id, []).append(item)
     report_rows = []
     for report in reports:
         files = _files(writer, f"{base}/佐证材料/{safe_name(report.round.period)}_{safe_name(report.unit.name, 20)}",
-                       Evidence.objects.filter(report=report).order_by("id"), base)
+                       evidence.get(report.pk, []), base)
         report_rows.append({**row(report), "round": report.round.title, "unit": report.unit.name, "evidence": files})
     writer.write_json(f"{base}/进展报送.json", report_rows, base)
 
@@ -161,7 +165,10 @@ def write_task(writer: DossierWriter, task: Task) -> None:
 
     # one indexed probe (event_object_idx) per kind of record: an OR across kinds would scan the chain
     events: list[dict[str, Any]] = []
-    for label, keys in (("ledger.task", [task.pk]), ("dispatch.progressreport", [o.pk for o in reports]),
+    # the task's own events as its timeline shows them to this user (ledger.timeline_hidden: e.g. that
+    # accountability was proposed, which only case handlers read)
+    events += task_timeline(task, user).values(*HASHED_FIELDS, "hash")
+    for label, keys in (("dispatch.progressreport", [o.pk for o in reports]),
                         ("supervision.escalation", [o.pk for o in escalations]),
                         ("closeout.closeout", [o.pk for o in closeouts]),
                         ("closeout.lookbackcheck", [o.pk for o in checks])):
@@ -221,7 +228,7 @@ def write_dossier(user, tasks, path: Path, *, progress: Callable[[int, int], Non
     listed: list[tuple[str, str]] = []
     try:
         for done, task in enumerate(tasks.order_by("code", "id").iterator(chunk_size=200), 1):
-            write_task(writer, task)
+            write_task(writer, task, user)
             listed.append((safe_name(task.code or str(task.pk), 40), task.title))
             if progress is not None:
                 progress(done, total)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from rectify.core.audit import record_event
 from rectify.jobs.registry import JobKind, Outcome, register
 from rectify.jobs.runner import JobContext, JobFailed
-from rectify.ledger.excel import export_queryset, write_ledger
+from rectify.ledger.excel import export_queryset, ledger_rows, write_ledger
 from rectify.ledger.selectors import TaskFilter
 from rectify.reports import dossier, scope, sixmonth
 from rectify.reports.figures import report_data
@@ -58,8 +58,8 @@ def run_report(job, ctx: JobContext) -> Outcome:
     sixmonth.render_pdf(data, pdf, progress=lambda f: ctx.progress(50 + 30 * f, "生成 PDF"))
     ctx.progress(80, "导出台账 Excel")
     xlsx = ctx.part_path(".xlsx")
-    write_ledger(export_queryset(job.owner, TaskFilter(campaign=campaign.pk)).order_by("code", "id").iterator(
-        chunk_size=2000), str(xlsx))
+    write_ledger(ledger_rows(export_queryset(job.owner, TaskFilter(campaign=campaign.pk)).order_by("code", "id")),
+                 str(xlsx))
     ctx.progress(95, "打包")
     out = ctx.part_path(".zip")
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -42,7 +42,7 @@ def commit_import(preview: ImportPreview, *, actor: User,
 
     A task changed by someone else since the preview (a stale version) or a code taken meanwhile
     rolls the whole import back with the row named. ``progress(done, total)`` is called before
-    and after the one bulk write (the background job shows it).
+    the one bulk write, half-way inside it and after it (the background job shows it).
     """
     if preview.file_errors:
         return ImportResult(ok=False, errors=list(preview.file_errors))
@@ -71,7 +71,8 @@ def commit_import(preview: ImportPreview, *, actor: User,
         # background job's progress reads 0 until the one short write has committed
         if progress is not None:
             progress(0, len(preview.rows))
-        write_tasks(actor=actor, campaign=preview.campaign, writes=writes, source=source, then=record_import)
+        write_tasks(actor=actor, campaign=preview.campaign, writes=writes, source=source, then=record_import,
+                    progress=progress)
     except BulkWriteError as exc:
         row = exc.write.key
         if isinstance(exc.cause, StaleVersionError):

@@ -12,7 +12,7 @@
       });
       if (d.target !== null && series.length) {
         series[0].markLine = { symbol: "none", lineStyle: { type: "dashed", color: "#c62828" },
-          label: { formatter: "目标 " + d.target + d.unit }, data: [{ yAxis: d.target }] };
+          label: { position: "insideEndTop", formatter: "目标 " + d.target + d.unit }, data: [{ yAxis: d.target }] };
       }
       var chart = echarts.init(trend);
       chart.setOption({
