@@ -195,15 +195,12 @@ def test_a_worker_killed_mid_way_leaves_nothing_and_the_job_reruns(transactional
     progress = tmp_path / "jobs" / f"{job}.progress"
     try:
         deadline = time.monotonic() + 300
-        # wait until it is writing: the bulk write reports 20 % when it starts preparing the rows and
-        # 99 % only once its one short transaction has committed, so 20 % is the last point before
-        # the rows are in (a kill from here on may land in the preparation or in the transaction)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # wait until it is writing rows (inside its one transaction)
             try:
                 state = json.loads(progress.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 state = {}
-            if state.get("percent", 0) >= 20:
+            if state.get("percent", 0) >= 40:
                 break
             assert worker.poll() is None, "the worker ended before it was killed"
             time.sleep(0.02)
