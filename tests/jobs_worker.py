@@ -24,6 +24,26 @@ def main() -> None:
     from rectify.ledger.models import Task
     from rectify.orgs.models import User
 
+    if mode == "setup_report":  # a world with N more tasks and a queued 整改落实情况报告 job
+        call_command("migrate", verbosity=0)
+        import datetime as dt
+
+        from rectify.ledger import services as ledger
+        from rectify.ledger.models import Category, DeadlineKind
+        from rectify.reports.services import start_report
+        from tests.conftest import make_world
+
+        world = make_world()
+        admin = world.users["office_admin"]
+        for i in range(int(sys.argv[2])):
+            ledger.create_task(actor=admin, campaign=world.campaign, data=ledger.TaskInput(
+                code=f"K-{i:04d}", title=f"第{i}号任务：城区污水管网建设滞后，需完成截污纳管", problem="问题。",
+                target="目标", category=Category.WATER, responsible_units=[world.county_a],
+                lead_supervisor=world.dept_env, deadline_kind=DeadlineKind.BY_DATE, deadline=dt.date(2026, 12, 31),
+                measures=[ledger.MeasureInput(text="措施")]))
+        job = start_report(actor=admin, campaign=world.campaign, as_of=dt.date(2026, 11, 30))
+        print(json.dumps({"job": job.pk, "tasks": Task.objects.count()}))
+        return
     if mode == "setup":
         call_command("migrate", verbosity=0)
         from rectify.jobs.services import start_job
@@ -49,6 +69,7 @@ def main() -> None:
 
         page = client.get(f"/jobs/{job.pk}/").content.decode()
         print(json.dumps({"status": job.status, "attempt": job.attempt, "error": job.error, "tasks": Task.objects.count(),
+                          "result": job.result_path, "files": sorted(p.name for p in jobs_dir().iterdir()),
                           "parts": sorted(p.name for p in jobs_dir().glob("*.part*")), "interrupted": "已中断" in page,
                           "chain_ok": verify_chain().ok, "chain": verify_chain().message}, ensure_ascii=False))
     elif mode == "rerun":

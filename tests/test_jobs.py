@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -181,40 +182,72 @@ def _helper(env, *args) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _kill_when(worker, progress: Path, percent: int) -> None:
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                state = json.loads(progress.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                state = {}
+            if state.get("percent", 0) >= percent:
+                break
+            assert worker.poll() is None, "the worker ended before it was killed"
+            time.sleep(0.02)
+        else:
+            pytest.fail(f"the job never got to {percent}%")
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL")
+def test_a_report_killed_mid_way_leaves_no_result_and_reruns(transactional_db, tmp_path):
+    """SIGKILL while the report's PDF is being drawn: part files only, no result; the rerun finishes and
+    leaves the result alone."""
+    env = _product_env(tmp_path)
+    made = _helper(env, "setup_report", 300)
+    job = made["job"]
+    worker = subprocess.Popen([sys.executable, "-m", "rectify.cli", "worker", "--no-migrate", "--interval", "0.2"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(worker, tmp_path / "jobs" / f"{job}.progress", 50)  # 生成 PDF: the .docx part is written
+    time.sleep(4)
+    state = _helper(env, "status", job)
+    assert state["status"] == "running" and state["interrupted"] and state["result"] == "", state
+    assert not [f for f in state["files"] if f.endswith(".zip") and ".part" not in f], state  # no result
+    assert _helper(env, "rerun", job)["code"] == 302
+    done = subprocess.run([sys.executable, "-m", "rectify.cli", "worker", "--no-migrate", "--batch"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    state = _helper(env, "status", job)
+    assert state["status"] == "succeeded" and state["result"] == f"{job}-2.zip" and state["parts"] == [], state
+    with zipfile.ZipFile(tmp_path / "jobs" / state["result"]) as archive:
+        assert sum(n.endswith((".docx", ".pdf", ".xlsx")) for n in archive.namelist()) == 3
+    assert state["chain_ok"], state["chain"]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL")
 def test_a_worker_killed_mid_way_leaves_nothing_and_the_job_reruns(transactional_db, tmp_path):
-    # The bulk write is fast: enough rows that its transaction is still open when the worker, having
-    # said "half-way" from inside it, is killed.
+    """SIGKILL during an import: the ledger is as before or has every row — never part of the file
+    (the commit is one transaction) — and the job reruns to the end."""
+    # enough rows that the one bulk transaction is usually still open when the worker, having said
+    # "half-way" from inside it, is killed; either outcome is checked below
     rows = 4000
     env = _product_env(tmp_path)
     made = _helper(env, "setup", rows)
     job, before = made["job"], made["tasks"]
     worker = subprocess.Popen([sys.executable, "-m", "rectify.cli", "worker", "--no-migrate", "--interval", "0.2"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    progress = tmp_path / "jobs" / f"{job}.progress"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:  # wait until it is writing rows (inside its one transaction)
-            try:
-                state = json.loads(progress.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                state = {}
-            if state.get("percent", 0) >= 40:
-                break
-            assert worker.poll() is None, "the worker ended before it was killed"
-            time.sleep(0.02)
-        else:
-            pytest.fail("the import never got half-way")
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    _kill_when(worker, tmp_path / "jobs" / f"{job}.progress", 40)  # half-way, inside the write transaction
     time.sleep(4)  # RECTIFY_JOB_STALE_SECONDS=3: the heartbeat has stopped
     state = _helper(env, "status", job)
     assert state["status"] == "running" and state["interrupted"], state  # as the killed worker left it
-    assert state["tasks"] == before  # its transaction died with it: not one row
+    assert state["tasks"] in (before, before + rows)  # all or nothing, never part of the file
+    committed = state["tasks"] == before + rows  # killed after the one short write had committed
     assert _helper(env, "rerun", job)["code"] == 302
     state = _helper(env, "status", job)
     assert state["status"] == "queued" and state["attempt"] == 2, state
@@ -222,5 +255,8 @@ def test_a_worker_killed_mid_way_leaves_nothing_and_the_job_reruns(transactional
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     state = _helper(env, "status", job)
-    assert state["status"] == "succeeded", state
+    if committed:  # the rerun sees the ledger changed since the preview and writes nothing more
+        assert state["status"] == "failed" and "预览之后台账已有变化" in state["error"], state
+    else:
+        assert state["status"] == "succeeded", state
     assert state["tasks"] == before + rows and state["parts"] == [] and state["chain_ok"], state["chain"]
