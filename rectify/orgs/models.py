@@ -37,7 +37,9 @@ class Category(models.TextChoices):
 class UnitQuerySet(models.QuerySet):
     def subtree(self, unit: Unit) -> UnitQuerySet:
         """This unit and everything under it (tree upkeep; user-facing reads use visible_to)."""
-        return self.filter(path__startswith=unit.path)
+        from rectify.orgs.scope import in_tree
+
+        return self.filter(in_tree("", unit))
 
     def visible_to(self, user) -> UnitQuerySet:
         from rectify.orgs.scope import visible_units
