@@ -43,6 +43,12 @@ def denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or "无权执行该操作"}, status=403)
 
 
+@api.exception_handler(OverflowError)
+def out_of_range(request, exc):
+    # The last line behind the schemas' bounds: SQLite cannot bind an integer past 2**63.
+    return api.create_response(request, {"detail": "请求中的数值超出范围"}, status=422)
+
+
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": "对象不存在或无权访问"}, status=404)

@@ -48,9 +48,14 @@ def round_open(request):
             for e in errors:
                 messages.error(request, e)
         return redirect("dispatch:round_list")
-    rnd, created = services.open_round(actor=request.user, office=request.user.unit, period=form.cleaned_data["period"],
-                                       due_date=form.cleaned_data["due_date"],
-                                       require_unit_review=form.cleaned_data["require_unit_review"])
+    try:
+        rnd, created = services.open_round(actor=request.user, office=request.user.unit,
+                                           period=form.cleaned_data["period"], due_date=form.cleaned_data["due_date"],
+                                           require_unit_review=form.cleaned_data["require_unit_review"])
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("dispatch:round_list")
     if created:
         messages.success(request, _("已开启%(round)s，共 %(slots)s 个报送任务。") % {"round": rnd.title, "slots": rnd.reports.count()})
     else:
