@@ -47,6 +47,8 @@ def test_uploading_a_photo_before_saving_keeps_the_text_and_percent(browser, sit
     page = log_in(browser, base, "rep_a")
     page.goto(f"{base}/dispatch/reports/{report.pk}/")
     type_report(page)
+    # the limit's counter (app.js) follows the typing
+    expect(page.locator("#id_progress_text + .counter")).to_have_text(f"{len(TEXT)} / 4000")
     page.get_by_label("佐证材料").set_input_files(str(site_photo(tmp_path / "管网施工现场.jpg")))
     page.get_by_role("button", name="上传", exact=True).click()
     expect(page.locator(".messages")).to_contain_text("已上传「管网施工现场.jpg」")
