@@ -153,3 +153,17 @@ def test_no_login_without_the_csrf_check(world, report):
 def test_an_empty_post_after_the_session_ended_still_goes_to_the_login_page(world, report):
     response = Client().post(f"/dispatch/reports/{report.pk}/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_deleting_a_file_keeps_what_was_typed(world, report):
+    client = world.client("reporter_a")
+    client.post(f"/dispatch/reports/{report.pk}/evidence/", {"file": SimpleUploadedFile("错传.png", png())})
+    evidence = Evidence.objects.get(report=report)
+    page = client.get(f"/dispatch/reports/{report.pk}/").content.decode()
+    assert f'form="report-form" formaction="/dispatch/evidence/{evidence.pk}/delete/"' in page
+    report.refresh_from_db()
+    response = client.post(f"/dispatch/evidence/{evidence.pk}/delete/", typed(report, action="delete_evidence"))
+    assert response.status_code == 302
+    assert not Evidence.objects.exists()
+    report.refresh_from_db()
+    assert (report.progress_text, report.percent) == (TEXT, 45)

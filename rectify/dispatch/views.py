@@ -206,46 +206,62 @@ def evidence_upload(request, pk: int):
     uploaded before 保存草稿 no longer empties the text and percentage that were typed.
     """
     report = selectors.get_report_for_user(request.user, pk)
-    typed = None  # the report form, when what was typed could not be saved and must be shown again
-    if "version" in request.POST and scope.writes_report(request.user, report) and report.status in services.EDITABLE:
-        form = ReportForm(request.POST, task=report.task)
-        if not form.is_valid():
-            messages.error(request, _("填写内容有误，草稿未保存，请修改后再保存。"))
-            typed = form
-        elif _typed_differs(report, form.cleaned_data):
-            try:
-                services.transition(actor=request.user, report=report, action="save",
-                                    expected_version=form.cleaned_data["version"],
-                                    changes={k: form.cleaned_data[k] for k in CONTENT})
-            except services.StaleReportError as exc:
-                messages.error(request, str(exc))
-                typed = form
-            except ValidationError as exc:
-                for m in _errors(exc):
-                    messages.error(request, m)
-                typed = form
-            else:
-                messages.success(request, _("已%(action)s。") % {"action": services.REPORT_FLOW.label_of("save")})
+    typed = _save_typing(request, report)
     upload = EvidenceForm(request.POST, request.FILES)
     if upload.is_valid():
         _attach(request, report, upload.cleaned_data["file"])
     else:
         messages.error(request, _("请选择要上传的文件。"))
-    if typed is not None:
-        report = selectors.get_report_for_user(request.user, pk)
-        return render(request, "dispatch/report_detail.html", _context(
-            request, report, typed, DecisionForm(initial={"version": report.version}),
-            scope.writes_report(request.user, report) and report.status in services.EDITABLE), status=400)
-    return redirect("dispatch:report_detail", pk=pk)
+    return _back_to_report(request, pk, typed)
+
+
+def _save_typing(request, report):
+    """Save what the report form sent with an evidence button as the draft (no lost typing).
+
+    Returns the bound form when the typing could not be saved (it is then shown again), else None.
+    A form that matches the stored draft is not saved again."""
+    if not ("version" in request.POST and scope.writes_report(request.user, report)
+            and report.status in services.EDITABLE):
+        return None
+    form = ReportForm(request.POST, task=report.task)
+    if not form.is_valid():
+        messages.error(request, _("填写内容有误，草稿未保存，请修改后再保存。"))
+        return form
+    if not _typed_differs(report, form.cleaned_data):
+        return None
+    try:
+        services.transition(actor=request.user, report=report, action="save",
+                            expected_version=form.cleaned_data["version"],
+                            changes={k: form.cleaned_data[k] for k in CONTENT})
+    except services.StaleReportError as exc:
+        messages.error(request, str(exc))
+        return form
+    except ValidationError as exc:
+        for m in _errors(exc):
+            messages.error(request, m)
+        return form
+    messages.success(request, _("已%(action)s。") % {"action": services.REPORT_FLOW.label_of("save")})
+    return None
+
+
+def _back_to_report(request, pk: int, typed):
+    if typed is None:
+        return redirect("dispatch:report_detail", pk=pk)
+    report = selectors.get_report_for_user(request.user, pk)
+    return render(request, "dispatch/report_detail.html", _context(
+        request, report, typed, DecisionForm(initial={"version": report.version}),
+        scope.writes_report(request.user, report) and report.status in services.EDITABLE), status=400)
 
 
 @login_required
 @require_POST
 def evidence_delete(request, pk: int):
+    """Remove a file; its 删除 button belongs to the report form too, so the typing is saved first."""
     evidence = selectors.get_evidence_for_user(request.user, pk)
+    typed = _save_typing(request, selectors.get_report_for_user(request.user, evidence.report_id))
     services.remove_evidence(actor=request.user, evidence=evidence)
     messages.success(request, _("已删除佐证材料。"))
-    return redirect("dispatch:report_detail", pk=evidence.report_id)
+    return _back_to_report(request, evidence.report_id, typed)
 
 
 @login_required
