@@ -17,7 +17,7 @@ from django.contrib.sessions.models import Session
 
 from rectify.dispatch import services
 from rectify.dispatch.models import Evidence, ProgressReport, ReportStatus
-from tests.browser import require_chromium
+from tests.browser import ARTIFACTS, require_chromium
 from tests.conftest import PASSWORD, make_world
 from tests.test_browser_dispatch import log_in, site_photo
 
@@ -77,6 +77,8 @@ def test_an_ended_session_asks_for_the_password_in_place_and_saves_the_text(brow
     page.get_by_role("button", name="保存草稿").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("登录已失效，请重新输入密码")
     expect(page.locator("#kept-preview")).to_contain_text("城区污水管网新建")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"reauth-{how}.png"))
     if how == "idle":
         expect(page.get_by_label("用户名")).to_have_value("rep_a")
     else:

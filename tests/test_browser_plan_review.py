@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rectify.ledger.models import Task
-from tests.browser import require_chromium
+from tests.browser import ARTIFACTS, require_chromium
 from tests.conftest import make_world
 from tests.test_browser_dispatch import log_in
 
@@ -53,6 +53,8 @@ def test_units_are_chosen_with_search_and_chips_and_imported(browser, site):
     assert {"零陵区", "祁阳市"} <= set(chosen)
     row.get_by_role("button", name="移除 祁阳市").click()
     expect(row.locator(".chip", has_text="祁阳市")).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plan-review.png"))
     title = row.locator("input.title-edit")
     assert title.bounding_box()["width"] > 300  # room to read and edit a title
 
