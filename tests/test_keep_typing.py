@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import time
 
 import pytest
@@ -167,3 +168,22 @@ def test_deleting_a_file_keeps_what_was_typed(world, report):
     assert not Evidence.objects.exists()
     report.refresh_from_db()
     assert (report.progress_text, report.percent) == (TEXT, 45)
+
+
+def test_a_forged_form_is_not_kept_after_the_session_ended(world, report):
+    """The timeout answers before Django's CSRF check: a cross-site form without our token must not
+    come back as our page asking for the password (which would then carry it out)."""
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(username="rep_a", password=PASSWORD)
+    client.get("/")
+    idle_for_hours(client)
+    forged = client.post(f"/dispatch/reports/{report.pk}/", typed(report, action="save"))
+    assert forged.status_code == 302 and forged["Location"].startswith("/accounts/login/")
+    # The same form from our own page (with its token) is kept.
+    assert client.login(username="rep_a", password=PASSWORD)
+    page = client.get(f"/dispatch/reports/{report.pk}/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    idle_for_hours(client)
+    kept = client.post(f"/dispatch/reports/{report.pk}/", {**typed(report, action="save"),
+                                                           "csrfmiddlewaretoken": token})
+    assert kept.status_code == 401 and TEXT in kept.content.decode()

@@ -43,6 +43,14 @@ def _page(request, *, username: str, error: str = "", status: int = 401):
         "files": [f.name for f in request.FILES.values()], "action": request.path}, status=status)
 
 
+def _passes_csrf(request) -> bool:
+    """Only a form our own page sent is kept: the session timeout answers before Django's CSRF check
+    runs, and a forged cross-site form must not come back as a genuine page asking for a password."""
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is None  # type: ignore[arg-type]
+
+
 class KeepTypingMiddleware:
     """Sits before SessionTimeoutMiddleware, so that it sees the redirect an ended session gets."""
 
@@ -57,7 +65,8 @@ class KeepTypingMiddleware:
             known = user.get_username() if user is not None and user.is_authenticated else ""
         response = self.get_response(request)
         if (watched and response.status_code == 302
-                and response.get("Location", "").startswith(reverse("orgs:login")) and _kept(request)):
+                and response.get("Location", "").startswith(reverse("orgs:login")) and _kept(request)
+                and _passes_csrf(request)):
             return _page(request, username=known or request.POST.get(USERNAME, ""))
         return response
 
