@@ -233,6 +233,13 @@ def _notify_after(report: ProgressReport, action: str) -> None:
         reviewers = User.objects.filter(role=Role.REVIEWER, unit=report.unit, is_active=True)
         notify(users=reviewers, kind="report_to_review", title=f"待审核报送：{report.task.code}", url=url,
                key=f"review:{report.pk}:{report.version}")
+    elif action in {"submit", "approve"} and report.status == S.SUBMITTED:
+        # The report now waits for the lead supervising unit's decision (采纳/退回): remind its people.
+        leads = TaskUnit.objects.filter(task_id=report.task_id, role=UnitRole.LEAD_SUPERVISOR).values("unit_id")
+        deciders = User.objects.filter(role=Role.SUPERVISOR, unit__in=leads, is_active=True)
+        notify(users=deciders, kind="report_to_decide", title=f"待采纳报送：{report.task.code}（{report.unit.name}）",
+               body=f"{report.round.title}的进展报送待牵头督导单位审核（采纳或退回）。", url=url,
+               key=f"decide:{report.pk}:{report.version}")
 
 
 def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) -> Evidence:
