@@ -33,7 +33,7 @@ def token_client(world):
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
-def test_no_operation_answers_with_a_server_error(case, token_client):
+def test_check_21_no_operation_answers_with_a_server_error(case, token_client):
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
     method = kwargs["method"]
     url = kwargs["url"].removeprefix("http://testserver")

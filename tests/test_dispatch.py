@@ -103,7 +103,7 @@ def test_without_unit_review_reports_go_straight_to_the_lead(world):
     assert report.status == S.SUBMITTED
 
 
-def test_nobody_approves_their_own_report(world, rnd):
+def test_check_12_nobody_approves_their_own_report(world, rnd):
     from rectify.orgs.models import Role
 
     reviewer = world.users["reviewer_a"]
@@ -188,7 +188,7 @@ def upload(client, report, name, data):
     return client.post(f"/dispatch/reports/{report.pk}/evidence/", {"file": SimpleUploadedFile(name, data)})
 
 
-def test_evidence_is_served_only_in_scope(world, rnd, media):
+def test_check_10_evidence_is_served_only_in_scope(world, rnd, media):
     report = report_of(rnd, world.task_a)
     reporter = world.client("reporter_a")
     assert upload(reporter, report, "现场.png", png_bytes()).status_code == 302
@@ -313,7 +313,7 @@ def test_a_closed_round_takes_corrections_but_no_first_reports(world, rnd):
         go(world, "reporter_b", report_of(rnd, world.task_b), "submit", changes=CONTENT)
 
 
-def test_files_per_report_are_capped(world, rnd, media, settings):
+def test_check_19_files_per_report_are_capped(world, rnd, media, settings):
     """SECURITY.md check 19: files per report are capped (RECTIFY_EVIDENCE_MAX_FILES); the refused
     file leaves nothing stored and the page says why."""
     settings.EVIDENCE_MAX_REPORT_FILES = 3

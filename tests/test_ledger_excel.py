@@ -498,7 +498,7 @@ def test_export_respects_scope_and_filters(world):
     assert Event.objects.filter(action="ledger_exported").last().after["filters"] == {"q": "垃圾填埋场"}
 
 
-def test_export_then_import_round_trips_and_formulas_are_neutralised(world):
+def test_check_20_export_then_import_round_trips_and_formulas_are_neutralised(world):
     from rectify.ledger import services
 
     evil = services.create_task(actor=world.users["office_admin"], campaign=world.campaign, data=services.TaskInput(

@@ -17,7 +17,7 @@ def low_limits(settings):
     settings.THROTTLES_PER_HOUR = {"upload": 2, "export": 2, "document": 2, "plan": 2, "import": 2}
 
 
-def test_exports_are_limited_per_user_with_a_chinese_page_and_a_retry_time(world, low_limits):
+def test_check_04_exports_are_limited_per_user_with_a_chinese_page_and_a_retry_time(world, low_limits):
     admin, other = world.client("office_admin"), world.client("office_staff")
     assert [admin.get("/ledger/export.xlsx").status_code for _ in range(2)] == [200, 200]
     refused = admin.get("/ledger/export.xlsx")
