@@ -139,7 +139,8 @@ def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = N
             values = (str(result.status), str(result.colour), result.expected_percent, result.actual_percent,
                       list(result.reasons), today)
             if tuple(getattr(task, f) for f in FIELDS[:-1]) != values[:-1] or task.status_computed_on != today:
-                if (task.progress_status, task.warning_colour) != values[:2]:
+                # The first computation (a new task, on save) is not a change of status: no flip.
+                if task.progress_status and (task.progress_status, task.warning_colour) != values[:2]:
                     flips.append(StatusFlip(task=task, at=timezone.now(), computed_on=today,
                                             old_status=task.progress_status, new_status=values[0],
                                             old_colour=task.warning_colour, new_colour=values[1],
