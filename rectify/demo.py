@@ -836,6 +836,8 @@ def _build_tasks(units: dict[str, Unit], users: dict[str, User]) -> None:
             acceptance_unit=units[spec["acceptance"]] if spec.get("acceptance") else None,
             leader=users[spec["leader"]],
             deadline_kind=spec["kind"], deadline=_date(spec.get("deadline")),
+            # entered from the 2021 rectification plan: the schedule runs from the feedback date
+            start_date=CAMPAIGN["feedback_date"] if spec["kind"] else None,
             progress_note=spec.get("progress", ""), completion_note=spec.get("completion", ""),
             measures=[MeasureInput(text=text, owner_unit=units[owner], due_date=_date(due), done=done,
                                    done_at=min(_date(due), timezone.localdate()) if done and due else None)
@@ -1042,6 +1044,19 @@ def build_demo() -> None:
         _build_accountability(units, users)
         _build_indicators(units, users)
         _build_disclosure(users)
+        _raise_warnings()
+
+
+def _raise_warnings() -> None:
+    """What the first tick after installation does to the record, minus opening this month's round:
+    every task's status as of today and the automatic warnings (预警) on the overdue and the
+    judged-unable tasks, so the supervision board is not empty while tasks are red."""
+    from rectify.supervision.services import refresh_statuses
+    from rectify.tick import raise_warnings
+
+    today = timezone.localdate()
+    refresh_statuses(today=today)
+    raise_warnings(today)
 
 
 # The plan's targets (目标指标) and invented measurements: (name, comparator, value, unit, scope,

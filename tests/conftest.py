@@ -103,7 +103,7 @@ def make_world() -> World:
         return ledger.create_task(actor=users["office_admin"], campaign=campaign, data=ledger.TaskInput(
             code=code, title=title, problem=f"{title}的问题描述。", target="按期整改到位", category=Category.WATER,
             responsible_units=[county], lead_supervisor=lead, deadline_kind=DeadlineKind.BY_DATE,
-            deadline=dt.date(2026, 12, 31), measures=[ledger.MeasureInput(text="制定整改方案"),
+            deadline=dt.date(2026, 12, 31), start_date=dt.date(2021, 7, 16), measures=[ledger.MeasureInput(text="制定整改方案"),
                                                       ledger.MeasureInput(text="完成管网建设")]))
 
     task_a = task("T-01", county_a, dept_env, "零陵区城区污水管网建设滞后")

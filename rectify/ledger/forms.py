@@ -73,7 +73,14 @@ class TaskForm(ZhForm):
                                       choices=[("", _("请选择")), *DeadlineKind.choices])
     deadline = forms.DateField(label=_("整改时限"), required=False, widget=DateInput())
     start_date = forms.DateField(label=_("开始日期"), required=False, widget=DateInput(),
-                                 help_text=_("用于计算序时进度，默认取批次反馈日期"))
+                                 help_text=_("序时进度的起点；不填则取任务转为整改中（四清楚）之日"))
+    location_name = forms.CharField(label=_("位置"), max_length=200, required=False,
+                                    widget=forms.TextInput(attrs={"placeholder": _("如：零陵区潇水河萍洲段")}))
+    latitude = forms.FloatField(label=_("纬度"), required=False, min_value=-90, max_value=90,
+                                widget=forms.NumberInput(attrs={"step": "any", "placeholder": "26.2208"}),
+                                help_text=_("与经度同时填写，用于核对佐证照片的拍摄地点"))
+    longitude = forms.FloatField(label=_("经度"), required=False, min_value=-180, max_value=180,
+                                 widget=forms.NumberInput(attrs={"step": "any", "placeholder": "111.6133"}))
     progress_note = forms.CharField(label=_("整改进展"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     completion_note = forms.CharField(label=_("完成情况"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -96,7 +103,8 @@ class TaskForm(ZhForm):
             co_supervisors=list(d.get("co_supervisors") or []), acceptance_unit=d.get("acceptance_unit"),
             leader=d.get("leader"), deadline_kind=d.get("deadline_kind") or "", deadline=d.get("deadline"),
             start_date=d.get("start_date"), progress_note=d.get("progress_note", ""),
-            completion_note=d.get("completion_note", ""), measures=measures)
+            completion_note=d.get("completion_note", ""), measures=measures,
+            location_name=d.get("location_name") or "", latitude=d.get("latitude"), longitude=d.get("longitude"))
 
 
 class MeasureForm(ZhForm):

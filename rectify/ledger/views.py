@@ -116,7 +116,8 @@ def task_edit(request, pk: int):
             "acceptance_unit": data.acceptance_unit if data.acceptance_unit != data.lead_supervisor else None,
             "leader": task.leader, "deadline_kind": task.deadline_kind, "deadline": task.deadline,
             "start_date": task.start_date, "progress_note": task.progress_note,
-            "completion_note": task.completion_note})
+            "completion_note": task.completion_note, "location_name": task.location_name,
+            "latitude": task.latitude, "longitude": task.longitude})
         formset = MeasureFormSet(prefix="m", initial=[
             {"id": m.id, "text": m.text, "owner_unit": m.owner_unit, "due_date": m.due_date, "done": m.done}
             for m in data.measures])
