@@ -76,6 +76,8 @@ def task_list(request):
     page = list_page(request, qs, int(per_page) if per_page in PAGE_SIZES else settings.LEDGER_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
+    sizes = query.copy()
+    sizes.pop("per_page", None)
     preference = selectors.list_preference(request.user)  # one query; defaults when never saved
     for task in page:  # one line per unit role, from the prefetched rows (no query per row)
         names: dict[str, list[str]] = {}
@@ -90,7 +92,8 @@ def task_list(request):
         "active_filters": _active_filters(form), "filter_errors": form.is_bound and not form.is_valid(),
         "columns": preference.shown_columns(), "two_line": preference.two_line,
         "column_choices": list_options.COLUMNS, "saved_filters": _saved_filters(preference, current),
-        "colspan": 2 + len(preference.shown_columns()),
+        "colspan": 2 + len(preference.shown_columns()), "size_query": sizes.urlencode(),
+        "page_sizes": sorted(int(n) for n in PAGE_SIZES), "per_page": page.paginator.per_page,
     })
 
 
