@@ -113,6 +113,7 @@ def test_filters_columns_and_a_saved_filter_by_hand(browser, site):
     assert page.locator("#filter-panel").get_attribute("open") is None  # collapsed: one line
     assert "未设条件" in page.locator("#active-filters").inner_text()
     page.locator("#filter-panel summary").click()
+    page.screenshot(path=str(ARTIFACTS / "ledger-filters-open.png"))
     page.locator("#id_warning_colour").select_option("red")
     page.get_by_label("县市区").select_option(str(world.county_b.pk))
     page.get_by_role("button", name="筛选").click()
@@ -130,6 +131,7 @@ def test_filters_columns_and_a_saved_filter_by_hand(browser, site):
     assert page.locator("#task-table tbody tr").count() == red
 
     page.locator("#column-settings summary").click()
+    page.screenshot(path=str(ARTIFACTS / "ledger-column-settings.png"))
     page.get_by_role("checkbox", name="整改批次").uncheck()
     page.get_by_label("两行（显示更多文字）").check()
     page.get_by_role("button", name="保存设置").click()
