@@ -18,7 +18,7 @@ from tests.test_get_writes_nothing import writes_in
 
 def headers(html: str) -> list[str]:
     thead = html.split('id="task-table"', 1)[1].split("</thead>", 1)[0]
-    return re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', thead)
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', thead)]
 
 
 def codes(html: str) -> list[str]:
@@ -54,6 +54,27 @@ def test_column_choice_is_saved_for_the_user_and_applied(world):
     assert headers(world.client("office_staff").get("/ledger/").content.decode()) == before
     event = Event.objects.get(action="ledger_list_view_saved")
     assert event.after == {"columns": ["deadline", "progress", "updated"], "two_line": True}
+
+
+def test_with_every_column_unticked_only_code_and_title_remain(world):
+    admin = world.client("office_admin")
+    admin.post("/ledger/list/filters/", {"name": "红色", "back": "warning_colour=red"})  # makes the row
+    assert headers(admin.get("/ledger/").content.decode())[2:4] == ["整改批次", "类别"]  # still the default set
+    admin.post("/ledger/list/view/", {"rows": "one"})
+    assert headers(admin.get("/ledger/").content.decode()) == ["任务编号", "问题/任务名称"]
+
+
+def test_headers_sort_the_list(world):
+    add_task(world, "A-EARLY", county=world.county_a, deadline=dt.date(2025, 1, 1))
+    add_task(world, "A-LATE", county=world.county_a, deadline=dt.date(2030, 1, 1))
+    admin = world.client("office_admin")
+    page = admin.get(f"/ledger/?county={world.county_a.pk}").content.decode()
+    link = re.search(r'aria-sort="none"><a class="sort" href="([^"]+)">整改时限</a>', page).group(1)
+    assert link == f"?county={world.county_a.pk}&amp;sort=deadline"
+    by_deadline = admin.get("/ledger/" + link.replace("&amp;", "&")).content.decode()
+    assert codes(by_deadline)[0] == "A-EARLY" and codes(by_deadline)[-1] == "A-LATE"
+    assert f'aria-sort="ascending"><a class="sort" href="?county={world.county_a.pk}&amp;sort=-deadline">' in by_deadline
+    assert codes(admin.get(f"/ledger/?county={world.county_a.pk}&sort=-deadline").content.decode())[0] == "A-LATE"
 
 
 def test_an_unknown_column_is_refused_and_nothing_is_saved(world):

@@ -27,6 +27,13 @@ COLUMN_KEYS = frozenset(key for key, _label in COLUMNS)
 DEFAULT_COLUMNS: tuple[str, ...] = ("campaign", "category", "responsible", "lead", "leader", "deadline",
                                     "measures", "progress", "status")
 
+# Columns whose header sorts the list: column → (first click, second click), values of
+# ledger.selectors.SORTS. 进度 sorts by the default order, worst warning first.
+SORTABLE: dict[str, tuple[str, str | None]] = {
+    "code": ("code", "-code"), "title": ("title", None), "deadline": ("deadline", "-deadline"),
+    "updated": ("-updated", "updated"), "progress": ("warning", None),
+}
+
 # The list's filter parameters (ledger.forms.TaskFilterForm); a saved filter keeps these and nothing else.
 FILTER_KEYS: tuple[str, ...] = ("q", "campaign", "category", "unit", "county", "lead", "status", "progress_status",
                                 "warning_colour", "deadline_kind", "deadline_from", "deadline_to", "my_counties",

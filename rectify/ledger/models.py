@@ -258,7 +258,7 @@ class ListPreference(models.Model):
     ``ledger.services.save_list_view`` / ``save_list_filter`` / ``delete_list_filter``."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="ledger_list_preference")
-    # column keys of ledger.list_options.COLUMNS; an empty list means the default set
+    # column keys of ledger.list_options.COLUMNS (a new row starts with the default set)
     columns = models.JSONField(_("显示的列"), default=list, blank=True)
     two_line = models.BooleanField(_("每条任务两行显示"), default=False)
     # [{"name": "...", "query": "progress_status=overdue&county=3"}], at most MAX_SAVED_FILTERS
@@ -277,5 +277,5 @@ class ListPreference(models.Model):
     def shown_columns(self) -> list[str]:
         from rectify.ledger.list_options import COLUMNS, DEFAULT_COLUMNS
 
-        chosen = set(self.columns) if self.columns else set(DEFAULT_COLUMNS)
+        chosen = set(self.columns) if self.pk else set(DEFAULT_COLUMNS)  # never saved: the default set
         return [key for key, _label in COLUMNS if key in chosen]

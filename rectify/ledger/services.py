@@ -674,7 +674,8 @@ FIELD_LABELS = {
 def _own_preference(actor: User) -> ListPreference:
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
         raise PermissionDenied("请先登录。")
-    preference, _created = ListPreference.objects.select_for_update().get_or_create(user=actor)
+    preference, _created = ListPreference.objects.select_for_update().get_or_create(
+        user=actor, defaults={"columns": list(list_options.DEFAULT_COLUMNS)})
     return preference
 
 

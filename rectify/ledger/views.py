@@ -67,6 +67,21 @@ def _saved_filters(preference, current: str) -> list[dict]:
     return chips
 
 
+def _sort_headers(query, current: str) -> dict[str, dict]:
+    """For each sortable column: the address its header links to and its aria-sort."""
+    rest = query.copy()
+    rest.pop("sort", None)
+    base = rest.urlencode()
+    headers = {}
+    for column, (first, second) in list_options.SORTABLE.items():
+        target = second if current == first and second else first
+        state = "none"
+        if current in (first, second):
+            state = "other" if current == "warning" else ("descending" if current.startswith("-") else "ascending")
+        headers[column] = {"href": f"?{base}&sort={target}" if base else f"?sort={target}", "state": state}
+    return headers
+
+
 @login_required
 def task_list(request):
     form = TaskFilterForm(request.GET or None, campaigns=selectors.campaigns_for(request.user))
@@ -94,6 +109,7 @@ def task_list(request):
         "column_choices": list_options.COLUMNS, "saved_filters": _saved_filters(preference, current),
         "colspan": 2 + len(preference.shown_columns()), "size_query": sizes.urlencode(),
         "page_sizes": sorted(int(n) for n in PAGE_SIZES), "per_page": page.paginator.per_page,
+        "sort_headers": _sort_headers(query, filters.sort),
     })
 
 
