@@ -7,7 +7,6 @@ presses 保存草稿, is asked for the password on the spot, and the report is s
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 
@@ -18,7 +17,7 @@ from django.contrib.sessions.models import Session
 from rectify.dispatch import services
 from rectify.dispatch.models import Evidence, ProgressReport, ReportStatus
 from tests.browser import ARTIFACTS, require_chromium
-from tests.conftest import PASSWORD, make_world
+from tests.conftest import PASSWORD, make_world, round_due
 from tests.test_browser_dispatch import log_in, site_photo
 
 pytestmark = [pytest.mark.browser]
@@ -33,7 +32,7 @@ def site(live_server, transactional_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     world = make_world()
     rnd, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=dt.date(2099, 12, 10))
+                                 due_date=round_due("2026-11"))
     return live_server.url, ProgressReport.objects.get(round=rnd, task=world.task_a)
 
 

@@ -7,7 +7,6 @@ comes back with its fields kept and a password prompt, and is then carried out.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import time
@@ -21,7 +20,7 @@ from PIL import Image
 from rectify.core.models import Event
 from rectify.dispatch import services
 from rectify.dispatch.models import Evidence, ProgressReport, ReportStatus
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, round_due
 
 TEXT = "城区污水管网新建 3.2 公里，完成老城区雨污分流改造一期。"
 
@@ -30,7 +29,7 @@ TEXT = "城区污水管网新建 3.2 公里，完成老城区雨污分流改造�
 def report(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "files"
     rnd, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=dt.date(2099, 12, 10))
+                                 due_date=round_due("2026-11"))
     return ProgressReport.objects.get(round=rnd, task=world.task_a)
 
 

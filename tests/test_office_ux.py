@@ -22,6 +22,7 @@ from rectify.jobs.models import Job
 from rectify.jobs.worker import run_pending
 from rectify.orgs.services import issue_api_token
 from rectify.supervision import services as supervision
+from tests.conftest import round_due
 from tests.excel_helpers import generated_rows, office_workbook
 from tests.test_plan_import import preview_form
 
@@ -96,7 +97,7 @@ def test_a_gbk_plan_is_read_and_one_that_reads_as_nothing_says_why(world):
 
 def test_long_text_fields_have_limits_that_the_page_shows(world):
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=dt.date(2099, 12, 10))
+                                 due_date=round_due("2026-11"))
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     client = world.client("reporter_a")
     html = client.get(f"/dispatch/reports/{report.pk}/").content.decode()
@@ -178,7 +179,7 @@ def test_two_jobs_of_one_import_write_once_and_the_second_says_already_imported(
 
 def test_the_lead_unit_is_reminded_that_a_report_awaits_its_decision(world):
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=dt.date(2099, 12, 10))
+                                 due_date=round_due("2026-11"))
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     report = dispatch.transition(actor=world.users["reporter_a"], report=report, action="submit",
                                  changes={"progress_text": "完成截污管网 3 公里。", "percent": 40})

@@ -39,6 +39,7 @@ def _round_title(period: str) -> str:
 ROUND_MONTHS_BACK = 36  # a round may be opened late, for a month up to three years past
 ROUND_MONTHS_AHEAD = 2  # or early, for next month and the one after
 ROUND_DUE_MONTHS_AFTER = 3  # its due date falls in its month or within three months after it
+# ... or in the month before (a round prepared ahead, or a test's "due yesterday" on the 1st)
 
 
 def check_round_dates(period: str, due_date: dt.date, *, today: dt.date | None = None) -> None:
@@ -54,7 +55,7 @@ def check_round_dates(period: str, due_date: dt.date, *, today: dt.date | None =
     if not now - ROUND_MONTHS_BACK <= index <= now + ROUND_MONTHS_AHEAD:
         raise ValidationError({"period": [f"调度月份 {period} 超出可开启的范围（前 {ROUND_MONTHS_BACK} 个月至后 "
                                           f"{ROUND_MONTHS_AHEAD} 个月）。"]})
-    first = dt.date(year, month, 1)
+    first = (dt.date(year, month, 1) - dt.timedelta(days=1)).replace(day=1)
     last_index = index + ROUND_DUE_MONTHS_AFTER + 1
     limit = dt.date(last_index // 12, last_index % 12 + 1, 1) - dt.timedelta(days=1)
     if not first <= due_date <= limit:

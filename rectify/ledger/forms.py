@@ -39,8 +39,9 @@ class TaskFilterForm(ZhForm):
     deadline_kind = forms.ChoiceField(label=_("时限类型"), required=False, choices=[("", _("全部")), *DeadlineKind.choices])
     deadline_from = forms.DateField(label=_("时限自"), required=False, widget=DateInput())
     deadline_to = forms.DateField(label=_("时限至"), required=False, widget=DateInput())
+    my_counties = forms.BooleanField(label=_("只看我负责的县区"), required=False)
     sort = forms.ChoiceField(label=_("排序"), required=False, choices=[
-        ("code", _("按编号")), ("deadline", _("时限从早到晚")), ("-deadline", _("时限从晚到早")),
+        ("warning", _("预警从重到轻，再按时限")), ("code", _("按编号")), ("deadline", _("时限从早到晚")), ("-deadline", _("时限从晚到早")),
         ("-updated", _("最近更新")), ("title", _("按名称")), ("colour", _("预警从重到轻")), ("progress", _("进度从低到高"))])
 
     def __init__(self, *args, campaigns=None, **kwargs):

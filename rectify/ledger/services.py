@@ -13,11 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
-from rectify.ledger import hooks
+from rectify.ledger import hooks, list_options
 from rectify.ledger.models import (
     Campaign,
     CloseoutStage,
     DeadlineKind,
+    ListPreference,
     Measure,
     Task,
     TaskStatus,
@@ -699,3 +700,73 @@ FIELD_LABELS = {
     "deadline": "整改时限", "start_date": "开始日期", "progress_note": "整改进展", "completion_note": "完成情况",
     "status": "状态", "units": "责任/督导单位", "measures": "整改措施", "location": "位置",
 }
+
+
+# --- the list's settings (台账列表设置): one user's own, in the record like every write ------------
+
+
+def _own_preference(actor: User) -> ListPreference:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied("请先登录。")
+    preference, _created = ListPreference.objects.select_for_update().get_or_create(
+        user=actor, defaults={"columns": list(list_options.DEFAULT_COLUMNS)})
+    return preference
+
+
+def save_list_view(*, actor: User, columns: Iterable[str], two_line: bool) -> ListPreference:
+    """Remember which columns the actor's ledger list shows and whether a task takes one line or two."""
+    columns = [str(c)[:40] for c in list(columns)[:len(list_options.COLUMNS) + 5]]
+    chosen = [key for key, _label in list_options.COLUMNS if key in set(columns)]
+    unknown = sorted(set(columns) - list_options.COLUMN_KEYS)
+    if unknown:
+        raise ValidationError({"columns": f"没有这一列：{'、'.join(unknown)[:60]}"})
+    with transaction.atomic():
+        preference = _own_preference(actor)
+        before = {"columns": preference.shown_columns(), "two_line": preference.two_line}
+        preference.columns, preference.two_line = chosen, bool(two_line)
+        preference.save(update_fields=["columns", "two_line", "updated_at"])
+        record_event(actor=actor, action="ledger_list_view_saved", obj=preference,
+                     summary=f"台账列表显示 {len(chosen)} 列，{'两行' if two_line else '单行'}显示",
+                     before=before, after={"columns": chosen, "two_line": bool(two_line)})
+    return preference
+
+
+def save_list_filter(*, actor: User, name: str, query: str) -> ListPreference:
+    """Save the actor's current filter under a name (常用筛选); the same name replaces the old one."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "请填写筛选名称。"})
+    if len(name) > list_options.MAX_FILTER_NAME:
+        raise ValidationError({"name": f"筛选名称最多 {list_options.MAX_FILTER_NAME} 个字。"})
+    if name in {str(label) for label, _q in list_options.BUILTIN_FILTERS}:
+        raise ValidationError({"name": f"“{name}”是系统内置的筛选，请换一个名称。"})
+    cleaned = list_options.clean_query(query)
+    if not cleaned:
+        raise ValidationError({"query": "当前没有筛选条件，无需保存。"})
+    if len(cleaned) > list_options.MAX_FILTER_QUERY:
+        raise ValidationError({"query": "筛选条件过长，无法保存。"})
+    with transaction.atomic():
+        preference = _own_preference(actor)
+        kept = [f for f in preference.saved_filters if f.get("name") != name]
+        if len(kept) >= list_options.MAX_SAVED_FILTERS:
+            raise ValidationError({"name": f"最多保存 {list_options.MAX_SAVED_FILTERS} 个筛选，请先删除不用的。"})
+        replaced = len(kept) != len(preference.saved_filters)
+        preference.saved_filters = [*kept, {"name": name, "query": cleaned}]
+        preference.save(update_fields=["saved_filters", "updated_at"])
+        record_event(actor=actor, action="ledger_filter_saved", obj=preference,
+                     summary=f"{'更新' if replaced else '保存'}台账筛选“{name}”", after={"name": name, "query": cleaned})
+    return preference
+
+
+def delete_list_filter(*, actor: User, name: str) -> ListPreference:
+    """Remove one of the actor's saved filters."""
+    with transaction.atomic():
+        preference = _own_preference(actor)
+        gone = [f for f in preference.saved_filters if f.get("name") == name]
+        if not gone:
+            raise ValidationError({"name": "没有这个筛选，可能已被删除。"})
+        preference.saved_filters = [f for f in preference.saved_filters if f.get("name") != name]
+        preference.save(update_fields=["saved_filters", "updated_at"])
+        record_event(actor=actor, action="ledger_filter_deleted", obj=preference,
+                     summary=f"删除台账筛选“{name}”", before=gone[0])
+    return preference
