@@ -95,6 +95,9 @@ ACCOUNTS = [
     ("qiyang", Role.REPORTER, "祁阳市", "邓丽", "祁阳市整改办联络员"),
     ("jiwei", Role.DISCIPLINE, "市纪委监委", "彭卫东", "第三监督检查室主任"),
     ("auditor", Role.AUDITOR, OFFICE_NAME, "谭敏", "信息安全审计员"),
+    # 三员分立 beside the auditor: accounts and units; security settings and lockouts
+    ("sysadmin", Role.SYSTEM_ADMIN, OFFICE_NAME, "刘洋", "市整改办信息系统管理员"),
+    ("secadmin", Role.SECURITY_ADMIN, OFFICE_NAME, "黄静", "信息安全管理员"),
     ("renda", Role.OBSERVER, OFFICE_NAME, "赵建华", "市人大代表"),
 ]
 
