@@ -457,3 +457,44 @@ def test_the_administrators_see_no_business_rows(admins):
             assert not manager.visible_to(admins.users[persona]).exists(), (persona, model._meta.label)
         checked.append(model._meta.label)
     assert {"ledger.Task", "dispatch.ProgressReport", "ledger.Campaign"} <= set(checked)
+
+
+def test_only_the_system_admin_makes_or_changes_the_three_separated_accounts(admins):
+    """The office administrator manages accounts by default, but not those of the 三员: it cannot create
+    an auditor or a security administrator, turn a reporter into one, edit, switch off, lock or reset
+    them. The system administrator can; the security administrator unlocks and resets them."""
+    office_admin, sysadmin = admins.users["office_admin"], admins.users["system_admin"]
+    auditor, reporter = admins.users["auditor"], admins.users["reporter_a"]
+    client = admins.client("office_admin")
+    form = client.get(f"{ADMIN}/users/new/").content.decode()
+    assert 'value="auditor"' not in form and 'value="system_admin"' not in form and 'value="reporter"' in form
+    response = client.post(f"{ADMIN}/users/new/", {"username": "audit2", "role": Role.AUDITOR, "unit": admins.office.pk})
+    assert response.status_code == 200 and not User.objects.filter(username="audit2").exists()
+    for call in (lambda: services.create_user(actor=office_admin, username="sec2", password=PASSWORD,
+                                              role=Role.SECURITY_ADMIN, unit=admins.office),
+                 lambda: services.update_user(actor=office_admin, user=reporter, role=Role.AUDITOR,
+                                              unit=admins.office),
+                 lambda: services.update_user(actor=office_admin, user=auditor, display_name="改名"),
+                 lambda: services.set_user_active(actor=office_admin, user=auditor, active=False),
+                 lambda: services.lock_user(actor=office_admin, user=sysadmin),
+                 lambda: services.reset_password(actor=office_admin, user=auditor)):
+        with pytest.raises(PermissionDenied, match="三员分立"):
+            call()
+    page = client.get(f"{ADMIN}/users/{auditor.pk}/").content.decode()
+    assert "只能由系统管理员变更" in page and "重置密码" not in page and 'name="role"' not in page
+    assert client.post(f"{ADMIN}/users/{auditor.pk}/active/", {"active": "0"}).status_code == 403
+    assert client.post(f"{ADMIN}/users/{auditor.pk}/reset-password/").status_code == 403
+    auditor.refresh_from_db()
+    assert auditor.is_active and auditor.display_name == "安全审计员"
+    # the system administrator can; the security administrator unlocks and resets
+    sys_client = admins.client("system_admin")
+    assert sys_client.post(f"{ADMIN}/users/new/", {"username": "audit2", "role": Role.AUDITOR,
+                                                   "unit": admins.office.pk}).status_code == 200
+    assert User.objects.get(username="audit2").role == Role.AUDITOR
+    assert sys_client.post(f"{ADMIN}/users/{auditor.pk}/lock/").status_code == 302
+    sec_client = admins.client("security_admin")
+    assert sec_client.post(f"{ADMIN}/users/{auditor.pk}/unlock/").status_code == 302
+    assert sec_client.post(f"{ADMIN}/users/{auditor.pk}/reset-password/").status_code == 200
+    with pytest.raises(PermissionDenied):  # editing stays the system administrator's
+        services.update_user(actor=admins.users["security_admin"], user=auditor, display_name="改名")
+    services.set_user_active(actor=sysadmin, user=admins.users["security_admin"], active=False)

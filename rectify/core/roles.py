@@ -35,6 +35,10 @@ UNIT_ROLES = frozenset({Role.REPORTER, Role.REVIEWER})  # a responsible unit's o
 # The administrators of 三员分立 besides the auditor: they belong to an office unit (whose tree they
 # administer) but hold no business role in it.
 ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})
+# The three separated duties (三员): their accounts are created, changed and switched off by a system
+# administrator only, so that a business administrator who also manages accounts cannot make or
+# silence the people who watch it.
+SEPARATED_ROLES = ADMIN_ROLES | {Role.AUDITOR}
 
 
 class Actor(Protocol):

@@ -52,9 +52,13 @@ class UserForm(ZhForm):
     unit = UnitField(label=_("所属单位"), queryset=Unit.objects.none(), required=False,
                                   empty_label=_("（无，仅市领导）"), widget=FastSelect)
 
-    def __init__(self, *args, units=None, creating: bool = True, **kwargs):
+    def __init__(self, *args, units=None, creating: bool = True, roles=None, **kwargs):
         super().__init__(*args, **kwargs)
         _offer(self, "unit", units)
+        if roles is not None:
+            field = self.fields["role"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = roles
         if not creating:
             del self.fields["username"]
 

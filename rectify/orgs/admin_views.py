@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rectify.core.paging import list_page, query_int
+from rectify.core.roles import SEPARATED_ROLES
 from rectify.core.scope import views_calendar
 from rectify.orgs import selectors, services
 from rectify.orgs.admin_forms import (
@@ -32,7 +33,7 @@ from rectify.orgs.admin_forms import (
     UserForm,
     apply_service_errors,
 )
-from rectify.orgs.models import UnitKind
+from rectify.orgs.models import Role, UnitKind
 from rectify.orgs.scope import manages_accounts, manages_credentials
 
 PER_PAGE = 50
@@ -51,6 +52,11 @@ def _require_credentials(user) -> None:
 def _menu(user) -> dict:
     return {"can_manage": manages_accounts(user), "can_credentials": manages_credentials(user),
             "can_calendar": views_calendar(user)}
+
+
+def _grantable_roles(user) -> list[tuple[str, object]]:
+    """The roles this administrator may give (the 三员 roles only a system administrator gives)."""
+    return [(value, label) for value, label in Role.choices if services.may_act_on_separated(user, value)]
 
 
 def _no_store(response):
@@ -89,7 +95,7 @@ def _temporary_password_page(request, account, password: str, *, created: bool):
 def user_create(request):
     _require_accounts(request.user)
     units = selectors.units_for_admin(request.user)
-    form = UserForm(request.POST or None, units=units, creating=True)
+    form = UserForm(request.POST or None, units=units, creating=True, roles=_grantable_roles(request.user))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         password = services.temporary_password()
@@ -110,13 +116,16 @@ def user_detail(request, pk: int):
     """One account: its profile (editable by an account manager) and the security actions."""
     _require_credentials(request.user)
     account = selectors.get_user_for_admin(request.user, pk)
-    can_manage = manages_accounts(request.user)
+    # an account of the three separated duties (三员) is the system administrator's to change
+    can_edit = manages_accounts(request.user) and services.may_act_on_separated(request.user, account.role)
+    can_cred = services.may_act_on_separated(request.user, account.role, credentials=True)
     form = None
-    if can_manage:
+    if can_edit:
         units = selectors.units_for_admin(request.user)
         initial = {"display_name": account.display_name, "title": account.title, "role": account.role,
                    "unit": account.unit_id}
-        form = UserForm(request.POST or None, units=units, creating=False, initial=initial)
+        form = UserForm(request.POST or None, units=units, creating=False, initial=initial,
+                        roles=_grantable_roles(request.user))
         if request.method == "POST" and form.is_valid():
             d = form.cleaned_data
             try:
@@ -128,11 +137,12 @@ def user_detail(request, pk: int):
                 messages.success(request, _("账户 %(name)s 已保存。") % {"name": account.username})
                 return redirect("orgs:admin_user", pk=account.pk)
     elif request.method == "POST":
-        raise PermissionDenied(_("只有系统管理员可以修改账户信息。"))
+        raise PermissionDenied(_("您不能修改该账户的信息（三员分立：系统管理员、安全管理员、安全审计员的账户由系统管理员管理）。"))
     return render(request, "orgs/admin/user_detail.html", {
         "account": account, "form": form, "lock_form": LockForm(), "now": timezone.now(),
         "locked": selectors.locked_now(account), "admin_locked": services.admin_locked(account),
-        "is_self": account.pk == request.user.pk, "section": "users", **_menu(request.user)})
+        "is_self": account.pk == request.user.pk, "can_edit": can_edit, "can_cred": can_cred,
+        "separated": account.role in SEPARATED_ROLES, "section": "users", **_menu(request.user)})
 
 
 def _account_action(request, pk: int, action):

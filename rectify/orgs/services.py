@@ -35,7 +35,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from rectify.core.audit import lock_chain, record_event
-from rectify.core.roles import ADMIN_ROLES
+from rectify.core.roles import ADMIN_ROLES, SEPARATED_ROLES
 from rectify.core.sm3 import sm3_hex
 from rectify.orgs.models import (
     ApiToken,
@@ -175,6 +175,24 @@ def _require_credentials(actor, user: User) -> None:
         raise PermissionDenied("只有系统管理员或安全管理员可以锁定、解锁账户或重置密码。")
     if not User.objects.actionable_by(actor, "credentials").filter(pk=user.pk).exists():
         raise PermissionDenied("该账户不在您管理的范围内。")
+
+
+def may_act_on_separated(actor, role: str, *, credentials: bool = False) -> bool:
+    """Whether ``actor`` may act on an account holding ``role``: an account of the three separated
+    duties (系统管理员, 安全管理员, 安全审计员) only a system administrator creates, edits, grants or
+    switches off; its lock, unlock and password reset also the security administrator. System
+    set-up (actor=None) creates the first ones."""
+    if actor is None or role not in SEPARATED_ROLES:
+        return True
+    return actor.role == Role.SYSTEM_ADMIN or (credentials and actor.role == Role.SECURITY_ADMIN)
+
+
+def _require_separated(actor, *roles: str, credentials: bool = False) -> None:
+    for role in roles:
+        if not may_act_on_separated(actor, role, credentials=credentials):
+            raise PermissionDenied("系统管理员、安全管理员、安全审计员的账户只能由系统管理员管理"
+                                   + ("，锁定、解锁和重置密码也可由安全管理员办理" if credentials else "")
+                                   + "（三员分立）。")
 
 
 def _not_self(actor, user: User, what: str) -> None:
@@ -362,6 +380,7 @@ def create_user(*, actor: User | None, username: str, password: str, role: str, 
     """Create a personal account (新增账户). The initial password must be changed at first login."""
     if not _is_system(actor):
         _require_manager(actor)
+        _require_separated(actor, role)
         if unit is not None:
             _require_units(actor, unit)
     username = username.strip()
@@ -401,6 +420,7 @@ def update_user(*, actor: User, user: User, display_name: str | _Unset = UNSET,
             _not_self(actor, locked, "调整本人的所属单位")
         if role is not UNSET and role != locked.role:
             _not_self(actor, locked, "变更本人的角色")
+        _require_separated(actor, locked.role, *([role] if role is not UNSET else []))
         before = user_record(locked)
         if display_name is not UNSET:
             locked.display_name = display_name.strip()
@@ -438,6 +458,7 @@ def set_user_active(*, actor: User, user: User, active: bool) -> User:
     _require_account(actor, user)
     if not active:
         _not_self(actor, user, "停用本人账户")
+    _require_separated(actor, user.role)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.is_active == active:
@@ -473,6 +494,7 @@ def reset_password(*, actor: User, user: User, temporary: str | None = None) -> 
     that is :func:`unlock_user`, a separate privileged action."""
     _require_credentials(actor, user)
     _not_self(actor, user, "重置本人的密码（本人请使用“修改密码”）")
+    _require_separated(actor, user.role, credentials=True)
     password = temporary or temporary_password()
     validate_password(password, user)
     with transaction.atomic():
@@ -494,6 +516,7 @@ def unlock_user(*, actor: User, user: User) -> None:
     never the locked person themselves."""
     _require_credentials(actor, user)
     _not_self(actor, user, "解除本人账户的锁定")
+    _require_separated(actor, user.role, credentials=True)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = {"locked_until": locked.locked_until, "failed_logins": locked.failed_logins}
@@ -518,6 +541,7 @@ def lock_user(*, actor: User, user: User, reason: str = "") -> User:
     Unlike 停用 it is a security measure, lifted by :func:`unlock_user`."""
     _require_credentials(actor, user)
     _not_self(actor, user, "锁定本人账户")
+    _require_separated(actor, user.role, credentials=True)
     reason = reason.strip()
     if len(reason) > 200:
         raise ValidationError({"reason": ["锁定原因不能超过 200 个字。"]})
