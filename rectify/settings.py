@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before the timeout: an ended session's form comes back with its fields and a password prompt.
+    "rectify.orgs.reauth.KeepTypingMiddleware",
     "rectify.orgs.middleware.SessionTimeoutMiddleware",
     "rectify.orgs.middleware.PasswordChangeRequiredMiddleware",
 ]

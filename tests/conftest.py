@@ -127,3 +127,13 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
+
+
+def round_due(period: str) -> dt.date:
+    """The latest due date a round of ``period`` may have (dispatch.services.check_round_dates):
+    tests that want nothing late use it."""
+    from rectify.dispatch.services import ROUND_DUE_MONTHS_AFTER
+
+    year, month = map(int, period.split("-"))
+    after = year * 12 + month - 1 + ROUND_DUE_MONTHS_AFTER + 1
+    return dt.date(after // 12, after % 12 + 1, 1) - dt.timedelta(days=1)

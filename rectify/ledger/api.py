@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from rectify.core.paging import ApiPagination
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion
 from rectify.ledger import selectors, services
 from rectify.ledger.models import Measure, Task, UnitRole
 from rectify.orgs.models import Unit, User
@@ -86,7 +86,7 @@ class TaskDetailOut(TaskOut):
 
 
 class MeasureIn(Schema):
-    id: int | None = None
+    id: ApiId | None = None
     text: str
     owner_unit: str | None = None
     due_date: dt.date | None = None
@@ -119,7 +119,7 @@ class TaskUpdateIn(TaskIn):
 
 
 class MeasureCreateIn(Schema):
-    version: int
+    version: ApiVersion
     text: str
     owner_unit: str | None = None
     due_date: dt.date | None = None
@@ -135,10 +135,10 @@ class MeasureUpdateIn(Schema):
 
 
 class TaskFilterIn(Schema):
-    campaign: int | None = None
+    campaign: ApiId | None = None
     category: str = ""
-    unit: int | None = None
-    county: int | None = None
+    unit: ApiId | None = None
+    county: ApiId | None = None
     status: str = ""
     deadline_kind: str = ""
     deadline_from: dt.date | None = None

@@ -276,7 +276,7 @@ def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -
     """The one transition service of :data:`ESCALATION_FLOW`: lock, ask the table, write, record."""
     with transaction.atomic():
         locked = (Escalation.objects.visible_to(actor).select_for_update()
-                  .select_related("task", "target_unit").filter(pk=escalation.pk).first())
+                  .select_related("task", "task__campaign", "target_unit").filter(pk=escalation.pk).first())
         if locked is None:
             raise Http404("督办不存在或无权操作。")  # missing and not allowed look the same
         rule = ESCALATION_FLOW.authorise(actor, locked, action)
@@ -295,5 +295,20 @@ def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -
         record_event(actor=actor, action=ESCALATION_FLOW.event_of(rule), object_type="ledger.task",
                      object_id=locked.task_id, object_label=str(locked.task)[:300], summary=summary,
                      before=before, after={"escalation": locked.pk, "status": locked.status})
+        if action == "reply":
+            _notify_issuer(locked)
     escalation.refresh_from_db()
     return escalation
+
+
+def _notify_issuer(esc: Escalation) -> None:
+    """The unit that issued the escalation (the office for tick's warnings) learns it was answered."""
+    from rectify.core.notify import notify
+
+    unit_id = esc.issuing_unit_id or esc.task.campaign.office_id
+    users = User.objects.filter(Q(unit_id=unit_id, role__in=[Role.OFFICE_ADMIN, Role.OFFICE_STAFF, Role.SUPERVISOR])
+                                | Q(pk=esc.issued_by_id), is_active=True)
+    notify(users=users, kind="escalation_answered",
+           title=f"{esc.target_unit.name}已回复{esc.get_rung_display()}：{esc.task.code}",
+           body=esc.reply_text[:500], url=f"/supervision/escalations/{esc.pk}/",
+           key=f"escalation_answered:{esc.pk}:{esc.replied_at:%Y%m%d%H%M%S%f}")

@@ -66,7 +66,8 @@ class ImportPreview:
     digest: str = ""
     size: int = 0
     sheet: str = ""
-    header_row: int = 0
+    header_row: int = 0  # 1-based, as Excel numbers rows
+    header_last: int = 0  # the last header row (header_row + 1 when the headers span two rows)
     columns: list[tuple[str, str]] = field(default_factory=list)  # (header as written, what it is read as)
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -198,7 +199,7 @@ def _describe_columns(preview: ImportPreview, sheet: _Sheet) -> int | None:
     """Record the columns read and ignored, with notes; return the first data row, or None (with
     a file error) when there are neither codes nor sequence numbers to make them from."""
     header, campaign = sheet.header, preview.campaign
-    preview.sheet, preview.header_row = sheet.name, header.row + 1
+    preview.sheet, preview.header_row, preview.header_last = sheet.name, header.row + 1, header.data_start
     present = set(header.columns.values())
     preview.columns = [(header.written[c], COLUMN_BY_FIELD[f].label) for c, f in sorted(header.columns.items())]
     preview.ignored = header.ignored
