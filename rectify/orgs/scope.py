@@ -125,10 +125,6 @@ def visible_assignments(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(leader__in=visible_users(User.objects.all(), user).values("pk"))
 
 
-def manages_leader_areas(user: Viewer) -> bool:
-    return manages_accounts(user)
-
-
 def visible_tokens(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
