@@ -288,12 +288,13 @@ def cmd_createadmin(args) -> int:
             unit = Unit.objects.filter(kind=UnitKind.OFFICE, parent__isnull=True).first()
             if unit is None:  # system set-up: nobody exists yet to act (actor=None)
                 unit = create_unit(actor=None, name=args.office, kind=UnitKind.OFFICE)
-            create_user(actor=None, username=args.username, password=password, role=Role.OFFICE_ADMIN, unit=unit,
+            role = Role.SYSTEM_ADMIN if args.system else Role.OFFICE_ADMIN
+            create_user(actor=None, username=args.username, password=password, role=role, unit=unit,
                         display_name=args.name or args.username, must_change_password=False)
     except ValidationError as exc:
         print("未创建：" + "；".join(exc.messages), file=sys.stderr)
         return 2
-    print(f"已创建整改办管理员 {args.username}（{unit.name}）。")
+    print(f"已创建{role.label} {args.username}（{unit.name}）。")
     return 0
 
 
@@ -466,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--name", default="")
     p.add_argument("--office", default="市生态环境保护督察整改工作领导小组办公室")
+    p.add_argument("--system", action="store_true",
+                   help="创建系统管理员（三员分立：管理账户和单位，不办理业务），而不是整改办管理员")
     p.set_defaults(func=cmd_createadmin)
 
     p = sub.add_parser("parse-plan", help="解析整改方案（.docx/.txt），输出 JSON")

@@ -147,6 +147,10 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_BANNED_WORDS = env_list("RECTIFY_PASSWORD_BANNED_WORDS", ["yongzhou", "lingling", "xiaoxiang"])
 PASSWORD_EXPIRY_DAYS = env_int("RECTIFY_PASSWORD_EXPIRY_DAYS", 90, minimum=0)
 PASSWORD_HISTORY = 5
+# 三员分立: accounts, units, leader areas and tokens are the system administrator's (系统管理员). The
+# office administrator may do it too while this is on (a small office without a system administrator);
+# turn it off for strict separation once a system administrator exists (docs: README 账号与单位管理).
+OFFICE_ADMIN_MANAGES_ACCOUNTS = env_bool("RECTIFY_OFFICE_ADMIN_MANAGES_ACCOUNTS", True)
 LOGIN_MAX_FAILURES = env_int("RECTIFY_LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("RECTIFY_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 # Failed logins per client address per window (successes never count); the per-account lockout is
