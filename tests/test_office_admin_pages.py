@@ -298,7 +298,7 @@ def test_other_roles_are_refused_every_page_and_change(admins, persona):
     assert not User.objects.filter(username="zz").exists() and not Unit.objects.filter(name="x").exists()
 
 
-def test_the_auditor_cannot_change_accounts_through_the_services(admins):
+def test_check_12_the_auditor_cannot_change_accounts_through_the_services(admins):
     auditor = admins.users["auditor"]
     reporter = admins.users["reporter_a"]
     for call in (lambda: services.lock_user(actor=auditor, user=reporter),
@@ -354,7 +354,7 @@ def test_security_admin_unlocks_and_resets_but_creates_nothing(admins):
     assert not actions & {"task_created", "unit_created", "campaign_created"}
 
 
-def test_system_admin_cannot_approve_a_report_or_act_on_a_workflow(admins):
+def test_check_12_system_admin_cannot_approve_a_report_or_act_on_a_workflow(admins):
     sysadmin = admins.users["system_admin"]
     rnd, _ = dispatch.open_round(actor=admins.users["office_admin"], office=admins.office, period="2026-11",
                                  due_date=dt.date(2026, 12, 10), require_unit_review=False)
