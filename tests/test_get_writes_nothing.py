@@ -68,6 +68,7 @@ DELIBERATE_WRITES = {
     "/documents/rounds/{}/bulletin.xlsx": "the same bulletin as a workbook",
     "/ledger/export.xlsx": "an export of the ledger is recorded (what left the system, for whom)",
     "/closeout/files/{}/": "a download of a close-out's evidence is recorded, like a report's",
+    "/supervision/escalations/{}/files/{}/": "a download of a reply's evidence is recorded, like a report's",
     "/closeout/lookbacks/files/{}/": "a download of a look-back check's evidence is recorded",
     "/documents/closeouts/{}/application.docx": "generating a close-out document is recorded (document_generated)",
     "/documents/closeouts/{}/notice.docx": "the same, the public notice (整改情况公示)",
