@@ -240,7 +240,7 @@ def cmd_token(args) -> int:
     if operator is None:
         return 2
     try:
-        key = issue_api_token(actor=operator, user=holder, name=args.name,
+        key = issue_api_token(actor=operator, user=holder, name=args.name, days=args.days,
                               channel=f"命令行签发，操作系统用户 {_os_user()}")
     except (PermissionDenied, ValidationError) as exc:
         return _refused(exc)
@@ -484,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username", help="令牌持有人")
     p.add_argument("--name", default="命令行签发", help="令牌用途")
     p.add_argument("--operator", default="", help="操作人用户名（为他人签发时须为其整改办管理员；默认为持有人本人）")
+    p.add_argument("--days", type=_count, default=None, help="有效期天数（默认 RECTIFY_API_TOKEN_DAYS，180 天）")
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("rotate-key", help="更换审计链密钥和/或个人信息加密密钥（重新加密，记入审计）")

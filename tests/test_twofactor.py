@@ -276,3 +276,26 @@ def test_failed_tokens_are_throttled_per_address(world, settings):
         assert _api("rk_not-a-token") == 401
     assert _api("rk_another-guess") == 429
     assert _api(key) == 200  # a valid token is not what the limit is against
+
+
+def test_disabling_a_user_ends_their_sessions(world):
+    from rectify.orgs.services import set_user_active
+
+    user = world.users["reporter_a"]
+    client, _ = login(user.username)
+    assert UserSession.objects.filter(user=user).count() == 1
+    set_user_active(actor=world.users["office_admin"], user=user, active=False)
+    assert UserSession.objects.filter(user=user).count() == 0
+    assert "结束其 1 个登录会话" in Event.objects.get(action="user_deactivated", object_id=str(user.pk)).summary
+    assert not signed_in(client)
+
+
+def test_the_token_command_chooses_the_lifetime(world, monkeypatch):
+    from rectify.cli import main
+
+    user = world.users["reporter_a"]
+    monkeypatch.setenv("RECTIFY_OPERATOR_PASSWORD", PASSWORD)
+    assert main(["token", user.username, "--name", "对接", "--days", "7"]) == 0
+    token = ApiToken.objects.get(user=user)
+    assert abs((token.expires_at - timezone.now()) - dt.timedelta(days=7)) < dt.timedelta(minutes=1)
+    assert main(["token", user.username, "--days", "9999"]) == 2  # beyond RECTIFY_API_TOKEN_MAX_DAYS

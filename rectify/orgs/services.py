@@ -416,8 +416,8 @@ def update_user(*, actor: User, user: User, display_name: str | _Unset = UNSET,
 
 def set_user_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate (停用) or reactivate (启用) an account. A deactivated account cannot log in and its
-    open sessions stop working at their next request (the auth backend refuses inactive users);
-    its history stays. Nobody deactivates themselves."""
+    open sessions are ended (orgs.sessions.end_all_sessions; the auth backend would refuse them at
+    their next request anyway); its history stays. Nobody deactivates themselves."""
     _require_account(actor, user)
     if not active:
         _not_self(actor, user, "停用本人账户")
@@ -427,9 +427,15 @@ def set_user_active(*, actor: User, user: User, active: bool) -> User:
             raise ValidationError(f"账户 {locked.username} 已是{'启用' if active else '停用'}状态。")
         locked.is_active = active
         locked.save(update_fields=["is_active"])
+        ended = 0
+        if not active:  # its sessions end now, not at their next request (SECURITY.md check 7)
+            from rectify.orgs.sessions import end_all_sessions
+
+            ended = end_all_sessions(actor=actor, user=locked, reason="停用账户", record=False)
         record_event(actor=actor, actor_name=_actor_name(actor),
                      action="user_reactivated" if active else "user_deactivated", obj=locked,
-                     summary=f"{'启用' if active else '停用'}账户 {locked.username}",
+                     summary=f"{'启用' if active else '停用'}账户 {locked.username}"
+                             + (f"，结束其 {ended} 个登录会话" if ended else ""),
                      before={"is_active": not active}, after={"is_active": active})
     user.refresh_from_db()
     return locked

@@ -129,13 +129,14 @@ def end_session(*, actor: User, session: UserSession) -> None:
                      after={"session": locked.pk, "ip": locked.ip, "holder": locked.user.username})
 
 
-def end_all_sessions(*, actor: User | None, user: User, reason: str) -> int:
-    """End every session of ``user`` (called inside another service's transaction, which records why)."""
+def end_all_sessions(*, actor: User | None, user: User, reason: str, record: bool = True) -> int:
+    """End every session of ``user``, inside another service's transaction; ``record=False`` when
+    that service's own event says so."""
     rows = list(UserSession.objects.filter(user=user))
     for row in rows:
         _delete_stored(row.session_key)
     UserSession.objects.filter(pk__in=[r.pk for r in rows]).delete()
-    if rows:
+    if rows and record:
         record_event(actor=actor, action="sessions_ended", obj=user,
                      summary=f"结束 {user.username} 的全部 {len(rows)} 个会话（{reason}）")
     return len(rows)
