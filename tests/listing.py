@@ -793,6 +793,8 @@ LISTS: list[ListPage] = [
     # the account's own sessions and API tokens (orgs/security_views.py)
     *_both("own sessions", "/accounts/sessions/", own_sessions),
     *_both("own api tokens", "/accounts/tokens/", own_tokens),
+    *_both("user sessions (manager)", "/accounts/users/{user}/security/",
+           lambda s, n: {**own_sessions(s, n), "user": s.world.users["reporter_a"].pk}, personas=OFFICE),
     # the audit record viewer
     *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
     *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,

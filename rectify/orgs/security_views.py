@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from rectify.core.forms import ZhForm
@@ -98,7 +98,7 @@ def totp_setup(request):
             twofactor.begin_enrolment(user=request.user)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
-        return redirect(f"{request.path}?next={_safe_next(request, request.GET.get('next'))}")
+        return redirect(f"{request.path}?{urlencode({'next': _safe_next(request, request.GET.get('next'))})}")
     device = twofactor.pending_device(request.user)
     context = {"enabled": twofactor.has_totp(request.user), "required": twofactor.totp_required(request.user),
                "device": device, "form": CodeForm(), "next": _safe_next(request, request.GET.get("next")),
@@ -124,7 +124,7 @@ def totp_confirm(request):
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
     if codes is None:
-        return redirect(f"{reverse_setup()}?next={_safe_next(request, request.POST.get('next'))}")
+        return redirect(f"{reverse_setup()}?{urlencode({'next': _safe_next(request, request.POST.get('next'))})}")
     request.session.pop("totp_enrol", None)
     return render(request, "orgs/totp_codes.html", {"codes": codes, "next": _safe_next(request, request.POST.get("next"))})
 
