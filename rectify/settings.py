@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before the timeout: an ended session's form comes back with its fields and a password prompt.
+    "rectify.orgs.reauth.KeepTypingMiddleware",
     "rectify.orgs.middleware.SessionTimeoutMiddleware",
     "rectify.orgs.middleware.SecondFactorMiddleware",
     "rectify.orgs.middleware.PasswordChangeRequiredMiddleware",
@@ -195,6 +197,11 @@ if env_bool("RECTIFY_HTTPS", False):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # The browsers' preload list is for public domains; an intranet host name cannot be submitted
+    # to it, so the check is silenced unless a deployment opts in.
+    SECURE_HSTS_PRELOAD = env_bool("RECTIFY_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("RECTIFY_SSL_REDIRECT", True)
 
@@ -234,6 +241,7 @@ WARN_DEADLINE_WORKDAYS = env_int("RECTIFY_WARN_DEADLINE_WORKDAYS", 15, minimum=1
 REMIND_DUE_WORKDAYS = env_int("RECTIFY_REMIND_DUE_WORKDAYS", 3, minimum=1)
 TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
+EVIDENCE_MAX_REPORT_FILES = env_int("RECTIFY_EVIDENCE_MAX_FILES", 30, minimum=1)  # per progress report
 # No request body is read past this (HTTP 413 from its Content-Length, before a byte is read): the
 # largest legitimate upload plus room for the form around it.
 MAX_REQUEST_BYTES = max(IMPORT_MAX_BYTES, EVIDENCE_MAX_BYTES) + 1024 * 1024

@@ -299,3 +299,31 @@ def test_the_token_command_chooses_the_lifetime(world, monkeypatch):
     token = ApiToken.objects.get(user=user)
     assert abs((token.expires_at - timezone.now()) - dt.timedelta(days=7)) < dt.timedelta(minutes=1)
     assert main(["token", user.username, "--days", "9999"]) == 2  # beyond RECTIFY_API_TOKEN_MAX_DAYS
+
+
+def test_the_keep_typing_relogin_needs_the_code_too(world, settings):
+    """A form sent after the session ended comes back with a password prompt (orgs/reauth.py); for an
+    account holding an authenticator the password alone does not sign in there either."""
+    user = world.users["reporter_a"]
+    client, _ = login(user.username)
+    enrol(client, user)
+    client = Client(enforce_csrf_checks=False)
+    form = {"_reauth": "1", "_reauth_username": user.username, "_reauth_password": PASSWORD, "name": "x", "days": "5"}
+    response = client.post("/ledger/tasks/new/", form)
+    # the view did not run: the page asks for the code again, and no login was recorded
+    assert response.status_code == 401 and "请同时输入手机上的 6 位动态口令" in response.content.decode()
+    assert not Event.objects.filter(action="login", actor_id=user.pk, seq__gt=_last_seq(user)).exists()
+    assert not signed_in(client)
+    response = client.post("/ledger/tasks/new/", {**form, "_reauth_code": code_for(user, 1)})
+    assert signed_in(client)
+
+
+def _last_seq(user) -> int:
+    """The seq of the user's last login through the code step (enrolment's own session came before)."""
+    return Event.objects.filter(action="totp_enrolled", object_id=str(user.pk)).values_list("seq", flat=True).get()
+
+
+def test_the_api_schema_token_check_is_throttled_too(world, settings):
+    settings.API_TOKEN_FAILURE_LIMIT = 2
+    bad = Client(HTTP_AUTHORIZATION="Bearer rk_guess")
+    assert [bad.get("/api/v1/openapi.json").status_code for _ in range(3)] == [401, 401, 429]
