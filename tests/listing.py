@@ -649,6 +649,38 @@ def display_tokens(scene: Scene, count: int) -> dict:
     return {}
 
 
+def own_sessions(scene: Scene, count: int) -> dict:
+    """Signed-in sessions of the two personas (each a live session in the store)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from rectify.orgs.models import UserSession
+
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    rows = []
+    for persona in ("office_admin", "reporter_a"):
+        for n in range(count):
+            store = store_class()
+            store["last_activity"] = timezone.now().timestamp()
+            store.create()
+            rows.append(UserSession(user=scene.world.users[persona], session_key=store.session_key,
+                                    user_agent=f"浏览器 {n}", ip=f"10.0.{n % 250}.1"))
+    UserSession.objects.bulk_create(rows)
+    return {}
+
+
+def own_tokens(scene: Scene, count: int) -> dict:
+    """API tokens of the two personas."""
+    from rectify.orgs.models import ApiToken
+
+    ApiToken.objects.bulk_create(
+        ApiToken(user=scene.world.users[persona], name=f"令牌{n}", prefix=f"{n:08d}", digest=f"{next(_serial):064x}",
+                 expires_at=timezone.now() + dt.timedelta(days=30))
+        for persona in ("office_admin", "reporter_a") for n in range(count))
+    return {}
+
+
 def instructions(scene: Scene, count: int) -> dict:
     """Instructions of 包零陵区's leader on 零陵区's tasks, each with its receipt."""
     from rectify.dashboard.models import Instruction, InstructionReceipt
@@ -820,6 +852,11 @@ LISTS: list[ListPage] = [
     *_both("admin leaders", "/accounts/admin/leaders/", admin_leaders, personas=OFFICE),
     *_both("admin leader areas", "/accounts/admin/leaders/{leader}/", admin_leader_areas, personas=OFFICE),
     *_both("admin tokens", "/accounts/admin/tokens/", admin_tokens, personas=OFFICE),
+    # the account's own sessions and API tokens (orgs/security_views.py)
+    *_both("own sessions", "/accounts/sessions/", own_sessions),
+    *_both("own api tokens", "/accounts/tokens/", own_tokens),
+    *_both("user sessions (manager)", "/accounts/users/{user}/security/",
+           lambda s, n: {**own_sessions(s, n), "user": s.world.users["reporter_a"].pk}, personas=OFFICE),
     # the audit record viewer
     *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
     *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,
@@ -849,6 +886,9 @@ NOT_LISTS = {
     "/accounts/admin/users/new/": "the new-account form",
     "/accounts/admin/units/new/": "the new-unit form",
     "/accounts/admin/security/": "the security settings in force and two counts",
+    "/accounts/2fa/": "the login's second step (back to the login without a pending password step)",
+    "/accounts/2fa/setup/": "the authenticator set-up page",
+    "/accounts/2fa/setup/confirm/": "POST only",
     "/ledger/tasks/new/": "an empty task form",
     "/ledger/import/": "the workbook upload form",
     "/ledger/import/preview/": "the import preview of a stashed upload (owned by the Excel module)",

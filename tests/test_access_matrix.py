@@ -65,3 +65,21 @@ def test_administration_refuses_every_other_role(world, persona):
     for path in ADMIN_PATHS:
         get, post = client.get(path).status_code, client.post(path).status_code
         assert get in (403, 405) and post in (403, 405) and 403 in (get, post), (persona, path, get, post)
+
+
+# The account's own security pages (rectify/orgs/security_views.py) answer every signed-in role; one
+# account's sessions and second factor only its managers (the office administrator over its tree, the
+# roles in RECTIFY_SECURITY_MANAGER_ROLES over every account).
+OWN_ACCOUNT_PAGES = ("/accounts/sessions/", "/accounts/tokens/", "/accounts/2fa/setup/")
+ACCOUNT_MANAGERS = {"office_admin"}
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "office_staff", "lead_env", "reporter_a", "reviewer_a",
+                                     "leader_a", "discipline", "auditor"])
+def test_account_security_pages_by_role(world, persona):
+    client = world.client(persona)
+    for path in OWN_ACCOUNT_PAGES:
+        assert client.get(path).status_code == 200, (persona, path)
+    other = world.users["reporter_b"]
+    status = client.get(f"/accounts/users/{other.pk}/security/").status_code
+    assert status == (200 if persona in ACCOUNT_MANAGERS else 403), (persona, status)

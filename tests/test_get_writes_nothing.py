@@ -55,7 +55,7 @@ DETAILS = [
     "/gongkai/articles/{article}/", "/gongkai/files/{article_file}/", "/gongkai/data/{dataset}.{fmt}", "/disclosure/tasks/{task}/", "/disclosure/articles/{article}/",
     "/disclosure/observations/{observation}/", "/disclosure/observations/photos/{observation_photo}/",
     "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
-    "/audit/events/{event}/", "/accounts/admin/users/{account}/", "/accounts/admin/units/{unit}/",
+    "/audit/events/{event}/", "/accounts/admin/users/{account}/", "/accounts/users/{user}/security/", "/accounts/admin/units/{unit}/",
     "/accounts/admin/units/{unit}/move/", "/board/instructions/{instruction}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
 ]
 
@@ -107,7 +107,8 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     settings.UPLOAD_DIR = tmp_path / "uploads"
     scene = Scene(world)
     params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100",
-              "event": 1, "account": world.users["reporter_a"].pk, "unit": world.county_a.pk}
+              "event": 1, "account": world.users["reporter_a"].pk, "unit": world.county_a.pk,
+              "user": world.users["reporter_a"].pk}
     tasks(scene, 3)
     params.update(report_history(scene, 2))
     params["round"] = scene.round().pk

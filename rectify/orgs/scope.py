@@ -131,3 +131,39 @@ def visible_tokens(queryset: QS, user: Viewer) -> QS:
     if manages_accounts(user):
         return queryset.filter(user__in=visible_users(User.objects.all(), user).values("pk"))
     return queryset.filter(user=user)
+
+
+# --- second factor and sessions ----------------------------------------------------------------
+
+
+def manages_security(user: Viewer) -> TypeIs[Actor]:
+    """Who may reset another user's second factor and end their sessions: the office administrator
+    over the accounts they manage, and the security administrator (roles named in
+    settings.SECURITY_MANAGER_ROLES by their string values) over every account."""
+    from django.conf import settings
+
+    return is_active_user(user) and (manages_accounts(user) or user.role in settings.SECURITY_MANAGER_ROLES)
+
+
+def security_users(queryset: QS, user: Viewer) -> QS:
+    """The accounts whose second factor and sessions ``user`` manages."""
+    from django.conf import settings
+
+    if not is_active_user(user):
+        return queryset.none()
+    if user.role in settings.SECURITY_MANAGER_ROLES:
+        return queryset
+    if manages_accounts(user):
+        return visible_users(queryset, user)
+    return queryset.filter(pk=user.pk)
+
+
+def visible_second_factors(queryset: QS, user: Viewer) -> QS:
+    """Only the holder reads their own authenticator and recovery codes."""
+    if not is_active_user(user):
+        return queryset.none()
+    return queryset.filter(user=user)
+
+
+def visible_sessions(queryset: QS, user: Viewer) -> QS:
+    return queryset.filter(user__in=security_users(User.objects.all(), user).values("pk"))

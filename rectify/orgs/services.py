@@ -453,8 +453,8 @@ def update_user(*, actor: User, user: User, display_name: str | _Unset = UNSET,
 
 def set_user_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate (停用) or reactivate (启用) an account. A deactivated account cannot log in and its
-    open sessions stop working at their next request (the auth backend refuses inactive users);
-    its history stays. Nobody deactivates themselves."""
+    open sessions are ended (orgs.sessions.end_all_sessions; the auth backend would refuse them at
+    their next request anyway); its history stays. Nobody deactivates themselves."""
     _require_account(actor, user)
     if not active:
         _not_self(actor, user, "停用本人账户")
@@ -465,9 +465,15 @@ def set_user_active(*, actor: User, user: User, active: bool) -> User:
             raise ValidationError(f"账户 {locked.username} 已是{'启用' if active else '停用'}状态。")
         locked.is_active = active
         locked.save(update_fields=["is_active"])
+        ended = 0
+        if not active:  # its sessions end now, not at their next request (SECURITY.md check 7)
+            from rectify.orgs.sessions import end_all_sessions
+
+            ended = end_all_sessions(actor=actor, user=locked, reason="停用账户", record=False)
         record_event(actor=actor, actor_name=_actor_name(actor),
                      action="user_reactivated" if active else "user_deactivated", obj=locked,
-                     summary=f"{'启用' if active else '停用'}账户 {locked.username}",
+                     summary=f"{'启用' if active else '停用'}账户 {locked.username}"
+                             + (f"，结束其 {ended} 个登录会话" if ended else ""),
                      before={"is_active": not active}, after={"is_active": active})
     user.refresh_from_db()
     return locked
@@ -625,8 +631,11 @@ def _require_token_rights(actor: User, holder: User) -> None:
         _require_account(actor, holder)
 
 
-def issue_api_token(*, actor: User, user: User, name: str, channel: str = "") -> str:
+def issue_api_token(*, actor: User, user: User, name: str, channel: str = "", days: int | None = None) -> str:
     """Create a token for ``user`` and return its key once; only its SM3 digest is kept.
+
+    The token expires after ``days`` (settings.API_TOKEN_DAYS unless chosen, at most
+    settings.API_TOKEN_MAX_DAYS).
 
     ``actor`` is who really issued it (the holder, or an account manager over the holder), and the
     event names both; ``channel`` says how, e.g. "命令行，操作系统用户 ops".
@@ -637,14 +646,20 @@ def issue_api_token(*, actor: User, user: User, name: str, channel: str = "") ->
         raise ValidationError({"name": ["请填写令牌用途（不超过 100 个字）。"]})
     if not user.is_active:
         raise ValidationError(f"账户 {user.username} 已停用，不能签发令牌。")
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
+        raise ValidationError({"days": [f"有效期须为 1 至 {settings.API_TOKEN_MAX_DAYS} 天。"]})
     key = "rk_" + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + dt.timedelta(days=days)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name, prefix=key[3:11], digest=sm3_hex(key.encode()))
+        token = ApiToken.objects.create(user=user, name=name, prefix=key[3:11], digest=sm3_hex(key.encode()),
+                                        expires_at=expires_at)
         record_event(actor=actor, action="api_token_issued", obj=user,
                      summary=f"{actor.username} 为 {user.username} 签发 API 令牌「{name}」（{token.prefix}…）"
                              + (f"；{channel}" if channel else ""),
                      after={"token": token.pk, "prefix": token.prefix, "name": name, "holder": user.username,
-                            "issued_by": actor.username, "channel": channel or None})
+                            "issued_by": actor.username, "channel": channel or None,
+                            "expires_at": expires_at})
     return key
 
 
@@ -666,8 +681,32 @@ def revoke_api_token(*, actor: User, token: ApiToken, channel: str = "") -> ApiT
     return locked
 
 
+def token_expires_at(token: ApiToken) -> dt.datetime:
+    """When a token stops working (tokens from before expiry existed: API_TOKEN_DAYS after issue)."""
+    return token.expires_at or token.created_at + dt.timedelta(days=settings.API_TOKEN_DAYS)
+
+
+def token_refusal(token: ApiToken | None) -> str:
+    """Why a token does not sign anyone in ("" when it does): unknown or revoked, expired, or its
+    holder disabled, locked or with an initial or expired password to change (SECURITY.md check 7)."""
+    now = timezone.now()
+    if token is None or token.revoked:
+        return "unknown"
+    user = token.user
+    if token_expires_at(token) <= now:
+        return "expired"
+    if not user.is_active:
+        return "disabled"
+    if user.locked_until and user.locked_until > now:
+        return "locked"
+    if password_expired(user):
+        return "password_expired"
+    return ""
+
+
 def user_for_token(key: str, *, resolution_seconds: int = 60) -> User | None:
-    """The active user of an unrevoked token, or None.
+    """The user of a token that is unrevoked and unexpired, whose account is active, not locked and
+    without a password to change; or None.
 
     A read must not write: the token's last use is recorded at most once a minute, like
     the session's idle timer (on SQLite every write takes the one write lock). The UPDATE is sent
@@ -676,7 +715,7 @@ def user_for_token(key: str, *, resolution_seconds: int = 60) -> User | None:
     """
     token = (ApiToken.objects.select_related("user", "user__unit")
              .filter(digest=sm3_hex(key.encode()), revoked=False).first())
-    if token is None or not token.user.is_active:
+    if token is None or token_refusal(token):
         return None
     now, resolution = timezone.now(), dt.timedelta(seconds=resolution_seconds)
     if token.last_used_at is None or now - token.last_used_at >= resolution:
