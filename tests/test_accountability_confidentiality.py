@@ -239,6 +239,16 @@ FILL = {
     "orgs:user_security": lambda s: [{"pk": s.world.users["reporter_a"].pk}],
     "orgs:session_end": lambda s: [{"pk": 0}], "orgs:user_totp_reset": lambda s: [{"pk": 0}],
     "orgs:token_revoke": lambda s: [{"pk": 0}],
+    # 账号与单位管理 (rectify/orgs/admin_views.py): accounts, units, leaders, tokens
+    **{name: (lambda s: [{"pk": s.world.users["reporter_a"].pk}])
+       for name in ("orgs:admin_user", "orgs:admin_user_lock", "orgs:admin_user_unlock", "orgs:admin_user_active",
+                    "orgs:admin_user_reset")},
+    "orgs:admin_unit": lambda s: [{"pk": s.world.county_a.pk}],
+    "orgs:admin_unit_move": lambda s: [{"pk": s.world.county_a.pk}],
+    "orgs:admin_leader": lambda s: [{"pk": s.world.users["leader_a"].pk}],
+    "orgs:admin_area_remove": lambda s: [{"pk": 0}], "orgs:admin_token_revoke": lambda s: [{"pk": 0}],
+    # a reply's evidence (回复督办材料)
+    "supervision:reply_file": lambda s: [{"pk": 0, "file_pk": 0}],
 }
 
 

@@ -70,7 +70,7 @@ def test_list_costs_the_same_queries_at_5_and_50_rows(world, page: ListPage):
     params = page.factory(scene, 45)
     at_50, sql_50 = queries_for(scene, page, params)
     assert at_5 == at_50, (f"{page.name}: {at_5} queries at 5 rows, {at_50} at 50 — a query per row (N+1). "
-                           "Queries at 50 rows:\n" + summary(sql_50))
+                           "Queries at 50 rows:\n" + summary(sql_50) + "\nQueries at 5 rows:\n" + summary(sql_5))
     if UPDATE:
         _write_baseline(page.name, at_50)
         return
