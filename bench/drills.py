@@ -480,7 +480,7 @@ def check_import(store: Store, name: str, args) -> tuple[bool, str]:
     all_tasks = store.scalar(name, "SELECT count(*) FROM ledger_task")
     created = store.scalar(name, "SELECT count(*) FROM core_event WHERE action = 'task_created'")
     ok = tasks in (0, args.rows) and measures in (0, 3 * args.rows) and all_tasks == created
-    return ok, f"{'all' if tasks else 'none'} ({tasks} rows, {measures} measures, {created} task_created for {all_tasks} tasks)"
+    return ok, f"{'all' if tasks else 'none'}: ({tasks} rows, {measures} measures, {created} task_created for {all_tasks} tasks)"
 
 
 def check_report(store: Store, name: str, args) -> tuple[bool, str]:
@@ -490,7 +490,7 @@ def check_report(store: Store, name: str, args) -> tuple[bool, str]:
     submits = store.scalar(name, "SELECT count(*) FROM core_event WHERE action = 'report_submit'")
     submitted = status != "pending"
     ok = rows == attached and rows <= 3 and (submits == args.base_submits + submitted) and (not submitted or rows == 3)
-    return ok, f"{rows} evidence rows/{attached} events, status {status}"
+    return ok, f"{rows} files{', submitted' if submitted else ''}: {rows} evidence rows/{attached} events, status {status}"
 
 
 def check_tick(store: Store, name: str, args) -> tuple[bool, str]:
@@ -499,7 +499,7 @@ def check_tick(store: Store, name: str, args) -> tuple[bool, str]:
     slots = store.scalar(name, "SELECT count(*) FROM dispatch_progressreport r JOIN dispatch_dispatchround d "
                                "ON d.id = r.round_id WHERE d.status = 'open'")
     ok = rounds - args.base_rounds == opened - args.base_opened and slots in (0, args.tick_slots)
-    return ok, f"{rounds - args.base_rounds} round(s) opened, {slots} slots"
+    return ok, f"{'round opened' if rounds - args.base_rounds else 'nothing'}: {rounds - args.base_rounds} round(s) opened, {slots} slots"
 
 
 def kill_drill(store: Store, args, rng: random.Random) -> tuple[list[tuple], bool]:
@@ -546,6 +546,7 @@ def kill_drill(store: Store, args, rng: random.Random) -> tuple[list[tuple], boo
         log(f"{label}: unkilled run {duration:.1f} s, {detail}")
         counts = {"kills": 0, "consistent": 0, "chain": 0, "files": 0, "early": 0}
         strays = 0
+        outcomes: dict[str, int] = {}
         for k in range(args.kills):
             store.clone(base, "kill")
             delay = rng.uniform(0, duration)
@@ -561,6 +562,8 @@ def kill_drill(store: Store, args, rng: random.Random) -> tuple[list[tuple], boo
             consistent, detail = check(store, "kill", args)
             chain, files, note = verify_state(store, "kill")
             strays += "without a row" in note
+            outcome = detail.split(":")[0]
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
             counts["consistent"] += consistent
             counts["chain"] += chain
             counts["files"] += files
@@ -568,7 +571,7 @@ def kill_drill(store: Store, args, rng: random.Random) -> tuple[list[tuple], boo
                 f"chain {'valid' if chain else 'BROKEN'}, files {'ok' if files else 'BROKEN'} — {detail}; {note}")
             all_ok &= consistent and chain and files
         table.append((label, f"{duration:.1f} s", args.kills, counts["kills"], counts["consistent"], counts["chain"],
-                      counts["files"], strays))
+                      counts["files"], strays, ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))))
     store.drop("kill")
     store.drop("open")
     return table, all_ok
@@ -632,7 +635,7 @@ def main() -> int:
                     ("case", "command", "detected", "output"), [(a, f"`{b}`", "yes" if c else "**NO**", d) for a, b, c, d in targeted])
     if "kill" in results:
         print_table("kill -9 drill", ("scenario", "unkilled run", "runs", "killed mid-way", "consistent", "chain valid",
-                                      "digests match", "left a file without a row"), results["kill"][0])
+                                      "digests match", "left a file without a row", "state found after the kill"), results["kill"][0])
     print(f"\nresult: {'every tampering detected, every killed state consistent' if ok else 'FAILURES above'}")
     if not args.work_dir:
         for name in ("tamper", "base"):
