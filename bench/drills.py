@@ -125,7 +125,7 @@ class Store:
         conn = self.raw(name)
         try:
             cur = conn.cursor()
-            cur.execute(sql if not self.pg else sql.replace("?", "%s"), params)
+            cur.execute(sql if not self.pg else sql.replace("%", "%%").replace("?", "%s"), params)
             return cur.fetchone()[0]
         finally:
             conn.close()
@@ -150,6 +150,9 @@ def build_base(store: Store) -> None:
         return
     if store.pg:
         present = store.scalar("base", "SELECT count(*) FROM pg_tables WHERE tablename = 'core_event'")
+        if present and (store.work / "base" / "chain_key").exists():
+            log("reusing the demo in the database and --work-dir")
+            return
         if present and store.scalar("base", "SELECT count(*) FROM core_event"):
             raise SystemExit(f"{store.url} already holds events: give the drill an empty database of its own")
     started = time.monotonic()
