@@ -23,7 +23,9 @@ rolled-back transaction (random tamperings) or a ``CREATE DATABASE … TEMPLATE`
 2. kill -9 drill. ``--kills`` SIGKILLs each during (a) ``rectify import --commit`` of a
    ``--rows`` workbook, (b) a report submission with three photos through the dispatch services
    in a child process (``attach_evidence`` ×3, then ``transition(submit)``), (c) ``rectify tick``
-   opening a round. The delay is uniform within the duration of an unkilled run measured first.
+   opening a round. The delay is uniform within the duration of an unkilled run measured first
+   (``--after-startup``: within [start-up, duration], start-up being a ``rectify head`` run, so
+   that the kills land where the process can be writing rather than importing Python).
    After each kill: consistency by raw SQL (import: 0 or all rows and measures, one
    ``task_created`` event per task; report: one ``evidence_attached`` event per evidence row,
    submitted status iff its event; tick: a round iff its ``round_opened`` event, all its slots or
@@ -547,12 +549,18 @@ def kill_drill(store: Store, args, rng: random.Random) -> tuple[list[tuple], boo
         chain, files, note = verify_state(store, "kill")
         assert consistent and chain and files, f"{label}: the unkilled run does not check: {detail}; {note}"
         log(f"{label}: unkilled run {duration:.1f} s, {detail}")
+        startup = 0.0
+        if args.after_startup:  # the time a process takes to set Django up and read: no write happens before it
+            started = time.monotonic()
+            cli(store, "kill", "head")
+            startup = min(time.monotonic() - started, duration * 0.9)
+            log(f"  start-up (`rectify head`) {startup:.1f} s: kills fall between it and the end")
         counts = {"kills": 0, "consistent": 0, "chain": 0, "files": 0, "early": 0}
         strays = 0
         outcomes: dict[str, int] = {}
         for k in range(args.kills):
             store.clone(base, "kill")
-            delay = rng.uniform(0, duration)
+            delay = rng.uniform(startup, duration)
             child = subprocess.Popen(command, cwd=ROOT, env=store.env("kill"), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
             time.sleep(delay)
@@ -573,7 +581,7 @@ def kill_drill(store: Store, args, rng: random.Random) -> tuple[list[tuple], boo
             log(f"  kill {k + 1}/{args.kills} at {delay:.1f} s: {'consistent' if consistent else 'INCONSISTENT'}, "
                 f"chain {'valid' if chain else 'BROKEN'}, files {'ok' if files else 'BROKEN'} — {detail}; {note}")
             all_ok &= consistent and chain and files
-        table.append((label, f"{duration:.1f} s", args.kills, counts["kills"], counts["consistent"], counts["chain"],
+        table.append((label, f"{duration:.1f} s" + (f" (kills after {startup:.1f} s)" if startup else ""), args.kills, counts["kills"], counts["consistent"], counts["chain"],
                       counts["files"], strays, ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))))
     store.drop("kill")
     store.drop("open")
@@ -601,6 +609,8 @@ def main() -> int:
     parser.add_argument("--cli-sample", type=int, default=20, help="random tamperings also checked by `rectify verify` (SQLite)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 50 tamperings, 2 kills, 1,000 rows, 5 CLI checks")
     parser.add_argument("--only", default="tamper,kill", help="tamper, kill or both")
+    parser.add_argument("--after-startup", action="store_true",
+                        help="kill drill: delays drawn after the measured start-up of a process (no write can happen before it)")
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database of the drill's own")
     parser.add_argument("--work-dir", default="", help="where the data directories go (default: a new temporary one)")
