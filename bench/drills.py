@@ -647,7 +647,7 @@ def main() -> int:
         print_table("Tamper drill: targeted cases (`rectify verify` on a fresh copy each)",
                     ("case", "command", "detected", "output"), [(a, f"`{b}`", "yes" if c else "**NO**", d) for a, b, c, d in targeted])
     if "kill" in results:
-        print_table("kill -9 drill", ("scenario", "unkilled run", "runs", "killed mid-way", "consistent", "chain valid",
+        print_table("kill -9 drill", ("scenario", "unkilled run", "runs", "killed while running", "consistent", "chain valid",
                                       "digests match", "left a file without a row", "state found after the kill"), results["kill"][0])
     print(f"\nresult: {'every tampering detected, every killed state consistent' if ok else 'FAILURES above'}")
     if not args.work_dir:
