@@ -8,4 +8,7 @@ class ReserveConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from rectify.reserve import workflows  # noqa: F401  (registers the stage table)
+        from rectify.dashboard import hooks as dashboard_hooks
+        from rectify.reserve import panels, workflows  # noqa: F401  (workflows registers the stage table)
+
+        dashboard_hooks.board_panels.register(panels.board_reserve_panel)
