@@ -10,7 +10,7 @@ from rectify.ledger.hooks import TaskPanel
 from rectify.ledger.models import Campaign
 from rectify.ledger.scope import can_create_tasks
 from rectify.reports import scope
-from rectify.reports.deadlines import countdown
+from rectify.reports.deadlines import Countdown, countdown
 from rectify.reports.models import CampaignReport
 
 BOARD_COUNTDOWNS = 5  # campaigns on the board, most recently received first
@@ -33,8 +33,11 @@ def board_countdown_panel(*, user, today: dt.date) -> TaskPanel | None:
                 .filter(campaign__in=Campaign.objects.visible_to(user).values("pk"), received_date__isnull=False,
                         received_date__gte=_received_since(today))
                 .select_related("campaign").order_by("-received_date", "campaign_id")[:BOARD_COUNTDOWNS])
-    items = [(r, countdown(r, today)) for r in rows]
-    items = [(r, c) for r, c in items if c is not None and c.days >= -BOARD_PAST_DAYS]
+    items: list[tuple[CampaignReport, Countdown]] = []
+    for r in rows:
+        c = countdown(r, today)
+        if c is not None and c.days >= -BOARD_PAST_DAYS:
+            items.append((r, c))
     if not items:
         return None
     linked = set(scope.reporting_campaigns(user).filter(pk__in=[r.campaign_id for r, _c in items])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Sum
 
@@ -28,7 +29,7 @@ def board_reserve_panel(*, user, today: dt.date) -> TaskPanel | None:
         return None
     stages = list(Stage.choices)
     by_county: dict[int | None, dict] = {}
-    totals = {s: {"n": 0, "total": Decimal(0)} for s, _l in stages}
+    totals: dict[str, dict[str, Any]] = {s: {"n": 0, "total": Decimal(0)} for s, _l in stages}
     for g in groups:
         row = by_county.setdefault(g["county_id"], {
             "id": g["county_id"], "name": g["county__name"] or "（未定县市区）",
@@ -51,3 +52,27 @@ def board_reserve_panel(*, user, today: dt.date) -> TaskPanel | None:
         "reserve_n": sum(t["n"] for t in totals.values()),
         "reserve_total": sum((t["total"] for t in totals.values()), Decimal(0)),
         "reserve_partial": len(groups) >= BOARD_GROUPS})
+
+
+ROUND_PROJECTS = 100  # projects listed on a round's page (counts cover all of them)
+
+
+def round_reserve_panel(*, user, rnd) -> TaskPanel | None:
+    """储备项目进展 on a dispatch round's page: the projects in 前期 and 在建 of the round's office whose
+    progress this user reports (the office: all of them), reported for the round's month or not yet.
+    One query for the rows (bounded), one for the counts."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from rectify.reserve.models import ProjectProgress
+    from rectify.reserve.scope import REPORTING_STAGES, progress_projects_of_round
+
+    projects = progress_projects_of_round(user, rnd).filter(stage__in=REPORTING_STAGES).annotate(
+        reported=Exists(ProjectProgress.objects.filter(project=OuterRef("pk"), period=rnd.period)))
+    counts = projects.order_by().aggregate(total=Count("id"), done=Count("id", filter=Q(reported=True)))
+    if not counts["total"]:
+        return None
+    rows = list(projects.select_related("responsible_unit").order_by("reported", "code", "id")[:ROUND_PROJECTS])
+    return TaskPanel(order=40, template="reserve/_round_reserve.html", context={
+        "reserve_projects": rows, "reserve_total": counts["total"], "reserve_done": counts["done"],
+        "reserve_missing": counts["total"] - counts["done"], "reserve_more": counts["total"] > len(rows),
+        "reserve_open": rnd.status == "open"})
