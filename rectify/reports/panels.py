@@ -10,8 +10,8 @@ from rectify.ledger.hooks import TaskPanel
 from rectify.ledger.models import Campaign
 from rectify.ledger.scope import can_create_tasks
 from rectify.reports import scope
-from rectify.reports.deadlines import Countdown, countdown
-from rectify.reports.models import CampaignReport
+from rectify.reports.deadlines import Countdown, countdown, plan_offers
+from rectify.reports.models import CampaignDeadline, CampaignReport
 
 BOARD_COUNTDOWNS = 5  # campaigns on the board, most recently received first
 BOARD_PAST_DAYS = 60  # a due date further past leaves the board (the 整改报告 page keeps it)
@@ -51,3 +51,23 @@ def _received_since(today: dt.date) -> dt.date:
     """The earliest received date whose 6-month due date is at most BOARD_PAST_DAYS past (a bound in the
     query; the exact cut is made on the countdown)."""
     return today - dt.timedelta(days=BOARD_PAST_DAYS + 186)
+
+
+def plan_deadlines_panel(*, user, campaign, parse: dict, back: str) -> TaskPanel | None:
+    """报送期限 on the plan's review page: the deadlines the plan states, offered as the campaign's (the
+    office that runs the campaign accepts them with their start dates; reports.views.accept_deadlines)."""
+    one_off, periodic = plan_offers(parse)
+    if not one_off and not periodic:
+        return None
+    if not scope.runs_reports(user, campaign):
+        return None
+    report = CampaignReport.objects.filter(campaign=campaign).first()
+    received = report.received_date if report else None
+    existing = list(CampaignDeadline.objects.filter(campaign=campaign).order_by("due_date", "id")[:20])
+    for offer in one_off:
+        offer["start"] = (received if offer["sixmonth"] and received else campaign.feedback_date)
+        offer["as_received"] = offer["sixmonth"] and received is None
+    return TaskPanel(order=10, template="reports/_plan_deadlines.html", context={
+        "deadline_offers": one_off, "periodic_offers": periodic, "deadline_back": back,
+        "deadline_campaign": campaign, "received": received, "existing_deadlines": existing,
+        "sixmonth_due": report.due_date if report else None})
