@@ -216,6 +216,7 @@ WARN_DEADLINE_WORKDAYS = env_int("RECTIFY_WARN_DEADLINE_WORKDAYS", 15, minimum=1
 REMIND_DUE_WORKDAYS = env_int("RECTIFY_REMIND_DUE_WORKDAYS", 3, minimum=1)
 TICK_INTERVAL_MINUTES = env_int("RECTIFY_TICK_INTERVAL_MINUTES", 10, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("RECTIFY_EVIDENCE_MAX_MB", 20, minimum=1) * 1024 * 1024
+EVIDENCE_MAX_REPORT_FILES = env_int("RECTIFY_EVIDENCE_MAX_FILES", 30, minimum=1)  # per progress report
 # No request body is read past this (HTTP 413 from its Content-Length, before a byte is read): the
 # largest legitimate upload plus room for the form around it.
 MAX_REQUEST_BYTES = max(IMPORT_MAX_BYTES, EVIDENCE_MAX_BYTES) + 1024 * 1024

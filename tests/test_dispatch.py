@@ -311,3 +311,21 @@ def test_a_closed_round_takes_corrections_but_no_first_reports(world, rnd):
     assert returned.status == S.AWAITING_REVIEW
     with pytest.raises(ValidationError, match="已结束"):
         go(world, "reporter_b", report_of(rnd, world.task_b), "submit", changes=CONTENT)
+
+
+def test_files_per_report_are_capped(world, rnd, media, settings):
+    """SECURITY.md check 19: files per report are capped (RECTIFY_EVIDENCE_MAX_FILES); the refused
+    file leaves nothing stored and the page says why."""
+    settings.EVIDENCE_MAX_REPORT_FILES = 3
+    report = report_of(rnd, world.task_a)
+    reporter = world.client("reporter_a")
+    for colour in ("red", "green", "blue", "white"):
+        upload(reporter, report, f"{colour}.png", png_bytes(colour))
+    assert Evidence.objects.filter(report=report).count() == 3
+    page = reporter.get(f"/dispatch/reports/{report.pk}/").content.decode()
+    assert "最多上传 3 个附件" in page
+    from rectify.core.sm3 import sm3_hex
+
+    refused = sm3_hex(png_bytes("white"))
+    assert not [p for p in media.rglob("*") if refused in p.name]
+    assert [p for p in media.rglob("*") if sm3_hex(png_bytes("blue")) in p.name]  # the names are digests

@@ -249,12 +249,13 @@ def missing_assessments(closeout: Closeout) -> list[Unit]:
 # --- evidence files --------------------------------------------------------------------------------
 
 MAX_FILES_BYTES = 200 * 1024 * 1024  # per close-out, all files together
+MAX_FILES = 100  # per close-out: each of the standards, at both stages
 
 
 def attach_closeout_file(*, actor: User, closeout: Closeout, stage: str, standard: str, name: str,
                          fileobj) -> CloseoutFile:
     """佐证材料 for one standard: the responsible unit's during 初审, the verifying unit's during 核查."""
-    from django.db.models import Sum
+    from django.db.models import Count, Sum
 
     from rectify.evidence.inspect import check_report_total, inspect_upload
     from rectify.evidence.store import EvidenceStore
@@ -272,8 +273,9 @@ def attach_closeout_file(*, actor: User, closeout: Closeout, stage: str, standar
             unit = next((u for u in units if u.pk == actor.unit_id), units[0] if units else None)
         elif locked.status != C.ACCEPTED or not scope.verifies(actor, locked):
             raise PermissionDenied("当前不能上传核查佐证材料。")
-        check_report_total((locked.files.aggregate(total=Sum("size"))["total"] or 0) + inspected.size,
-                           max_bytes=MAX_FILES_BYTES)
+        attached = locked.files.aggregate(total=Sum("size"), files=Count("pk"))
+        check_report_total((attached["total"] or 0) + inspected.size, files=attached["files"] + 1,
+                           max_bytes=MAX_FILES_BYTES, max_files=MAX_FILES)
         meta = inspected.exif
         record = CloseoutFile.objects.create(
             closeout=locked, stage=stage, standard=standard, unit=unit, digest=inspected.digest,

@@ -211,7 +211,7 @@ def _notify_after(report: ProgressReport, action: str) -> None:
 
 def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) -> Evidence:
     """Check an uploaded file by content, store it by digest and attach it (佐证材料)."""
-    from django.db.models import Sum
+    from django.db.models import Count, Sum
 
     from rectify.evidence.exif import photo_warnings
     from rectify.evidence.inspect import check_report_total, inspect_upload
@@ -227,7 +227,8 @@ def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) 
         # Checked on the locked row: a report submitted meanwhile no longer takes files.
         if not scope.writes_report(actor, locked) or locked.status not in EDITABLE:
             raise PermissionDenied("当前不能为该报送上传佐证材料。")
-        check_report_total((locked.evidence.aggregate(total=Sum("size"))["total"] or 0) + inspected.size)
+        attached = locked.evidence.aggregate(total=Sum("size"), files=Count("pk"))
+        check_report_total((attached["total"] or 0) + inspected.size, files=attached["files"] + 1)
         meta = inspected.exif
         warnings = []
         if inspected.kind == "photo":

@@ -41,6 +41,7 @@ MB = 1024 * 1024
 
 DEFAULT_MAX_BYTES = 20 * MB
 DEFAULT_MAX_REPORT_BYTES = 100 * MB
+DEFAULT_MAX_REPORT_FILES = 30  # a monthly report needs a handful of photos and documents
 # docx/xlsx are zip archives: bound what they would expand to (SECURITY 19).
 ZIP_MAX_UNCOMPRESSED = 200 * MB
 ZIP_MAX_ENTRIES = 2_000
@@ -85,8 +86,15 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def check_report_total(total_bytes: int, *, max_bytes: int | None = None) -> None:
-    """Per-report cap (SECURITY 19): the sum of one progress report's attachments."""
+def check_report_total(total_bytes: int, *, files: int | None = None, max_bytes: int | None = None,
+                       max_files: int | None = None) -> None:
+    """Per-report caps (SECURITY 19): the sum of one report's attachments and, when ``files`` (the
+    count with the new one) is given, their number."""
+    if files is not None:
+        most = max_files if max_files is not None else int(
+            getattr(settings, "EVIDENCE_MAX_REPORT_FILES", DEFAULT_MAX_REPORT_FILES))
+        if files > most:
+            raise EvidenceRejected(f"每次报送最多上传 {most} 个附件，已达上限；请删除不需要的附件，或把同类照片合并后再上传")
     limit = max_bytes if max_bytes is not None else int(
         getattr(settings, "EVIDENCE_MAX_REPORT_BYTES", DEFAULT_MAX_REPORT_BYTES)
     )

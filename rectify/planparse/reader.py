@@ -14,9 +14,18 @@ from .model import Block, PlanParseError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # a real plan is ~20-200 KB; 10 MB is generous
 MAX_TEXT_CHARS = 4_000_000
-MAX_DOCX_UNZIPPED = 100 * 1024 * 1024  # guards against zip bombs
+# A .docx is a zip of XML: its size on disk says little about the memory it takes to open. A
+# 282 KB file of 2 million table cells, or a 132 KB one of 15 million empty paragraphs, took
+# python-docx beyond 1-2 GB and two minutes. So the package is measured before it is opened:
+# entries, the uncompressed size, and the XML elements (counted as "<", whatever the prefix).
+# A real 100-page plan has tens of entries, ~100 thousand tags and a few thousand paragraphs.
+MAX_DOCX_ENTRIES = 1_000
+MAX_DOCX_UNZIPPED = 40 * 1024 * 1024  # images included; the upload itself is capped at 10 MB
+MAX_DOCX_XML_TAGS = 400_000
+MAX_DOCX_BLOCKS = 20_000  # paragraphs and table cells of the body
 
 ZIP_MAGIC = b"PK\x03\x04"
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc / .xls
 
 
@@ -83,20 +92,42 @@ def text_blocks(text: str) -> list[Block]:
     return [Block("para", text=line) for line in text.split("\n")]
 
 
-def docx_blocks(data: bytes) -> list[Block]:
-    """Paragraphs and tables of the document body in reading order."""
+def check_docx_bounds(data: bytes) -> None:
+    """Refuse (PlanParseError, in Chinese) a package too big to open: reads only the zip's
+    directory, then streams its XML parts counting tags. Nothing is parsed."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
-            if "word/document.xml" not in names:
+            entries = zf.infolist()
+            if len(entries) > MAX_DOCX_ENTRIES:
+                raise PlanParseError(f"Word 文档内部条目过多（{len(entries)} 个），不是正常的整改方案文件。")
+            if "word/document.xml" not in {e.filename for e in entries}:
                 raise PlanParseError("文件不是有效的 Word（.docx）文档：压缩包中没有正文（word/document.xml）。")
-            if sum(i.file_size for i in zf.infolist()) > MAX_DOCX_UNZIPPED:
-                raise PlanParseError("Word 文档解压后过大，拒绝处理。")
+            unzipped = sum(e.file_size for e in entries)
+            if unzipped > MAX_DOCX_UNZIPPED:
+                raise PlanParseError(f"Word 文档解压后超过 {MAX_DOCX_UNZIPPED // 1048576} MB（可能是压缩炸弹），拒绝处理。")
+            tags = 0
+            for entry in entries:
+                if not entry.filename.endswith((".xml", ".rels")):
+                    continue
+                with zf.open(entry) as stream:
+                    # file_size is what the directory claims; the stream is read no further than the cap.
+                    read = 0
+                    while chunk := stream.read(1 << 20):
+                        read += len(chunk)
+                        tags += chunk.count(b"<")
+                        if tags > MAX_DOCX_XML_TAGS or read > MAX_DOCX_UNZIPPED:
+                            raise PlanParseError(
+                                "Word 文档的内容结构过于庞大（段落、表格单元格或其他元素过多），"
+                                "不是正常的整改方案文件。请删除多余内容，或另存为 .txt 后上传。")
     except zipfile.BadZipFile as exc:
         raise PlanParseError("文件不是有效的 Word（.docx）文档，可能已损坏或只是改了扩展名。") from exc
+
+
+def docx_blocks(data: bytes) -> list[Block]:
+    """Paragraphs and tables of the document body in reading order."""
+    check_docx_bounds(data)
     try:
         import docx  # python-docx
-        from docx.table import Table
         from docx.text.paragraph import Paragraph
 
         document = docx.Document(io.BytesIO(data))
@@ -107,25 +138,28 @@ def docx_blocks(data: bytes) -> list[Block]:
 
     blocks: list[Block] = []
     body = document.element.body
+    if sum(1 for _ in body.iter(_W + "p", _W + "tc")) > MAX_DOCX_BLOCKS:
+        raise PlanParseError(f"Word 文档的段落和表格单元格超过 {MAX_DOCX_BLOCKS} 个，不是正常的整改方案文件。"
+                             "请删除多余内容后重试。")
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             blocks.append(Block("para", text=Paragraph(child, document).text))
         elif tag == "tbl":
-            blocks.append(Block("table", rows=_table_rows(Table(child, document))))
+            blocks.append(Block("table", rows=_table_rows(child, document)))
     return blocks
 
 
-def _table_rows(table) -> list[list[str]]:
+def _table_rows(table, document) -> list[list[str]]:
+    """Each row's cells as written (one per <w:tc>): python-docx's ``row.cells`` repeats a merged
+    cell once per grid column it spans, which a crafted gridSpan turns into billions of cells."""
+    from docx.text.paragraph import Paragraph
+
     rows: list[list[str]] = []
-    for row in table.rows:
+    for tr in table.iterchildren(_W + "tr"):
         cells: list[str] = []
-        seen: list[Any] = []
-        for cell in row.cells:
-            # A horizontally merged cell is returned once per grid column: keep it once.
-            if any(cell._tc is s for s in seen):
-                continue
-            seen.append(cell._tc)
-            cells.append("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
+        for tc in tr.iterchildren(_W + "tc"):
+            texts = (Paragraph(p, document).text.strip() for p in tc.iter(_W + "p"))
+            cells.append("\n".join(t for t in texts if t))
         rows.append(cells)
     return rows
