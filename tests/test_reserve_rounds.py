@@ -121,3 +121,15 @@ def test_a_closed_round_or_another_offices_round_takes_no_progress(world):
     response = world.client("office_admin").post(f"/reserve/{project.pk}/progress/", {
         "percent": 5, "invested": "0", "text": "x"}, follow=True)
     assert "请选择调度轮次，或填写月份" in response.content.decode() and ProjectProgress.objects.count() == 1
+
+
+def test_the_per_report_file_cap_counts_a_projects_files_too(world, settings):
+    settings.EVIDENCE_MAX_REPORT_FILES = 1
+    admin = world.users["office_admin"]
+    project = _building(world)
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=dt.date(2099, 1, 10))
+    response = world.client("reporter_a").post(f"/reserve/{project.pk}/progress/", {
+        "round": rnd.pk, "percent": 45, "invested": "540", "text": "进展", "evidence_files": [_photo(), _photo("二.jpg")]},
+        follow=True)
+    assert "最多上传 1 个附件" in response.content.decode()
+    assert not ProjectProgress.objects.exists() and not ProjectEvidence.objects.exists()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.http import Http404
 
 from rectify.core.audit import jsonable, record_event
@@ -220,8 +220,9 @@ def record_progress(*, actor: User, project: Project, period: str = "", percent:
         row, created = ProjectProgress.objects.update_or_create(
             project=locked, period=period, defaults={"percent": percent, "invested": invested, "text": text.strip(),
                                                      "reported_by": actor, **({"round": rnd} if rnd else {})})
-        check_report_total((row.evidence.aggregate(total=Sum("size"))["total"] or 0)
-                           + sum(i.size for i, _f in inspected))
+        attached = row.evidence.aggregate(total=Sum("size"), files=Count("pk"))
+        check_report_total((attached["total"] or 0) + sum(i.size for i, _f in inspected),
+                           files=attached["files"] + len(inspected))  # the per-report caps (SECURITY 19)
         added = []
         for item, _fileobj in inspected:
             meta = item.exif
