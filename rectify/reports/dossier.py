@@ -90,6 +90,7 @@ class DossierWriter:
         self.store = EvidenceStore()
         self.manifest: list[dict[str, Any]] = []
         self.lookback_reports: dict[int, dict[str, Any]] = {}  # look-back id → its report's entry, written once
+        self.instructed: set[int] | None = None  # tasks with an instruction the exporter sees, read once
 
     def write_bytes(self, name: str, data: bytes, task: str = "") -> dict[str, Any]:
         h = SM3Stream()
@@ -174,8 +175,15 @@ def _lookback_report(writer: DossierWriter, check: LookBackCheck, user) -> dict[
     return {"path": entry["path"], "sm3": entry["sm3"], "size": entry["size"]}
 
 
-def _instructions(task: Task, user) -> list[dict[str, Any]]:
-    """领导批示 on the task with each unit's receipt, as far as ``user`` may see them."""
+def _instructions(writer: DossierWriter, task: Task, user) -> list[dict[str, Any]]:
+    """领导批示 on the task with each unit's receipt, as far as ``user`` may see them. Which tasks have any
+    is read once per archive (instructions are few; a 2,000-task export would otherwise spend a scoped
+    query per task on finding none)."""
+    if writer.instructed is None:
+        writer.instructed = set(Instruction.objects.visible_to(user).filter(task__isnull=False)
+                                .values_list("task_id", flat=True))
+    if task.pk not in writer.instructed:
+        return []
     receipts = InstructionReceipt.objects.visible_to(user).select_related("unit", "acted_by")
     rows = (Instruction.objects.visible_to(user).filter(task=task).select_related("leader")
             .prefetch_related(models.Prefetch("receipts", queryset=receipts)).order_by("created_at", "id"))
@@ -225,7 +233,7 @@ def write_task(writer: DossierWriter, task: Task, user) -> None:
 
     # 批示 and their receipts; their events are on the task (instruction_issued, instruction_handled), so
     # the task's timeline below carries them
-    writer.write_json(f"{base}/领导批示.json", _instructions(task, user), base)
+    writer.write_json(f"{base}/领导批示.json", _instructions(writer, task, user), base)
 
     # one indexed probe (event_object_idx) per kind of record: an OR across kinds would scan the chain
     events: list[dict[str, Any]] = []
