@@ -18,6 +18,7 @@ import zipfile
 from collections import Counter
 
 import docx
+import pypdf
 import pytest
 from django.utils import timezone
 from PIL import Image
@@ -331,10 +332,15 @@ def test_a_dossier_holds_the_instructions_and_the_close_out_and_look_back_docume
         archive.read(documents["filing"]["path"]))
     assert "现场核查，管网运行正常。" in docx_text(archive.read(documents["verification"]["path"]))
 
+    index = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(archive.read("索引.pdf"))).pages)
+    index = "".join(index.split())
+    for d in documents.values():  # the index PDF lists each rendered document with the same SM3
+        assert f"SM3{d['sm3']}" in index, d["path"]
+
     checks = json.loads(archive.read("T-01/回头看.json"))
     report = checks[0]["report"]
     assert report["path"].startswith("回头看报告/") and manifest[report["path"]]["sm3"] == report["sm3"]
-    assert lookback.title in docx_text(archive.read(report["path"]))
+    assert lookback.title in docx_text(archive.read(report["path"])) and f"SM3{report['sm3']}" in index
 
     actions = {json.loads(line)["action"] for line in archive.read("T-01/审计事件.jsonl").decode().splitlines()}
     assert {"instruction_issued", "instruction_acted"} <= actions

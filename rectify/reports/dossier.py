@@ -272,8 +272,21 @@ def _index_pdf(writer: DossierWriter, tasks: list[tuple[str, str]], head: tuple[
     width, height = A4
     lines = [f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}　任务 {len(tasks)} 项　文件 {len(writer.manifest)} 个",
              f"审计链头：{head[0]}:{head[1]}", "每个文件的 SM3 摘要见 manifest.json；每项任务的审计事件见其 审计事件.jsonl。", ""]
-    lines += [f"{code}　{title[:40]}　文件 {per_task.get(code, [0, 0])[0]} 个，{per_task.get(code, [0, 0])[1]:,} 字节"
-              for code, title in tasks]
+    # the documents rendered into the archive (close-out forms, look-back reports) are few: each is
+    # listed under its task with its SM3, so a reader of the index checks them without the manifest
+    documents: dict[str, list[dict[str, Any]]] = {}
+    for m in writer.manifest:
+        if "/销号文书/" in m["path"]:
+            documents.setdefault(m["task"], []).append(m)
+    for code, title in tasks:
+        lines.append(f"{code}　{title[:40]}　文件 {per_task.get(code, [0, 0])[0]} 个，{per_task.get(code, [0, 0])[1]:,} 字节")
+        for m in documents.get(code, []):
+            lines += [f"　　{m['path'].rsplit('/', 1)[-1][:60]}", f"　　　SM3 {m['sm3']}"]
+    reports = [m for m in writer.manifest if m["path"].startswith("回头看报告/")]
+    if reports:
+        lines += ["", "回头看情况报告："]
+        for m in reports:
+            lines += [f"　　{m['path'][:70]}", f"　　　SM3 {m['sm3']}"]
     y, page = height - 20 * mm, 1
     canvas.setFont(font, 16)
     canvas.drawCentredString(width / 2, y, "一案一档 · 档案索引")
