@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before the timeout: an ended session's form comes back with its fields and a password prompt.
+    "rectify.orgs.reauth.KeepTypingMiddleware",
     "rectify.orgs.middleware.SessionTimeoutMiddleware",
     "rectify.orgs.middleware.PasswordChangeRequiredMiddleware",
 ]
@@ -177,6 +179,11 @@ if env_bool("RECTIFY_HTTPS", False):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # The browsers' preload list is for public domains; an intranet host name cannot be submitted
+    # to it, so the check is silenced unless a deployment opts in.
+    SECURE_HSTS_PRELOAD = env_bool("RECTIFY_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("RECTIFY_SSL_REDIRECT", True)
 

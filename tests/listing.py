@@ -684,6 +684,8 @@ LISTS: list[ListPage] = [
     *_both("ledger", "/ledger/", tasks),
     *_both("ledger sorted by deadline", "/ledger/?sort=-deadline", tasks, personas=OFFICE),
     *_both("ledger sorted by colour", "/ledger/?sort=colour&per_page=100", tasks, personas=OFFICE),
+    *_both("ledger, lagging in my counties", "/ledger/?progress_status=lagging&my_counties=1", tasks,
+           personas=("reporter_a", "leader_a")),
     *_both("ledger filtered by county", "/ledger/?county={county}&status=active", lambda s, n: {
         **tasks(s, n), "county": s.world.county_a.pk}, personas=OFFICE),
     *_both("task page", "/ledger/tasks/{task}/", task_history),
@@ -788,6 +790,9 @@ NOT_LISTS = {
     "/ledger/import/": "the workbook upload form",
     "/ledger/import/preview/": "the import preview of a stashed upload (owned by the Excel module)",
     "/ledger/import/confirm/": "POST only",
+    "/ledger/list/view/": "POST only (the list's column settings)",
+    "/ledger/list/filters/": "POST only (save a filter)",
+    "/ledger/list/filters/delete/": "POST only",
     "/ledger/import/cancel/": "POST only",
     "/ledger/export.xlsx": "a streamed workbook, not a page (owned by the Excel module)",
     "/calendar/enter/": "the calendar entry form",

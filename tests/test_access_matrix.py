@@ -38,7 +38,7 @@ def test_the_matrix_covers_every_app():
 
 
 @pytest.mark.parametrize("path", [p for p in PATHS if p not in PUBLIC and not p.startswith(PUBLIC_PREFIXES)])
-def test_anonymous_users_are_refused(db, path):
+def test_check_09_anonymous_users_are_refused(db, path):
     client = Client()
     for method in ("get", "post"):
         response = getattr(client, method)(path)

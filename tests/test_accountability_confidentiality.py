@@ -367,7 +367,7 @@ def _module_db():
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_confidentiality_matrix(db, settings, tmp_path, persona):
+def test_check_11_confidentiality_matrix(db, settings, tmp_path, persona):
     settings.MEDIA_ROOT = tmp_path / "media"
     scene = Scene()
     user = scene.world.users[persona]

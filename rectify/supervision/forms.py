@@ -9,9 +9,9 @@ from rectify.supervision.models import Rung
 class EscalationForm(ZhForm):
     rung = forms.ChoiceField(label=_("督办措施"), choices=[(r.value, r.label) for r in Rung if r != Rung.WARNING])
     target_unit = forms.ChoiceField(label=_("督办对象"))
-    reason = forms.CharField(label=_("督办事由"), widget=forms.Textarea(attrs={"rows": 4}))
+    reason = forms.CharField(label=_("督办事由"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
     reply_due = forms.DateField(label=_("回复期限"), widget=DateInput())
-    skip_reason = forms.CharField(label=_("越级理由（跳过中间措施时必填）"), required=False,
+    skip_reason = forms.CharField(label=_("越级理由（跳过中间措施时必填）"), required=False, max_length=1000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, task=None, **kwargs):
@@ -26,4 +26,4 @@ class EscalationForm(ZhForm):
 
 
 class ReplyForm(ZhForm):
-    reply_text = forms.CharField(label=_("回复内容"), widget=forms.Textarea(attrs={"rows": 5}))
+    reply_text = forms.CharField(label=_("回复内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 5}))

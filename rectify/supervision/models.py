@@ -41,6 +41,8 @@ class Trigger(models.TextChoices):
     DEADLINE_NEAR = "deadline_near", _("临近整改时限未完成")
     LAGGING_TWICE = "lagging_twice", _("连续两轮滞后")
     REPORT_MISSING = "report_missing", _("逾期未报送")
+    OVERDUE = "overdue", _("超过整改时限未完成")
+    UNABLE = "unable", _("研判无法按期完成")
 
 
 class EscalationQuerySet(models.QuerySet):
