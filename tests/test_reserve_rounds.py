@@ -4,7 +4,6 @@ the project's page shows each round's progress and its files. Through the pages.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 
@@ -16,6 +15,7 @@ from rectify.core.sm3 import sm3_hex
 from rectify.dispatch import services as dispatch
 from rectify.reserve import services as reserve
 from rectify.reserve.models import ProjectEvidence, ProjectProgress
+from tests.conftest import round_due
 from tests.test_reserve import _make
 
 
@@ -50,7 +50,7 @@ def test_a_project_reports_in_the_round_with_evidence_and_the_round_page_follows
     admin = world.users["office_admin"]
     project = _building(world)
     _make(world, "P-09")  # 储备: no progress is asked of it
-    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=dt.date(2099, 1, 10))
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=round_due("2026-11"))
     reporter = world.client("reporter_a")
     section = _section(reporter.get(f"/dispatch/rounds/{rnd.pk}/").content.decode())
     assert "P-01" in section and "待报送" in section and "P-09" not in section
@@ -86,7 +86,7 @@ def test_a_project_reports_in_the_round_with_evidence_and_the_round_page_follows
 def test_a_rejected_file_leaves_nothing_written(world):
     admin = world.users["office_admin"]
     project = _building(world)
-    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=dt.date(2099, 1, 10))
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=round_due("2026-11"))
     fake = io.BytesIO(b"MZ\x90\x00 not a photo at all" * 10)
     fake.name = "现场.jpg"
     client = world.client("reporter_a")
@@ -101,7 +101,7 @@ def test_a_rejected_file_leaves_nothing_written(world):
 def test_a_closed_round_or_another_offices_round_takes_no_progress(world):
     admin = world.users["office_admin"]
     project = _building(world)
-    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-10", due_date=dt.date(2099, 1, 10))
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-10", due_date=round_due("2026-10"))
     dispatch.close_round(actor=admin, rnd=rnd)
     # a closed round is no longer offered, and a forged post is refused
     page = world.client("reporter_a").get(f"/reserve/{project.pk}/").content.decode()
@@ -127,7 +127,7 @@ def test_the_per_report_file_cap_counts_a_projects_files_too(world, settings):
     settings.EVIDENCE_MAX_REPORT_FILES = 1
     admin = world.users["office_admin"]
     project = _building(world)
-    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=dt.date(2099, 1, 10))
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=round_due("2026-11"))
     response = world.client("reporter_a").post(f"/reserve/{project.pk}/progress/", {
         "round": rnd.pk, "percent": 45, "invested": "540", "text": "进展", "evidence_files": [_photo(), _photo("二.jpg")]},
         follow=True)
