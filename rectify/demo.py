@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
+from rectify.core.roles import SEPARATED_ROLES
 from rectify.ledger.models import CampaignKind, DeadlineKind, TaskStatus
 from rectify.ledger.services import MeasureInput, TaskInput, create_campaign, create_task, move_task
 from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
@@ -94,6 +95,11 @@ ACCOUNTS = [
     ("lingling_sh", Role.REVIEWER, "零陵区", "杨建平", "零陵区整改办主任"),
     ("qiyang", Role.REPORTER, "祁阳市", "邓丽", "祁阳市整改办联络员"),
     ("jiwei", Role.DISCIPLINE, "市纪委监委", "彭卫东", "第三监督检查室主任"),
+    # 三员分立: accounts and units; security settings and lockouts; the record. The system
+    # administrator is set up by the system (as `rectify createadmin --system` would) and creates the
+    # other two: their accounts are the system administrator's alone (orgs.services).
+    ("sysadmin", Role.SYSTEM_ADMIN, OFFICE_NAME, "刘洋", "市整改办信息系统管理员"),
+    ("secadmin", Role.SECURITY_ADMIN, OFFICE_NAME, "黄静", "信息安全管理员"),
     ("auditor", Role.AUDITOR, OFFICE_NAME, "谭敏", "信息安全审计员"),
     ("renda", Role.OBSERVER, OFFICE_NAME, "赵建华", "市人大代表"),
 ]
@@ -808,9 +814,12 @@ def _build_users(units: dict[str, Unit]) -> dict[str, User]:
     users: dict[str, User] = {}
     admin = None
     for username, role, unit_name, name, title in ACCOUNTS:
-        users[username] = create_user(actor=admin, username=username, password=DEMO_PASSWORD, role=role,
+        actor = admin  # the office admin creates everyone after itself …
+        if role in SEPARATED_ROLES:  # … but the 三员, whom the system administrator creates
+            actor = users.get("sysadmin")
+        users[username] = create_user(actor=actor, username=username, password=DEMO_PASSWORD, role=role,
                                       unit=units[unit_name], display_name=name, title=title, is_demo=True)
-        admin = admin or users[username]  # the office admin creates everyone after itself
+        admin = admin or users[username]
     for username, name, title, counties, sectors in LEADERS:
         # City leaders belong to no unit: they see their counties and sectors (LeaderAssignment).
         leader = create_user(actor=admin, username=username, password=DEMO_PASSWORD, role=Role.LEADER, unit=None,

@@ -28,6 +28,16 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_required_second_factor(settings):
+    # Production requires office administrators to enrol a TOTP authenticator at login; the fixture
+    # accounts would all be sent to enrolment. tests/test_twofactor.py turns it on per test.
+    settings.TOTP_REQUIRED_ROLES = []
+    # Tests sign the same account in from many clients; the cap of concurrent sessions would end the
+    # earlier ones. tests/test_twofactor.py tests the cap.
+    settings.MAX_SESSIONS_PER_USER = 0
+
+
+@pytest.fixture(autouse=True)
 def no_head_log(settings):
     # Test databases are rolled back or flushed between tests, so one head log for the whole run
     # would hold heads that no later database reaches. tests/test_head_log.py turns it on per test.

@@ -59,7 +59,7 @@ def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
                    for i in range(3)])
     rows = list(_chain_rows(2))
     assert len(rows) == Event.objects.count() >= chain + 3
-    for row, digest in rows:
+    for row, digest, _key_version in rows:
         assert digest == row["hash"] == event_digest(Event.objects.filter(pk=row["id"]).values(*HASHED_FIELDS).get())
     assert verify_chain().ok
 

@@ -42,7 +42,7 @@ def test_every_role_has_a_demo_account_that_logs_in_with_the_shared_password(dem
     assert not User.objects.filter(is_demo=False).exists()
     assert not User.objects.filter(must_change_password=True).exists()
     for username in ["admin", "staff", "sthj", "zjj", "lingling", "lingling_sh", "qiyang", "leader", "jiwei",
-                     "auditor", "renda"]:
+                     "auditor", "renda", "sysadmin", "secadmin"]:
         assert authenticate(username=username, password=DEMO_PASSWORD) is not None, username
 
 

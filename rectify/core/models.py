@@ -87,6 +87,10 @@ class ChainHead(models.Model):
     so writers queue. The row holds nothing else: the newest event is the head."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    # The chain key version new links are made with (core/audit.py KEY_ROTATED): changed only by a
+    # rotation, in the transaction that records it. Verification does not read it: it follows the
+    # rotation events in the chain itself.
+    key_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("审计链写锁")

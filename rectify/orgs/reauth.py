@@ -23,7 +23,8 @@ from rectify.orgs.middleware import EXEMPT_PREFIXES
 MARK = "_reauth"
 USERNAME = "_reauth_username"
 PASSWORD = "_reauth_password"
-NOT_KEPT = {"csrfmiddlewaretoken", MARK, USERNAME, PASSWORD}
+CODE = "_reauth_code"  # the second factor of an account that holds one (orgs/twofactor.py)
+NOT_KEPT = {"csrfmiddlewaretoken", MARK, USERNAME, PASSWORD, CODE}
 
 
 def _kept(request) -> list[tuple[str, str]]:
@@ -90,9 +91,20 @@ class KeepTypingMiddleware:
             hit(key, limit=settings.LOGIN_RATE_LIMIT, window_seconds=window)
             return _page(request, username=username,
                          error="；".join(form.non_field_errors()) or "请输入用户名和密码。")
-        auth_login(request, form.get_user())
+        user = form.get_user()
+        from rectify.orgs.twofactor import has_totp, verify_second_factor
+
+        if has_totp(user):
+            # The password alone does not sign in an account holding an authenticator, here either.
+            code = request.POST.get(CODE, "")[:32]
+            if not code or not verify_second_factor(user=user, code=code):
+                hit(key, limit=settings.LOGIN_RATE_LIMIT, window_seconds=window)
+                return _page(request, username=username, error="该账户已启用动态口令：请同时输入手机上的 6 位动态口令"
+                             "（或一个恢复码）。您填写的内容仍保留在本页。")
+            request.second_factor_passed = True
+        auth_login(request, user)
         post = request.POST.copy()
-        for name in (MARK, USERNAME, PASSWORD):
+        for name in (MARK, USERNAME, PASSWORD, CODE):
             post.pop(name, None)
         request.POST = post  # the view sees exactly the form that was first sent
         return None

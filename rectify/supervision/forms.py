@@ -25,5 +25,26 @@ class EscalationForm(ZhForm):
         self.fields["target_unit"].choices = list(units.items())
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Django's pattern for several files in one field: each is cleaned; the service then checks
+    every one by content."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
 class ReplyForm(ZhForm):
     reply_text = forms.CharField(label=_("回复内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 5}))
+    files = MultipleFileField(label=_("整改佐证材料（照片、PDF、Word、Excel，可多选，最多 10 个）"), required=False,
+                              widget=MultipleFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf,.docx,.xlsx"}))

@@ -20,6 +20,7 @@ from rectify.supervision import hooks, scope
 from rectify.supervision.models import (
     LADDER,
     Escalation,
+    ReplyFile,
     Rung,
     StatusFlip,
     StatusSnapshot,
@@ -319,9 +320,25 @@ def auto_warning(*, task: Task, trigger: str, key: str, reason: str, rnd: Dispat
     return esc
 
 
-def reply_escalation(*, actor: User, escalation: Escalation, text: str) -> Escalation:
-    """The target unit answers (回复督办)."""
-    return _move(actor=actor, escalation=escalation, action="reply", text=text.strip())
+MAX_REPLY_FILES = 10
+
+
+def reply_escalation(*, actor: User, escalation: Escalation, text: str, files=()) -> Escalation:
+    """The target unit answers (回复督办), with the evidence the document asks for: each file is
+    checked by content before anything is written, and stored only once the reply is recorded."""
+    from rectify.evidence.inspect import check_report_total, inspect_upload
+
+    files = list(files)
+    if len(files) > MAX_REPLY_FILES:
+        raise ValidationError({"files": [f"每次回复最多上传 {MAX_REPLY_FILES} 个材料。"]})
+    inspected = []
+    for name, fileobj in files:
+        try:
+            inspected.append((inspect_upload(name, fileobj), fileobj))
+        except Exception as exc:  # EvidenceRejected carries the Chinese reason
+            raise ValidationError({"files": [f"{name}：{exc}"]}) from exc
+    check_report_total(sum(item.size for item, _ in inspected))
+    return _move(actor=actor, escalation=escalation, action="reply", text=text.strip(), inspected=inspected)
 
 
 def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
@@ -329,7 +346,7 @@ def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
     return _move(actor=actor, escalation=escalation, action="close")
 
 
-def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -> Escalation:
+def _move(*, actor: User, escalation: Escalation, action: str, text: str = "", inspected=()) -> Escalation:
     """The one transition service of :data:`ESCALATION_FLOW`: lock, ask the table, write, record."""
     with transaction.atomic():
         locked = (Escalation.objects.visible_to(actor).select_for_update()
@@ -349,13 +366,40 @@ def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -
         else:
             summary = f"办结{summary}"
         locked.save()
+        stored = [ReplyFile.objects.create(
+            escalation=locked, digest=item.digest, extension=item.extension, size=item.size, mime=item.mime,
+            kind=item.kind, original_name=item.original_name[:200], uploaded_by=actor,
+            taken_at=getattr(item.exif, "taken_at", None), latitude=getattr(item.exif, "latitude", None),
+            longitude=getattr(item.exif, "longitude", None)) for item, _ in inspected]
+        if stored:
+            summary += f"，附材料 {len(stored)} 个（{'、'.join(f.original_name for f in stored)}）"
         record_event(actor=actor, action=ESCALATION_FLOW.event_of(rule), object_type="ledger.task",
-                     object_id=locked.task_id, object_label=str(locked.task)[:300], summary=summary,
-                     before=before, after={"escalation": locked.pk, "status": locked.status})
+                     object_id=locked.task_id, object_label=str(locked.task)[:300], summary=summary[:2000],
+                     before=before, after={"escalation": locked.pk, "status": locked.status,
+                                           "files": [{"name": f.original_name, "sm3": f.digest} for f in stored]})
         if action == "reply":
             _notify_issuer(locked)
+        if inspected:
+            from rectify.evidence.store import EvidenceStore
+
+            store = EvidenceStore()
+            for item, fileobj in inspected:  # written last: a failure above leaves no file behind
+                store.save(item, fileobj)
     escalation.refresh_from_db()
     return escalation
+
+
+def reply_file_for_download(*, actor: User, stored: ReplyFile) -> str:
+    """Re-check a reply's file against its digest and record the download; returns its path."""
+    from rectify.evidence.store import EvidenceStore
+
+    store = EvidenceStore()
+    if not store.verify(stored.digest, stored.extension):
+        raise Http404("文件缺失或已被改动，请联系管理员。")
+    with transaction.atomic():
+        record_event(actor=actor, action="evidence_downloaded", object_type="supervision.replyfile",
+                     object_id=stored.pk, summary=f"下载督办回复材料「{stored.original_name}」")
+    return store.path(stored.digest, stored.extension)
 
 
 def _notify_issuer(esc: Escalation) -> None:

@@ -139,7 +139,7 @@ def export_ledger(*, user: User, filters: selectors.TaskFilter | None, target) -
     """Export the user's view of the ledger and record who exported what (导出留痕)."""
     count = write_ledger(ledger_rows(export_queryset(user, filters)), target)
     shown = {k: v for k, v in dataclasses.asdict(filters or selectors.TaskFilter()).items()
-             if v not in (None, "") and not (k == "sort" and v == "code")}
+             if v not in (None, "", False) and not (k == "sort" and v in ("code", "warning"))}  # defaults left out
     with transaction.atomic():
         record_event(actor=user, action="ledger_exported", object_type="ledger.task",
                      summary=f"导出整改台账 Excel：{count} 条任务",
