@@ -30,7 +30,8 @@ RANK = {
     "assessment": 8,  # 帮扶, 一季一督导, 综合评估考核: counts closed cases through accountability.figures
     "disclosure": 8.5,  # the public portal: reads ledger, dispatch, closeout through published_* only
     "dashboard": 8.5,  # the battle map, board and landing pages: reads every app below it
-    "reports": 8.5,  # 整改落实情况报告 and 一案一档: read every domain app's records (accountability as counts only)
+    "reports": 8.55,  # 整改落实情况报告 and 一案一档: read every domain app's records (accountability as counts only),
+    # leader instructions (dashboard) included; the board shows the report's countdown through a dashboard hook
     "reserve": 8.6,  # 项目储备库: projects linked to tasks; nothing below it imports it
     "api": 9,
 }

@@ -82,6 +82,7 @@ DELIBERATE_WRITES = {
     "/assessment/results/{}/result.xlsx": "an export of an assessment result is recorded (document_generated)",
     "/assessment/results/{}/result.docx": "the same result as the 考核结果通报 (document_generated)",
     "/jobs/{}/download/": "a download of a background job's result (report, dossier) is recorded",
+    "/reserve/evidence/{}/": "a download of a reserve project's progress evidence is recorded, like a report's",
     "/api/v1/public/objections/{}": "a public lookup without login counts against a per-address rate limit, "
                                      "kept in the shared cache (the database unless Redis is configured)",
 }

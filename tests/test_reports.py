@@ -18,6 +18,7 @@ import zipfile
 from collections import Counter
 
 import docx
+import pypdf
 import pytest
 from django.utils import timezone
 from PIL import Image
@@ -291,3 +292,77 @@ def test_a_dossier_leaves_out_what_the_task_page_hides_from_its_exporter(world):
     archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content)))
     actions = [json.loads(line)["action"] for line in archive.read("T-01/审计事件.jsonl").decode().splitlines()]
     assert "task_created" in actions and "accountability_proposed" not in actions
+
+
+def test_a_dossier_holds_the_instructions_and_the_close_out_and_look_back_documents(world):
+    """批示 with its receipt, the close-out's 销号申请表…销号备案表 and the 回头看情况报告 are in the task's file,
+    each listed in the manifest with the SM3 of its bytes, and the instruction's events are among the task's."""
+    from rectify.closeout import services as closeout_services
+    from rectify.dashboard.models import InstructionReceipt
+    from rectify.dashboard.services import issue_instruction, record_instruction_action
+    from tests.test_closeout import closed_task
+
+    ins = issue_instruction(actor=world.users["leader_a"], task=world.task_a, text="要加快管网建设，倒排工期。")
+    record_instruction_action(actor=world.users["reporter_a"], receipt=InstructionReceipt.objects.get(instruction=ins),
+                              text="已制定倒排工期计划。")
+    task = closed_task(world)
+    lookback = closeout_services.start_lookback(actor=world.users["office_admin"], campaign=world.campaign,
+                                                title="2026年回头看", share_percent=100,
+                                                due_date=dt.date(2099, 1, 1), seed="fixed")
+    client = world.client("office_admin")
+    client.post(f"/reports/tasks/{task.pk}/dossier/")
+    run_pending()
+    job = Job.objects.get(kind="dossier")
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content)))
+    manifest = {e["path"]: e for e in json.loads(archive.read("manifest.json"))["files"]}
+    for path, entry in manifest.items():
+        assert sm3_hex(archive.read(path)) == entry["sm3"], path
+
+    instructions = json.loads(archive.read("T-01/领导批示.json"))
+    assert instructions[0]["text"] == "要加快管网建设，倒排工期。"
+    assert instructions[0]["receipts"][0]["action_text"] == "已制定倒排工期计划。"
+
+    closeouts = json.loads(archive.read("T-01/销号.json"))
+    documents = {d["document"]: d for d in closeouts[0]["documents"]}
+    assert set(documents) == {"application", "notice", "verification", "filing"}
+    for d in documents.values():  # listed with the digest the manifest (the index) gives, and a real .docx
+        assert d["path"].startswith("T-01/销号文书/") and manifest[d["path"]]["sm3"] == d["sm3"]
+        assert docx_text(archive.read(d["path"]))
+    assert closeouts[0]["filing_number"] and closeouts[0]["filing_number"] in docx_text(
+        archive.read(documents["filing"]["path"]))
+    assert "现场核查，管网运行正常。" in docx_text(archive.read(documents["verification"]["path"]))
+
+    index = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(archive.read("索引.pdf"))).pages)
+    index = "".join(index.split())
+    for d in documents.values():  # the index PDF lists each rendered document with the same SM3
+        assert f"SM3{d['sm3']}" in index, d["path"]
+
+    checks = json.loads(archive.read("T-01/回头看.json"))
+    report = checks[0]["report"]
+    assert report["path"].startswith("回头看报告/") and manifest[report["path"]]["sm3"] == report["sm3"]
+    assert lookback.title in docx_text(archive.read(report["path"])) and f"SM3{report['sm3']}" in index
+
+    actions = {json.loads(line)["action"] for line in archive.read("T-01/审计事件.jsonl").decode().splitlines()}
+    assert {"instruction_issued", "instruction_acted"} <= actions
+
+
+def docx_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    return "\n".join([p.text for p in document.paragraphs]
+                     + [c.text for t in document.tables for r in t.rows for c in r.cells])
+
+
+def test_a_dossier_leaves_out_instructions_its_exporter_may_not_see(world):
+    """An office sees the 批示 that reached a unit of its tree; one on a task of another county's unit
+    it does not see stays out (scope through Instruction.objects.visible_to)."""
+    from rectify.dashboard.models import Instruction
+
+    issue = Instruction.objects.create(leader=world.users["leader_a"], task=world.task_a, text="仅对外单位",
+                                       created_at=timezone.now())  # reached no unit: nobody but its leader sees it
+    client = world.client("office_admin")
+    client.post(f"/reports/tasks/{world.task_a.pk}/dossier/")
+    run_pending()
+    job = Job.objects.get(kind="dossier")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content)))
+    assert json.loads(archive.read("T-01/领导批示.json")) == [] and issue.pk

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from rectify.core.paging import list_page
 from rectify.core.roles import UNIT_ROLES, Role
-from rectify.dashboard import selectors
+from rectify.dashboard import hooks, selectors
 from rectify.dashboard.models import DisplayToken, Instruction, InstructionReceipt
 from rectify.dashboard.scope import manages_displays, sees_board
 from rectify.dashboard.services import (
@@ -39,11 +39,16 @@ def _require_board(user) -> None:
 def board(request):
     _require_board(request.user)
     measure = request.GET.get("measure", "overdue")
-    data = selectors.board_data(request.user, today=timezone.localdate(), measure=measure)
+    today = timezone.localdate()
+    data = selectors.board_data(request.user, today=today, measure=measure)
     limited = request.user.role == "leader"
+    panels = sorted((p for p in hooks.board_panels(user=request.user, today=today) if p is not None),
+                    key=lambda p: p.order)
     return render(request, "dashboard/board.html", {"data": data, "measures": selectors.MEASURES.items(),
                                                     "limited": limited,
-                                                    "led": selectors.led_tasks(request.user) if limited else None})
+                                                    "led": selectors.led_tasks(request.user) if limited else None,
+                                                    "top_panels": [p for p in panels if p.order < 50],
+                                                    "bottom_panels": [p for p in panels if p.order >= 50]})
 
 
 @login_required

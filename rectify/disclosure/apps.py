@@ -7,7 +7,7 @@ class DisclosureConfig(AppConfig):
     verbose_name = "信息公开"
 
     def ready(self) -> None:
-        from rectify.disclosure import panels
+        from rectify.disclosure import panels, workflows  # noqa: F401  (workflows registers its tables)
         from rectify.ledger import hooks as ledger_hooks
 
         ledger_hooks.task_panels.register(panels.disclosure_panel)

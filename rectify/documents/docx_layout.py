@@ -130,6 +130,24 @@ def _east_asian_defaults(document) -> None:
     lang.set(qn("w:eastAsia"), "zh-CN")
 
 
+# The layout's paragraph styles by name, with their ids (``_setup_styles``). python-docx resolves a
+# style name by scanning every style and then the default style for each paragraph (about 10 ms a
+# paragraph on a loaded machine: most of a form's time, and a 2,000-task dossier renders thousands of
+# forms); these are set by id directly, which writes the same XML (tests/test_docx_styles.py compares).
+STYLE_IDS: dict[str, str | None] = {
+    "Normal": None, "公文正文": "GBBody", "公文一级标题": "GBHeading1", "公文二级标题": "GBHeading2",
+    "公文表格": "GBTableText", "公文表头": "GBTableHead", "公文注释": "GBNote",
+}
+
+
+def set_style(paragraph, name: str) -> None:
+    """``paragraph.style = name`` for the layout's own styles, without python-docx's lookups."""
+    if name not in STYLE_IDS:
+        paragraph.style = name
+        return
+    paragraph._p.style = STYLE_IDS[name]  # what python-docx writes (None: the default style, no pStyle)
+
+
 class OfficialDocument:
     """A document in GB/T 9704 layout. Call the element methods in the standard's order."""
 
@@ -240,7 +258,8 @@ class OfficialDocument:
         return run
 
     def _paragraph(self, text: str = "", *, style: str = "Normal", align=None):
-        p = self.doc.add_paragraph(style=style)
+        p = self.doc.add_paragraph()
+        set_style(p, style)
         if align is not None:
             p.alignment = align
         if text:
@@ -390,14 +409,14 @@ class OfficialDocument:
             label_cell.width, value_cell.width = Mm(widths[0]), Mm(widths[1])
             label_cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
             p = label_cell.paragraphs[0]
-            p.style = "公文表头"
+            set_style(p, "公文表头")
             p.add_run(clean_text(label))
             lines = (clean_text(value or "").strip() or "—").split("\n")
             first = value_cell.paragraphs[0]
-            first.style = "公文表格"
+            set_style(first, "公文表格")
             first.add_run(lines[0])
             for line in lines[1:]:
-                value_cell.add_paragraph(line, style="公文表格")
+                set_style(value_cell.add_paragraph(line), "公文表格")
         self._paragraph()
 
     def attachment_note(self, names: Sequence[str]) -> None:

@@ -26,7 +26,7 @@ from rectify.indicators.models import Indicator
 from rectify.ledger.models import Campaign, DeadlineKind
 from rectify.ledger.scope import can_create_tasks
 from rectify.orgs.models import Category, Unit
-from rectify.planparse import PlanParseError, parse_plan
+from rectify.planparse import PlanParseError, hooks, parse_plan
 from rectify.planparse.mechanisms import describe_mechanism
 from rectify.planparse.parser import encoding_hint
 from rectify.planparse.procedure import compare_procedure
@@ -151,7 +151,10 @@ def plan_preview(request, token: str):
                     ((reverse("indicators:detail", args=[i.pk]), i.name) for i in result["indicators"]))))
             return redirect(f"/ledger/?campaign={campaign.pk}&status=draft")
     units = list(Unit.objects.filter(is_active=True).order_by("kind", "sort_order", "id"))
+    panels = [p for p in hooks.preview_panels(user=request.user, campaign=campaign, parse=draft["parse"],
+                                              back=request.path) if p is not None]
     return render(request, "planparse/preview.html", {
+        "panels": sorted(panels, key=lambda p: p.order),
         "draft": draft, "parse": draft["parse"], "rows": rows, "campaign": campaign, "units": units,
         "categories": Category.choices, "deadline_kinds": DeadlineKind.choices, "errors": errors,
         "targets": _targets_with_links(request.user, campaign, draft["parse"]["targets"]), "token": token,

@@ -6,8 +6,14 @@ Per task, a folder ``<编号>/`` holds:
 - ``台账条目.json`` — the ledger entry (fields, units by role, measures);
 - ``进展报送.json`` and ``佐证材料/…`` — every progress report and every evidence file;
 - ``督办.json`` — escalations with their replies;
-- ``销号.json`` and ``销号材料/…`` — close-outs with their self-assessments and 核查 records, and their files;
-- ``回头看.json`` and ``回头看材料/…`` — look-back checks and their files;
+- ``销号.json``, ``销号材料/…`` and ``销号文书/…`` — close-outs with their self-assessments and 核查 records,
+  their files, and the close-out's documents rendered from the record (销号申请表、整改情况公示、核查意见、销号备案表,
+  each once its step is taken: ``documents.closeout_docs``);
+- ``回头看.json`` and ``回头看材料/…`` — look-back checks and their files; the look-back's own report
+  (回头看情况报告, one per look-back, covering many tasks) is written once, under ``回头看报告/`` at the top,
+  and each check names it;
+- ``领导批示.json`` — leader instructions (领导批示) on the task with each receiving unit's receipt (办理情况),
+  as far as the exporter may see them (``Instruction.objects.visible_to``);
 - ``审计事件.jsonl`` — the chain events about the task and those records, one per line, each with the
   exact fields its hash covers (``prev_hash`` included) and the hash.
 
@@ -45,7 +51,9 @@ from rectify.closeout.models import (
 from rectify.core.audit import HASHED_FIELDS, _canonical_time, chain_head, jsonable
 from rectify.core.crypto import EncryptedTextField
 from rectify.core.models import Event
+from rectify.dashboard.models import Instruction, InstructionReceipt
 from rectify.dispatch.models import Evidence, ProgressReport
+from rectify.documents import closeout_docs
 from rectify.evidence.hashing import SM3Stream
 from rectify.evidence.store import EvidenceStore
 from rectify.ledger.models import Measure, Task, TaskUnit
@@ -81,13 +89,17 @@ class DossierWriter:
         self.archive = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
         self.store = EvidenceStore()
         self.manifest: list[dict[str, Any]] = []
+        self.lookback_reports: dict[int, dict[str, Any]] = {}  # look-back id → its report's entry, written once
+        self.instructed: set[int] | None = None  # tasks with an instruction the exporter sees, read once
 
-    def write_bytes(self, name: str, data: bytes, task: str = "") -> None:
+    def write_bytes(self, name: str, data: bytes, task: str = "") -> dict[str, Any]:
         h = SM3Stream()
         h.update(data)
         with self.archive.open(name, "w", force_zip64=True) as out:
             out.write(data)
-        self.manifest.append({"task": task, "path": name, "size": len(data), "sm3": h.hexdigest()})
+        entry = {"task": task, "path": name, "size": len(data), "sm3": h.hexdigest()}
+        self.manifest.append(entry)
+        return entry
 
     def write_json(self, name: str, value: Any, task: str = "") -> None:
         self.write_bytes(name, json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"), task)
@@ -126,6 +138,61 @@ def _files(writer: DossierWriter, folder: str, files: Iterable, task: str) -> li
     return listed
 
 
+# the close-out's documents, in the order of the procedure; each exists once its step is taken
+CLOSEOUT_DOCUMENTS = (
+    ("application", closeout_docs.application_form_docx),
+    ("notice", closeout_docs.public_notice_docx),
+    ("verification", closeout_docs.verification_opinion_docx),
+    ("filing", closeout_docs.filing_form_docx),
+)
+
+
+def _closeout_documents(writer: DossierWriter, base: str, closeout: Closeout) -> list[dict[str, Any]]:
+    """销号文书: each document of the close-out whose step has been taken, rendered from the record as the
+    close-out page would generate it (without recording a ``document_generated`` event per document:
+    the export itself is the job's event)."""
+    listed = []
+    for kind, render in CLOSEOUT_DOCUMENTS:
+        if not closeout_docs.availability(kind, closeout):
+            continue
+        title = closeout_docs.DOCUMENTS[kind][0]
+        entry = writer.write_bytes(f"{base}/销号文书/{closeout.pk}_第{closeout.attempt}次_{title}.docx",
+                                   render(closeout), base)
+        listed.append({"document": kind, "title": title, "path": entry["path"], "sm3": entry["sm3"],
+                       "size": entry["size"]})
+    return listed
+
+
+def _lookback_report(writer: DossierWriter, check: LookBackCheck, user) -> dict[str, Any]:
+    """回头看情况报告 of the check's look-back, written once per archive (it lists every check of the
+    look-back the exporter may see)."""
+    entry = writer.lookback_reports.get(check.lookback_id)
+    if entry is None:
+        lookback = check.lookback
+        entry = writer.write_bytes(f"回头看报告/{lookback.pk}_{safe_name(lookback.title, 60)}.docx",
+                                   closeout_docs.lookback_report_docx_bytes(lookback, user))
+        writer.lookback_reports[check.lookback_id] = entry
+    return {"path": entry["path"], "sm3": entry["sm3"], "size": entry["size"]}
+
+
+def _instructions(writer: DossierWriter, task: Task, user) -> list[dict[str, Any]]:
+    """领导批示 on the task with each unit's receipt, as far as ``user`` may see them. Which tasks have any
+    is read once per archive (instructions are few; a 2,000-task export would otherwise spend a scoped
+    query per task on finding none)."""
+    if writer.instructed is None:
+        writer.instructed = set(Instruction.objects.visible_to(user).filter(task__isnull=False)
+                                .values_list("task_id", flat=True))
+    if task.pk not in writer.instructed:
+        return []
+    receipts = InstructionReceipt.objects.visible_to(user).select_related("unit", "acted_by")
+    rows = (Instruction.objects.visible_to(user).filter(task=task).select_related("leader")
+            .prefetch_related(models.Prefetch("receipts", queryset=receipts)).order_by("created_at", "id"))
+    return [{**row(i), "leader": str(i.leader),
+             "receipts": [{**row(r), "unit": r.unit.name, "status_label": r.get_status_display(),
+                           "acted_by": str(r.acted_by) if r.acted_by else ""} for r in i.receipts.all()]}
+            for i in rows]
+
+
 def write_task(writer: DossierWriter, task: Task, user) -> None:
     base = safe_name(task.code or str(task.pk), 40)
     units = [{"role": tu.role, "unit": tu.unit.name, "unit_id": tu.unit_id}
@@ -152,16 +219,21 @@ def write_task(writer: DossierWriter, task: Task, user) -> None:
     for c in closeouts:
         files = _files(writer, f"{base}/销号材料/{c.pk}", CloseoutFile.objects.filter(closeout=c).order_by("id"), base)
         closeout_rows.append({**row(c), "self_assessments": [row(a) for a in SelfAssessment.objects.filter(closeout=c)],
-                              "checks": [row(r) for r in CheckRecord.objects.filter(closeout=c)], "files": files})
+                              "checks": [row(r) for r in CheckRecord.objects.filter(closeout=c)], "files": files,
+                              "documents": _closeout_documents(writer, base, c)})
     writer.write_json(f"{base}/销号.json", closeout_rows, base)
 
-    checks = list(LookBackCheck.objects.filter(task=task).order_by("id"))
+    checks = list(LookBackCheck.objects.visible_to(user).filter(task=task).select_related("lookback").order_by("id"))
     check_rows = []
     for check in checks:
         files = _files(writer, f"{base}/回头看材料/{check.pk}", LookBackFile.objects.filter(lookback_check=check)
                        .order_by("id"), base)
-        check_rows.append({**row(check), "files": files})
+        check_rows.append({**row(check), "files": files, "report": _lookback_report(writer, check, user)})
     writer.write_json(f"{base}/回头看.json", check_rows, base)
+
+    # 批示 and their receipts; their events are on the task (instruction_issued, instruction_handled), so
+    # the task's timeline below carries them
+    writer.write_json(f"{base}/领导批示.json", _instructions(writer, task, user), base)
 
     # one indexed probe (event_object_idx) per kind of record: an OR across kinds would scan the chain
     events: list[dict[str, Any]] = []
@@ -200,8 +272,21 @@ def _index_pdf(writer: DossierWriter, tasks: list[tuple[str, str]], head: tuple[
     width, height = A4
     lines = [f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}　任务 {len(tasks)} 项　文件 {len(writer.manifest)} 个",
              f"审计链头：{head[0]}:{head[1]}", "每个文件的 SM3 摘要见 manifest.json；每项任务的审计事件见其 审计事件.jsonl。", ""]
-    lines += [f"{code}　{title[:40]}　文件 {per_task.get(code, [0, 0])[0]} 个，{per_task.get(code, [0, 0])[1]:,} 字节"
-              for code, title in tasks]
+    # the documents rendered into the archive (close-out forms, look-back reports) are few: each is
+    # listed under its task with its SM3, so a reader of the index checks them without the manifest
+    documents: dict[str, list[dict[str, Any]]] = {}
+    for m in writer.manifest:
+        if "/销号文书/" in m["path"]:
+            documents.setdefault(m["task"], []).append(m)
+    for code, title in tasks:
+        lines.append(f"{code}　{title[:40]}　文件 {per_task.get(code, [0, 0])[0]} 个，{per_task.get(code, [0, 0])[1]:,} 字节")
+        for m in documents.get(code, []):
+            lines += [f"　　{m['path'].rsplit('/', 1)[-1][:60]}", f"　　　SM3 {m['sm3']}"]
+    reports = [m for m in writer.manifest if m["path"].startswith("回头看报告/")]
+    if reports:
+        lines += ["", "回头看情况报告："]
+        for m in reports:
+            lines += [f"　　{m['path'][:70]}", f"　　　SM3 {m['sm3']}"]
     y, page = height - 20 * mm, 1
     canvas.setFont(font, 16)
     canvas.drawCentredString(width / 2, y, "一案一档 · 档案索引")

@@ -53,3 +53,34 @@ class CampaignReport(models.Model):
     @property
     def due_date(self) -> dt.date | None:
         return add_months(self.received_date, REPORT_MONTHS) if self.received_date else None
+
+
+class CampaignDeadlineQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CampaignDeadlineQuerySet:
+        return scope.reports_visible_to(self, user)
+
+
+class CampaignDeadline(models.Model):
+    """A named deadline of the campaign other than the 6-month report (e.g. a deadline the plan states:
+    「……后 N 个月内报送……」), accepted by the office from the plan's import review, with its source."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deadlines",
+                                 verbose_name=_("整改批次"))
+    name = models.CharField(_("事项"), max_length=100)
+    rule = models.CharField(_("方案规定"), max_length=200, blank=True)  # e.g. 整改方案上报后6个月内报送
+    start_date = models.DateField(_("起算日期"))
+    due_date = models.DateField(_("期限"))
+    source = models.CharField(_("方案原文"), max_length=500, blank=True)
+    document = models.CharField(_("来源文件"), max_length=200, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CampaignDeadlineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        verbose_name = _("批次报送期限")
+        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="campaign_deadline_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.due_date}）"

@@ -4,6 +4,7 @@ report and dossier jobs. Each checks the office's scope, validates and records i
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,9 +15,10 @@ from rectify.jobs.services import start_job
 from rectify.ledger.models import Campaign
 from rectify.orgs.models import User
 from rectify.reports import scope
+from rectify.reports.deadlines import MAX_AMOUNT, UNITS, due_after
 from rectify.reports.figures import SECTIONS
 from rectify.reports.jobs import DOSSIER, REPORT
-from rectify.reports.models import CampaignReport
+from rectify.reports.models import CampaignDeadline, CampaignReport
 
 MAX_TEXT = 5000
 MAX_DOSSIER_TASKS = 5000
@@ -90,3 +92,62 @@ def start_dossier(*, actor: User, task_ids: list[int], name: str) -> Job:
         raise PermissionDenied("所选任务中有不存在或无权导出的任务。")
     return start_job(actor=actor, kind=DOSSIER, title=f"一案一档：{name}（{len(ids)} 项任务）",
                      params={"tasks": ids, "name": name[:80]})
+
+
+@dataclass
+class AcceptedDeadline:
+    """One deadline of the plan as the office accepted it on the plan's review page."""
+
+    name: str
+    amount: int
+    unit: str  # months | days | weeks | work_days
+    start: dt.date
+    rule: str = ""
+    source: str = ""
+    as_received: bool = False  # the 6-month report's own: the start is recorded as 收到督察报告日期
+
+
+def accept_plan_deadlines(*, actor: User, campaign: Campaign, deadlines: list[AcceptedDeadline],
+                          document: str = "") -> list[CampaignDeadline]:
+    """Record deadlines the plan states as the campaign's (all or nothing): each becomes a named
+    ``CampaignDeadline`` (a known name is updated), except the 6-month report's own, whose start is
+    recorded as the received date (the due date follows). One event lists them all."""
+    if not scope.runs_reports(actor, campaign):
+        raise PermissionDenied("只有负责该批次的整改办可以设置报送期限。")
+    if not deadlines:
+        raise ValidationError("没有选中任何期限。")
+    errors = []
+    names = set()
+    for n, d in enumerate(deadlines, 1):
+        d.name = (d.name or "").strip()
+        if not d.name or len(d.name) > 100:
+            errors.append(f"第 {n} 项：请填写事项名称（不超过 100 字）。")
+        elif not d.as_received and d.name in names:
+            errors.append(f"第 {n} 项：事项「{d.name}」重复。")
+        names.add(d.name)
+        if d.unit not in UNITS or not 1 <= d.amount <= MAX_AMOUNT:
+            errors.append(f"第 {n} 项「{d.name}」：期限须为 1–{MAX_AMOUNT} 个月、周、天或工作日。")
+        if not dt.date(2000, 1, 1) <= d.start <= dt.date(2100, 12, 31):
+            errors.append(f"第 {n} 项「{d.name}」：起算日期超出范围。")
+    if sum(1 for d in deadlines if d.as_received) > 1:
+        errors.append("只能有一项记为收到督察报告日期。")
+    if errors:
+        raise ValidationError(errors)
+    created = []
+    with transaction.atomic():
+        for d in deadlines:
+            if d.as_received:
+                set_received_date(actor=actor, campaign=campaign, received=d.start)
+                continue
+            row, _new = CampaignDeadline.objects.update_or_create(
+                campaign=campaign, name=d.name,
+                defaults={"rule": d.rule[:200], "start_date": d.start, "due_date": due_after(d.start, d.amount, d.unit),
+                          "source": d.source[:500], "document": document[:200], "created_by": actor})
+            created.append(row)
+        record_event(actor=actor, action="campaign_deadlines_accepted", obj=campaign, unit=campaign.office,
+                     summary=f"采纳整改方案「{document}」中的报送期限 {len(deadlines)} 项",
+                     after={"document": document,
+                            "deadlines": [{"name": d.name, "rule": d.rule, "start": d.start,
+                                           "due": due_after(d.start, d.amount, d.unit),
+                                           "as_received_date": d.as_received} for d in deadlines]})
+    return created

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("campaigns/<int:pk>/", views.campaign_page, name="campaign"),
     path("campaigns/<int:pk>/received/", views.set_received, name="received"),
+    path("campaigns/<int:pk>/deadlines/", views.accept_deadlines, name="deadlines"),
     path("campaigns/<int:pk>/narrative/", views.save_narrative, name="narrative"),
     path("campaigns/<int:pk>/generate/", views.generate, name="generate"),
     path("campaigns/<int:pk>/dossier/", views.dossier, name="dossier"),

@@ -16,11 +16,11 @@ from django.views.decorators.http import require_POST
 
 from rectify.jobs.models import Job
 from rectify.reports import scope, services
-from rectify.reports.deadlines import countdown
+from rectify.reports.deadlines import countdown, countdown_to
 from rectify.reports.figures import SECTIONS
 from rectify.reports.forms import DossierForm, GenerateForm, NarrativeForm, ReceivedForm
 from rectify.reports.jobs import DOSSIER, REPORT
-from rectify.reports.models import CampaignReport
+from rectify.reports.models import CampaignDeadline, CampaignReport
 
 
 def _campaign(user, pk: int):
@@ -57,6 +57,8 @@ def _page(request, campaign, *, received_form=None, narrative_form=None, generat
         "generate_form": generate_form or GenerateForm(initial={"as_of": row.due_date if row and row.due_date
                                                                  and row.due_date <= today else today}),
         "dossier_form": dossier_form or DossierForm(), "jobs": jobs,
+        "deadlines": [(d, countdown_to(d.due_date, today)) for d in
+                      CampaignDeadline.objects.visible_to(request.user).filter(campaign=campaign)[:50]],
     })
 
 
@@ -154,3 +156,57 @@ def task_dossier(request, pk: int):
         raise Http404(_("任务不存在或无权查看"))
     job = services.start_dossier(actor=request.user, task_ids=[task.pk], name=f"{task.code} {task.title}"[:80])
     return redirect("jobs:detail", pk=job.pk)
+
+
+MAX_OFFERS = 50
+
+
+@login_required
+@require_POST
+def accept_deadlines(request, pk: int):
+    """采纳方案中的报送期限 (from the plan's review page): the kept rows, all or nothing; back to the review."""
+    import datetime as dt
+
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    campaign = _campaign(request.user, pk)
+    back = request.POST.get("next", "")
+    if not (back.startswith("/plans/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
+        back = f"/reports/campaigns/{campaign.pk}/"
+    post = request.POST
+    chosen: list[services.AcceptedDeadline] = []
+    problems: list[str] = []
+    count = min(_int(post.get("count"), 0), MAX_OFFERS)
+    for i in range(count):
+        if not post.get(f"d{i}-keep"):
+            continue
+        name = (post.get(f"d{i}-name") or "").strip()[:100]
+        try:
+            start = dt.date.fromisoformat(post.get(f"d{i}-start") or "")
+        except ValueError:
+            problems.append(_("「%(name)s」：请填写起算日期。") % {"name": name or i + 1})
+            continue
+        chosen.append(services.AcceptedDeadline(
+            name=name, amount=_int(post.get(f"d{i}-amount"), 0), unit=post.get(f"d{i}-unit", "")[:10],
+            start=start, rule=post.get(f"d{i}-rule", "")[:200], source=post.get(f"d{i}-source", "")[:500],
+            as_received=bool(post.get(f"d{i}-received"))))
+    if problems:
+        messages.error(request, _("报送期限未保存：") + "；".join(problems))
+        return redirect(back)
+    try:
+        rows = services.accept_plan_deadlines(actor=request.user, campaign=campaign, deadlines=chosen,
+                                              document=post.get("document", "")[:200])
+    except ValidationError as exc:
+        messages.error(request, _("报送期限未保存：") + "；".join(exc.messages))
+    else:
+        received = next((d for d in chosen if d.as_received), None)
+        messages.success(request, _("已采纳 %(n)s 项报送期限%(received)s。") % {
+            "n": len(rows), "received": _("，并记录收到督察报告日期 %(d)s") % {"d": received.start} if received else ""})
+    return redirect(back)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(str(value)[:6])
+    except (TypeError, ValueError):
+        return default

@@ -51,12 +51,43 @@ class ProjectForm(ZhForm):
                                                               required=False)
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; each is checked by content later (``evidence.inspect``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
+        return [super().clean(data, initial)] if data else []
+
+
 class ProgressForm(ZhForm):
-    period = forms.RegexField(label=_("月份"), regex=r"^\d{4}-(0[1-9]|1[0-2])$", max_length=7,
+    round: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("调度轮次"), queryset=None, required=False, empty_label=_("（不经调度轮次，按月份记录）"),
+        help_text=_("选择报送中的调度轮次时，月份取该轮次的月份。"))
+    period = forms.RegexField(label=_("月份"), regex=r"^\d{4}-(0[1-9]|1[0-2])$", max_length=7, required=False,
                               widget=forms.TextInput(attrs={"placeholder": "2026-11"}))
     percent = forms.IntegerField(label=_("形象进度（%）"), min_value=0, max_value=100)
     invested = amount_field(_("累计完成投资（万元）"))
     text = forms.CharField(label=_("进展情况"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    evidence_files = MultipleFileField(label=_("佐证材料（照片、PDF、Word、Excel，可多选）"), required=False)
+
+    def __init__(self, *args, rounds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["round"].queryset = rounds
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("round") and not data.get("period"):
+            raise forms.ValidationError(_("请选择调度轮次，或填写月份。"))
+        return data
 
 
 class PerformanceForm(ZhForm):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rectify.dispatch.models import DispatchRound
+from rectify.evidence.models import StoredFile
 from rectify.ledger.models import Task
 from rectify.orgs.models import Unit, User
 
@@ -100,9 +102,12 @@ class ProjectFunding(models.Model):
 
 
 class ProjectProgress(models.Model):
-    """进展: one per project and period (YYYY-MM), by the responsible unit or the office."""
+    """进展: one per project and period (YYYY-MM), by the responsible unit or the office; reported in the
+    month's dispatch round (调度轮次, ``round``) when one is open, with evidence files (``ProjectEvidence``)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="progress")
+    round = models.ForeignKey(DispatchRound, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("调度轮次"))
     period = models.CharField(_("月份"), max_length=7)
     percent = models.PositiveSmallIntegerField(_("形象进度（%）"))
     invested = models.DecimalField(_("累计完成投资（万元）"), max_digits=14, decimal_places=2, default=0)
@@ -113,6 +118,26 @@ class ProjectProgress(models.Model):
     class Meta:
         ordering = ["-period"]
         constraints = [models.UniqueConstraint(fields=["project", "period"], name="progress_period_unique")]
+
+
+class ProjectEvidenceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProjectEvidenceQuerySet:
+        from rectify.reserve.scope import visible_project_evidence
+
+        return visible_project_evidence(self, user)
+
+
+class ProjectEvidence(StoredFile):
+    """佐证材料 of a project's progress: a file checked by content and stored by its SM3 digest
+    (``rectify.evidence``), seen by whoever sees the project."""
+
+    progress = models.ForeignKey(ProjectProgress, on_delete=models.CASCADE, related_name="evidence")
+
+    objects = ProjectEvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("项目进展佐证材料")
 
 
 class FundPerformance(models.Model):

@@ -58,3 +58,28 @@ def moves_stage(user: Any, project: Any) -> bool:
 
     return Project.objects.actionable_by(user, "stage").filter(pk=project.pk).exists()
 
+
+
+def visible_project_evidence(qs, user):
+    """A progress report's files: seen by whoever sees the project."""
+    from rectify.reserve.models import Project
+
+    return qs.filter(progress__project__in=visible_projects(Project.objects.all(), user).values("pk"))
+
+
+def progress_projects_of_round(user: Any, rnd: Any):
+    """Projects of the round's office whose progress this user reports in the round (on the round page)."""
+    from rectify.reserve.models import Project
+
+    return actionable_projects(Project.objects.all(), user, "progress").filter(office_id=rnd.office_id)
+
+
+REPORTING_STAGES = ("preparation", "construction")  # 前期, 在建: the stages whose progress each round collects
+
+
+def rounds_for_project(project: Any):
+    """The dispatch rounds a project's progress may be reported in: its office's open rounds (the
+    project is reached through ``visible_projects`` first; the round follows from it)."""
+    from rectify.dispatch.models import DispatchRound, RoundStatus
+
+    return DispatchRound.objects.filter(office_id=project.office_id, status=RoundStatus.OPEN)

@@ -10,9 +10,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.http import Http404
 
 from rectify.core.audit import jsonable, record_event
+from rectify.dispatch.models import DispatchRound, RoundStatus
 from rectify.ledger.models import Task
 from rectify.orgs.models import Unit, UnitKind, User
 from rectify.orgs.scope import unit_within
@@ -21,6 +23,7 @@ from rectify.reserve.models import (
     FundingSource,
     FundPerformance,
     Project,
+    ProjectEvidence,
     ProjectFunding,
     ProjectKind,
     ProjectProgress,
@@ -175,8 +178,22 @@ def transition(*, actor: User, project: Project, action: str) -> Project:
     return locked
 
 
-def record_progress(*, actor: User, project: Project, period: str, percent: int, invested: Decimal,
-                    text: str) -> ProjectProgress:
+MAX_PROGRESS_FILES = 10
+
+
+def record_progress(*, actor: User, project: Project, period: str = "", percent: int, invested: Decimal,
+                    text: str, rnd: DispatchRound | None = None,
+                    files: list[tuple[str, object]] | tuple = ()) -> ProjectProgress:
+    """项目进展: one per project and month. Reported in a dispatch round (``rnd``: open, of the project's
+    office; the month is the round's) or, without one, for a month the office names. Evidence files
+    (``files``: (name, file object)) are checked by content first (``evidence.inspect``): a rejected
+    file leaves nothing written. Files add to those already reported for the month."""
+    from rectify.evidence.exif import photo_warnings
+    from rectify.evidence.inspect import check_report_total, inspect_upload
+    from rectify.evidence.store import EvidenceStore
+
+    if rnd is not None:
+        period = rnd.period
     if not _PERIOD.fullmatch(period or ""):
         raise ValidationError("月份格式为 YYYY-MM。")
     if not 0 <= percent <= 100:
@@ -185,19 +202,62 @@ def record_progress(*, actor: User, project: Project, period: str, percent: int,
         raise ValidationError("累计完成投资须为 0 及以上的数。")
     if not text.strip() or len(text) > 5000:
         raise ValidationError("请填写进展情况（不超过 5000 字）。")
+    if len(files) > MAX_PROGRESS_FILES:
+        raise ValidationError(f"一次最多上传 {MAX_PROGRESS_FILES} 个佐证材料。")
+    inspected = [(inspect_upload(name, fileobj), fileobj) for name, fileobj in files]  # EvidenceRejected names the file
+    store = EvidenceStore()
     with transaction.atomic():
         locked = Project.objects.actionable_by(actor, "progress").select_for_update(of=("self",)).filter(
             pk=project.pk).first()
         if locked is None:
             raise Http404("项目不存在或无权报送进展。")
+        if rnd is not None:
+            rnd = DispatchRound.objects.select_for_update().filter(pk=rnd.pk).first()
+            if rnd is None or rnd.office_id != locked.office_id:
+                raise ValidationError("该调度轮次不属于本项目的整改办。")
+            if rnd.status != RoundStatus.OPEN:
+                raise ValidationError(f"{rnd.title}已结束，不能再报送。")
         row, created = ProjectProgress.objects.update_or_create(
             project=locked, period=period, defaults={"percent": percent, "invested": invested, "text": text.strip(),
-                                                     "reported_by": actor})
+                                                     "reported_by": actor, **({"round": rnd} if rnd else {})})
+        attached = row.evidence.aggregate(total=Sum("size"), files=Count("pk"))
+        check_report_total((attached["total"] or 0) + sum(i.size for i, _f in inspected),
+                           files=attached["files"] + len(inspected))  # the per-report caps (SECURITY 19)
+        added = []
+        for item, _fileobj in inspected:
+            meta = item.exif
+            warnings = (photo_warnings(meta, measure_start=locked.start_date, task_location=None)
+                        if item.kind == "photo" else [])
+            added.append(ProjectEvidence.objects.create(
+                progress=row, digest=item.digest, extension=item.extension, size=item.size, mime=item.mime,
+                kind=item.kind, original_name=item.original_name[:200], taken_at=getattr(meta, "taken_at", None),
+                latitude=getattr(meta, "latitude", None), longitude=getattr(meta, "longitude", None),
+                warnings=warnings, uploaded_by=actor))
+        where = rnd.title if rnd else period
         record_event(actor=actor, action="project_progress_reported", obj=locked, unit=actor.unit,
-                     summary=f"报送储备项目「{locked.name}」{period} 进展：形象进度 {percent}%"
-                             + ("" if created else "（更新）"),
-                     after={"period": period, "percent": percent, "invested": str(invested)})
+                     summary=f"报送储备项目「{locked.name}」{where} 进展：形象进度 {percent}%"
+                             + (f"，佐证材料 {len(added)} 个" if added else "") + ("" if created else "（更新）"),
+                     after={"period": period, "round": rnd.pk if rnd else None, "percent": percent,
+                            "invested": str(invested),
+                            "evidence": [{"id": e.pk, "name": e.original_name, "sm3": e.digest, "size": e.size}
+                                         for e in added]})
+        # the files are written last, so a failure above leaves none behind
+        for item, fileobj in inspected:
+            store.save(item, fileobj)
     return row
+
+
+def evidence_for_download(*, actor: User, evidence: ProjectEvidence):
+    """Re-check the stored file against its digest and record the download; returns its path."""
+    from rectify.evidence.store import EvidenceStore
+
+    store = EvidenceStore()
+    if not store.verify(evidence.digest, evidence.extension):
+        raise Http404("文件缺失或已被改动，请联系管理员。")
+    with transaction.atomic():
+        record_event(actor=actor, action="evidence_downloaded", object_type="reserve.projectevidence",
+                     object_id=evidence.pk, summary=f"下载储备项目进展佐证材料「{evidence.original_name}」")
+    return store.path(evidence.digest, evidence.extension)
 
 
 def record_performance(*, actor: User, project: Project, year: int, planned: Decimal, spent: Decimal,

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/progress/", views.project_progress, name="progress"),
     path("<int:pk>/performance/", views.project_performance, name="performance"),
     path("<int:pk>/stage/<slug:action>/", views.project_transition, name="transition"),
+    path("evidence/<int:pk>/", views.evidence_file, name="evidence"),
 ]

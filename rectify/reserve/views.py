@@ -14,9 +14,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from rectify.core.paging import list_page
+from rectify.core.ratelimit import throttled
 from rectify.ledger.models import Task
 from rectify.orgs.models import Unit, UnitKind
 from rectify.orgs.scope import in_tree
@@ -63,16 +64,24 @@ def project_list(request):
                                                  "can_edit": scope.runs_reserve(request.user)})
 
 
+def _progress_form(project: Project, data=None, files=None) -> ProgressForm:
+    rounds = scope.rounds_for_project(project).order_by("-period", "-id")
+    month = timezone.localdate().strftime("%Y-%m")
+    initial = {"round": rounds.filter(period=month).values_list("pk", flat=True).first(), "period": month}
+    return ProgressForm(data, files, rounds=rounds, initial=initial)
+
+
 @login_required
 def project_detail(request, pk: int):
     project = _project(request.user, pk)
     can_progress = Project.objects.actionable_by(request.user, "progress").filter(pk=pk).exists()
     can_edit = Project.objects.actionable_by(request.user, "edit").filter(pk=pk).exists()
+    progress = list(project.progress.select_related("round").prefetch_related("evidence")[:24])
     return render(request, "reserve/detail.html", {
         "project": project, "funding": list(project.funding.all()), "tasks": list(project.tasks.all()[:200]),
-        "progress": list(project.progress.all()[:24]), "performance": list(project.performance.all()[:10]),
+        "progress": progress, "performance": list(project.performance.all()[:10]),
         "actions": STAGE_FLOW.available(request.user, project), "can_progress": can_progress, "can_edit": can_edit,
-        "progress_form": ProgressForm(initial={"period": timezone.localdate().strftime("%Y-%m")}) if can_progress else None,
+        "progress_form": _progress_form(project) if can_progress else None,
         "performance_form": PerformanceForm(initial={"year": timezone.localdate().year}) if can_edit else None,
     })
 
@@ -161,14 +170,20 @@ def project_transition(request, pk: int, action: str):
 
 @login_required
 @require_POST
+@throttled("upload")
 def project_progress(request, pk: int):
+    from rectify.evidence.inspect import EvidenceRejected
+
     project = _project(request.user, pk)
-    form = ProgressForm(request.POST)
+    form = _progress_form(project, request.POST, request.FILES)
     if form.is_valid():
         d = form.cleaned_data
         try:
-            services.record_progress(actor=request.user, project=project, period=d["period"], percent=d["percent"],
-                                     invested=d["invested"], text=d["text"])
+            services.record_progress(actor=request.user, project=project, period=d["period"] or "",
+                                     percent=d["percent"], invested=d["invested"], text=d["text"], rnd=d["round"],
+                                     files=[(f.name, f) for f in d["evidence_files"]])
+        except EvidenceRejected as exc:
+            messages.error(request, _("进展未报送：%(reason)s") % {"reason": str(exc)})
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
@@ -234,3 +249,17 @@ def project_export(request):
         raise
     return FileResponse(out, as_attachment=True, filename=f"生态环保项目储备库{timezone.localdate():%Y%m%d}.xlsx",
                         content_type=XLSX)
+
+
+@login_required
+@require_GET
+def evidence_file(request, pk: int):
+    """A progress report's evidence file, to whoever sees the project; the digest is re-checked first."""
+    from rectify.evidence.serve import attachment_response
+    from rectify.reserve.models import ProjectEvidence
+
+    evidence = ProjectEvidence.objects.visible_to(request.user).filter(pk=pk).first()
+    if evidence is None:
+        raise Http404("文件不存在或无权查看。")
+    path = services.evidence_for_download(actor=request.user, evidence=evidence)
+    return attachment_response(path, download_name=evidence.original_name, mime=evidence.mime)
