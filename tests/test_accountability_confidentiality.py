@@ -247,6 +247,8 @@ FILL = {
     "orgs:admin_unit_move": lambda s: [{"pk": s.world.county_a.pk}],
     "orgs:admin_leader": lambda s: [{"pk": s.world.users["leader_a"].pk}],
     "orgs:admin_area_remove": lambda s: [{"pk": 0}], "orgs:admin_token_revoke": lambda s: [{"pk": 0}],
+    "reports:deadlines": lambda s: [{"pk": s.world.campaign.pk}],
+    "reserve:evidence": lambda s: [{"pk": 0}],
     # a reply's evidence (回复督办材料)
     "supervision:reply_file": lambda s: [{"pk": 0, "file_pk": 0}],
 }
