@@ -145,6 +145,15 @@ def build() -> MatrixWorld:  # noqa: PLR0915 - one object of each kind, in one p
         round=rnd, task=w.task_b, unit=w.county_b, status=ReportStatus.DRAFT, progress_text="渗滤液处理站在建。",
         percent=30, author=users["reporter_b"], submitted_at=now)
     kinds["report"] = Kind(report_a.pk, report_b.pk)
+    # reports waiting for the unit's reviewer (审核) and for the lead unit (采纳), each in a round of its own
+    for n, (name, status) in enumerate((("report_awaiting", ReportStatus.AWAITING_REVIEW),
+                                        ("report_submitted", ReportStatus.SUBMITTED)), 1):
+        other = type(rnd).objects.create(office=w.office, period=f"2026-0{n}", title=f"2026年{n}月调度",
+                                         opened_at=now, opened_by=admin, due_date=dt.date(2099, 12, 10))
+        pair = [ProgressReport.objects.create(round=other, task=task, unit=unit, status=status, progress_text="进展",
+                                              percent=50, author=users[author], submitted_at=now)
+                for task, unit, author in ((w.task_a, w.county_a, "reporter_a"), (w.task_b, w.county_b, "reporter_b"))]
+        kinds[name] = Kind(pair[0].pk, pair[1].pk)
     evidence_a = dispatch.attach_evidence(actor=users["reporter_a"], report=report_a, name="现场.jpg", fileobj=_jpeg())
     evidence_b = dispatch.attach_evidence(actor=users["reporter_b"], report=report_b, name="现场.jpg", fileobj=_jpeg())
     kinds["evidence"] = Kind(evidence_a.pk, evidence_b.pk)

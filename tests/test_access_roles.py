@@ -195,13 +195,15 @@ def minimal(schema: dict, node: dict):
     if kind == "object":
         return {k: minimal(schema, v) for k, v in node.get("properties", {}).items() if k in node.get("required", [])}
     if kind == "array":
-        return []
+        return [minimal(schema, node.get("items", {})) for _ in range(node.get("minItems", 0))]
     if kind == "integer":
         return max(1, node.get("minimum", 1))
     if kind == "number":
         return 1
     if kind == "boolean":
         return False
+    if "pattern" in node:  # the patterns the schema uses: a month, a date
+        return next(c for c in ("2027-01", "2026-12-31", "x") if re.search(node["pattern"], c))
     if node.get("format") == "date":
         return "2026-12-31"
     if node.get("format") == "date-time":
