@@ -102,24 +102,44 @@ def _stub(text: str) -> str:
     return f'    "{text}": Rule(kind=None, get=(...), post=(...)),'
 
 
-def test_every_route_is_declared():
-    web, api = web_routes(), api_routes()
-    missing_web = sorted(set(web) - set(WEB))
-    missing_api = sorted(set(api) - set(API))
-    stale = sorted((set(WEB) - set(web)) | (set(API) - set(api)))
+def undeclared(web: dict[str, Route], api: dict[str, Route], web_rules: dict, api_rules: dict) -> list[str]:
+    """What the declaration lacks (or names in vain), as the lines to add or remove."""
+    missing_web = sorted(set(web) - set(web_rules))
+    missing_api = sorted(set(api) - set(api_rules))
+    stale = sorted((set(web_rules) - set(web)) | (set(api_rules) - set(api)))
     lines = []
     if missing_web:
-        lines.append("Pages not declared: add to WEB in tests/access_rules.py (kind: what fills the id, None if the "
-                     "path has none; get/post: the roles allowed, None if the method is not served):")
+        lines.append("Pages not declared: add to WEB in tests/access_rules.py (kind: what fills the id, from "
+                     "tests/access_world.py, None if the path has none; get/post: the roles allowed, None if the "
+                     "method is not served):")
         lines += [f'    "{k}": Rule({_kind_hint(web[k].pattern)}, get=(...), post=(...)),  # {web[k].pattern}'
                   for k in missing_web]
     if missing_api:
-        lines.append("API operations not declared: add to API in tests/access_rules.py:")
+        lines.append("API operations not declared: add to API in tests/access_rules.py (kind, then the roles):")
         lines += [f'    "{k}": Rule({_kind_hint(api[k].pattern)}, (...)),' for k in missing_api]
     if stale:
         lines.append("Declared routes that no longer exist: remove from tests/access_rules.py:")
         lines += [f"    {k}" for k in stale]
+    return lines
+
+
+def test_every_route_is_declared():
+    lines = undeclared(web_routes(), api_routes(), WEB, API)
     assert not lines, "\n".join(lines)
+
+
+def test_an_undeclared_route_is_named_with_the_line_to_add():
+    web, api = web_routes(), api_routes()
+    web_rules = {k: v for k, v in WEB.items() if k != "ledger:task_detail"}
+    api_rules = {k: v for k, v in API.items() if k != "GET /api/v1/tasks"} | {"GET /api/v1/gone": Rule(None, ())}
+    assert undeclared(web, api, web_rules, api_rules) == [
+        undeclared(web, {}, {}, {})[0],  # "Pages not declared: add to WEB in tests/access_rules.py …"
+        '    "ledger:task_detail": Rule("<kind>", get=(...), post=(...)),  # /ledger/tasks/<int:pk>/',
+        undeclared({}, api, {}, {})[0],  # "API operations not declared: add to API …"
+        '    "GET /api/v1/tasks": Rule(None, (...)),',
+        "Declared routes that no longer exist: remove from tests/access_rules.py:",
+        "    GET /api/v1/gone",
+    ]
 
 
 def _kind_hint(pattern: str) -> str:
