@@ -123,7 +123,8 @@ def timings(runs: int, explain: bool) -> None:
         client.force_login(user)
         api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(actor=user, user=user, name='bench')}")
         rows = [
-            ("web page 1", client, "/ledger/"),
+            ("web page 1", client, "/ledger/"),  # default order: warning, then deadline
+            ("web sort=code p1", client, "/ledger/?sort=code"),  # index order (the default until issue 14)
             (f"web page {deep}", client, f"/ledger/?page={deep}"),
             ("web sort=-deadline p1", client, "/ledger/?sort=-deadline"),
             ("web status=active p1", client, "/ledger/?status=active"),

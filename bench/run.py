@@ -22,6 +22,7 @@ Writes made by a figure (import, export, round opening) are rolled back.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import os
@@ -537,7 +538,8 @@ def dispatch(table: Table, ctx: dict) -> None:
     try:
         with transaction.atomic():
             t = time.perf_counter()
-            rnd, created = open_round(actor=admin, office=office, period=period, due_date=latest.due_date)
+            due = dt.date(int(period[:4]), int(period[5:]), 10)  # the new month's own due date
+            rnd, created = open_round(actor=admin, office=office, period=period, due_date=due)
             t_open = time.perf_counter() - t
             slots = rnd.reports.count()
             raise Rollback

@@ -240,11 +240,40 @@ def cmd_token(args) -> int:
     if operator is None:
         return 2
     try:
-        key = issue_api_token(actor=operator, user=holder, name=args.name,
+        key = issue_api_token(actor=operator, user=holder, name=args.name, days=args.days,
                               channel=f"命令行签发，操作系统用户 {_os_user()}")
     except (PermissionDenied, ValidationError) as exc:
         return _refused(exc)
     print(key)
+    return 0
+
+
+def cmd_rotate_key(args) -> int:
+    """Rotate the audit chain key and/or the data key; the rotation is an audit event (core/rotation.py)."""
+    _setup()
+    from rectify.core.env import ConfigError
+    from rectify.core.rotation import rotate_chain_key, rotate_data_key
+
+    if not (args.chain or args.data):
+        print("请指定 --chain（审计链密钥）和/或 --data（个人信息加密密钥）。", file=sys.stderr)
+        return 2
+    operator = None
+    if args.operator:
+        operator = _operator(args.operator)
+        if operator is None:
+            return 2
+    name = f"命令行（操作系统用户 {_os_user()}）" if operator is None else ""
+    try:
+        if args.chain:
+            done = rotate_chain_key(actor=operator, actor_name=name)
+            print(f"审计链密钥已更换为第 {done.version} 版；旧版本保留用于校验此前的事件。")
+        if args.data:
+            done = rotate_data_key(actor=operator, actor_name=name)
+            print(f"个人信息加密密钥已更换为第 {done.version} 版，已重新加密 {done.rows} 条记录。"
+                  "请重启服务进程（rectify serve、rectify worker）。")
+    except ConfigError as exc:
+        print(f"未执行：{exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -288,12 +317,13 @@ def cmd_createadmin(args) -> int:
             unit = Unit.objects.filter(kind=UnitKind.OFFICE, parent__isnull=True).first()
             if unit is None:  # system set-up: nobody exists yet to act (actor=None)
                 unit = create_unit(actor=None, name=args.office, kind=UnitKind.OFFICE)
-            create_user(actor=None, username=args.username, password=password, role=Role.OFFICE_ADMIN, unit=unit,
+            role = Role.SYSTEM_ADMIN if args.system else Role.OFFICE_ADMIN
+            create_user(actor=None, username=args.username, password=password, role=role, unit=unit,
                         display_name=args.name or args.username, must_change_password=False)
     except ValidationError as exc:
         print("未创建：" + "；".join(exc.messages), file=sys.stderr)
         return 2
-    print(f"已创建整改办管理员 {args.username}（{unit.name}）。")
+    print(f"已创建{role.label} {args.username}（{unit.name}）。")
     return 0
 
 
@@ -455,7 +485,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username", help="令牌持有人")
     p.add_argument("--name", default="命令行签发", help="令牌用途")
     p.add_argument("--operator", default="", help="操作人用户名（为他人签发时须为其整改办管理员；默认为持有人本人）")
+    p.add_argument("--days", type=_count, default=None, help="有效期天数（默认 RECTIFY_API_TOKEN_DAYS，180 天）")
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("rotate-key", help="更换审计链密钥和/或个人信息加密密钥（重新加密，记入审计）")
+    p.add_argument("--chain", action="store_true", help="更换审计链 HMAC-SM3 密钥")
+    p.add_argument("--data", action="store_true", help="更换 SM4 个人信息加密密钥，并重新加密全部加密字段")
+    p.add_argument("--operator", default="", help="操作人用户名（须验证密码；不给则记为命令行与操作系统用户）")
+    p.set_defaults(func=cmd_rotate_key)
 
     p = sub.add_parser("reset-password", help="重置用户密码为临时密码（操作人须为其整改办管理员）")
     p.add_argument("username")
@@ -466,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--name", default="")
     p.add_argument("--office", default="市生态环境保护督察整改工作领导小组办公室")
+    p.add_argument("--system", action="store_true",
+                   help="创建系统管理员（三员分立：管理账户和单位，不办理业务），而不是整改办管理员")
     p.set_defaults(func=cmd_createadmin)
 
     p = sub.add_parser("parse-plan", help="解析整改方案（.docx/.txt），输出 JSON")

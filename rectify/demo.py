@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
+from rectify.core.roles import SEPARATED_ROLES
 from rectify.ledger.models import CampaignKind, DeadlineKind, TaskStatus
 from rectify.ledger.services import MeasureInput, TaskInput, create_campaign, create_task, move_task
 from rectify.orgs.models import Category, LeaderAssignment, Role, Unit, UnitKind, User
@@ -94,6 +95,11 @@ ACCOUNTS = [
     ("lingling_sh", Role.REVIEWER, "零陵区", "杨建平", "零陵区整改办主任"),
     ("qiyang", Role.REPORTER, "祁阳市", "邓丽", "祁阳市整改办联络员"),
     ("jiwei", Role.DISCIPLINE, "市纪委监委", "彭卫东", "第三监督检查室主任"),
+    # 三员分立: accounts and units; security settings and lockouts; the record. The system
+    # administrator is set up by the system (as `rectify createadmin --system` would) and creates the
+    # other two: their accounts are the system administrator's alone (orgs.services).
+    ("sysadmin", Role.SYSTEM_ADMIN, OFFICE_NAME, "刘洋", "市整改办信息系统管理员"),
+    ("secadmin", Role.SECURITY_ADMIN, OFFICE_NAME, "黄静", "信息安全管理员"),
     ("auditor", Role.AUDITOR, OFFICE_NAME, "谭敏", "信息安全审计员"),
     ("renda", Role.OBSERVER, OFFICE_NAME, "赵建华", "市人大代表"),
 ]
@@ -808,9 +814,12 @@ def _build_users(units: dict[str, Unit]) -> dict[str, User]:
     users: dict[str, User] = {}
     admin = None
     for username, role, unit_name, name, title in ACCOUNTS:
-        users[username] = create_user(actor=admin, username=username, password=DEMO_PASSWORD, role=role,
+        actor = admin  # the office admin creates everyone after itself …
+        if role in SEPARATED_ROLES:  # … but the 三员, whom the system administrator creates
+            actor = users.get("sysadmin")
+        users[username] = create_user(actor=actor, username=username, password=DEMO_PASSWORD, role=role,
                                       unit=units[unit_name], display_name=name, title=title, is_demo=True)
-        admin = admin or users[username]  # the office admin creates everyone after itself
+        admin = admin or users[username]
     for username, name, title, counties, sectors in LEADERS:
         # City leaders belong to no unit: they see their counties and sectors (LeaderAssignment).
         leader = create_user(actor=admin, username=username, password=DEMO_PASSWORD, role=Role.LEADER, unit=None,
@@ -836,6 +845,8 @@ def _build_tasks(units: dict[str, Unit], users: dict[str, User]) -> None:
             acceptance_unit=units[spec["acceptance"]] if spec.get("acceptance") else None,
             leader=users[spec["leader"]],
             deadline_kind=spec["kind"], deadline=_date(spec.get("deadline")),
+            # entered from the 2021 rectification plan: the schedule runs from the feedback date
+            start_date=CAMPAIGN["feedback_date"] if spec["kind"] else None,
             progress_note=spec.get("progress", ""), completion_note=spec.get("completion", ""),
             measures=[MeasureInput(text=text, owner_unit=units[owner], due_date=_date(due), done=done,
                                    done_at=min(_date(due), timezone.localdate()) if done and due else None)
@@ -887,7 +898,8 @@ def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
     admin = users["admin"]
     today = timezone.localdate()
     last = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    # Entered after the fact: due "today" so that the counties' reports count as on time.
+    # Entered after the fact: due "today" so that the counties' reports count as on time; the round's
+    # own dates are then set to last month's work days (_date_history).
     rnd, _ = dispatch.open_round(actor=admin, office=units[OFFICE_NAME], period=f"{last:%Y-%m}",
                                  due_date=today, require_unit_review=False)
     writers = {"零陵区": ("lingling", None), "祁阳市": ("qiyang", None)}
@@ -910,6 +922,40 @@ def _build_history(units: dict[str, Unit], users: dict[str, User]) -> None:
         if lead is not None and report.status == "submitted":  # 祁阳市 has no reviewer: stays 待审核
             dispatch.transition(actor=lead, report=report, action="accept")
     dispatch.close_round(actor=admin, rnd=rnd)
+    _date_history(rnd)
+
+
+def _date_history(rnd) -> None:
+    """Give last month's round the dates it would have had: opened on the month's configured work day
+    in the morning, due the configured number of work days later, reports sent and decided in office
+    hours on work days before the due date, closed after it. The audit record keeps the real time
+    the demo was entered (it cannot be back-dated); these are the rows' own dates."""
+    import random
+
+    from django.conf import settings
+
+    from rectify.core.workdays import add_workdays, nth_workday_of_month
+    from rectify.dispatch.models import DispatchRound, ProgressReport
+
+    rng = random.Random(rnd.period)  # the same demo every time
+    year, month = (int(x) for x in rnd.period.split("-"))
+    open_day = nth_workday_of_month(year, month, settings.DISPATCH_OPEN_WORKDAY)
+    due = add_workdays(open_day, settings.DISPATCH_DUE_WORKDAYS)
+
+    def at(day: dt.date, low: tuple[int, int], high: tuple[int, int]) -> dt.datetime:
+        start, end = low[0] * 60 + low[1], high[0] * 60 + high[1]
+        minute = rng.randrange(start, end)
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(minute // 60, minute % 60, rng.randrange(60))))
+
+    opened = at(open_day, (8, 40), (9, 50))
+    closed = at(add_workdays(due, 1), (9, 0), (10, 30))
+    DispatchRound.objects.filter(pk=rnd.pk).update(opened_at=opened, due_date=due, closed_at=closed)
+    for report in ProgressReport.objects.filter(round=rnd, submitted_at__isnull=False):
+        sent_day = add_workdays(open_day, rng.randrange(1, settings.DISPATCH_DUE_WORKDAYS + 1))
+        # mornings 8:40–11:50 or afternoons 14:40–17:40, as an office works
+        sent = at(sent_day, *rng.choice([((8, 40), (11, 50)), ((14, 40), (17, 40))]))
+        decided = at(add_workdays(sent_day, 1), (9, 0), (17, 0)) if report.decided_at else None
+        ProgressReport.objects.filter(pk=report.pk).update(submitted_at=sent, decided_at=decided, late=False)
 
 
 def _build_accountability(units: dict[str, Unit], users: dict[str, User]) -> None:
@@ -1007,6 +1053,19 @@ def build_demo() -> None:
         _build_accountability(units, users)
         _build_indicators(units, users)
         _build_disclosure(users)
+        _raise_warnings()
+
+
+def _raise_warnings() -> None:
+    """What the first tick after installation does to the record, minus opening this month's round:
+    every task's status as of today and the automatic warnings (预警) on the overdue and the
+    judged-unable tasks, so the supervision board is not empty while tasks are red."""
+    from rectify.supervision.services import refresh_statuses
+    from rectify.tick import raise_warnings
+
+    today = timezone.localdate()
+    refresh_statuses(today=today)
+    raise_warnings(today)
 
 
 # The plan's targets (目标指标) and invented measurements: (name, comparator, value, unit, scope,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from itertools import islice
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from rectify.accountability import services as accountability
@@ -20,6 +22,7 @@ from rectify.core.workdays import add_workdays, nth_workday_of_month, workdays_b
 from rectify.dispatch import services as dispatch
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus, RoundStatus
 from rectify.ledger.models import Campaign, DeadlineKind, Task, TaskStatus
+from rectify.ledger.progress import ProgressStatus
 from rectify.orgs.models import Role, Unit, User
 from rectify.reports import deadlines as report_deadlines
 from rectify.supervision import services as supervision
@@ -79,7 +82,7 @@ def open_due_rounds(today: dt.date) -> tuple[int, int]:
 
 
 def raise_warnings(today: dt.date) -> int:
-    raised = 0
+    raised = raise_status_warnings(today)
     horizon = add_workdays(today, settings.WARN_DEADLINE_WORKDAYS)
     near = (Task.objects.exclude(status=TaskStatus.CLOSED)
             .filter(deadline_kind__in=[DeadlineKind.BY_DATE, DeadlineKind.IMMEDIATE],
@@ -110,6 +113,37 @@ def raise_warnings(today: dt.date) -> int:
             task=report.task, trigger=Trigger.REPORT_MISSING, key=f"report_missing:{report.pk}",
             reason=f"{report.round.title}报送截止（{report.round.due_date:%m月%d日}）已过，{report.unit.name}尚未报送。",
             target_unit=report.unit, rnd=report.round))
+    return raised
+
+
+def raise_status_warnings(today: dt.date) -> int:
+    """预警, the first rung of the ladder, on every task past its deadline (逾期, as refresh_statuses
+    has just stored it) and every task the lead supervising unit judged unable to finish in time
+    (研判无法按期完成: the latest accepted report of one of its units says so, the ``unable`` rule of
+    docs/progress-status.md). Once per task and deadline, so a new deadline (延期) warns again;
+    the keys already raised are read per 500 tasks, not per task."""
+    unable = supervision.judged_unable_tasks()
+    pending = (Task.objects.exclude(status=TaskStatus.CLOSED)
+               .filter(Q(progress_status=ProgressStatus.OVERDUE, deadline__isnull=False) | Q(pk__in=unable))
+               .order_by("pk"))
+    raised = 0
+    stream = pending.iterator(chunk_size=500)
+    while chunk := list(islice(stream, 500)):
+        wanted = {}
+        for task in chunk:
+            if task.progress_status == ProgressStatus.OVERDUE and task.deadline:
+                late = (today - task.deadline).days
+                wanted[f"overdue:{task.pk}:{task.deadline}"] = (task, Trigger.OVERDUE, (
+                    f"已超过整改时限（{task.deadline:%Y年%m月%d日}）{late} 天，任务尚未完成销号。"))
+            else:
+                wanted[f"unable:{task.pk}:{task.deadline or task.deadline_kind}"] = (task, Trigger.UNABLE, (
+                    "牵头督导单位研判该任务无法按期完成"
+                    + (f"（整改时限 {task.deadline:%Y年%m月%d日}）" if task.deadline else "")
+                    + "，请责任单位采取措施加快整改。"))
+        done = set(Escalation.objects.filter(dedupe_key__in=list(wanted)).values_list("dedupe_key", flat=True))
+        for key, (task, trigger, reason) in wanted.items():
+            if key not in done:
+                raised += bool(supervision.auto_warning(task=task, trigger=trigger, key=key, reason=reason))
     return raised
 
 

@@ -28,6 +28,16 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_required_second_factor(settings):
+    # Production requires office administrators to enrol a TOTP authenticator at login; the fixture
+    # accounts would all be sent to enrolment. tests/test_twofactor.py turns it on per test.
+    settings.TOTP_REQUIRED_ROLES = []
+    # Tests sign the same account in from many clients; the cap of concurrent sessions would end the
+    # earlier ones. tests/test_twofactor.py tests the cap.
+    settings.MAX_SESSIONS_PER_USER = 0
+
+
+@pytest.fixture(autouse=True)
 def no_head_log(settings):
     # Test databases are rolled back or flushed between tests, so one head log for the whole run
     # would hold heads that no later database reaches. tests/test_head_log.py turns it on per test.
@@ -103,7 +113,7 @@ def make_world() -> World:
         return ledger.create_task(actor=users["office_admin"], campaign=campaign, data=ledger.TaskInput(
             code=code, title=title, problem=f"{title}的问题描述。", target="按期整改到位", category=Category.WATER,
             responsible_units=[county], lead_supervisor=lead, deadline_kind=DeadlineKind.BY_DATE,
-            deadline=dt.date(2026, 12, 31), measures=[ledger.MeasureInput(text="制定整改方案"),
+            deadline=dt.date(2026, 12, 31), start_date=dt.date(2021, 7, 16), measures=[ledger.MeasureInput(text="制定整改方案"),
                                                       ledger.MeasureInput(text="完成管网建设")]))
 
     task_a = task("T-01", county_a, dept_env, "零陵区城区污水管网建设滞后")
@@ -127,3 +137,13 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
+
+
+def round_due(period: str) -> dt.date:
+    """The latest due date a round of ``period`` may have (dispatch.services.check_round_dates):
+    tests that want nothing late use it."""
+    from rectify.dispatch.services import ROUND_DUE_MONTHS_AFTER
+
+    year, month = map(int, period.split("-"))
+    after = year * 12 + month - 1 + ROUND_DUE_MONTHS_AFTER + 1
+    return dt.date(after // 12, after % 12 + 1, 1) - dt.timedelta(days=1)

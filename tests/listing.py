@@ -649,6 +649,38 @@ def display_tokens(scene: Scene, count: int) -> dict:
     return {}
 
 
+def own_sessions(scene: Scene, count: int) -> dict:
+    """Signed-in sessions of the two personas (each a live session in the store)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from rectify.orgs.models import UserSession
+
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    rows = []
+    for persona in ("office_admin", "reporter_a"):
+        for n in range(count):
+            store = store_class()
+            store["last_activity"] = timezone.now().timestamp()
+            store.create()
+            rows.append(UserSession(user=scene.world.users[persona], session_key=store.session_key,
+                                    user_agent=f"浏览器 {n}", ip=f"10.0.{n % 250}.1"))
+    UserSession.objects.bulk_create(rows)
+    return {}
+
+
+def own_tokens(scene: Scene, count: int) -> dict:
+    """API tokens of the two personas."""
+    from rectify.orgs.models import ApiToken
+
+    ApiToken.objects.bulk_create(
+        ApiToken(user=scene.world.users[persona], name=f"令牌{n}", prefix=f"{n:08d}", digest=f"{next(_serial):064x}",
+                 expires_at=timezone.now() + dt.timedelta(days=30))
+        for persona in ("office_admin", "reporter_a") for n in range(count))
+    return {}
+
+
 def instructions(scene: Scene, count: int) -> dict:
     """Instructions of 包零陵区's leader on 零陵区's tasks, each with its receipt."""
     from rectify.dashboard.models import Instruction, InstructionReceipt
@@ -673,6 +705,58 @@ class ListPage:
     api: bool = False
 
 
+# --- administration (账号与单位管理) -------------------------------------------------------------
+
+
+def admin_users(scene: Scene, count: int) -> dict:
+    """Accounts of 零陵区 (the administrator's list; also what the unit filter offers)."""
+    from rectify.orgs.models import Role, User
+
+    User.objects.bulk_create(User(username=f"list-u{next(_serial)}", password="!", role=Role.REPORTER,
+                                  unit=scene.world.county_a, display_name="列表账户", must_change_password=False)
+                             for _ in range(count))
+    return {}
+
+
+def admin_units(scene: Scene, count: int) -> dict:
+    """Departments under the office (the tree page); saved one by one: a new row's path needs its id."""
+    from rectify.orgs.models import Unit, UnitKind
+
+    for _ in range(count):
+        Unit(name=f"列表单位{next(_serial)}", kind=UnitKind.DEPARTMENT, parent=scene.world.office).save()
+    return {}
+
+
+def admin_leaders(scene: Scene, count: int) -> dict:
+    """City leaders, each with a county and a sector (the leader list)."""
+    from rectify.orgs.models import LeaderAssignment, Role, User
+
+    leaders = User.objects.bulk_create(User(username=f"list-l{next(_serial)}", password="!", role=Role.LEADER,
+                                            display_name="市领导", must_change_password=False) for _ in range(count))
+    LeaderAssignment.objects.bulk_create(LeaderAssignment(leader=x, county=scene.world.county_a) for x in leaders)
+    LeaderAssignment.objects.bulk_create(LeaderAssignment(leader=x, sector="water") for x in leaders)
+    return {}
+
+
+def admin_leader_areas(scene: Scene, count: int) -> dict:
+    """More counties for 包零陵市领导 (one leader's page)."""
+    from rectify.orgs.models import LeaderAssignment, Unit, UnitKind
+
+    for _ in range(count):
+        county = Unit(name=f"列表县{next(_serial)}", kind=UnitKind.COUNTY, parent=scene.world.office)
+        county.save()
+        LeaderAssignment.objects.create(leader=scene.world.users["leader_a"], county=county)
+    return {"leader": scene.world.users["leader_a"].pk}
+
+
+def admin_tokens(scene: Scene, count: int) -> dict:
+    from rectify.orgs.models import ApiToken
+
+    ApiToken.objects.bulk_create(ApiToken(user=scene.world.users["reporter_a"], name=f"对接{n}", prefix=f"{n:08d}",
+                                          digest=f"{next(_serial):064x}") for n in range(count))
+    return {}
+
+
 def _both(name: str, url: str, factory, *, api: bool = False, personas=("office_admin", "reporter_a")):
     return [ListPage(f"{name} [{p}]", url, p, factory, api) for p in personas]
 
@@ -684,6 +768,8 @@ LISTS: list[ListPage] = [
     *_both("ledger", "/ledger/", tasks),
     *_both("ledger sorted by deadline", "/ledger/?sort=-deadline", tasks, personas=OFFICE),
     *_both("ledger sorted by colour", "/ledger/?sort=colour&per_page=100", tasks, personas=OFFICE),
+    *_both("ledger, lagging in my counties", "/ledger/?progress_status=lagging&my_counties=1", tasks,
+           personas=("reporter_a", "leader_a")),
     *_both("ledger filtered by county", "/ledger/?county={county}&status=active", lambda s, n: {
         **tasks(s, n), "county": s.world.county_a.pk}, personas=OFFICE),
     *_both("task page", "/ledger/tasks/{task}/", task_history),
@@ -758,6 +844,19 @@ LISTS: list[ListPage] = [
     *_both("my work", "/board/work/", reports, personas=("reporter_a", "lead_env")),
     *_both("display tokens", "/board/displays/", display_tokens, personas=OFFICE),
     *_both("instructions", "/board/instructions/", instructions, personas=("leader_a", "reporter_a")),
+    # administration (账号与单位管理): the office administrator manages accounts by default
+    *_both("admin users", "/accounts/admin/users/", admin_users, personas=OFFICE),
+    *_both("admin users filtered", "/accounts/admin/users/?role=reporter&state=active&q=u", admin_users,
+           personas=OFFICE),
+    *_both("admin units", "/accounts/admin/units/", admin_units, personas=OFFICE),
+    *_both("admin leaders", "/accounts/admin/leaders/", admin_leaders, personas=OFFICE),
+    *_both("admin leader areas", "/accounts/admin/leaders/{leader}/", admin_leader_areas, personas=OFFICE),
+    *_both("admin tokens", "/accounts/admin/tokens/", admin_tokens, personas=OFFICE),
+    # the account's own sessions and API tokens (orgs/security_views.py)
+    *_both("own sessions", "/accounts/sessions/", own_sessions),
+    *_both("own api tokens", "/accounts/tokens/", own_tokens),
+    *_both("user sessions (manager)", "/accounts/users/{user}/security/",
+           lambda s, n: {**own_sessions(s, n), "user": s.world.users["reporter_a"].pk}, personas=OFFICE),
     # the audit record viewer
     *_both("audit events", "/audit/", audit_events, personas=("office_admin", "auditor")),
     *_both("audit events filtered", "/audit/?action=list_probe&object_type=ledger.task", audit_events,
@@ -784,10 +883,19 @@ NOT_LISTS = {
     "/accounts/login/": "the login form",
     "/accounts/logout/": "logs out (POST)",
     "/accounts/password/": "the password form",
+    "/accounts/admin/users/new/": "the new-account form",
+    "/accounts/admin/units/new/": "the new-unit form",
+    "/accounts/admin/security/": "the security settings in force and two counts",
+    "/accounts/2fa/": "the login's second step (back to the login without a pending password step)",
+    "/accounts/2fa/setup/": "the authenticator set-up page",
+    "/accounts/2fa/setup/confirm/": "POST only",
     "/ledger/tasks/new/": "an empty task form",
     "/ledger/import/": "the workbook upload form",
     "/ledger/import/preview/": "the import preview of a stashed upload (owned by the Excel module)",
     "/ledger/import/confirm/": "POST only",
+    "/ledger/list/view/": "POST only (the list's column settings)",
+    "/ledger/list/filters/": "POST only (save a filter)",
+    "/ledger/list/filters/delete/": "POST only",
     "/ledger/import/cancel/": "POST only",
     "/ledger/export.xlsx": "a streamed workbook, not a page (owned by the Excel module)",
     "/calendar/enter/": "the calendar entry form",

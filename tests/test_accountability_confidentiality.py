@@ -235,6 +235,10 @@ FILL = {
     "reserve:detail": lambda s: [{"pk": 0}], "reserve:edit": lambda s: [{"pk": 0}],
     "reserve:progress": lambda s: [{"pk": 0}], "reserve:performance": lambda s: [{"pk": 0}],
     "reserve:transition": lambda s: [{"pk": 0, "action": "start"}],
+    # the account's security pages (rectify/orgs/security_views.py): sessions, second factor, own tokens
+    "orgs:user_security": lambda s: [{"pk": s.world.users["reporter_a"].pk}],
+    "orgs:session_end": lambda s: [{"pk": 0}], "orgs:user_totp_reset": lambda s: [{"pk": 0}],
+    "orgs:token_revoke": lambda s: [{"pk": 0}],
 }
 
 
@@ -367,7 +371,7 @@ def _module_db():
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_confidentiality_matrix(db, settings, tmp_path, persona):
+def test_check_11_confidentiality_matrix(db, settings, tmp_path, persona):
     settings.MEDIA_ROOT = tmp_path / "media"
     scene = Scene()
     user = scene.world.users[persona]

@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from rectify.accountability import services
 from rectify.accountability.models import CaseKind, CaseSource
@@ -47,11 +48,14 @@ def snapshot(task: Task) -> dict:
     }
 
 
+LAST_MONTH = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+
+
 @pytest.fixture
 def rectifying(world):
     """T-01 in rectification with this month's report submitted and accepted."""
     designate(world)
-    rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-05",
+    rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period=f"{LAST_MONTH:%Y-%m}",
                                  due_date=LATER, require_unit_review=False)
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     report = dispatch.transition(actor=world.users["reporter_a"], report=report, action="submit",
@@ -100,7 +104,7 @@ def test_the_task_goes_on_being_rectified_while_a_case_runs(rectifying):
     world = rectifying
     case = step(world, "lead_env", open_case(world), "start")
     # next month's round still asks for its report, and the lead unit still accepts it
-    rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-06",
+    rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period=f"{timezone.localdate():%Y-%m}",
                                  due_date=LATER, require_unit_review=False)
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     report = dispatch.transition(actor=world.users["reporter_a"], report=report, action="submit",

@@ -59,12 +59,12 @@ def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
                    for i in range(3)])
     rows = list(_chain_rows(2))
     assert len(rows) == Event.objects.count() >= chain + 3
-    for row, digest in rows:
+    for row, digest, _key_version in rows:
         assert digest == row["hash"] == event_digest(Event.objects.filter(pk=row["id"]).values(*HASHED_FIELDS).get())
     assert verify_chain().ok
 
 
-def test_every_service_write_leaves_an_event(world):
+def test_check_14_every_service_write_leaves_an_event(world):
     actions = list(Event.objects.values_list("action", flat=True))
     assert actions.count("task_created") == 2 and actions.count("user_created") == 10
     assert "campaign_created" in actions
@@ -92,7 +92,7 @@ EDITS = {
 
 
 @pytest.mark.parametrize("field", sorted(EDITS))
-def test_editing_any_stored_field_is_detected(chain, field, capsys):
+def test_check_15_editing_any_stored_field_is_detected(chain, field, capsys):
     assert set(EDITS) >= set(HASHED_FIELDS)
     target = Event.objects.order_by("seq")[chain - 3]
     if field == "success":
@@ -153,13 +153,30 @@ def test_application_cannot_update_or_delete_events_on_postgresql(chain):
         pytest.skip("the append-only trigger is PostgreSQL's")
     from django.db import DatabaseError, transaction
 
-    with pytest.raises(DatabaseError), transaction.atomic():
-        Event.objects.filter(seq=1).update(summary="x")
-    with pytest.raises(DatabaseError), transaction.atomic():
-        Event.objects.filter(seq=1).delete()
+    # Below the ORM (whose own guard is tested next): the trigger refuses the role itself.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE core_event SET summary = 'x' WHERE seq = 1")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_event WHERE seq = 1")
 
 
-def test_a_forward_rehash_without_the_chain_key_is_detected(chain):
+def test_check_16_no_code_path_updates_or_deletes_an_event(chain):
+    """Retention (SECURITY.md check 16) and append-only (15) on every database: the ORM refuses
+    to update, delete or re-save an event, so no service, command or purge can remove one."""
+    count = Event.objects.count()
+    first = Event.objects.order_by("seq").first()
+    for attempt in (lambda: Event.objects.filter(seq=1).update(summary="x"),
+                    lambda: Event.objects.filter(seq=1).delete(),
+                    lambda: Event.objects.all().delete(),
+                    lambda: first.delete(),
+                    lambda: Event.objects.bulk_update([first], ["summary"]),
+                    lambda: (setattr(first, "summary", "改过"), first.save())):
+        with pytest.raises(PermissionError, match="只可追加"):
+            attempt()
+    assert Event.objects.count() == count and verify_chain().ok
+
+
+def test_check_15_a_forward_rehash_without_the_chain_key_is_detected(chain):
     """Edit an event and re-hash every later link with plain SM3 (all a database owner can do):
     the keyed links no longer match, and verify names the edited event."""
     rows = list(Event.objects.order_by("seq").values(*HASHED_FIELDS, "id", "hash"))

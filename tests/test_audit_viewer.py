@@ -52,7 +52,7 @@ def test_readers_browse_filter_and_open_events(events, persona):
 
 
 @pytest.mark.parametrize("persona", ["office_staff", "reporter_a", "leader_a", "discipline", "lead_env"])
-def test_others_cannot_read_the_record(events, persona):
+def test_check_12_others_cannot_read_the_record(events, persona):
     client = events.client(persona)
     for url in ("/audit/", "/audit/events/1/", "/audit/verify/", "/audit/verify/run/"):
         assert client.get(url).status_code == 404, url

@@ -44,7 +44,7 @@ def login(client, username, password):
     ("Changed-Passw0rd-9", True),       # a common word beside one of the user's own is fine
     ("Xiang-Lake@7731", True),
 ])
-def test_password_complexity(db, password, ok):
+def test_check_01_password_complexity(db, password, ok):
     if ok:
         validate_password(password)
     else:
@@ -65,7 +65,7 @@ def test_password_may_not_resemble_the_username(db):
         validate_password("Lingling_Reporter1", user)
 
 
-def test_successful_login_and_logout_are_recorded(world):
+def test_check_14_successful_login_and_logout_are_recorded(world):
     client = Client()
     response = login(client, "rep_a", PASSWORD)
     assert response.status_code == 302
@@ -74,7 +74,7 @@ def test_successful_login_and_logout_are_recorded(world):
     assert actions[-2:] == ["login", "logout"]
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(world):
+def test_check_03_five_failures_lock_the_account_for_fifteen_minutes(world):
     client = Client()
     for _ in range(5):
         assert login(client, "rep_a", "Wrong-Passw0rd").status_code == 200
@@ -107,7 +107,7 @@ def test_a_success_resets_the_failure_count(world):
     assert User.objects.get(username="rep_a").locked_until is None
 
 
-def test_idle_session_times_out(world, settings):
+def test_check_06_idle_session_times_out(world, settings):
     settings.SESSION_IDLE_TIMEOUT_MINUTES = 30
     client = Client()
     login(client, "rep_a", PASSWORD)
@@ -130,7 +130,7 @@ def test_active_session_within_the_limit_stays(world):
     assert client.get("/ledger/").status_code == 200
 
 
-def test_absolute_session_lifetime(world, settings):
+def test_check_06_absolute_session_lifetime(world, settings):
     client = Client()
     login(client, "rep_a", PASSWORD)
     session = client.session
@@ -158,7 +158,7 @@ def test_initial_password_must_be_changed_first(world):
     assert Event.objects.filter(action="password_changed", actor_name="newbie").exists()
 
 
-def test_expired_password_must_be_changed(world, settings):
+def test_check_02_expired_password_must_be_changed(world, settings):
     settings.PASSWORD_EXPIRY_DAYS = 90
     User.objects.filter(username="rep_a").update(password_changed_at=timezone.now() - dt.timedelta(days=91))
     client = Client()
@@ -166,7 +166,7 @@ def test_expired_password_must_be_changed(world, settings):
     assert client.get("/ledger/")["Location"].startswith("/accounts/password/")
 
 
-def test_recent_passwords_cannot_be_reused(world):
+def test_check_02_recent_passwords_cannot_be_reused(world):
     user = User.objects.get(username="rep_a")
     change_password(user=user, new_password="Second-Passw0rd-1")
     change_password(user=user, new_password="Third-Passw0rd-1")
@@ -176,7 +176,7 @@ def test_recent_passwords_cannot_be_reused(world):
         change_password(user=user, new_password=PASSWORD)
 
 
-def test_logout_requires_post_and_ends_the_session(world):
+def test_check_07_logout_requires_post_and_ends_the_session(world):
     client = Client()
     login(client, "rep_a", PASSWORD)
     assert client.get("/accounts/logout/").status_code == 405
@@ -184,14 +184,14 @@ def test_logout_requires_post_and_ends_the_session(world):
     assert client.get("/ledger/").status_code == 302
 
 
-def test_security_headers(world):
+def test_check_08_security_headers(world):
     response = world.client("office_admin").get("/ledger/")
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_login_attempts_are_rate_limited_per_address(world, settings):
+def test_check_04_login_attempts_are_rate_limited_per_address(world, settings):
     from django.core.cache import cache
 
     cache.clear()

@@ -55,7 +55,7 @@ def rectify(env: dict, *args: str, check: bool = True) -> subprocess.CompletedPr
                           text=True, timeout=600, check=check)
 
 
-def test_backup_while_writing_then_restore_verifies(tmp_path):
+def test_check_25_backup_while_writing_then_restore_verifies(tmp_path):
     source, target = tmp_path / "source", tmp_path / "target"
     env_a, env_b = sqlite_env(source), sqlite_env(target)
     rectify(env_a, "demo")

@@ -33,6 +33,7 @@ def log_in(browser, base, username, *, viewport=None):
 def test_filter_open_edit_and_see_the_timeline(browser, site):
     base, world = site
     page = log_in(browser, base, "admin1")
+    page.locator("#filter-panel summary").click()  # the filter bar starts collapsed to one line
     page.get_by_label("关键词").fill("污水管网")
     page.get_by_role("button", name="筛选").click()
     rows = page.locator("table.list tbody tr")

@@ -31,6 +31,7 @@ from rectify.dispatch.models import ProgressReport
 from rectify.ledger import services as ledger
 from rectify.ledger.models import DeadlineKind, Task, TaskStatus
 from rectify.orgs.models import Role
+from tests.conftest import round_due
 
 C = CloseoutStatus
 ALL_MET = {s: ("met", f"{label}：已达到") for s, label in Standard.choices}
@@ -40,7 +41,7 @@ TODAY = timezone.localdate()
 def make_eligible(world, task, *, period="2026-10", units=None):
     """Every measure done and the round's reports accepted (the precondition of 初审)."""
     admin = world.users["office_admin"]
-    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period=period, due_date=dt.date(2099, 1, 1),
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period=period, due_date=round_due(period),
                                  require_unit_review=False)
     task.refresh_from_db()
     measures = list(task.measures.all())
@@ -106,7 +107,7 @@ def test_the_whole_path_from_self_assessment_to_filing(world, django_capture_on_
     assert verify_chain().ok
     # filed: the next round expects no report from it
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-12",
-                                 due_date=dt.date(2099, 1, 1))
+                                 due_date=round_due("2026-12"))
     assert not ProgressReport.objects.filter(round=rnd, task=task).exists()
     assert Notification.objects.filter(user=world.users["reporter_a"], kind="closeout_filed").exists()
 
@@ -345,7 +346,7 @@ def test_a_rebound_reopens_the_task_into_the_next_round(world, django_capture_on
     assert Event.objects.filter(action="accountability_proposed", object_id=str(task.pk)).exists()
     assert Notification.objects.filter(user=world.users["reporter_a"], kind="task_reopened").exists()
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2027-01",
-                                 due_date=dt.date(2099, 1, 1))
+                                 due_date=round_due("2027-01"))
     assert ProgressReport.objects.filter(round=rnd, task=task).exists()
     # its history stays: the filed close-out is still on record
     assert Closeout.objects.filter(task=task, status=C.FILED).exists()

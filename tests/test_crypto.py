@@ -8,7 +8,7 @@ import pytest
 from rectify.core import crypto
 
 
-def test_round_trip_and_fresh_nonce_each_time():
+def test_check_17_round_trip_and_fresh_nonce_each_time():
     token = crypto.encrypt("张三丰 13812345678", context="t.c")
     assert token.startswith(crypto.PREFIX) and "张三丰" not in token
     assert crypto.decrypt(token, context="t.c") == "张三丰 13812345678"
@@ -27,7 +27,7 @@ def test_a_value_moved_to_another_column_or_altered_does_not_decrypt():
         crypto.decrypt("plain text", context="objection.name")
 
 
-def test_lookup_hash_is_keyed_stable_and_normalised():
+def test_check_17_lookup_hash_is_keyed_stable_and_normalised():
     a = crypto.lookup_hash("138 1234 5678", context="phone")
     assert a == crypto.lookup_hash("13812345678", context="phone") == crypto.lookup_hash("１３８１２３４５６７８", context="phone")
     assert a != crypto.lookup_hash("13812345678", context="other") and len(a) == 64

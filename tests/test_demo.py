@@ -42,7 +42,7 @@ def test_every_role_has_a_demo_account_that_logs_in_with_the_shared_password(dem
     assert not User.objects.filter(is_demo=False).exists()
     assert not User.objects.filter(must_change_password=True).exists()
     for username in ["admin", "staff", "sthj", "zjj", "lingling", "lingling_sh", "qiyang", "leader", "jiwei",
-                     "auditor", "renda"]:
+                     "auditor", "renda", "sysadmin", "secadmin"]:
         assert authenticate(username=username, password=DEMO_PASSWORD) is not None, username
 
 
@@ -104,3 +104,20 @@ def test_the_plan_targets_carry_five_years_of_values(demo):
     assert Measurement.objects.filter(indicator=air).count() == 11 * 5
     standing = standings(inds, counties())
     assert standing[air.pk].period == "2025" and standing[air.pk].met == 11 and standing[air.pk].no_data == 3
+
+
+def test_the_supervision_board_shows_a_warning_on_every_overdue_task(demo):
+    """Issue 14: about ten red tasks and an empty board. The demo ends with tick's warnings."""
+    from django.test import Client
+
+    from rectify.supervision.models import Escalation, Rung, Trigger
+
+    overdue = set(Task.objects.filter(progress_status="overdue").values_list("pk", flat=True))
+    assert len(overdue) >= 5
+    warned = set(Escalation.objects.filter(rung=Rung.WARNING, trigger=Trigger.OVERDUE).values_list("task_id", flat=True))
+    assert warned == overdue
+    assert not Task.objects.exclude(status=TaskStatus.CLOSED).filter(progress_status="").exists()
+    client = Client()
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get("/supervision/").content.decode()
+    assert page.count("预警") >= len(overdue)

@@ -111,7 +111,7 @@ def test_an_objection_from_the_portal_to_its_answer(world, settings):
     assert client.post("/gongkai/receipt/", {"receipt": "YY0000NOPE"}).status_code == 404
 
 
-def test_the_challenge_is_needed_once_and_the_rate_limit_holds(world, settings):
+def test_check_23_the_challenge_is_needed_once_and_the_rate_limit_holds(world, settings):
     settings.PUBLIC_OBJECTION_RATE = 3
     scene = public_world(world)
     client = Client()

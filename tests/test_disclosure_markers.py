@@ -153,7 +153,7 @@ def portal_urls(ids: dict) -> list[str]:
     return urls
 
 
-def test_no_marker_reaches_any_portal_url(world):
+def test_check_11_no_marker_reaches_any_portal_url(world):
     scene = public_world(world)
     ids = plant(world, scene)
     client = Client()

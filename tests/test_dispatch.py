@@ -15,15 +15,15 @@ from rectify.dispatch import services
 from rectify.dispatch.models import DispatchRound, Evidence, ProgressReport, ReportStatus
 from rectify.ledger.models import Task, TaskStatus
 from rectify.ledger.services import TaskInput, create_task
+from tests.conftest import round_due
 
 S = ReportStatus
-DUE = dt.date(2099, 12, 10)  # far ahead: nothing is late unless a test says so
 
 
 @pytest.fixture
 def rnd(world):
     rnd, created = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                       due_date=DUE)
+                                       due_date=round_due("2026-11"))
     assert created
     return rnd
 
@@ -52,18 +52,18 @@ def test_open_round_gives_each_open_task_a_slot_per_responsible_unit(world):
     closed = create_task(actor=admin, campaign=world.campaign, data=TaskInput(
         code="T-04", title="已销号", problem="p", responsible_units=[world.county_a], deadline_kind="long_term"))
     Task.objects.filter(pk=closed.pk).update(status=TaskStatus.CLOSED)
-    rnd, created = services.open_round(actor=admin, office=world.office, period="2026-11", due_date=DUE)
+    rnd, created = services.open_round(actor=admin, office=world.office, period="2026-11", due_date=round_due("2026-11"))
     slots = set(rnd.reports.values_list("task__code", "unit__name"))
     assert slots == {("T-01", "零陵区"), ("T-02", "祁阳市"), ("T-03", "零陵区"), ("T-03", "祁阳市")}
     assert all(s == S.PENDING for s in rnd.reports.values_list("status", flat=True))
-    again, created_again = services.open_round(actor=admin, office=world.office, period="2026-11", due_date=DUE)
+    again, created_again = services.open_round(actor=admin, office=world.office, period="2026-11", due_date=round_due("2026-11"))
     assert not created_again and again.pk == rnd.pk and DispatchRound.objects.count() == 1
     assert rnd.reports.count() == 4 and both.pk
 
 
 def test_only_the_office_opens_rounds(world):
     with pytest.raises(PermissionDenied):
-        services.open_round(actor=world.users["lead_env"], office=world.office, period="2026-11", due_date=DUE)
+        services.open_round(actor=world.users["lead_env"], office=world.office, period="2026-11", due_date=round_due("2026-11"))
 
 
 def test_report_goes_up_through_review_and_lead(world, rnd):
@@ -97,13 +97,13 @@ def test_report_goes_up_through_review_and_lead(world, rnd):
 
 def test_without_unit_review_reports_go_straight_to_the_lead(world):
     rnd, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-12",
-                                 due_date=DUE, require_unit_review=False)
+                                 due_date=round_due("2026-12"), require_unit_review=False)
     report = report_of(rnd, world.task_a)
     go(world, "reporter_a", report, "submit", changes=CONTENT)
     assert report.status == S.SUBMITTED
 
 
-def test_nobody_approves_their_own_report(world, rnd):
+def test_check_12_nobody_approves_their_own_report(world, rnd):
     from rectify.orgs.models import Role
 
     reviewer = world.users["reviewer_a"]
@@ -188,7 +188,7 @@ def upload(client, report, name, data):
     return client.post(f"/dispatch/reports/{report.pk}/evidence/", {"file": SimpleUploadedFile(name, data)})
 
 
-def test_evidence_is_served_only_in_scope(world, rnd, media):
+def test_check_10_evidence_is_served_only_in_scope(world, rnd, media):
     report = report_of(rnd, world.task_a)
     reporter = world.client("reporter_a")
     assert upload(reporter, report, "现场.png", png_bytes()).status_code == 302
@@ -291,7 +291,7 @@ def test_a_county_sees_only_its_own_reports_on_a_shared_task_timeline(world, rnd
         code="T-05", title="两县共担的黑臭水体", problem="p", responsible_units=[world.county_a, world.county_b],
         lead_supervisor=world.dept_env, deadline_kind="long_term", measures=[]))
     rnd2, _ = services.open_round(actor=world.users["office_admin"], office=world.office, period="2026-12",
-                                  due_date=DUE, require_unit_review=False)
+                                  due_date=round_due("2026-12"), require_unit_review=False)
     mine = ProgressReport.objects.get(round=rnd2, task=shared, unit=world.county_a)
     go(world, "reporter_a", mine, "submit", changes={"progress_text": "零陵进展", "percent": 10})
     go(world, "lead_env", mine, "return", reason="零陵区照片不清晰XYZ")
@@ -313,7 +313,7 @@ def test_a_closed_round_takes_corrections_but_no_first_reports(world, rnd):
         go(world, "reporter_b", report_of(rnd, world.task_b), "submit", changes=CONTENT)
 
 
-def test_files_per_report_are_capped(world, rnd, media, settings):
+def test_check_19_files_per_report_are_capped(world, rnd, media, settings):
     """SECURITY.md check 19: files per report are capped (RECTIFY_EVIDENCE_MAX_FILES); the refused
     file leaves nothing stored and the page says why."""
     settings.EVIDENCE_MAX_REPORT_FILES = 3
@@ -329,3 +329,29 @@ def test_files_per_report_are_capped(world, rnd, media, settings):
     refused = sm3_hex(png_bytes("white"))
     assert not [p for p in media.rglob("*") if refused in p.name]
     assert [p for p in media.rglob("*") if sm3_hex(png_bytes("blue")) in p.name]  # the names are digests
+
+
+def test_a_round_month_and_due_date_must_be_ones_an_office_could_mean(world):
+    """A round "9999-12" was accepted (issue 15, check 21): the month must lie within three years
+    back and two months ahead, the due date within its month and the three after it."""
+    from django.utils import timezone
+
+    from rectify.orgs.services import issue_api_token
+
+    today = timezone.localdate()
+    admin = world.users["office_admin"]
+    for period, due in [("9999-12", dt.date(9999, 12, 20)), ("0001-01", dt.date(2001, 1, 5)),
+                        (f"{today.year - 4}-01", today), (f"{today:%Y-%m}", dt.date(2000, 1, 1)),
+                        (f"{today:%Y-%m}", today + dt.timedelta(days=200)), ("2026-13", today)]:
+        with pytest.raises(ValidationError):
+            services.open_round(actor=admin, office=world.office, period=period, due_date=due)
+    assert not DispatchRound.objects.exists()
+    client = world.client("office_admin")
+    page = client.post("/dispatch/rounds/open/", {"period": "9999-12", "due_date": "9999-12-20"}, follow=True)
+    assert "超出可开启的范围" in page.content.decode() and not DispatchRound.objects.exists()
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(actor=admin, user=admin, name='t')}")
+    response = api.post("/api/v1/rounds", {"period": "9999-12", "due_date": "9999-12-20"}, content_type="application/json")
+    assert response.status_code == 422 and not DispatchRound.objects.exists()
+    rnd, created = services.open_round(actor=admin, office=world.office, period=f"{today:%Y-%m}",
+                                       due_date=today + dt.timedelta(days=10))
+    assert created

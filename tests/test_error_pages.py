@@ -34,7 +34,7 @@ def test_a_refusal_says_which_rule_and_names_its_request(world):
 
 
 @pytest.mark.urls("tests.error_urls")
-def test_a_failure_shows_the_id_that_its_log_line_carries(db, settings):
+def test_check_24_a_failure_shows_the_id_that_its_log_line_carries(db, settings):
     from rectify.core.request_id import RequestIdFilter
 
     buffer = io.StringIO()
@@ -62,7 +62,7 @@ def test_every_response_names_its_request_and_ids_differ(db):
     assert re.fullmatch(r"[0-9a-f]{12}", first["X-Request-ID"]) and first["X-Request-ID"] != second["X-Request-ID"]
 
 
-def test_static_files_carry_the_same_content_security_policy(db):
+def test_check_24_static_files_carry_the_same_content_security_policy(db):
     from rectify.core.headers import CSP
 
     response = Client().get("/static/rectify/app.css")

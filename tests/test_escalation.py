@@ -134,3 +134,54 @@ def test_two_yellow_rounds_in_a_row_make_a_red_but_one_does_not(world):
     refresh_statuses(today=dt.date(2026, 11, 5))  # the red carries into the next round
     world.task_a.refresh_from_db()
     assert world.task_a.warning_colour == "red"
+
+
+def _png(colour) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_reply_carries_the_evidence_the_document_asks_for(world, settings, tmp_path):
+    """Issue 14 point 6: the reply form accepts evidence; files are checked by content, stored by
+    digest, listed on the escalation and served only to those who may see it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from rectify.core.sm3 import sm3_hex
+    from rectify.supervision.models import ReplyFile
+
+    settings.MEDIA_ROOT = tmp_path / "files"
+    esc = issue(world, Rung.CIRCULAR)
+    reporter = world.client("reporter_a")
+    page = reporter.get(f"/supervision/escalations/{esc.pk}/").content.decode()
+    assert 'enctype="multipart/form-data"' in page and 'name="files"' in page
+    # a bad file refuses the whole reply: nothing recorded, nothing stored
+    bad = reporter.post(f"/supervision/escalations/{esc.pk}/", {
+        "reply_text": "已整改", "files": [SimpleUploadedFile("现场.png", _png("red")),
+                                         SimpleUploadedFile("shell.jpg", b"<?php system($_GET['c']); ?>")]}, follow=True)
+    assert "shell.jpg" in bad.content.decode()
+    esc.refresh_from_db()
+    assert esc.status == "open" and not ReplyFile.objects.exists()
+    assert not [p for p in (tmp_path / "files").rglob("*") if p.is_file()]
+    reply = reporter.post(f"/supervision/escalations/{esc.pk}/", {
+        "reply_text": "排污口已封堵，见现场照片。", "files": [SimpleUploadedFile("封堵前.png", _png("red")),
+                                                       SimpleUploadedFile("封堵后.png", _png("green"))]})
+    assert reply.status_code == 302
+    esc.refresh_from_db()
+    assert esc.status == "replied"
+    files = list(esc.reply_files.all())
+    assert [f.original_name for f in files] == ["封堵前.png", "封堵后.png"]
+    assert files[1].digest == sm3_hex(_png("green"))
+    event = Event.objects.filter(action__startswith="escalation_").order_by("-seq").first()
+    assert "附材料 2 个" in event.summary and event.after["files"][1]["sm3"] == files[1].digest
+    url = f"/supervision/escalations/{esc.pk}/files/{files[1].pk}/"
+    office = world.client("office_admin")
+    assert url in office.get(f"/supervision/escalations/{esc.pk}/").content.decode()
+    got = office.get(url)
+    assert got.status_code == 200 and b"".join(got.streaming_content) == _png("green")
+    assert world.client("reporter_b").get(url).status_code == 404
+    assert world.client("reporter_a").get(f"/supervision/escalations/{esc.pk}/files/{files[1].pk + 99}/").status_code == 404

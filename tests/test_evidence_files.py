@@ -124,7 +124,7 @@ def zip_bomb_docx(path, *, zeros: int = 300 * 1024 * 1024) -> None:
 # --- type checks ---------------------------------------------------------------------------
 
 
-def test_php_script_renamed_jpg_is_rejected():
+def test_check_19_php_script_renamed_jpg_is_rejected():
     with pytest.raises(EvidenceRejected) as exc:
         inspect_upload("现场照片.jpg", b'<?php system($_GET["c"]); ?>')
     assert "不支持的文件类型" in exc.value.message
@@ -205,7 +205,7 @@ def test_plain_zip_and_macro_workbook_are_rejected():
         inspect_upload("a.xlsx", buf.getvalue())
 
 
-def test_zip_bomb_docx_is_rejected_quickly(tmp_path):
+def test_check_19_zip_bomb_docx_is_rejected_quickly(tmp_path):
     bomb = tmp_path / "bomb.docx"
     zip_bomb_docx(bomb)
     assert bomb.stat().st_size < 2 * 1024 * 1024
@@ -453,7 +453,7 @@ def test_store_rejects_names_it_would_not_generate():
         store.path("a" * 64, "php")
 
 
-def test_verify_detects_an_altered_file_and_the_check_lists_it(media_root):
+def test_check_18_verify_detects_an_altered_file_and_the_check_lists_it(media_root):
     store = EvidenceStore()
     pdf = inspect_upload("a.pdf", MINIMAL_PDF)
     photo = inspect_upload("b.png", png_bytes())

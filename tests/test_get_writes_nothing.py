@@ -55,7 +55,8 @@ DETAILS = [
     "/gongkai/articles/{article}/", "/gongkai/files/{article_file}/", "/gongkai/data/{dataset}.{fmt}", "/disclosure/tasks/{task}/", "/disclosure/articles/{article}/",
     "/disclosure/observations/{observation}/", "/disclosure/observations/photos/{observation_photo}/",
     "/indicators/{indicator}/edit/", "/indicators/{indicator}/import/", "/board/geo/{region}.json",
-    "/audit/events/{event}/", "/board/instructions/{instruction}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
+    "/audit/events/{event}/", "/accounts/admin/users/{account}/", "/accounts/users/{user}/security/", "/accounts/admin/units/{unit}/",
+    "/accounts/admin/units/{unit}/move/", "/board/instructions/{instruction}/", "/board/wall/{wall}/", "/board/wall/{wall}/data.json", "/board/wall/{wall}/geo/{region}.json",
 ]
 
 # GETs that write on purpose, with why.
@@ -67,6 +68,7 @@ DELIBERATE_WRITES = {
     "/documents/rounds/{}/bulletin.xlsx": "the same bulletin as a workbook",
     "/ledger/export.xlsx": "an export of the ledger is recorded (what left the system, for whom)",
     "/closeout/files/{}/": "a download of a close-out's evidence is recorded, like a report's",
+    "/supervision/escalations/{}/files/{}/": "a download of a reply's evidence is recorded, like a report's",
     "/closeout/lookbacks/files/{}/": "a download of a look-back check's evidence is recorded",
     "/documents/closeouts/{}/application.docx": "generating a close-out document is recorded (document_generated)",
     "/documents/closeouts/{}/notice.docx": "the same, the public notice (整改情况公示)",
@@ -105,7 +107,8 @@ def _scene(world, settings, tmp_path) -> tuple[Scene, dict]:
     settings.UPLOAD_DIR = tmp_path / "uploads"
     scene = Scene(world)
     params = {"task": world.task_a.pk, "year": 2026, "campaign": world.campaign.pk, "region": "431100",
-              "event": 1}
+              "event": 1, "account": world.users["reporter_a"].pk, "unit": world.county_a.pk,
+              "user": world.users["reporter_a"].pk}
     tasks(scene, 3)
     params.update(report_history(scene, 2))
     params["round"] = scene.round().pk

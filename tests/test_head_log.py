@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from rectify.cli import main
 from rectify.core.audit import append_events, chain_head, logged_head, record_event
 from rectify.core.models import Event
+from tests.conftest import round_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,7 +101,6 @@ def test_verify_fails_on_a_forward_rehash(head_log, capsys):
 
 
 def test_verify_files_reports_missing_and_altered_evidence(head_log, capsys, settings, tmp_path, world):
-    import datetime as dt
 
     from rectify.dispatch import services as dispatch
     from rectify.dispatch.models import ProgressReport
@@ -109,7 +109,7 @@ def test_verify_files_reports_missing_and_altered_evidence(head_log, capsys, set
 
     settings.MEDIA_ROOT = str(tmp_path / "files")
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-10",
-                                 due_date=dt.date(2099, 1, 1), require_unit_review=False)
+                                 due_date=round_due("2026-10"), require_unit_review=False)
     report = ProgressReport.objects.filter(round=rnd, unit=world.county_a).first()
     photo = dispatch.attach_evidence(actor=world.users["reporter_a"], report=report, name="现场.png",
                                      fileobj=io.BytesIO(png_bytes()))

@@ -188,7 +188,7 @@ def test_sort_and_paginate(world):
     assert page1.index("X-029") < page1.index("X-028")
 
 
-def test_user_text_is_escaped(world):
+def test_check_20_user_text_is_escaped(world):
     admin = world.users["office_admin"]
     task = services.create_task(actor=admin, campaign=world.campaign, data=services.TaskInput(
         code="T-XSS", title="<script>alert(1)</script>", problem="<img src=x onerror=alert(1)>"))

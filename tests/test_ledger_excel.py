@@ -430,8 +430,10 @@ def test_an_import_runs_as_many_queries_for_40_rows_as_for_10(world):
 def test_export_has_the_office_layout(world):
     rows = read_sheet(export_bytes(world.users["office_admin"]))
     assert rows[0] == ["序号", "任务编号", "问题/任务名称", "问题描述", "整改目标", "整改措施", "责任单位", "牵头督导单位",
-                       "配合单位", "责任领导", "整改时限", "整改进展", "完成情况", "问题类别", "督察问题编号", "状态", "整改批次"]
+                       "配合单位", "责任领导", "整改时限", "整改进展", "完成情况", "问题类别", "督察问题编号", "状态", "整改批次",
+                       "开始日期", "位置", "纬度", "经度"]
     first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["开始日期"] == "2021年7月16日" and first["位置"] == ""
     assert first["任务编号"] == "T-01" and first["整改措施"] == "1.制定整改方案\n2.完成管网建设"
     assert first["整改时限"] == "2026年12月31日" and first["责任单位"] == "零陵区" and first["牵头督导单位"] == "市生态环境局"
     assert first["问题类别"] == "水污染防治" and first["状态"] == "整改中"
@@ -498,7 +500,7 @@ def test_export_respects_scope_and_filters(world):
     assert Event.objects.filter(action="ledger_exported").last().after["filters"] == {"q": "垃圾填埋场"}
 
 
-def test_export_then_import_round_trips_and_formulas_are_neutralised(world):
+def test_check_20_export_then_import_round_trips_and_formulas_are_neutralised(world):
     from rectify.ledger import services
 
     evil = services.create_task(actor=world.users["office_admin"], campaign=world.campaign, data=services.TaskInput(

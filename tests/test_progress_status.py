@@ -120,6 +120,15 @@ TABLE = [
     C("measures_all_done",           dated(60, measures_total=4, measures_done=4),                  "on_schedule", "",       60,   100, "complete_pending_closeout"),
     C("report_beats_measures",       dated(60, reported_percent=20, measures_total=5, measures_done=5), "lagging", "yellow", 60,   20,  "lagging"),                    # the accepted report is the truth
     C("nothing_at_all",              dated(10),                                                     "lagging",     "yellow", 10,   0,   "lagging"),                    # no report, no measures → 0
+    # -- 未报送: no accepted report, and no round has asked for one past its due date yet
+    C("not_reported_first_round",    dated(60, report_due_passed=False),                            "not_reported", "",      60,   0,   "not_reported"),               # not 滞后 until the first round is due
+    C("not_reported_measures",       dated(60, measures_total=5, measures_done=2, report_due_passed=False), "not_reported", "", 60, 40, "not_reported"),             # measures alone do not make it 滞后
+    C("not_reported_near_deadline",  dated(95, report_due_passed=False),                            "not_reported", "blue",  95,   0,   "near_deadline"),              # blue still shows the deadline
+    C("not_reported_on_schedule",    dated(10, measures_total=10, measures_done=5, report_due_passed=False), "on_schedule", "", 10, 50, "on_schedule"),             # ahead of the line: 序时推进
+    C("not_reported_overdue",        dated(101, report_due_passed=False),                           "overdue",     "red",    100,  0,   "overdue"),                    # the deadline does not wait
+    C("not_reported_has_report",     dated(60, reported_percent=40, report_due_passed=False),       "lagging",     "yellow", 60,   40,  "lagging"),                    # an accepted report is judged
+    C("not_reported_immediate",      immediate(31, report_due_passed=False),                        "not_reported", "",      100,  0,   "not_reported"),
+    C("not_reported_long_term",      long_term(40, report_due_passed=False),                        "long_term",   "",       None, 0,   "long_term"),                  # no yellow before a report is due
     # -- two yellows in a row, and the lead unit's judgement
     C("repeat_yellow",               dated(60, reported_percent=40, previous_colour="yellow"),      "lagging",     "red",    60,   40,  "repeat_yellow"),              # 连续两轮黄色预警
     C("repeat_after_red",            dated(60, reported_percent=40, previous_colour="red"),         "lagging",     "red",    60,   40,  "repeat_yellow"),              # stays red, no flip-flop

@@ -37,6 +37,7 @@ from rectify.reports.deadlines import REMIND_AT, remind_due, threshold
 from rectify.reports.models import CampaignReport, add_months
 from rectify.supervision import services as supervision
 from rectify.supervision.models import Rung
+from tests.conftest import round_due
 
 D = dt.date
 
@@ -230,7 +231,7 @@ def _photo() -> io.BytesIO:
 
 def test_a_dossier_holds_the_files_with_their_digests_and_verifiable_events(world):
     admin, reporter = world.users["office_admin"], world.users["reporter_a"]
-    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=D(2099, 12, 10))
+    rnd, _ = dispatch.open_round(actor=admin, office=world.office, period="2026-11", due_date=round_due("2026-11"))
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     evidence = dispatch.attach_evidence(actor=reporter, report=report, name="现场照片.jpg", fileobj=_photo())
     supervision.issue_escalation(actor=admin, task=world.task_a, rung=Rung.CIRCULAR, reason="进度滞后",

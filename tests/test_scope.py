@@ -40,7 +40,7 @@ def _edit_post(task, version):
 
 
 @pytest.mark.parametrize("persona,key", CASES)
-def test_web_read_and_write(world, persona, key):
+def test_check_10_web_read_and_write(world, persona, key):
     readable, editable = MATRIX[persona]
     task = _task(world, key)
     client = world.client(persona)
@@ -59,7 +59,7 @@ def test_web_read_and_write(world, persona, key):
 
 
 @pytest.mark.parametrize("persona,key", CASES)
-def test_api_read_and_write(world, persona, key):
+def test_check_10_api_read_and_write(world, persona, key):
     readable, editable = MATRIX[persona]
     task = _task(world, key)
     user = world.users[persona]

@@ -164,7 +164,7 @@ def test_every_put_sweeps_what_waited_more_than_a_day(world, upload_dir):
     assert stash.get(staff, young).read_bytes() == b"young"
 
 
-def test_an_entry_past_its_day_is_gone_even_before_a_sweep(world):
+def test_check_22_an_entry_past_its_day_is_gone_even_before_a_sweep(world):
     stash = Stash("plans", suffix=".json")
     request = request_of(world.users["office_admin"])
     token = stash.put(request, {"a": 1})

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pytest
 
 from rectify.dispatch import services as dispatch
 from rectify.dispatch.models import ProgressReport
+from tests.conftest import round_due
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def low_limits(settings):
     settings.THROTTLES_PER_HOUR = {"upload": 2, "export": 2, "document": 2, "plan": 2, "import": 2}
 
 
-def test_exports_are_limited_per_user_with_a_chinese_page_and_a_retry_time(world, low_limits):
+def test_check_04_exports_are_limited_per_user_with_a_chinese_page_and_a_retry_time(world, low_limits):
     admin, other = world.client("office_admin"), world.client("office_staff")
     assert [admin.get("/ledger/export.xlsx").status_code for _ in range(2)] == [200, 200]
     refused = admin.get("/ledger/export.xlsx")
@@ -29,7 +29,7 @@ def test_exports_are_limited_per_user_with_a_chinese_page_and_a_retry_time(world
 
 def test_uploads_count_posts_only(world, low_limits):
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-10",
-                                 due_date=dt.date(2099, 1, 1), require_unit_review=False)
+                                 due_date=round_due("2026-10"), require_unit_review=False)
     report = ProgressReport.objects.filter(round=rnd, unit=world.county_a).first()
     client = world.client("reporter_a")
     url = f"/dispatch/reports/{report.pk}/evidence/"

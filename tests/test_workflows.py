@@ -33,7 +33,7 @@ from rectify.dispatch.models import DispatchRound, ProgressReport
 from rectify.ledger.models import Task
 from rectify.supervision import services as supervision
 from rectify.supervision.models import Escalation, Rung
-from tests.conftest import make_world
+from tests.conftest import make_world, round_due
 
 PERSONAS = ["office_admin", "office_staff", "lead_env", "lead_housing", "reporter_a", "reviewer_a", "reporter_b",
             "leader_a", "discipline", "auditor"]
@@ -51,7 +51,7 @@ class Spec:
 
 def _report(world):
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=dt.date(2099, 12, 10))
+                                 due_date=round_due("2026-11"))
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     ProgressReport.objects.filter(pk=report.pk).update(progress_text="完成截污管网 3.2 公里。", percent=40)
     return report
@@ -65,7 +65,7 @@ def _act_report(world, user, report, action):
 
 def _round(world):
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=dt.date(2099, 12, 10))
+                                 due_date=round_due("2026-11"))
     return rnd
 
 

@@ -6,12 +6,13 @@ import datetime as dt
 
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from rectify.accountability import selectors, services
 from rectify.accountability.models import CaseKind, Outcome
 from rectify.accountability.workflows import CASE_FLOW
 from rectify.core.crypto import mask_name
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion
 from rectify.orgs.models import Unit
 
 router = Router(tags=["追责问责"])
@@ -164,13 +165,13 @@ class CaseIn(Schema):
 
 
 class StepIn(Schema):
-    version: int
+    version: ApiVersion
     reason: str = Field("", max_length=4000)
     opinion: str = Field("", max_length=4000)
     note: str = Field("", max_length=4000)
-    lead_unit: int | None = None
+    lead_unit: ApiId | None = None
     investigation_due: dt.date | None = None
-    commission: int | None = None
+    commission: ApiId | None = None
     commission_ref: str = Field("", max_length=60)
     handling_due: dt.date | None = None
     outcome: str = Field("", description="、".join(f"{v}（{label}）" for v, label in Outcome.choices))
@@ -179,7 +180,7 @@ class StepIn(Schema):
 
 
 class FindingsIn(Schema):
-    version: int
+    version: ApiVersion
     findings: str = Field("", max_length=4000)
     recommendation: str = Field("", max_length=4000)
 
@@ -187,7 +188,7 @@ class FindingsIn(Schema):
 class PersonIn(Schema):
     name: str = Field(..., max_length=50)
     post: str = Field("", max_length=100)
-    unit: int
+    unit: ApiId
 
 
 class NoteIn(Schema):
@@ -219,7 +220,7 @@ def _detail(user, pk: int):
 
 
 @router.get("/cases", response=list[CaseOut], summary="追责问责案件（仅案件承办人、调查中的牵头调查单位和纪委监委可见）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_cases(request, filters: Query[CaseFilterIn]):
     return selectors.case_list(request.auth, tab=filters.tab if filters.tab in selectors.TABS else "",
                                q=filters.q.strip())

@@ -72,7 +72,7 @@ class NoteForm(ZhForm):
 
 
 class CaseFileForm(ZhForm):
-    file = forms.FileField(label=_("材料"), help_text=EVIDENCE_HELP)
+    file = forms.FileField(allow_empty_file=True, label=_("材料"), help_text=EVIDENCE_HELP)
     note = forms.CharField(label=_("说明"), max_length=200, required=False)
 
 

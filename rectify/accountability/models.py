@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from rectify.core.crypto import EncryptedTextField
+from rectify.core.crypto import EncryptedTextField, register_lookup
 from rectify.evidence.models import StoredFile
 from rectify.ledger.models import Task
 from rectify.orgs.models import Unit
@@ -232,6 +232,9 @@ class PersonConcerned(models.Model):
         ordering = ["case_id", "id"]
         verbose_name = _("涉及人员")
         verbose_name_plural = _("涉及人员")
+
+
+register_lookup("accountability.personconcerned", "name_hash", "name", "accountability.person.name")  # key rotation
 
 
 class NoteKind(models.TextChoices):

@@ -20,7 +20,7 @@ from typing import TypeGuard
 from django.db.models import Exists, OuterRef, Q
 
 from rectify.core.roles import QS, Actor, Role, Viewer, is_active_user, is_office
-from rectify.orgs.scope import in_tree, manages_accounts, unit_within
+from rectify.orgs.scope import in_tree, is_office_admin, unit_within
 
 
 def _ancestor_ids(unit) -> list[int]:
@@ -42,7 +42,7 @@ def is_case_handler(user: Viewer) -> TypeGuard[Actor]:
 
 def manages_handlers(user: Viewer) -> TypeGuard[Actor]:
     """Office administrators designate and remove case handlers (of their tree, never themselves)."""
-    return manages_accounts(user)
+    return is_office_admin(user)
 
 
 def visible_cases(queryset: QS, user: Viewer) -> QS:

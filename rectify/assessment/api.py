@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from rectify.assessment import scope, selectors, services
 from rectify.assessment.models import Indicator
 from rectify.assessment.workflows import HELP_FLOW, RESULT_FLOW
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion
 from rectify.dispatch.selectors import get_report_for_user
 from rectify.ledger.models import Campaign
 from rectify.orgs.models import Unit
@@ -79,13 +80,13 @@ class HelpOut(Schema):
 class HelpIn(Schema):
     needs: str = Field(..., max_length=2000)
     asked_of: str = Field("", max_length=200)
-    asked_unit: int | None = None
+    asked_unit: ApiId | None = None
 
 
 class HelpStepIn(Schema):
-    version: int
+    version: ApiVersion
     answer: str = Field("", max_length=2000)
-    helper_unit: int | None = None
+    helper_unit: ApiId | None = None
     help_due: dt.date | None = None
     help_given: str = Field("", max_length=2000)
 
@@ -101,7 +102,7 @@ def _help(user, pk: int):
 
 
 @router.get("/help-requests", response=list[HelpOut], summary="帮扶申请（按权限范围）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_help_requests(request, filters: Query[HelpFilterIn]):
     if filters.tab not in selectors.HELP_TABS:
         raise ValidationError({"tab": [f"未知的筛选：{filters.tab[:20]}"]})
@@ -171,7 +172,7 @@ class VisitFilterIn(Schema):
 
 
 @router.get("/visits", response=list[VisitOut], summary="季度督导（一季一督导）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_visits(request, filters: Query[VisitFilterIn]):
     return selectors.visit_list(request.auth, year=filters.year).prefetch_related("follow_ups")
 
@@ -200,10 +201,10 @@ class SchemeOut(Schema):
 
 
 class SchemeIn(Schema):
-    campaign: int
+    campaign: ApiId
     name: str = Field(..., max_length=100)
     items: list[ItemSchema] = Field(..., min_length=1, max_length=len(Indicator.values))
-    version: int | None = None
+    version: ApiId | None = None
 
 
 class RowOut(Schema):
@@ -245,14 +246,14 @@ class ResultDetailOut(ResultOut):
 
 
 class ComputeIn(Schema):
-    scheme: int
+    scheme: ApiId
     title: str = Field(..., max_length=100)
     period_start: dt.date
     period_end: dt.date
 
 
 class ResultStepIn(Schema):
-    version: int | None = None
+    version: ApiId | None = None
 
 
 def _items(payload_items) -> list[dict]:
@@ -275,7 +276,7 @@ def _result(user, pk: int):
 
 
 @router.get("/assessment-schemes", response=list[SchemeOut], summary="考核评分办法（整改办）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_schemes(request):
     return selectors.schemes_for(request.auth)
 
@@ -297,7 +298,7 @@ def update_scheme(request, scheme_id: int, payload: SchemeIn):
 
 
 @router.get("/assessment-results", response=list[ResultOut], summary="考核结果（整改办见草稿；已发布的各单位可见）")
-@paginate(LimitOffsetPagination)
+@paginate(ApiPagination)
 def list_results(request):
     return selectors.results_for(request.auth)
 

@@ -7,14 +7,14 @@
 | 考核评分办法, 考核结果 (draft) | the office of the campaign | the office sets weights, computes, publishes or discards |
 | 考核结果 (published) | anyone signed in within the office's tree, and city leaders; a unit's breakdown only the office and that unit | — |
 
-The discipline commission and the auditor have no part here.
+The discipline commission, the auditor and the system and security administrators have no part here.
 """
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
+from rectify.core.roles import ADMIN_ROLES, QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
 from rectify.ledger.scope import leader_areas, leads_task
 from rectify.orgs.scope import in_any_tree, in_tree, unit_within
 
@@ -89,7 +89,7 @@ def visible_schemes(queryset: QS, user: Viewer) -> QS:
 def visible_results(queryset: QS, user: Viewer) -> QS:
     from rectify.assessment.models import ResultStatus
 
-    if not is_active_user(user) or user.role in (Role.DISCIPLINE, Role.AUDITOR):
+    if not is_active_user(user) or user.role in (Role.DISCIPLINE, Role.AUDITOR, *ADMIN_ROLES):
         return queryset.none()
     if is_office(user):
         return queryset.filter(in_tree("campaign__office", user.unit))

@@ -18,7 +18,7 @@ from rectify.closeout import scope, selectors, services
 from rectify.closeout.models import Closeout, CloseoutStatus, Standard, Verdict, Verifier
 from rectify.closeout.workflows import BULK_ACTIONS, CLOSEOUT_FLOW
 from rectify.core.middleware import client_ip
-from rectify.core.paging import ApiPagination
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion
 from rectify.core.ratelimit import hit
 from rectify.ledger.models import Campaign
 from rectify.ledger.selectors import get_campaign_for_user, get_task_for_user
@@ -136,7 +136,7 @@ class AssessmentIn(Schema):
 
 
 class StepIn(Schema):
-    version: int
+    version: ApiVersion
     reason: str = Field("", max_length=2000)
     opinion: str = Field("", max_length=2000)
 
@@ -217,7 +217,7 @@ class LookBackDetailOut(LookBackOut):
 
 
 class LookBackIn(Schema):
-    campaign: int
+    campaign: ApiId
     title: str = Field(..., max_length=100)
     share_percent: int = Field(..., ge=0, le=100)
     due_date: dt.date

@@ -97,8 +97,8 @@ EVIDENCE_HELP = _("照片（JPEG/PNG）、PDF、Word（.docx）、Excel（.xlsx�
 class FileForm(ZhForm):
     stage = forms.ChoiceField(choices=FileStage.choices, widget=forms.HiddenInput)
     standard = forms.ChoiceField(label=_("销号标准"), choices=Standard.choices)
-    file = forms.FileField(label=_("佐证材料"), help_text=EVIDENCE_HELP)
+    file = forms.FileField(allow_empty_file=True, label=_("佐证材料"), help_text=EVIDENCE_HELP)
 
 
 class LookBackFileForm(ZhForm):
-    file = forms.FileField(label=_("复查佐证"), help_text=EVIDENCE_HELP)
+    file = forms.FileField(allow_empty_file=True, label=_("复查佐证"), help_text=EVIDENCE_HELP)

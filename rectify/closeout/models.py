@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from rectify.core.crypto import EncryptedTextField
+from rectify.core.crypto import EncryptedTextField, register_lookup
 from rectify.evidence.models import StoredFile
 from rectify.ledger.models import Campaign, CloseoutStage, Task
 from rectify.orgs.models import Unit
@@ -239,6 +239,9 @@ class Objection(models.Model):
             # "unanswered objections block 申请": open ones of a close-out
             models.Index(fields=["closeout", "status"], name="objection_open_idx"),
         ]
+
+
+register_lookup("closeout.objection", "phone_hash", "contact_phone", "objection.phone")  # recomputed at key rotation
 
 
 class LookBackQuerySet(models.QuerySet):

@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
+# The chain key's rotation (core/rotation.py): the event that records it is the last link made with
+# the old key version, and names the new one in ``after["chain_key_version"]``; every later link is
+# made with the new key. The switch is itself a keyed link, so nobody without the old key can forge
+# one, and the current version for writers is kept on the lock row (ChainHead.key_version).
+KEY_ROTATED = "audit_key_rotated"
+
 # The client address of the request being served, set by core.middleware.SecurityHeadersMiddleware.
 current_ip: contextvars.ContextVar[str] = contextvars.ContextVar("current_ip", default="")
 
@@ -62,14 +68,25 @@ def _canonical_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_digest(fields: dict[str, Any]) -> str:
+def event_digest(fields: dict[str, Any], key_version: int = 1) -> str:
     """The event's link: HMAC-SM3 under the chain key (kept outside the database, core/keys.py) of
     the canonical JSON of its fields, the previous link included. Whoever can rewrite the table but
     does not hold the key cannot re-hash the chain after an edit."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
     payload["created_at"] = _canonical_time(payload["created_at"])
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return sm3_hmac(load_key("chain_key"), text.encode("utf-8")).hex()
+    return sm3_hmac(load_key("chain_key", key_version), text.encode("utf-8")).hex()
+
+
+def rotation_target(row: dict[str, Any]) -> int | None:
+    """The chain key version a (verified) event switches later links to, or None."""
+    if row.get("action") != KEY_ROTATED:
+        return None
+    after = row.get("after")
+    if isinstance(after, str):
+        after = json.loads(after)
+    version = after.get("chain_key_version") if isinstance(after, dict) else None
+    return int(version) if isinstance(version, int | str) and str(version).isdigit() else None
 
 
 def lock_chain() -> None:
@@ -78,20 +95,22 @@ def lock_chain() -> None:
     _lock_chain()
 
 
-def _lock_chain() -> tuple[int, str]:
-    """Take the chain's write lock and return the newest link (seq, hash).
+def _lock_chain() -> tuple[int, str, int]:
+    """Take the chain's write lock and return the newest link (seq, hash) and the chain key version
+    the next link is made with.
 
     The lock is the single ChainHead row (``SELECT … FOR UPDATE``; SQLite's IMMEDIATE transactions
     serialise anyway). The row itself is never rewritten: updating one row once per event inside a
     long transaction (an import of 10,000 tasks) leaves a dead row version per event on PostgreSQL
     and made each append slower than the last. The newest link is read from the events instead.
     """
-    lock = ChainHead.objects.select_for_update().filter(pk=1).values_list("pk", flat=True)
-    if not list(lock):
+    lock = ChainHead.objects.select_for_update().filter(pk=1).values_list("key_version", flat=True)
+    found = list(lock)
+    if not found:
         ChainHead.objects.get_or_create(pk=1)
-        list(lock.all())
-    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
-    return last or (0, GENESIS)
+        found = list(lock.all())
+    seq, digest = Event.objects.order_by("-seq").values_list("seq", "hash").first() or (0, GENESIS)
+    return seq, digest, found[0]
 
 
 def record_event(
@@ -122,7 +141,7 @@ def record_event(
     else:
         actor_id = None
     with transaction.atomic():
-        last_seq, last_hash = _lock_chain()
+        last_seq, last_hash, key_version = _lock_chain()
         fields = {
             "seq": last_seq + 1,
             "created_at": timezone.now(),
@@ -141,7 +160,7 @@ def record_event(
             "success": success,
             "prev_hash": last_hash,
         }
-        digest = event_digest(fields)
+        digest = event_digest(fields, key_version)
         event = Event.objects.create(hash=digest, **fields)
     _log_head_on_commit(event.seq, digest)
     return event
@@ -212,7 +231,7 @@ class VerifyResult:
 
 
 def _check_link(row: dict, expected_seq: int, prev_hash: str, head: tuple[int, str] | None, *,
-                digest: str | None = None) -> tuple[str, int] | None:
+                digest: str | None = None, key_version: int = 1) -> tuple[str, int] | None:
     """The first problem of one link walked in primary-key order, as (message, seq), or None.
     ``digest`` is the link already computed from a raw read (verify_chain's fast path); where it
     differs, the ORM's reading of the row decides (:func:`_digest_matches_exactly`)."""
@@ -225,8 +244,8 @@ def _check_link(row: dict, expected_seq: int, prev_hash: str, head: tuple[int, s
     if row["prev_hash"] != prev_hash:
         return (f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match event #{seq - 1} (reordered or "
                 f"replaced)", seq)
-    edited = (digest != row["hash"] and not _digest_matches_exactly(row["id"])) if digest is not None \
-        else event_digest(row) != row["hash"]
+    edited = (digest != row["hash"] and not _digest_matches_exactly(row["id"], key_version)) if digest is not None \
+        else event_digest(row, key_version) != row["hash"]
     if edited:
         return f"事件 #{seq} 内容被改动 / event #{seq}: stored fields do not match its hash (edited)", seq
     if head is not None and seq == head[0] and row["hash"] != head[1]:
@@ -250,8 +269,15 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
     head_seen = head is None
     count = 0
     # Walk by primary key so that a reordering (seq values swapped) is seen as out of order.
-    for row, digest in _chain_rows(chunk_size):
-        problem = _check_link(row, expected_seq, prev_hash, head, digest=digest)
+    rows = _chain_rows(chunk_size)
+    while True:
+        try:
+            row, digest, key_version = next(rows)
+        except StopIteration:
+            break
+        except MissingChainKey as missing:
+            return VerifyResult(False, count, str(missing), count + 1)
+        problem = _check_link(row, expected_seq, prev_hash, head, digest=digest, key_version=key_version)
         if problem:
             return VerifyResult(False, count, problem[0], problem[1])
         if head is not None and row["seq"] == head[0]:
@@ -265,7 +291,21 @@ def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000)
     return VerifyResult(True, count, f"OK: {count} events verified")
 
 
-def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str]]:
+class MissingChainKey(Exception):
+    pass
+
+
+def _link_for(version: int, seq: int) -> Callable[[bytes], str]:
+    from rectify.core.env import ConfigError
+
+    try:
+        return _hmac_hex(load_key("chain_key", version))
+    except ConfigError as exc:
+        raise MissingChainKey(f"事件 #{seq} 起使用的审计链密钥第 {version} 版缺失 / chain key version {version} "
+                              f"(used from event #{seq + 1}) is missing: {exc}") from exc
+
+
+def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str, int]]:
     """Every event in id order with the link computed from its stored fields, read through a raw
     (server-side on PostgreSQL) cursor: ``values()`` built a datetime and decoded the JSON through
     the ORM's converters for each row, and verifying ran at a twentieth of the bare SM3 rate. The
@@ -279,7 +319,8 @@ def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str]]:
     column = {f.attname: f.column for f in Event._meta.concrete_fields}
     columns = ", ".join(quote(column[n]) for n in names)
     canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-    link = _hmac_hex(load_key("chain_key"))
+    key_version = 1
+    link = _hmac_hex(load_key("chain_key", key_version))
     sqlite = connection.vendor == "sqlite"
     with connection.chunked_cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {quote(Event._meta.db_table)} ORDER BY {quote('id')}")
@@ -300,7 +341,11 @@ def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str]]:
                         payload[name] = json.loads(payload[name])
                 if sqlite:
                     payload["success"] = bool(payload["success"])
-                yield row, link(canonical(payload).encode("utf-8"))
+                yield row, link(canonical(payload).encode("utf-8")), key_version
+                switch = rotation_target(row)
+                if switch is not None:
+                    key_version = switch
+                    link = _link_for(key_version, row["seq"])
 
 
 def _hmac_hex(key: bytes) -> Callable[[bytes], str]:
@@ -322,10 +367,10 @@ def _hmac_hex(key: bytes) -> Callable[[bytes], str]:
     return link
 
 
-def _digest_matches_exactly(pk: int) -> bool:
+def _digest_matches_exactly(pk: int, key_version: int = 1) -> bool:
     """The link of one event through the ORM, as :func:`event_digest` has always computed it."""
     row = Event.objects.filter(pk=pk).values(*HASHED_FIELDS, "hash").first()
-    return row is not None and event_digest(row) == row["hash"]
+    return row is not None and event_digest(row, key_version) == row["hash"]
 
 
 @dataclass
@@ -338,6 +383,7 @@ class VerifyProgress:
     head: tuple[int, str] | None = None
     head_seen: bool = True
     result: VerifyResult | None = None  # set when finished
+    key_version: int = 1  # the chain key version of the next link
 
 
 def verify_step(progress: VerifyProgress, *, limit: int = 5000) -> VerifyProgress:
@@ -347,19 +393,27 @@ def verify_step(progress: VerifyProgress, *, limit: int = 5000) -> VerifyProgres
         return progress
     rows = list(Event.objects.filter(id__gt=progress.last_id).order_by("id").values(*HASHED_FIELDS, "id", "hash")[:limit])
     last_id, count, prev_hash, head_seen = progress.last_id, progress.count, progress.prev_hash, progress.head_seen
+    key_version = progress.key_version
     for row in rows:
-        problem = _check_link(row, count + 1, prev_hash, progress.head)
+        from rectify.core.env import ConfigError
+
+        try:
+            problem = _check_link(row, count + 1, prev_hash, progress.head, key_version=key_version)
+        except ConfigError as exc:
+            problem = (f"审计链密钥第 {key_version} 版缺失 / chain key version {key_version} is missing: {exc}",
+                       row["seq"])
         if problem:
             return VerifyProgress(row["id"], count, prev_hash, progress.head, head_seen,
-                                  VerifyResult(False, count, problem[0], problem[1]))
+                                  VerifyResult(False, count, problem[0], problem[1]), key_version)
         if progress.head is not None and row["seq"] == progress.head[0]:
             head_seen = True
         last_id, prev_hash, count = row["id"], row["hash"], count + 1
+        key_version = rotation_target(row) or key_version
     result = None
     if len(rows) < limit:
         result = _head_missing(progress.head, count) if (progress.head is not None and not head_seen) else \
             VerifyResult(True, count, f"OK: {count} events verified")
-    return VerifyProgress(last_id, count, prev_hash, progress.head, head_seen, result)
+    return VerifyProgress(last_id, count, prev_hash, progress.head, head_seen, result, key_version)
 
 
 def protect_events_sql() -> list[str]:
@@ -407,7 +461,7 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
                "after", "unit", "success", "actor_name", "actor_id", "unit_id", "unit_name", "created_at", "ip"}
     ip = current_ip.get()[:64]
     with transaction.atomic():
-        seq, prev = _lock_chain()
+        seq, prev, key_version = _lock_chain()
         batch: list[dict[str, Any]] = []
         for row in rows:
             unknown = set(row) - allowed
@@ -455,7 +509,7 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
                 "success": row.get("success", True),
                 "prev_hash": prev,
             }
-            prev = event_digest(fields)
+            prev = event_digest(fields, key_version)
             fields["hash"] = prev
             batch.append(fields)
             if len(batch) >= batch_size:

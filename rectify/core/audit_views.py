@@ -114,7 +114,7 @@ def verify_page(request):
 
 def _dump(p: VerifyProgress, total: int) -> str:
     return signing.dumps({"i": p.last_id, "n": p.count, "h": p.prev_hash, "head": list(p.head) if p.head else None,
-                          "seen": p.head_seen, "t": total}, salt=SALT, compress=True)
+                          "seen": p.head_seen, "t": total, "v": p.key_version}, salt=SALT, compress=True)
 
 
 @login_required
@@ -130,7 +130,8 @@ def verify_run(request):
         except signing.BadSignature as exc:
             raise Http404("校验进度无效或已过期，请重新开始") from exc
         head = (int(c["head"][0]), str(c["head"][1])) if c["head"] else None
-        progress = VerifyProgress(int(c["i"]), int(c["n"]), str(c["h"]), head, bool(c["seen"]))
+        progress = VerifyProgress(int(c["i"]), int(c["n"]), str(c["h"]), head, bool(c["seen"]),
+                                  key_version=int(c.get("v", 1)))
         total = int(c["t"])
     else:
         form = HeadForm(request.GET)

@@ -9,8 +9,9 @@ def product(request):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         from rectify.core.notify import unread_count
-        from rectify.core.roles import OFFICE_ROLES
+        from rectify.core.roles import ADMIN_ROLES, OFFICE_ROLES
 
         context["UNREAD_COUNT"] = unread_count(user)
         context["IS_OFFICE"] = user.role in OFFICE_ROLES
+        context["IS_ADMIN_ROLE"] = user.role in ADMIN_ROLES  # 系统/安全管理员: no business pages
     return context

@@ -12,6 +12,7 @@ office's shows.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import unicodedata
 
@@ -19,16 +20,31 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.db import models
 
-from rectify.core.keys import load_key
+from rectify.core.keys import latest_version, load_key
 from rectify.core.sm3 import sm3_hmac
 
-PREFIX = "sm4gcm:1:"
+PREFIX = "sm4gcm:1:"  # version 1 of the data key; ``sm4gcm:<n>:`` after rotations (core/rotation.py)
 
 
-def _keys() -> tuple[bytes, bytes]:
-    master = load_key("data_key")
+@functools.cache
+def current_version() -> int:
+    """The data key version new values are written under: the newest that exists. Cached per
+    process: after ``rectify rotate-key --data`` the server processes are restarted."""
+    return latest_version("data_key")
+
+
+def _keys(version: int = 1) -> tuple[bytes, bytes]:
+    master = load_key("data_key", version)
     # Two purposes, two keys: derived so that one stored secret serves both.
     return sm3_hmac(master, b"rectify sm4 encryption")[:16], sm3_hmac(master, b"rectify lookup hash")
+
+
+def token_version(token: str) -> int | None:
+    """The data key version of a stored value (None when it is not an SM4 token)."""
+    if not token.startswith("sm4gcm:"):
+        return None
+    version = token[7:].partition(":")[0]
+    return int(version) if version.isdigit() and len(version) < 6 else None
 
 
 class DecryptionError(ValueError):
@@ -38,22 +54,24 @@ class DecryptionError(ValueError):
 def encrypt(text: str, *, context: str) -> str:
     if text == "":
         return ""
-    key, _ = _keys()
+    version = current_version()
+    key, _ = _keys(version)
     nonce = os.urandom(12)
     encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(context.encode())
     sealed = encryptor.update(text.encode("utf-8")) + encryptor.finalize()
-    return PREFIX + base64.b64encode(nonce + sealed + encryptor.tag).decode("ascii")
+    return f"sm4gcm:{version}:" + base64.b64encode(nonce + sealed + encryptor.tag).decode("ascii")
 
 
 def decrypt(token: str, *, context: str) -> str:
     if token == "":
         return ""
-    if not token.startswith(PREFIX):
+    version = token_version(token)
+    if version is None:
         raise DecryptionError("not an SM4 token")
-    blob = base64.b64decode(token[len(PREFIX):])
+    blob = base64.b64decode(token.split(":", 2)[2])
     nonce, sealed, tag = blob[:12], blob[12:-16], blob[-16:]
-    key, _ = _keys()
+    key, _ = _keys(version)
     decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
     decryptor.authenticate_additional_data(context.encode())
     try:
@@ -70,8 +88,18 @@ def lookup_hash(text: str, *, context: str) -> str:
     """Keyed HMAC-SM3 of the normalised value ("" for empty), for equality lookups."""
     if not text.strip():
         return ""
-    _, key = _keys()
+    _, key = _keys(current_version())
     return sm3_hmac(key, f"{context}\x00{normalise(text)}".encode()).hex()
+
+
+# Keyed-hash columns and the encrypted column each is computed from, so that a rotation of the data
+# key (core/rotation.py) recomputes them: (model label, hash field, source field, hash context).
+LOOKUP_COLUMNS: list[tuple[str, str, str, str]] = []
+
+
+def register_lookup(model_label: str, hash_field: str, source_field: str, context: str) -> None:
+    if (model_label, hash_field, source_field, context) not in LOOKUP_COLUMNS:
+        LOOKUP_COLUMNS.append((model_label, hash_field, source_field, context))
 
 
 def mask_name(name: str) -> str:

@@ -6,12 +6,28 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+APPEND_ONLY = "审计记录只可追加，不可修改或删除（保存期内的记录一律不得清除）。"
+
 
 class EventQuerySet(models.QuerySet):
+    """The audit record is append-only (SECURITY.md checks 15 and 16): no code path of the
+    application may update or delete events, whatever the database (PostgreSQL also refuses it
+    to the application's role with a trigger). Nothing is ever purged, so nothing younger than
+    the 180 days the law asks for can be."""
+
     def visible_to(self, user) -> EventQuerySet:
         from rectify.core.scope import visible_events
 
         return visible_events(self, user)
+
+    def update(self, **kwargs):
+        raise PermissionError(APPEND_ONLY)
+
+    def delete(self):
+        raise PermissionError(APPEND_ONLY)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise PermissionError(APPEND_ONLY)
 
 
 class Event(models.Model):
@@ -57,12 +73,24 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(APPEND_ONLY)
+
 
 class ChainHead(models.Model):
     """The chain's write lock: appending an event locks this single row (``SELECT … FOR UPDATE``),
     so writers queue. The row holds nothing else: the newest event is the head."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    # The chain key version new links are made with (core/audit.py KEY_ROTATED): changed only by a
+    # rotation, in the transaction that records it. Verification does not read it: it follows the
+    # rotation events in the chain itself.
+    key_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("审计链写锁")

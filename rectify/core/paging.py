@@ -20,7 +20,7 @@ SQLite's 64-bit integers used to answer 500).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -158,3 +158,9 @@ class ApiPagination(PaginationBase):
         else:
             count, estimated = len(queryset), False
         return {"items": page_rows(queryset, offset, offset + limit), "count": count, "estimated": estimated}
+
+
+# Integers an API request may carry (SECURITY.md check 21): an id is a key of some table, a version
+# a row's counter; past MAX_ID neither means anything, and SQLite cannot even bind it (a 500).
+ApiId = Annotated[int, Field(ge=1, le=MAX_ID, description="对象 id")]
+ApiVersion = Annotated[int, Field(ge=0, le=MAX_ID, description="读取时的版本号；过期的写入返回 409")]

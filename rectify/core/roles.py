@@ -23,11 +23,22 @@ class Role(models.TextChoices):
     LEADER = "leader", _("市领导")
     DISCIPLINE = "discipline", _("纪委监委")
     AUDITOR = "auditor", _("安全审计员")
+    # 三员分立 (SECURITY.md #12): accounts and units; security settings and lockouts. Neither is an
+    # office role: they see no ledger, approve no report and act on no workflow.
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
     OBSERVER = "observer", _("监督员")  # 人大代表、政协委员、环保志愿者: the public set plus their own observations
 
 
 OFFICE_ROLES = frozenset({Role.OFFICE_ADMIN, Role.OFFICE_STAFF})
 UNIT_ROLES = frozenset({Role.REPORTER, Role.REVIEWER})  # a responsible unit's own people
+# The administrators of 三员分立 besides the auditor: they belong to an office unit (whose tree they
+# administer) but hold no business role in it.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})
+# The three separated duties (三员): their accounts are created, changed and switched off by a system
+# administrator only, so that a business administrator who also manages accounts cannot make or
+# silence the people who watch it.
+SEPARATED_ROLES = ADMIN_ROLES | {Role.AUDITOR}
 
 
 class Actor(Protocol):

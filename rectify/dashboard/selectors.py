@@ -35,10 +35,10 @@ MEASURES = {
     "closeout_share": "已完成（销号）占比（%）",
     "attainment": "目标指标达标率（%）",
 }
-STATUS_ORDER = [ProgressStatus.OVERDUE, ProgressStatus.LAGGING, ProgressStatus.ON_SCHEDULE, ProgressStatus.LONG_TERM,
-                ProgressStatus.CLOSED, ProgressStatus.UNSCHEDULED]
+STATUS_ORDER = [ProgressStatus.OVERDUE, ProgressStatus.LAGGING, ProgressStatus.NOT_REPORTED, ProgressStatus.ON_SCHEDULE,
+                ProgressStatus.LONG_TERM, ProgressStatus.CLOSED, ProgressStatus.UNSCHEDULED]
 STATUS_COLOURS = {"overdue": "#c62828", "lagging": "#f9a825", "on_schedule": "#2e7d32", "long_term": "#1565c0",
-                  "closed": "#607d8b", "unscheduled": "#bdbdbd", "": "#e0e0e0"}
+                  "closed": "#607d8b", "unscheduled": "#bdbdbd", "not_reported": "#8d6e63", "": "#e0e0e0"}
 DEADLINE_DAYS = 60
 LIST_LIMIT = 12
 ROUNDS = 6
@@ -204,7 +204,7 @@ def county_figures(user, tasks: QuerySet, counties: list[Unit]) -> list[dict]:
     for c in counties:
         st = by_county.get(c.pk, {})
         total = sum(st.values())
-        scheduled = sum(st.get(s, 0) for s in ("on_schedule", "lagging", "overdue"))
+        scheduled = sum(st.get(s, 0) for s in ("on_schedule", "lagging", "overdue", "not_reported"))
         met, measured = attained.get(c.pk, (0, 0))
         rows.append({
             "id": c.pk, "name": c.name, "short": c.short_name or c.name, "code": c.region_code, "total": total,

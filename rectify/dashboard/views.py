@@ -84,6 +84,8 @@ def home(request):
         return redirect("accountability:workspace")
     if role == Role.AUDITOR:
         return redirect("audit:list")
+    if role in (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN):  # 三员分立: administration, no ledger
+        return redirect("orgs:admin_users")
     if role == Role.OBSERVER:  # 监督员: the portal and their own observations
         return redirect("disclosure:observations")
     if role == Role.SUPERVISOR or role in UNIT_ROLES:

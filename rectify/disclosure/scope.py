@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from typing_extensions import TypeIs
 
 from rectify.core.roles import QS, Actor, Role, Viewer, is_active_user, is_office
-from rectify.orgs.scope import in_any_tree, in_tree, manages_accounts, unit_within
+from rectify.orgs.scope import in_any_tree, in_tree, is_office_admin, unit_within
 
 # --- who decides ---------------------------------------------------------------------------------
 
@@ -57,7 +57,7 @@ def decides_disclosure(user: Viewer, office=None) -> bool:
 
 
 def manages_publicists(user: Viewer) -> bool:
-    return manages_accounts(user)
+    return is_office_admin(user)
 
 
 def visible_decisions(queryset: QS, user: Viewer) -> QS:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from rectify.core.paging import ApiPagination
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion
 from rectify.dispatch import scope, selectors, services
 from rectify.dispatch.models import ProgressReport
 from rectify.evidence.inspect import EvidenceRejected
@@ -164,10 +164,10 @@ class ReportDetailOut(ReportOut):
 
 
 class ReportFilterIn(Schema):
-    round: int | None = None
-    unit: int | None = None
+    round: ApiId | None = None
+    unit: ApiId | None = None
     bucket: str = Field("", description="、".join(f"{k}（{v}）" for k, v in selectors.BUCKET_LABELS.items()))
-    task: int | None = None
+    task: ApiId | None = None
     lead: str = Field("", description="牵头督导单位名称")
 
 
@@ -182,7 +182,7 @@ class ReportIn(Schema):
 
 
 class VersionIn(Schema):
-    version: int
+    version: ApiVersion
 
 
 class ReasonIn(VersionIn):

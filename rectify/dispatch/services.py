@@ -36,6 +36,32 @@ def _round_title(period: str) -> str:
     return f"{year}年{int(month)}月调度"
 
 
+ROUND_MONTHS_BACK = 36  # a round may be opened late, for a month up to three years past
+ROUND_MONTHS_AHEAD = 2  # or early, for next month and the one after
+ROUND_DUE_MONTHS_AFTER = 3  # its due date falls in its month or within three months after it
+# ... or in the month before (a round prepared ahead, or a test's "due yesterday" on the 1st)
+
+
+def check_round_dates(period: str, due_date: dt.date, *, today: dt.date | None = None) -> None:
+    """A round's month and due date must be ones an office could mean (a round "9999-12" was
+    accepted): raises ValidationError with the field and a Chinese reason."""
+    import re
+
+    today = today or timezone.localdate()
+    if not isinstance(period, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise ValidationError({"period": ["调度月份应写作“年-月”，如 2026-11。"]})
+    year, month = map(int, period.split("-"))
+    index, now = year * 12 + month - 1, today.year * 12 + today.month - 1
+    if not now - ROUND_MONTHS_BACK <= index <= now + ROUND_MONTHS_AHEAD:
+        raise ValidationError({"period": [f"调度月份 {period} 超出可开启的范围（前 {ROUND_MONTHS_BACK} 个月至后 "
+                                          f"{ROUND_MONTHS_AHEAD} 个月）。"]})
+    first = (dt.date(year, month, 1) - dt.timedelta(days=1)).replace(day=1)
+    last_index = index + ROUND_DUE_MONTHS_AFTER + 1
+    limit = dt.date(last_index // 12, last_index % 12 + 1, 1) - dt.timedelta(days=1)
+    if not first <= due_date <= limit:
+        raise ValidationError({"due_date": [f"报送截止日期应在 {first:%Y-%m-%d} 至 {limit:%Y-%m-%d} 之间。"]})
+
+
 def open_round(*, actor: User | None, office: Unit, period: str, due_date: dt.date,
                require_unit_review: bool | None = None) -> tuple[DispatchRound, bool]:
     """Open the month's round and give every open task a report slot per responsible unit.
@@ -45,6 +71,7 @@ def open_round(*, actor: User | None, office: Unit, period: str, due_date: dt.da
     """
     if actor is not None and not may_run_campaign_for(actor, office):
         raise PermissionDenied("只有整改办可以开启调度轮次。")
+    check_round_dates(period, due_date)
     existing = DispatchRound.objects.filter(office=office, period=period).first()
     if existing:
         return existing, False
@@ -207,6 +234,13 @@ def _notify_after(report: ProgressReport, action: str) -> None:
         reviewers = User.objects.filter(role=Role.REVIEWER, unit=report.unit, is_active=True)
         notify(users=reviewers, kind="report_to_review", title=f"待审核报送：{report.task.code}", url=url,
                key=f"review:{report.pk}:{report.version}")
+    elif action in {"submit", "approve"} and report.status == S.SUBMITTED:
+        # The report now waits for the lead supervising unit's decision (采纳/退回): remind its people.
+        leads = TaskUnit.objects.filter(task_id=report.task_id, role=UnitRole.LEAD_SUPERVISOR).values("unit_id")
+        deciders = User.objects.filter(role=Role.SUPERVISOR, unit__in=leads, is_active=True)
+        notify(users=deciders, kind="report_to_decide", title=f"待采纳报送：{report.task.code}（{report.unit.name}）",
+               body=f"{report.round.title}的进展报送待牵头督导单位审核（采纳或退回）。", url=url,
+               key=f"decide:{report.pk}:{report.version}")
 
 
 def attach_evidence(*, actor: User, report: ProgressReport, name: str, fileobj) -> Evidence:

@@ -48,9 +48,14 @@ def round_open(request):
             for e in errors:
                 messages.error(request, e)
         return redirect("dispatch:round_list")
-    rnd, created = services.open_round(actor=request.user, office=request.user.unit, period=form.cleaned_data["period"],
-                                       due_date=form.cleaned_data["due_date"],
-                                       require_unit_review=form.cleaned_data["require_unit_review"])
+    try:
+        rnd, created = services.open_round(actor=request.user, office=request.user.unit,
+                                           period=form.cleaned_data["period"], due_date=form.cleaned_data["due_date"],
+                                           require_unit_review=form.cleaned_data["require_unit_review"])
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("dispatch:round_list")
     if created:
         messages.success(request, _("已开启%(round)s，共 %(slots)s 个报送任务。") % {"round": rnd.title, "slots": rnd.reports.count()})
     else:
@@ -98,6 +103,38 @@ def report_list(request):
 
 
 ACTIONS = {"save", "submit", "approve", "send_back", "accept", "return"}
+CONTENT = ("progress_text", "percent", "measures_completed", "difficulties", "next_steps", "public_summary")
+
+
+def _initial_form(report):
+    return ReportForm(task=report.task, initial={
+        "version": report.version, "progress_text": report.progress_text, "percent": report.percent,
+        "measures_completed": list(report.measures_completed.all()), "difficulties": report.difficulties,
+        "next_steps": report.next_steps, "public_summary": report.public_summary})
+
+
+def _typed_differs(report, data) -> bool:
+    """Whether what the page sent differs from the stored draft (an unchanged form is not re-saved)."""
+    stored = {"progress_text": report.progress_text, "percent": report.percent, "difficulties": report.difficulties,
+              "next_steps": report.next_steps, "public_summary": report.public_summary}
+    if any((data[k] or "").strip() != (v or "") if k != "percent" else data[k] != v for k, v in stored.items()):
+        return True
+    return {m.pk for m in data["measures_completed"]} != set(report.measures_completed.values_list("pk", flat=True))
+
+
+def _attach(request, report, upload) -> bool:
+    """Attach one uploaded file, telling the user the outcome; False when it was refused."""
+    from rectify.evidence.inspect import EvidenceRejected
+
+    try:
+        evidence = services.attach_evidence(actor=request.user, report=report, name=upload.name, fileobj=upload)
+    except (EvidenceRejected, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, _("已上传「%(name)s」。") % {"name": evidence.original_name})
+    for warning in evidence.warnings:
+        messages.warning(request, warning)
+    return True
 
 
 @login_required
@@ -105,24 +142,29 @@ def report_detail(request, pk: int):
     report = selectors.get_report_for_user(request.user, pk)
     user = request.user
     can_write = scope.writes_report(user, report) and report.status in services.EDITABLE
-    form = ReportForm(task=report.task, initial={
-        "version": report.version, "progress_text": report.progress_text, "percent": report.percent,
-        "measures_completed": list(report.measures_completed.all()), "difficulties": report.difficulties,
-        "next_steps": report.next_steps, "public_summary": report.public_summary})
+    form = _initial_form(report)
     decision = DecisionForm(initial={"version": report.version})
     if request.method == "POST":
         action = request.POST.get("action", "")
+        if action == "upload":  # a browser without formaction= sent the 上传 button here
+            action = "save"
         if action not in ACTIONS:
             raise Http404
+        # The report form also carries the evidence file input (no lost typing): a file chosen
+        # before 保存草稿/报送 is attached with it, before the report leaves the writer's hands.
+        upload = request.FILES.get("file") if action in {"save", "submit"} else None
         try:
             if action in {"save", "submit"}:
                 form = ReportForm(request.POST, task=report.task)
                 if not form.is_valid():
                     raise ValidationError("请检查填写内容。")
                 d = form.cleaned_data
+                if upload is not None and action == "submit" and not _attach(request, report, upload):
+                    raise ValidationError("佐证材料未通过检查，未报送。")
                 services.transition(actor=user, report=report, action=action, expected_version=d["version"],
-                                    changes={k: d[k] for k in ("progress_text", "percent", "measures_completed",
-                                                               "difficulties", "next_steps", "public_summary")})
+                                    changes={k: d[k] for k in CONTENT})
+                if upload is not None and action == "save":
+                    _attach(request, report, upload)
             else:
                 decision = DecisionForm(request.POST)
                 if not decision.is_valid():
@@ -163,34 +205,68 @@ def _context(request, report, form, decision, can_write):
 @require_POST
 @throttled("upload")
 def evidence_upload(request, pk: int):
-    from rectify.evidence.inspect import EvidenceRejected
+    """Upload a file; when the report form came with it (its 上传 button), save what was typed first.
 
+    The file input and the 上传 button belong to the report form (HTML ``form=``), so a photo
+    uploaded before 保存草稿 no longer empties the text and percentage that were typed.
+    """
     report = selectors.get_report_for_user(request.user, pk)
-    form = EvidenceForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, _("请选择要上传的文件。"))
-        return redirect("dispatch:report_detail", pk=pk)
-    upload = form.cleaned_data["file"]
-    try:
-        evidence = services.attach_evidence(actor=request.user, report=report, name=upload.name, fileobj=upload)
-    except EvidenceRejected as exc:
-        messages.error(request, str(exc))
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
+    typed = _save_typing(request, report)
+    upload = EvidenceForm(request.POST, request.FILES)
+    if upload.is_valid():
+        _attach(request, report, upload.cleaned_data["file"])
     else:
-        messages.success(request, _("已上传「%(name)s」。") % {"name": evidence.original_name})
-        for warning in evidence.warnings:
-            messages.warning(request, warning)
-    return redirect("dispatch:report_detail", pk=pk)
+        messages.error(request, _("请选择要上传的文件。"))
+    return _back_to_report(request, pk, typed)
+
+
+def _save_typing(request, report):
+    """Save what the report form sent with an evidence button as the draft (no lost typing).
+
+    Returns the bound form when the typing could not be saved (it is then shown again), else None.
+    A form that matches the stored draft is not saved again."""
+    if not ("version" in request.POST and scope.writes_report(request.user, report)
+            and report.status in services.EDITABLE):
+        return None
+    form = ReportForm(request.POST, task=report.task)
+    if not form.is_valid():
+        messages.error(request, _("填写内容有误，草稿未保存，请修改后再保存。"))
+        return form
+    if not _typed_differs(report, form.cleaned_data):
+        return None
+    try:
+        services.transition(actor=request.user, report=report, action="save",
+                            expected_version=form.cleaned_data["version"],
+                            changes={k: form.cleaned_data[k] for k in CONTENT})
+    except services.StaleReportError as exc:
+        messages.error(request, str(exc))
+        return form
+    except ValidationError as exc:
+        for m in _errors(exc):
+            messages.error(request, m)
+        return form
+    messages.success(request, _("已%(action)s。") % {"action": services.REPORT_FLOW.label_of("save")})
+    return None
+
+
+def _back_to_report(request, pk: int, typed):
+    if typed is None:
+        return redirect("dispatch:report_detail", pk=pk)
+    report = selectors.get_report_for_user(request.user, pk)
+    return render(request, "dispatch/report_detail.html", _context(
+        request, report, typed, DecisionForm(initial={"version": report.version}),
+        scope.writes_report(request.user, report) and report.status in services.EDITABLE), status=400)
 
 
 @login_required
 @require_POST
 def evidence_delete(request, pk: int):
+    """Remove a file; its 删除 button belongs to the report form too, so the typing is saved first."""
     evidence = selectors.get_evidence_for_user(request.user, pk)
+    typed = _save_typing(request, selectors.get_report_for_user(request.user, evidence.report_id))
     services.remove_evidence(actor=request.user, evidence=evidence)
     messages.success(request, _("已删除佐证材料。"))
-    return redirect("dispatch:report_detail", pk=evidence.report_id)
+    return _back_to_report(request, evidence.report_id, typed)
 
 
 @login_required

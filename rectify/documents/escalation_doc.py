@@ -69,8 +69,21 @@ def _sentence(text: str) -> str:
     return f"{text}。" if text else ""
 
 
+# Titles as an office writes them: "关于零陵区ZY2-05号问题整改情况的通报" — the unit, the problem's
+# number with 号, what the document does; 整改 said once.
+TITLE_FORMS = {
+    Rung.WARNING: "关于{unit}{code}号问题整改进度的预警提醒函",
+    Rung.CIRCULAR: "关于{unit}{code}号问题整改情况的通报",
+    Rung.SUPERVISION: "关于督办{unit}{code}号问题整改的通知",
+    Rung.LISTED: "关于对{unit}{code}号问题实行挂牌督办的通知",
+    Rung.INTERVIEW: "关于就{unit}{code}号问题整改开展约谈的通知",
+    Rung.SUSPENSION: "关于对{unit}实行区域限批的决定",
+}
+
+
 def escalation_title(esc: Escalation) -> str:
-    return f"关于对{esc.target_unit.name}{esc.task.code}整改问题的{DOCUMENT_TITLES[esc.rung]}"
+    code = esc.task.code.removesuffix("号")
+    return TITLE_FORMS[Rung(esc.rung)].format(unit=esc.target_unit.name, code=code)
 
 
 def _skipped_rungs(esc: Escalation) -> list[str]:

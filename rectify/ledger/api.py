@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from rectify.core.paging import ApiPagination
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion
 from rectify.ledger import selectors, services
 from rectify.ledger.models import Measure, Task, UnitRole
 from rectify.orgs.models import Unit, User
@@ -38,6 +38,9 @@ class TaskOut(Schema):
     deadline_kind: str
     deadline: dt.date | None
     start_date: dt.date | None
+    location_name: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
     leader: str | None = None
     responsible_units: list[str] = []
     lead_supervisor: str | None = None
@@ -86,7 +89,7 @@ class TaskDetailOut(TaskOut):
 
 
 class MeasureIn(Schema):
-    id: int | None = None
+    id: ApiId | None = None
     text: str
     owner_unit: str | None = None
     due_date: dt.date | None = None
@@ -108,9 +111,12 @@ class TaskIn(Schema):
     leader: str | None = Field(None, description="责任领导的用户名")
     deadline_kind: str = ""
     deadline: dt.date | None = None
-    start_date: dt.date | None = None
+    start_date: dt.date | None = Field(None, description="开始日期（序时进度的起点）；不填则取任务转为整改中之日")
     progress_note: str = ""
     completion_note: str = ""
+    location_name: str = Field("", max_length=200, description="位置（文字）")
+    latitude: float | None = Field(None, description="纬度（WGS-84）；与经度同时填写，用于核对佐证照片拍摄地点")
+    longitude: float | None = Field(None, description="经度（WGS-84）")
     measures: list[MeasureIn] | None = None
 
 
@@ -119,7 +125,7 @@ class TaskUpdateIn(TaskIn):
 
 
 class MeasureCreateIn(Schema):
-    version: int
+    version: ApiVersion
     text: str
     owner_unit: str | None = None
     due_date: dt.date | None = None
@@ -135,10 +141,10 @@ class MeasureUpdateIn(Schema):
 
 
 class TaskFilterIn(Schema):
-    campaign: int | None = None
+    campaign: ApiId | None = None
     category: str = ""
-    unit: int | None = None
-    county: int | None = None
+    unit: ApiId | None = None
+    county: ApiId | None = None
     status: str = ""
     deadline_kind: str = ""
     deadline_from: dt.date | None = None
@@ -171,6 +177,7 @@ def _to_input(payload: TaskIn) -> services.TaskInput:
         acceptance_unit=_unit(payload.acceptance_unit, "acceptance_unit"), leader=leader,
         deadline_kind=payload.deadline_kind, deadline=payload.deadline, start_date=payload.start_date,
         progress_note=payload.progress_note, completion_note=payload.completion_note,
+        location_name=payload.location_name, latitude=payload.latitude, longitude=payload.longitude,
         measures=None if payload.measures is None else [
             services.MeasureInput(id=m.id, text=m.text, owner_unit=_unit(m.owner_unit, "measures"),
                                   due_date=m.due_date, done=m.done) for m in payload.measures])

@@ -36,6 +36,7 @@ from rectify.ledger.views import _filters_from
 
 PENDING = Stash("imports", suffix=".xlsx", keep=1)  # one pending import per session
 SESSION_KEY = "ledger_import"  # {"token": the pending file's, "plan": fingerprint of the preview shown}
+DONE_KEY = "ledger_import_done"  # {"job": id, "filename": …} of the last confirmed import
 PREVIEW_GOOD_ROWS = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -84,6 +85,7 @@ def import_upload(request):
                       initial={"campaign": request.GET.get("campaign")})
     if request.method == "POST" and form.is_valid():
         _discard(request)
+        request.session.pop(DONE_KEY, None)
         upload = form.cleaned_data["file"]
         token = PENDING.put(request, upload, {"campaign": form.cleaned_data["campaign"].pk,
                                               "filename": Path(upload.name).name[:200]})
@@ -140,6 +142,11 @@ def import_confirm(request):
         entry = PENDING.get(request, pending.get("token"))
     except Http404:
         entry = None
+    done = request.session.get(DONE_KEY)
+    if entry is None and done:
+        # The same confirm sent again (a second click, or back and 确认 again): say so, not an error.
+        messages.info(request, _("该文件已导入（「%(file)s」已提交后台导入），未重复提交。") % {"file": done.get("filename", "")})
+        return redirect("jobs:detail", pk=done["job"])
     if entry is None or not pending.get("plan"):
         _discard(request)
         messages.error(request, _("没有待确认的导入文件（可能已导入、已取消或已过期），请重新上传。"))
@@ -157,6 +164,7 @@ def import_confirm(request):
                     params={"campaign": campaign.pk, "filename": filename, "plan": pending["plan"]},
                     input_bytes=entry.read_bytes(), input_suffix=".xlsx")
     _discard(request)
+    request.session[DONE_KEY] = {"job": job.pk, "filename": filename}
     messages.info(request, _("已开始在后台导入，全部写入或全部不写；可离开本页，完成后在“我的后台任务”查看结果。"))
     return redirect("jobs:detail", pk=job.pk)
 

@@ -39,8 +39,9 @@ class TaskFilterForm(ZhForm):
     deadline_kind = forms.ChoiceField(label=_("时限类型"), required=False, choices=[("", _("全部")), *DeadlineKind.choices])
     deadline_from = forms.DateField(label=_("时限自"), required=False, widget=DateInput())
     deadline_to = forms.DateField(label=_("时限至"), required=False, widget=DateInput())
+    my_counties = forms.BooleanField(label=_("只看我负责的县区"), required=False)
     sort = forms.ChoiceField(label=_("排序"), required=False, choices=[
-        ("code", _("按编号")), ("deadline", _("时限从早到晚")), ("-deadline", _("时限从晚到早")),
+        ("warning", _("预警从重到轻，再按时限")), ("code", _("按编号")), ("deadline", _("时限从早到晚")), ("-deadline", _("时限从晚到早")),
         ("-updated", _("最近更新")), ("title", _("按名称")), ("colour", _("预警从重到轻")), ("progress", _("进度从低到高"))])
 
     def __init__(self, *args, campaigns=None, **kwargs):
@@ -73,7 +74,14 @@ class TaskForm(ZhForm):
                                       choices=[("", _("请选择")), *DeadlineKind.choices])
     deadline = forms.DateField(label=_("整改时限"), required=False, widget=DateInput())
     start_date = forms.DateField(label=_("开始日期"), required=False, widget=DateInput(),
-                                 help_text=_("用于计算序时进度，默认取批次反馈日期"))
+                                 help_text=_("序时进度的起点；不填则取任务转为整改中（四清楚）之日"))
+    location_name = forms.CharField(label=_("位置"), max_length=200, required=False,
+                                    widget=forms.TextInput(attrs={"placeholder": _("如：零陵区潇水河萍洲段")}))
+    latitude = forms.FloatField(label=_("纬度"), required=False, min_value=-90, max_value=90,
+                                widget=forms.NumberInput(attrs={"step": "any", "placeholder": "26.2208"}),
+                                help_text=_("与经度同时填写，用于核对佐证照片的拍摄地点"))
+    longitude = forms.FloatField(label=_("经度"), required=False, min_value=-180, max_value=180,
+                                 widget=forms.NumberInput(attrs={"step": "any", "placeholder": "111.6133"}))
     progress_note = forms.CharField(label=_("整改进展"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     completion_note = forms.CharField(label=_("完成情况"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -96,7 +104,8 @@ class TaskForm(ZhForm):
             co_supervisors=list(d.get("co_supervisors") or []), acceptance_unit=d.get("acceptance_unit"),
             leader=d.get("leader"), deadline_kind=d.get("deadline_kind") or "", deadline=d.get("deadline"),
             start_date=d.get("start_date"), progress_note=d.get("progress_note", ""),
-            completion_note=d.get("completion_note", ""), measures=measures)
+            completion_note=d.get("completion_note", ""), measures=measures,
+            location_name=d.get("location_name") or "", latitude=d.get("latitude"), longitude=d.get("longitude"))
 
 
 class MeasureForm(ZhForm):

@@ -29,3 +29,10 @@ timeline_hidden = Hook(
     "handler(user, task) -> Q | None — events on the task's timeline this user may not see (e.g. "
     "another county's reports on a shared task).",
 )
+
+tasks_saved = Hook(
+    "ledger.tasks_saved",
+    "handler(task_ids) — tasks were created or edited (the form, the API, an Excel import); runs "
+    "inside the writing transaction. Supervision recomputes their derived progress status, so a "
+    "new task shows it at once.",
+)

@@ -8,7 +8,10 @@ worker killed half-way leaves the ledger as it was.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.urls import reverse
+from django.utils import timezone
 
 from rectify.jobs.registry import JobKind, Outcome, register
 from rectify.jobs.runner import JobContext, JobFailed
@@ -41,6 +44,10 @@ def run_import(job, ctx: JobContext) -> Outcome:
     if not preview.ok:
         raise JobFailed("文件有错误，未写入任何数据。请修改文件后重新上传。")
     if preview.fingerprint() != job.params.get("plan"):
+        earlier = _same_file_imported(job, campaign, preview.digest)
+        if earlier is not None:  # a second submit of one import: the first one changed the ledger
+            raise JobFailed(f"该文件已导入（{timezone.localtime(earlier.created_at):%Y-%m-%d %H:%M}，"
+                            f"{earlier.actor_name or '本人'}），未重复写入。")
         raise JobFailed("预览之后台账已有变化（例如他人修改了相关任务），未写入任何数据。请重新上传，核对预览后再确认。")
     ctx.progress(20, "写入台账")
     result = excel.commit_import(preview, actor=job.owner,
@@ -50,6 +57,15 @@ def run_import(job, ctx: JobContext) -> Outcome:
         raise JobFailed(result.summary())
     path.unlink(missing_ok=True)
     return Outcome(summary=result.summary())
+
+
+def _same_file_imported(job, campaign: Campaign, digest: str):
+    """The import of this very file into this campaign since shortly before the job was started."""
+    from rectify.core.models import Event
+
+    since = job.created_at - dt.timedelta(minutes=10)
+    return (Event.objects.filter(action="ledger_imported", object_type="ledger.campaign", object_id=campaign.pk,
+                                 after__sm3=digest, created_at__gte=since).order_by("-seq").first())
 
 
 def register_kinds() -> None:

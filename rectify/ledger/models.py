@@ -242,3 +242,40 @@ class Measure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ordinal}. {self.text[:40]}"
+
+
+class ListPreferenceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ListPreferenceQuerySet:
+        """A user reads only their own list settings (see ledger/scope.py)."""
+        from rectify.ledger.scope import own_preferences
+
+        return own_preferences(self, user)
+
+
+class ListPreference(models.Model):
+    """One user's settings of the ledger list (台账列表): shown columns, one or two lines per task, and
+    named saved filters. Read in one query with the list; written only by the services
+    ``ledger.services.save_list_view`` / ``save_list_filter`` / ``delete_list_filter``."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="ledger_list_preference")
+    # column keys of ledger.list_options.COLUMNS (a new row starts with the default set)
+    columns = models.JSONField(_("显示的列"), default=list, blank=True)
+    two_line = models.BooleanField(_("每条任务两行显示"), default=False)
+    # [{"name": "...", "query": "progress_status=overdue&county=3"}], at most MAX_SAVED_FILTERS
+    saved_filters = models.JSONField(_("保存的筛选"), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ListPreferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("台账列表设置")
+        verbose_name_plural = _("台账列表设置")
+
+    def __str__(self) -> str:
+        return f"台账列表设置 · {self.user_id}"
+
+    def shown_columns(self) -> list[str]:
+        from rectify.ledger.list_options import COLUMNS, DEFAULT_COLUMNS
+
+        chosen = set(self.columns) if self.pk else set(DEFAULT_COLUMNS)  # never saved: the default set
+        return [key for key, _label in COLUMNS if key in chosen]

@@ -15,6 +15,7 @@ class ProgressStatus(StrEnum):
     OVERDUE = "overdue"  # 逾期
     LONG_TERM = "long_term"  # 长期坚持
     UNSCHEDULED = "unscheduled"  # 未定时限 (no deadline kind yet, e.g. a draft)
+    NOT_REPORTED = "not_reported"  # 未报送 (behind the line, but no report was due yet)
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -24,6 +25,7 @@ STATUS_LABELS: dict[str, str] = {
     ProgressStatus.OVERDUE: "逾期",
     ProgressStatus.LONG_TERM: "长期坚持",
     ProgressStatus.UNSCHEDULED: "未定时限",
+    ProgressStatus.NOT_REPORTED: "未报送",
 }
 
 

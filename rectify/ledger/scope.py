@@ -138,3 +138,26 @@ def may_run_campaign_for(user: Viewer, office) -> bool:
 
 def visible_measures(queryset: QS, user: Viewer) -> QS:
     return queryset.filter(task__in=visible_tasks(Task.objects.all(), user).values("pk"))
+
+
+# --- list settings ----------------------------------------------------------------------------
+
+
+def own_preferences(queryset: QS, user: Viewer) -> QS:
+    """List settings (ListPreference): each user reads and writes only their own."""
+    if not is_active_user(user):
+        return queryset.none()
+    return queryset.filter(user_id=user.pk)
+
+
+def my_county_prefixes(user: Viewer) -> list[str] | None:
+    """The tree paths of the counties a user answers for ("我负责的县市区"): a leader's counties
+    (包县市区), a responsible unit's own tree; None for the office and lead units, whose scope
+    already is every county they see."""
+    if not is_active_user(user):
+        return []
+    if user.role == Role.LEADER:
+        return leader_areas(user)[0]
+    if user.role in UNIT_ROLES and user.unit is not None:
+        return [user.unit.path]
+    return None

@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from rectify.core.models import Event
 from rectify.core.paging import subquery_count
 from rectify.ledger import hooks
-from rectify.ledger.models import Campaign, Measure, Task, TaskStatus, TaskUnit, UnitRole
+from rectify.ledger.models import Campaign, ListPreference, Measure, Task, TaskStatus, TaskUnit, UnitRole
+from rectify.ledger.scope import my_county_prefixes
 from rectify.ledger.services import FROZEN_STAGES
 from rectify.orgs.models import Unit
-from rectify.orgs.scope import in_tree
+from rectify.orgs.scope import in_any_tree, in_tree
 
 # Each sort ends on a unique key (pages never overlap) and, but for colour and progress, is the
 # order of an index (Task.Meta.indexes), so page 1 reads 50 rows, not the ledger.
 SORTS = {
+    # the list's default: worst warning first (red, yellow, blue, none), then the nearest deadline —
+    # an office's working order. Like colour and progress, it sorts the filtered rows.
+    "warning": ("colour_rank", "deadline", "code", "id"),
     "code": ("campaign_id", "code"),  # task_code_unique_in_campaign
     "-code": ("-campaign_id", "-code"),
     "deadline": ("deadline", "code", "id"),  # task_deadline_idx
@@ -47,6 +51,7 @@ class TaskFilter:
     deadline_from: dt.date | None = None
     deadline_to: dt.date | None = None
     q: str = ""
+    my_counties: bool = False  # only tasks of the counties the user answers for (scope.my_county_prefixes)
     sort: str = "code"
 
 
@@ -81,15 +86,24 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
             return qs.none()
         qs = qs.filter(Exists(TaskUnit.objects.filter(in_tree("unit", county), task=OuterRef("pk"),
                                                       role=UnitRole.RESPONSIBLE)))
+    if f.my_counties:
+        prefixes = my_county_prefixes(user)
+        if prefixes is not None:  # None: the user's scope already is every county they see
+            if not prefixes:
+                return qs.none()
+            qs = qs.filter(Exists(TaskUnit.objects.filter(in_any_tree("unit", prefixes), task=OuterRef("pk"),
+                                                          role=UnitRole.RESPONSIBLE)))
     if f.q:
         for word in f.q.split()[:5]:
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
                            | Q(target__icontains=word) | Q(inspection_number__icontains=word))
     order = SORTS.get(f.sort, SORTS["code"])
-    if f.sort == "colour":  # an expression in ORDER BY, not an annotation: the count stays bare
+    if order[0] == "colour_rank":  # an expression in ORDER BY, not an annotation: the count stays bare
         rank = Case(*[When(warning_colour=c, then=Value(r)) for c, r in COLOUR_RANK.items()],
                     default=Value(9), output_field=IntegerField())
-        return qs.order_by(rank.asc(), *order[1:])
+        # tasks without a deadline (长期坚持, drafts) after dated ones on both databases
+        rest = [F(k).asc(nulls_last=True) if k == "deadline" else k for k in order[1:]]
+        return qs.order_by(rank.asc(), *rest)
     return qs.order_by(*order)
 
 
@@ -103,6 +117,11 @@ def with_list_data(qs: QuerySet) -> QuerySet:
                                        .order_by("role", "ordinal", "id")))
             .annotate(measure_count=subquery_count(measures),
                       measures_done=subquery_count(measures.filter(done=True))))
+
+
+def list_preference(user) -> ListPreference:
+    """The user's list settings, or the defaults (unsaved: a GET writes nothing). One query."""
+    return ListPreference.objects.visible_to(user).first() or ListPreference(user_id=user.pk)
 
 
 def get_task_for_user(user, pk: int) -> tuple[Task, bool]:

@@ -13,10 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
+from rectify.ledger import hooks, list_options
 from rectify.ledger.models import (
     Campaign,
     CloseoutStage,
     DeadlineKind,
+    ListPreference,
     Measure,
     Task,
     TaskStatus,
@@ -68,10 +70,13 @@ class TaskInput:
     leader: User | None = None
     deadline_kind: str = ""
     deadline: dt.date | None = None
-    start_date: dt.date | None = None
+    start_date: dt.date | None = None  # None keeps the task's own; a new task gets the day it leaves draft
     progress_note: str = ""
     completion_note: str = ""
     measures: list[MeasureInput] | None = None  # None leaves the measures as they are
+    location_name: str = ""  # 位置: where the problem is, in words
+    latitude: float | None = None  # 纬度 and 经度 (WGS-84, as phones write them): the far-from-task photo check
+    longitude: float | None = None
 
 
 def missing_essentials(task: Task) -> list[str]:
@@ -128,6 +133,7 @@ def _snapshot(task: Task | _NewTask, units: Iterable[tuple[str, str]], measures:
         "deadline_kind": task.deadline_kind, "deadline": task.deadline, "start_date": task.start_date,
         "progress_note": task.progress_note, "completion_note": task.completion_note, "status": task.status,
         "version": task.version, "units": by_role, "measures": measures,
+        "location": [task.location_name, task.latitude, task.longitude],
     }
 
 
@@ -168,6 +174,14 @@ def _input_errors(data: TaskInput) -> dict[str, list[str]]:
         err("deadline", "限期整改须填写整改时限日期。")
     if data.deadline and data.start_date and data.start_date > data.deadline:
         err("start_date", "开始日期不能晚于整改时限。")
+    if len(data.location_name.strip()) > 200:
+        err("location_name", "位置不能超过 200 个字。")
+    if (data.latitude is None) != (data.longitude is None):
+        err("latitude", "纬度和经度须同时填写。")
+    if data.latitude is not None and not -90 <= data.latitude <= 90:
+        err("latitude", "纬度须在 -90 与 90 之间。")
+    if data.longitude is not None and not -180 <= data.longitude <= 180:
+        err("longitude", "经度须在 -180 与 180 之间。")
     if len(set(u.pk for u in data.responsible_units)) != len(data.responsible_units):
         err("responsible_units", "主体责任单位有重复。")
     if data.lead_supervisor and data.lead_supervisor in data.co_supervisors:
@@ -245,9 +259,19 @@ def _apply(task: Task | _NewTask, data: TaskInput) -> None:
     task.leader = data.leader
     task.deadline_kind = data.deadline_kind
     task.deadline = data.deadline
-    task.start_date = data.start_date or task.start_date or task.campaign.feedback_date
+    task.start_date = data.start_date or task.start_date
     task.progress_note = data.progress_note.strip()
     task.completion_note = data.completion_note.strip()
+    task.location_name = data.location_name.strip()
+    task.latitude, task.longitude = data.latitude, data.longitude
+
+
+def _default_start(task: Task | _NewTask, today: dt.date) -> None:
+    """A task's schedule (序时进度) starts at its own start date; left blank, it is the day the
+    task leaves draft (becomes 四清楚), never the campaign's feedback date; a task that leaves
+    draft after its deadline (entered late, already overdue) starts on its deadline."""
+    if task.start_date is None and task.status != TaskStatus.DRAFT:
+        task.start_date = min(today, task.deadline) if task.deadline else today
 
 
 def _refresh_status(task: Task) -> None:
@@ -306,10 +330,12 @@ def create_task(*, actor: User, campaign: Campaign, data: TaskInput, source: str
         _write_units(task, data, new=True)
         _write_measures(task, data.measures or [], new=True)
         _refresh_status(task)
-        task.save(update_fields=["status"])
+        _default_start(task, timezone.localdate())
+        task.save(update_fields=["status", "start_date"])
         record_event(actor=actor, action="task_created", obj=task,
                      summary=f"新增整改任务 {task.code}" + (f"（来源：{source}）" if source else ""),
                      after=snapshot(task))
+        hooks.tasks_saved(task_ids=[task.pk])
     return task
 
 
@@ -335,6 +361,7 @@ def update_task(*, actor: User, task: Task, expected_version: int, data: TaskInp
         if data.measures is not None:
             _write_measures(locked, data.measures)
         _refresh_status(locked)
+        _default_start(locked, timezone.localdate())
         locked.version += 1
         locked.save()
         after = snapshot(locked)
@@ -343,6 +370,7 @@ def update_task(*, actor: User, task: Task, expected_version: int, data: TaskInp
                      summary=f"修改整改任务 {locked.code}：" + ("、".join(FIELD_LABELS.get(k, k) for k in changed) or "无字段变化")
                      + (f"（来源：{source}）" if source else ""),
                      before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+        hooks.tasks_saved(task_ids=[locked.pk])
     return locked
 
 
@@ -390,6 +418,9 @@ class _NewTask:
     start_date: dt.date | None = None
     progress_note: str = ""
     completion_note: str = ""
+    location_name: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
     status: str = TaskStatus.DRAFT
     version: int = 1
 
@@ -428,9 +459,10 @@ BULK_BATCH = 500  # tasks per IN list: bounded on every database
 
 _TASK_COLUMNS = ["id", "campaign_id", "code", "inspection_number", "title", "problem", "target", "category",
                  "leader_id", "deadline_kind", "deadline", "start_date", "progress_note", "completion_note", "status",
-                 "version", "created_at", "updated_at"]
+                 "version", "created_at", "updated_at", "location_name", "latitude", "longitude"]
 _BULK_FIELDS = ["code", "inspection_number", "title", "problem", "target", "category", "leader", "deadline_kind",
-                "deadline", "start_date", "progress_note", "completion_note", "status", "version", "updated_at"]
+                "deadline", "start_date", "progress_note", "completion_note", "status", "version", "updated_at",
+                "location_name", "latitude", "longitude"]
 
 
 def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], source: str = "",
@@ -485,7 +517,7 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
         insert_rows(Task, _TASK_COLUMNS, (
             (t.pk, campaign.pk, t.code, t.inspection_number, t.title, t.problem, t.target, t.category, t.leader_id,
              t.deadline_kind, t.deadline, t.start_date, t.progress_note, t.completion_note, t.status, t.version, now,
-             now) for t in (c.task for c in creates)))
+             now, t.location_name, t.latitude, t.longitude) for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
         if progress is not None:
@@ -515,6 +547,7 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
                                "before": {k: done.before[k] for k in done.changed},
                                "after": {k: done.after[k] for k in done.changed}})
         append_events(events)
+        hooks.tasks_saved(task_ids=[done.task.pk for done in by_write.values() if done.task.pk is not None])
         if then is not None:
             then(len(creates), len(updated))
     return len(creates), len(updated)
@@ -533,6 +566,7 @@ def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date) -> _Cr
         problem=task.problem, has_measures=bool(measures),
         has_responsible=any(role == UnitRole.RESPONSIBLE for _, role, _, _ in units),
         deadline_kind=task.deadline_kind, deadline=task.deadline)))
+    _default_start(task, today)
     after = _snapshot(task, [(role, u.name) for u, role, _, o in sorted(units, key=lambda r: (r[1], r[3]))],
                       [{"text": text, "owner": owner.name if owner else None, "due": due, "done": done}
                        for _, text, owner, due, done, _ in measures])
@@ -580,6 +614,7 @@ def _prepare_updates(actor: User, updates: list[TaskWrite]) -> list[_Updated]:
                 problem=task.problem, has_measures=bool(measures),
                 has_responsible=any(tu.role == UnitRole.RESPONSIBLE for tu in units),
                 deadline_kind=task.deadline_kind, deadline=task.deadline)))
+            _default_start(task, timezone.localdate())
             task.version += 1
             after = _snapshot(task, [(tu.role, tu.unit.name) for tu in sorted(units, key=lambda tu: (tu.role, tu.ordinal))],
                               [_measure_entry(m) for m in measures])
@@ -652,6 +687,7 @@ def task_input_from(task: Task, *, prefetched: bool = False) -> TaskInput:
         acceptance_unit=acceptance[0] if acceptance else None, leader=task.leader,
         deadline_kind=task.deadline_kind, deadline=task.deadline, start_date=task.start_date,
         progress_note=task.progress_note, completion_note=task.completion_note,
+        location_name=task.location_name, latitude=task.latitude, longitude=task.longitude,
         measures=[MeasureInput(id=m.pk, text=m.text, owner_unit=m.owner_unit, due_date=m.due_date, done=m.done,
                                done_at=m.done_at)
                   for m in measures],
@@ -662,5 +698,75 @@ FIELD_LABELS = {
     "code": "任务编号", "inspection_number": "督察问题编号", "title": "问题/任务名称", "problem": "问题描述",
     "target": "整改目标", "category": "问题类别", "leader": "责任领导", "deadline_kind": "时限类型",
     "deadline": "整改时限", "start_date": "开始日期", "progress_note": "整改进展", "completion_note": "完成情况",
-    "status": "状态", "units": "责任/督导单位", "measures": "整改措施",
+    "status": "状态", "units": "责任/督导单位", "measures": "整改措施", "location": "位置",
 }
+
+
+# --- the list's settings (台账列表设置): one user's own, in the record like every write ------------
+
+
+def _own_preference(actor: User) -> ListPreference:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied("请先登录。")
+    preference, _created = ListPreference.objects.select_for_update().get_or_create(
+        user=actor, defaults={"columns": list(list_options.DEFAULT_COLUMNS)})
+    return preference
+
+
+def save_list_view(*, actor: User, columns: Iterable[str], two_line: bool) -> ListPreference:
+    """Remember which columns the actor's ledger list shows and whether a task takes one line or two."""
+    columns = [str(c)[:40] for c in list(columns)[:len(list_options.COLUMNS) + 5]]
+    chosen = [key for key, _label in list_options.COLUMNS if key in set(columns)]
+    unknown = sorted(set(columns) - list_options.COLUMN_KEYS)
+    if unknown:
+        raise ValidationError({"columns": f"没有这一列：{'、'.join(unknown)[:60]}"})
+    with transaction.atomic():
+        preference = _own_preference(actor)
+        before = {"columns": preference.shown_columns(), "two_line": preference.two_line}
+        preference.columns, preference.two_line = chosen, bool(two_line)
+        preference.save(update_fields=["columns", "two_line", "updated_at"])
+        record_event(actor=actor, action="ledger_list_view_saved", obj=preference,
+                     summary=f"台账列表显示 {len(chosen)} 列，{'两行' if two_line else '单行'}显示",
+                     before=before, after={"columns": chosen, "two_line": bool(two_line)})
+    return preference
+
+
+def save_list_filter(*, actor: User, name: str, query: str) -> ListPreference:
+    """Save the actor's current filter under a name (常用筛选); the same name replaces the old one."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "请填写筛选名称。"})
+    if len(name) > list_options.MAX_FILTER_NAME:
+        raise ValidationError({"name": f"筛选名称最多 {list_options.MAX_FILTER_NAME} 个字。"})
+    if name in {str(label) for label, _q in list_options.BUILTIN_FILTERS}:
+        raise ValidationError({"name": f"“{name}”是系统内置的筛选，请换一个名称。"})
+    cleaned = list_options.clean_query(query)
+    if not cleaned:
+        raise ValidationError({"query": "当前没有筛选条件，无需保存。"})
+    if len(cleaned) > list_options.MAX_FILTER_QUERY:
+        raise ValidationError({"query": "筛选条件过长，无法保存。"})
+    with transaction.atomic():
+        preference = _own_preference(actor)
+        kept = [f for f in preference.saved_filters if f.get("name") != name]
+        if len(kept) >= list_options.MAX_SAVED_FILTERS:
+            raise ValidationError({"name": f"最多保存 {list_options.MAX_SAVED_FILTERS} 个筛选，请先删除不用的。"})
+        replaced = len(kept) != len(preference.saved_filters)
+        preference.saved_filters = [*kept, {"name": name, "query": cleaned}]
+        preference.save(update_fields=["saved_filters", "updated_at"])
+        record_event(actor=actor, action="ledger_filter_saved", obj=preference,
+                     summary=f"{'更新' if replaced else '保存'}台账筛选“{name}”", after={"name": name, "query": cleaned})
+    return preference
+
+
+def delete_list_filter(*, actor: User, name: str) -> ListPreference:
+    """Remove one of the actor's saved filters."""
+    with transaction.atomic():
+        preference = _own_preference(actor)
+        gone = [f for f in preference.saved_filters if f.get("name") == name]
+        if not gone:
+            raise ValidationError({"name": "没有这个筛选，可能已被删除。"})
+        preference.saved_filters = [f for f in preference.saved_filters if f.get("name") != name]
+        preference.save(update_fields=["saved_filters", "updated_at"])
+        record_event(actor=actor, action="ledger_filter_deleted", obj=preference,
+                     summary=f"删除台账筛选“{name}”", before=gone[0])
+    return preference

@@ -61,3 +61,32 @@ class SessionTimeoutMiddleware:
             if "login_at" not in request.session:
                 request.session["login_at"] = now
         return self.get_response(request)
+
+
+# Paths a user who must enrol a second factor can still reach: the enrolment itself, logging out,
+# the password form, and static files.
+ENROL_EXEMPT = ("/accounts/2fa/setup/", "/accounts/logout/", "/accounts/password/", "/static/")
+
+
+class SecondFactorMiddleware:
+    """Second factor (SECURITY.md check 5), from flags the login set in the session (no query):
+    a session of an account holding an authenticator that did not pass the code step is ended; an
+    account whose role requires a second factor and holds none enrols before anything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            if request.session.get("totp_missing"):
+                logout(request)
+                messages.info(request, "该账户已启用动态口令，请通过登录页输入密码和动态口令登录。")
+                return redirect(reverse("orgs:login"))
+            if request.session.get("totp_enrol") and not request.path.startswith(ENROL_EXEMPT):
+                if request.path.startswith("/api/"):
+                    from django.http import JsonResponse
+
+                    return JsonResponse({"detail": "须先绑定动态口令"}, status=403)
+                return redirect(f"{reverse('orgs:totp_setup')}?next={request.path}")
+        return self.get_response(request)

@@ -6,9 +6,11 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rectify.core.crypto import EncryptedTextField
 from rectify.core.roles import OFFICE_ROLES, Role
 
-__all__ = ["OFFICE_ROLES", "Role", "Unit", "UnitKind", "Category", "User", "LeaderAssignment"]
+__all__ = ["OFFICE_ROLES", "Role", "Unit", "UnitKind", "Category", "User", "LeaderAssignment", "ApiToken",
+           "TotpDevice", "RecoveryCode", "UserSession"]
 
 
 class UnitKind(models.TextChoices):
@@ -207,6 +209,9 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Chosen at issue (settings.API_TOKEN_DAYS by default); NULL only for tokens issued before
+    # expiry existed, which orgs.services.user_for_token treats as expired API_TOKEN_DAYS after issue.
+    expires_at = models.DateTimeField(_("有效期至"), null=True, blank=True)
     revoked = models.BooleanField(default=False)
 
     objects = TokenQuerySet.as_manager()
@@ -214,3 +219,72 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API 令牌")
         verbose_name_plural = _("API 令牌")
+
+
+class SecondFactorQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from rectify.orgs.scope import visible_second_factors
+
+        return visible_second_factors(self, user)
+
+
+class TotpDevice(models.Model):
+    """A user's TOTP authenticator (RFC 6238, 30-second step, 6 digits): the second factor.
+
+    The shared secret is SM4-encrypted at rest (core/crypto.py). ``confirmed_at`` is set once the
+    holder has typed a first valid code; until then the device does not count. ``last_step`` is the
+    time step of the last accepted code, so a code cannot be used twice (nor an older one).
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret = EncryptedTextField(_("密钥"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+
+    objects = SecondFactorQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("动态口令设备")
+        verbose_name_plural = _("动态口令设备")
+
+
+class RecoveryCode(models.Model):
+    """A single-use recovery code (恢复码), shown once; only a salted SM3 digest is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    salt = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SecondFactorQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("恢复码")
+        verbose_name_plural = _("恢复码")
+
+
+class UserSessionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from rectify.orgs.scope import visible_sessions
+
+        return visible_sessions(self, user)
+
+
+class UserSession(models.Model):
+    """One signed-in session of a user (the browser it came from), so that the user and the security
+    administrator can see and end sessions, and the number of concurrent sessions can be capped.
+    Written at login only; the last activity is read from the session itself (a GET writes nothing)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(_("浏览器"), max_length=300, blank=True)
+    ip = models.CharField(_("地址"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("登录时间"), auto_now_add=True)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")

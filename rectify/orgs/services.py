@@ -6,9 +6,12 @@ one transaction.
 fixtures and data migrations create the first units and accounts before anyone exists to act;
 they pass ``actor=None`` and the record names the system. Every page, API call and operator
 command passes a real account (a view's ``request.user`` is never None), and that account must
-hold the permission: an office administrator (``orgs.scope.manages_accounts``) over units and
-accounts in their own tree (``Unit.objects.actionable_by(actor, "manage")``,
-``User.objects.actionable_by(actor, "manage")``).
+hold the permission: an account manager (``orgs.scope.manages_accounts``: the system administrator
+系统管理员, and the office administrator unless ``OFFICE_ADMIN_MANAGES_ACCOUNTS`` is off) over units
+and accounts in their own tree (``Unit.objects.actionable_by(actor, "manage")``,
+``User.objects.actionable_by(actor, "manage")``). Locks, unlocks and password resets ask
+``manages_credentials`` instead, which adds the security administrator (安全管理员) over the same
+accounts (``User.objects.actionable_by(actor, "credentials")``): 三员分立, SECURITY.md #12.
 
 **Separation of duties.** Nobody changes their own role, unit or active flag, unlocks their own
 account or resets their own password through these services: another administrator does, and the
@@ -32,6 +35,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from rectify.core.audit import lock_chain, record_event
+from rectify.core.roles import ADMIN_ROLES, SEPARATED_ROLES
 from rectify.core.sm3 import sm3_hex
 from rectify.orgs.models import (
     ApiToken,
@@ -44,7 +48,7 @@ from rectify.orgs.models import (
     User,
 )
 from rectify.orgs.passwords import GuessablePasswordValidator
-from rectify.orgs.scope import manages_accounts, unit_within
+from rectify.orgs.scope import manages_accounts, manages_credentials, unit_within
 
 SYSTEM = "系统（初始化）"  # actor_name of set-up writes (actor=None)
 
@@ -135,7 +139,7 @@ def _is_system(actor) -> bool:
 
 def _require_manager(actor) -> None:
     if not manages_accounts(actor):
-        raise PermissionDenied("只有整改办管理员可以管理单位和账户。")
+        raise PermissionDenied("只有系统管理员（或整改办管理员）可以管理单位和账户。")
 
 
 def _require_units(actor, *units: Unit) -> None:
@@ -160,6 +164,35 @@ def _require_account(actor, user: User, *, setup: bool = False) -> None:
     _require_manager(actor)
     if not User.objects.actionable_by(actor, "manage").filter(pk=user.pk).exists():
         raise PermissionDenied("该账户不在您管理的范围内。")
+
+
+def _require_credentials(actor, user: User) -> None:
+    """The actor may lock, unlock or reset the password of this account: an account manager or the
+    security administrator over it. Never system set-up."""
+    if _is_system(actor):
+        raise PermissionDenied("该操作须由具名的管理员账户办理。")
+    if not manages_credentials(actor):
+        raise PermissionDenied("只有系统管理员或安全管理员可以锁定、解锁账户或重置密码。")
+    if not User.objects.actionable_by(actor, "credentials").filter(pk=user.pk).exists():
+        raise PermissionDenied("该账户不在您管理的范围内。")
+
+
+def may_act_on_separated(actor, role: str, *, credentials: bool = False) -> bool:
+    """Whether ``actor`` may act on an account holding ``role``: an account of the three separated
+    duties (系统管理员, 安全管理员, 安全审计员) only a system administrator creates, edits, grants or
+    switches off; its lock, unlock and password reset also the security administrator. System
+    set-up (actor=None) creates the first ones."""
+    if actor is None or role not in SEPARATED_ROLES:
+        return True
+    return actor.role == Role.SYSTEM_ADMIN or (credentials and actor.role == Role.SECURITY_ADMIN)
+
+
+def _require_separated(actor, *roles: str, credentials: bool = False) -> None:
+    for role in roles:
+        if not may_act_on_separated(actor, role, credentials=credentials):
+            raise PermissionDenied("系统管理员、安全管理员、安全审计员的账户只能由系统管理员管理"
+                                   + ("，锁定、解锁和重置密码也可由安全管理员办理" if credentials else "")
+                                   + "（三员分立）。")
 
 
 def _not_self(actor, user: User, what: str) -> None:
@@ -335,6 +368,8 @@ def _validate_account(user: User) -> None:
         errors["unit"] = ["除市领导外，账户须属于一个单位。"]
     if user.role in (Role.OFFICE_ADMIN, Role.OFFICE_STAFF) and user.unit is not None and user.unit.kind != UnitKind.OFFICE:
         errors["unit"] = ["整改办角色的账户须属于整改办。"]
+    if user.role in ADMIN_ROLES and user.unit is not None and user.unit.kind != UnitKind.OFFICE:
+        errors["unit"] = ["系统管理员、安全管理员的账户须属于整改办（管理其所在单位树）。"]
     if errors:
         raise ValidationError(errors)
 
@@ -345,6 +380,7 @@ def create_user(*, actor: User | None, username: str, password: str, role: str, 
     """Create a personal account (新增账户). The initial password must be changed at first login."""
     if not _is_system(actor):
         _require_manager(actor)
+        _require_separated(actor, role)
         if unit is not None:
             _require_units(actor, unit)
     username = username.strip()
@@ -384,6 +420,7 @@ def update_user(*, actor: User, user: User, display_name: str | _Unset = UNSET,
             _not_self(actor, locked, "调整本人的所属单位")
         if role is not UNSET and role != locked.role:
             _not_self(actor, locked, "变更本人的角色")
+        _require_separated(actor, locked.role, *([role] if role is not UNSET else []))
         before = user_record(locked)
         if display_name is not UNSET:
             locked.display_name = display_name.strip()
@@ -416,20 +453,27 @@ def update_user(*, actor: User, user: User, display_name: str | _Unset = UNSET,
 
 def set_user_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate (停用) or reactivate (启用) an account. A deactivated account cannot log in and its
-    open sessions stop working at their next request (the auth backend refuses inactive users);
-    its history stays. Nobody deactivates themselves."""
+    open sessions are ended (orgs.sessions.end_all_sessions; the auth backend would refuse them at
+    their next request anyway); its history stays. Nobody deactivates themselves."""
     _require_account(actor, user)
     if not active:
         _not_self(actor, user, "停用本人账户")
+    _require_separated(actor, user.role)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.is_active == active:
             raise ValidationError(f"账户 {locked.username} 已是{'启用' if active else '停用'}状态。")
         locked.is_active = active
         locked.save(update_fields=["is_active"])
+        ended = 0
+        if not active:  # its sessions end now, not at their next request (SECURITY.md check 7)
+            from rectify.orgs.sessions import end_all_sessions
+
+            ended = end_all_sessions(actor=actor, user=locked, reason="停用账户", record=False)
         record_event(actor=actor, actor_name=_actor_name(actor),
                      action="user_reactivated" if active else "user_deactivated", obj=locked,
-                     summary=f"{'启用' if active else '停用'}账户 {locked.username}",
+                     summary=f"{'启用' if active else '停用'}账户 {locked.username}"
+                             + (f"，结束其 {ended} 个登录会话" if ended else ""),
                      before={"is_active": not active}, after={"is_active": active})
     user.refresh_from_db()
     return locked
@@ -454,8 +498,9 @@ def reset_password(*, actor: User, user: User, temporary: str | None = None) -> 
     login. Returns the temporary password, shown once. Changing the password also ends the holder's
     open sessions (Django checks the password hash with each session). The lockout is not lifted:
     that is :func:`unlock_user`, a separate privileged action."""
-    _require_account(actor, user)
+    _require_credentials(actor, user)
     _not_self(actor, user, "重置本人的密码（本人请使用“修改密码”）")
+    _require_separated(actor, user.role, credentials=True)
     password = temporary or temporary_password()
     validate_password(password, user)
     with transaction.atomic():
@@ -475,14 +520,49 @@ def reset_password(*, actor: User, user: User, temporary: str | None = None) -> 
 def unlock_user(*, actor: User, user: User) -> None:
     """Lift a lockout (解除锁定) before it runs out. Only an account manager over that account,
     never the locked person themselves."""
-    _require_account(actor, user)
+    _require_credentials(actor, user)
     _not_self(actor, user, "解除本人账户的锁定")
+    _require_separated(actor, user.role, credentials=True)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = {"locked_until": locked.locked_until, "failed_logins": locked.failed_logins}
         User.objects.filter(pk=user.pk).update(locked_until=None, failed_logins=0)
         record_event(actor=actor, action="account_unlocked", obj=locked, summary=f"解除账户锁定：{locked.username}",
                      before=before, after={"locked_until": None, "failed_logins": 0})
+
+
+# An administrator's lock lasts until someone unlocks it (ten years stands for "until unlocked": a
+# date every database and timezone conversion can hold).
+ADMIN_LOCK = dt.timedelta(days=3650)
+
+
+def admin_locked(user: User) -> bool:
+    """Locked by an administrator (until unlocked), as opposed to a lockout after failed logins."""
+    return bool(user.locked_until and user.locked_until - timezone.now() > dt.timedelta(days=365))
+
+
+def lock_user(*, actor: User, user: User, reason: str = "") -> User:
+    """Lock an account until it is unlocked (锁定账户), e.g. while a leak is looked into: it cannot log
+    in, and its open sessions stop at their next request (the auth backend refuses a locked account).
+    Unlike 停用 it is a security measure, lifted by :func:`unlock_user`."""
+    _require_credentials(actor, user)
+    _not_self(actor, user, "锁定本人账户")
+    _require_separated(actor, user.role, credentials=True)
+    reason = reason.strip()
+    if len(reason) > 200:
+        raise ValidationError({"reason": ["锁定原因不能超过 200 个字。"]})
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if admin_locked(locked):
+            raise ValidationError(f"账户 {locked.username} 已被锁定。")
+        before = {"locked_until": locked.locked_until, "failed_logins": locked.failed_logins}
+        until = timezone.now() + ADMIN_LOCK
+        User.objects.filter(pk=locked.pk).update(locked_until=until)
+        record_event(actor=actor, action="account_locked_by_admin", obj=locked,
+                     summary=f"锁定账户 {locked.username}（至解锁为止）" + (f"：{reason}" if reason else ""),
+                     before=before, after={"locked_until": until, "reason": reason or None})
+    user.refresh_from_db()
+    return user
 
 
 # --- leader assignments (包县市区督导 / 分管领域) -----------------------------------------------
@@ -551,8 +631,11 @@ def _require_token_rights(actor: User, holder: User) -> None:
         _require_account(actor, holder)
 
 
-def issue_api_token(*, actor: User, user: User, name: str, channel: str = "") -> str:
+def issue_api_token(*, actor: User, user: User, name: str, channel: str = "", days: int | None = None) -> str:
     """Create a token for ``user`` and return its key once; only its SM3 digest is kept.
+
+    The token expires after ``days`` (settings.API_TOKEN_DAYS unless chosen, at most
+    settings.API_TOKEN_MAX_DAYS).
 
     ``actor`` is who really issued it (the holder, or an account manager over the holder), and the
     event names both; ``channel`` says how, e.g. "命令行，操作系统用户 ops".
@@ -563,14 +646,20 @@ def issue_api_token(*, actor: User, user: User, name: str, channel: str = "") ->
         raise ValidationError({"name": ["请填写令牌用途（不超过 100 个字）。"]})
     if not user.is_active:
         raise ValidationError(f"账户 {user.username} 已停用，不能签发令牌。")
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
+        raise ValidationError({"days": [f"有效期须为 1 至 {settings.API_TOKEN_MAX_DAYS} 天。"]})
     key = "rk_" + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + dt.timedelta(days=days)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name, prefix=key[3:11], digest=sm3_hex(key.encode()))
+        token = ApiToken.objects.create(user=user, name=name, prefix=key[3:11], digest=sm3_hex(key.encode()),
+                                        expires_at=expires_at)
         record_event(actor=actor, action="api_token_issued", obj=user,
                      summary=f"{actor.username} 为 {user.username} 签发 API 令牌「{name}」（{token.prefix}…）"
                              + (f"；{channel}" if channel else ""),
                      after={"token": token.pk, "prefix": token.prefix, "name": name, "holder": user.username,
-                            "issued_by": actor.username, "channel": channel or None})
+                            "issued_by": actor.username, "channel": channel or None,
+                            "expires_at": expires_at})
     return key
 
 
@@ -592,8 +681,32 @@ def revoke_api_token(*, actor: User, token: ApiToken, channel: str = "") -> ApiT
     return locked
 
 
+def token_expires_at(token: ApiToken) -> dt.datetime:
+    """When a token stops working (tokens from before expiry existed: API_TOKEN_DAYS after issue)."""
+    return token.expires_at or token.created_at + dt.timedelta(days=settings.API_TOKEN_DAYS)
+
+
+def token_refusal(token: ApiToken | None) -> str:
+    """Why a token does not sign anyone in ("" when it does): unknown or revoked, expired, or its
+    holder disabled, locked or with an initial or expired password to change (SECURITY.md check 7)."""
+    now = timezone.now()
+    if token is None or token.revoked:
+        return "unknown"
+    user = token.user
+    if token_expires_at(token) <= now:
+        return "expired"
+    if not user.is_active:
+        return "disabled"
+    if user.locked_until and user.locked_until > now:
+        return "locked"
+    if password_expired(user):
+        return "password_expired"
+    return ""
+
+
 def user_for_token(key: str, *, resolution_seconds: int = 60) -> User | None:
-    """The active user of an unrevoked token, or None.
+    """The user of a token that is unrevoked and unexpired, whose account is active, not locked and
+    without a password to change; or None.
 
     A read must not write: the token's last use is recorded at most once a minute, like
     the session's idle timer (on SQLite every write takes the one write lock). The UPDATE is sent
@@ -602,7 +715,7 @@ def user_for_token(key: str, *, resolution_seconds: int = 60) -> User | None:
     """
     token = (ApiToken.objects.select_related("user", "user__unit")
              .filter(digest=sm3_hex(key.encode()), revoked=False).first())
-    if token is None or not token.user.is_active:
+    if token is None or token_refusal(token):
         return None
     now, resolution = timezone.now(), dt.timedelta(seconds=resolution_seconds)
     if token.last_used_at is None or now - token.last_used_at >= resolution:

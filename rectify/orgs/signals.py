@@ -12,8 +12,23 @@ def on_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         import time
 
+        from rectify.core.middleware import client_ip
+        from rectify.orgs.sessions import session_started
+        from rectify.orgs.twofactor import has_totp, totp_required
+
         request.session["login_at"] = time.time()
         request.session["last_activity"] = time.time()
+        # The second factor (orgs/twofactor.py): a login that did not pass the code step of an
+        # account holding an authenticator (the Django admin's login form, any other login path) is
+        # ended by orgs.middleware.SecondFactorMiddleware; an account whose role requires one and
+        # holds none is sent to enrol before anything else.
+        if has_totp(user):
+            if not getattr(request, "second_factor_passed", False):
+                request.session["totp_missing"] = True
+        elif totp_required(user):
+            request.session["totp_enrol"] = True
+        session_started(user=user, session_key=request.session.session_key or "",
+                        user_agent=request.META.get("HTTP_USER_AGENT", ""), ip=client_ip(request))
 
 
 @receiver(user_logged_out)
@@ -22,6 +37,10 @@ def on_logout(sender, request, user, **kwargs):
 
     if user is not None:
         record_logout(user=user)
+    if request is not None and hasattr(request, "session"):
+        from rectify.orgs.sessions import session_closed
+
+        session_closed(request.session.session_key)
 
 
 @receiver(user_login_failed)

@@ -34,6 +34,21 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+    def form_valid(self, form):
+        # An account holding an authenticator is not signed in yet: the password step is kept in
+        # the (anonymous) session for a few minutes and the code step follows (orgs/security_views.py).
+        from rectify.orgs.twofactor import has_totp
+
+        user = form.get_user()
+        if has_totp(user):
+            import time
+
+            self.request.session["pending_2fa"] = {"user": user.pk, "at": time.time(),
+                                                   "backend": user.backend, "next": self.get_success_url()}
+            return redirect("orgs:totp_verify")
+        return super().form_valid(form)
+
+
 class LogoutView(auth_views.LogoutView):
     pass
 
@@ -47,7 +62,11 @@ def password_change(request):
         except ValidationError as exc:
             form.add_error("new_password1", exc)
         else:
+            old_key = request.session.session_key
             update_session_auth_hash(request, request.user)
+            from rectify.orgs.sessions import session_key_changed
+
+            session_key_changed(old_key, request.session.session_key)
             messages.success(request, _("密码已修改。"))
             target = request.GET.get("next") or "/"
             if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

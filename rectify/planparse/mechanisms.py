@@ -134,3 +134,42 @@ def _deadline(obj: str, verb: str, n: str, unit: str, act: str, what: str, phras
     obj = re.sub(r"^(在|于|自|从|须在|应在)", "", obj.strip())
     return {"kind": "report_deadline", "after": f"{obj}{verb}", DURATION_UNITS[unit]: _number(n),
             "report": what.strip(), "action": act, "phrase": phrase}
+
+
+# What the review page shows for each kind: the office reads Chinese, never the code names.
+KIND_LABELS = {"dispatch_rhythm": "调度节奏", "escalation_ladder": "督办措施（逐级升级）", "closeout": "销号程序",
+               "report_deadline": "报送时限", "practice": "工作方法"}
+PRACTICE_LABELS = {"ledger": "台账管理", "four_clear": "“四清楚”", "battle_map": "挂图作战", "closeout": "销号管理",
+                   "look_back": "回头看", "disclosure": "信息公开", "leader_assignment": "领导包县市区督导",
+                   "referral": "移交纪委监委", "accountability": "追责问责"}
+EVERY = {"月": "每月", "季度": "每季度", "季": "每季度", "周": "每周", "半年": "每半年", "年": "每年"}
+DURATION_WORDS = {"months": "个月", "work_days": "个工作日", "days": "日", "weeks": "周"}
+
+
+def describe_mechanism(m: dict[str, Any]) -> dict[str, str]:
+    """A mechanism as the review page shows it: a Chinese label and what the plan says, in words."""
+    kind = m.get("kind", "")
+    label = KIND_LABELS.get(kind, "其他机制")
+    if kind == "dispatch_rhythm":
+        detail = m.get("phrase", "")
+    elif kind == "escalation_ladder":
+        detail = "→".join(m.get("rungs") or [])
+    elif kind == "closeout":
+        parts = []
+        if m.get("steps"):
+            parts.append("程序：" + "、".join(m["steps"]))
+        if m.get("standards"):
+            parts.append("标准：" + "、".join(m["standards"]))
+        detail = "；".join(parts)
+    elif kind == "report_deadline":
+        if m.get("every"):
+            day = "月底" if m.get("day") == "last" else f"{m.get('day')}日"
+            detail = f"{EVERY.get(m['every'], m['every'])}{day}前{m.get('action', '')}{m.get('report', '')}"
+        else:
+            span = next((f"{m[k]}{w}" for k, w in DURATION_WORDS.items() if k in m), "")
+            detail = f"{m.get('after', '')}后{span}内{m.get('action', '')}{m.get('report', '')}"
+    elif kind == "practice":
+        detail = PRACTICE_LABELS.get(m.get("code", ""), m.get("term", ""))
+    else:
+        detail = m.get("phrase", "") or m.get("term", "")
+    return {"label": label, "detail": detail, "path": m.get("path", ""), "source": m.get("source", "")}

@@ -37,6 +37,26 @@ def parse_plan(source: bytes | str, *, filename: str | None = None) -> PlanParse
     text. Raises :class:`PlanParseError` with a Chinese message for input that is not a plan.
     """
     raw_blocks, info = read_source(source, filename)
+    try:
+        return _parse_blocks(raw_blocks, info)
+    except PlanParseError as exc:
+        hint = encoding_hint(info)
+        raise PlanParseError(f"{exc}{hint}" if hint else str(exc)) from None
+
+
+ENCODING_NAMES = {"gb18030": "GB18030/GBK", "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
+
+
+def encoding_hint(info: dict[str, Any]) -> str:
+    """Why a text file that read as nothing may have failed: it was not UTF-8 (say so plainly)."""
+    encoding = str(info.get("encoding") or "")
+    if info.get("kind") != "txt" or encoding in ("", "utf-8", "utf-8-sig"):
+        return ""
+    return (f"（文件不是UTF-8编码，已按 {ENCODING_NAMES.get(encoding, encoding)} 读取；"
+            "若识别结果为空或乱码，请另存为UTF-8或上传docx。）")
+
+
+def _parse_blocks(raw_blocks: list[Block], info: dict[str, Any]) -> PlanParse:
     blocks, artefacts = clean_blocks(raw_blocks)
     if not any(b.text.strip() for b in blocks if b.kind == "para") and not any(b.rows for b in blocks):
         raise PlanParseError("文件内容为空，没有可识别的文字。")

@@ -63,6 +63,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
         candidates = ["utf-8-sig"]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         candidates = ["utf-16"]
+    elif (guess := _utf16_without_bom(data)) is not None:
+        candidates = [guess]
     else:
         if b"\x00" in data[:65536]:
             raise PlanParseError("文件不是文本文件（含二进制内容），请上传 .docx 或 .txt 整改方案。")
@@ -76,6 +78,24 @@ def decode_text(data: bytes) -> tuple[str, str]:
             raise PlanParseError("文件不是文本文件（含大量控制字符），请上传 .docx 或 .txt 整改方案。")
         return text, encoding
     raise PlanParseError("无法识别文件的文字编码（应为 UTF-8 或 GB18030/GBK），请另存为 UTF-8 文本后重试。")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 saved without a byte-order mark (Notepad's "Unicode" on some systems): zero bytes in
+    the ASCII characters (digits, line ends). The byte order whose text is mostly Chinese wins."""
+    if len(data) < 8 or len(data) % 2 or b"\x00" not in data[:65536]:
+        return None
+    best, best_share = None, 0.3  # at least 30 % common Chinese characters
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            sample = data[:65536].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        letters = [ch for ch in sample if not ch.isspace()]
+        share = sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff") / max(1, len(letters))
+        if share > best_share and _control_ratio(sample) <= 0.01:
+            best, best_share = encoding, share
+    return best
 
 
 def _control_ratio(text: str) -> float:

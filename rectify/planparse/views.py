@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from rectify.closeout.services import policy_for
@@ -21,15 +22,19 @@ from rectify.core.forms import ZhForm
 from rectify.core.ratelimit import throttled
 from rectify.core.sm3 import sm3_hex
 from rectify.core.stash import Stash
+from rectify.indicators.models import Indicator
 from rectify.ledger.models import Campaign, DeadlineKind
 from rectify.ledger.scope import can_create_tasks
 from rectify.orgs.models import Category, Unit
 from rectify.planparse import PlanParseError, parse_plan
+from rectify.planparse.mechanisms import describe_mechanism
+from rectify.planparse.parser import encoding_hint
 from rectify.planparse.procedure import compare_procedure
 from rectify.planparse.services import MeasureProposal, TargetProposal, active_units, import_plan, match_units
 
 MAX_PLAN_BYTES = 10 * 1024 * 1024
 DRAFTS = Stash("plans", suffix=".json", keep=5)
+IMPORTED_KEY = "plans_imported"  # token → {"name", "campaign"} of the drafts this session imported
 
 
 class PlanUploadForm(ZhForm):
@@ -112,6 +117,11 @@ def _rows(draft: dict) -> list[dict]:
 @login_required
 def plan_preview(request, token: str):
     _require_office(request.user)
+    imported = request.session.get(IMPORTED_KEY) or {}
+    if token in imported:
+        # The same confirm sent again (a second click, or back and 确认导入 again).
+        messages.info(request, _("该文件已导入（「%(name)s」），未重复导入。") % {"name": imported[token]["name"]})
+        return redirect(f"/ledger/?campaign={imported[token]['campaign']}&status=draft")
     draft = _load(request, token)
     campaign = _campaigns(request.user).filter(pk=draft["campaign"]).first()
     if campaign is None:
@@ -127,16 +137,36 @@ def plan_preview(request, token: str):
             errors = exc.messages
         else:
             DRAFTS.discard(request, token)
+            # Remember the last few imported drafts of this session, so a resubmit is told so.
+            done = dict(list((request.session.get(IMPORTED_KEY) or {}).items())[-4:])
+            done[token] = {"name": draft["name"][:200], "campaign": campaign.pk}
+            request.session[IMPORTED_KEY] = done
             messages.success(request, _("已导入 %(tasks)s 项任务草稿、%(indicators)s 项目标指标。"
                                         "任务须补全问题描述等“四清楚”内容后才会转为整改中。")
                              % {"tasks": len(result["tasks"]), "indicators": len(result["indicators"])})
+            if result["indicators"]:
+                # Each imported indicator links to its page, where its values are entered.
+                messages.info(request, format_html("{}{}", _("导入的目标指标："), format_html_join(
+                    "、", '<a href="{}">{}</a>',
+                    ((reverse("indicators:detail", args=[i.pk]), i.name) for i in result["indicators"]))))
             return redirect(f"/ledger/?campaign={campaign.pk}&status=draft")
     units = list(Unit.objects.filter(is_active=True).order_by("kind", "sort_order", "id"))
     return render(request, "planparse/preview.html", {
         "draft": draft, "parse": draft["parse"], "rows": rows, "campaign": campaign, "units": units,
         "categories": Category.choices, "deadline_kinds": DeadlineKind.choices, "errors": errors,
-        "targets": draft["parse"]["targets"], "token": token,
+        "targets": _targets_with_links(request.user, campaign, draft["parse"]["targets"]), "token": token,
+        "mechanisms": [describe_mechanism(m) for m in draft["parse"]["mechanisms"]],
+        "empty_hint": encoding_hint(draft["parse"].get("source") or {}) if not rows and not draft["parse"]["targets"]
+        else None,
         "procedure": _procedure(draft, campaign), "policy_url": reverse("closeout:policy", args=[campaign.pk])})
+
+
+def _targets_with_links(user, campaign: Campaign, targets: list[dict]) -> list[dict]:
+    """Each proposed target, with the id of the campaign's indicator of that name when one exists."""
+    names = {t["indicator"][:100] for t in targets}
+    existing = dict(Indicator.objects.visible_to(user).filter(campaign=campaign, name__in=names)
+                    .values_list("name", "pk")) if names else {}
+    return [{**t, "existing": existing.get(t["indicator"][:100])} for t in targets]
 
 
 def _procedure(draft: dict, campaign: Campaign) -> dict:

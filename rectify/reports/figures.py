@@ -27,7 +27,7 @@ from rectify.ledger.progress import STATUS_LABELS
 from rectify.orgs.models import UnitKind
 from rectify.supervision.models import Escalation, Rung
 
-PROGRESS_KEYS = ["on_schedule", "lagging", "overdue", "closed", "long_term", "unscheduled"]
+PROGRESS_KEYS = ["on_schedule", "lagging", "overdue", "closed", "long_term", "unscheduled", "not_reported"]
 STATUS_KEYS = [TaskStatus.ACTIVE.value, TaskStatus.CLOSING.value, TaskStatus.CLOSED.value, TaskStatus.DRAFT.value]
 # the report's sections, in order: key → heading (the office writes a summary for each)
 SECTIONS = [

@@ -84,11 +84,13 @@ def blocks(data: ReportData) -> list[Block]:
         f"{data.campaign.name}共有整改任务{t['tasks']}项。其中已销号{t['closed']}项，销号中{t['closing']}项，"
         f"整改中{t['active']}项，草稿{t['draft']}项，销号率{_rate(t['closed'], t['tasks'])}。从进度看，"
         f"序时推进{t['p_on_schedule']}项，滞后{t['p_lagging']}项，逾期{t['p_overdue']}项，已完成{t['p_closed']}项，"
-        f"长期坚持{t['p_long_term']}项，未定时限{t['p_unscheduled']}项。")))
+        f"长期坚持{t['p_long_term']}项，未定时限{t['p_unscheduled']}项"
+        + (f"，首轮报送尚未到期的未报送{t['p_not_reported']}项" if t["p_not_reported"] else "") + "。")))
     out.append(Block("table", headers=["指标", "任务数"], widths=[60, 30], rows=[
         ["整改任务总数", t["tasks"]], ["已销号", t["closed"]], ["销号中", t["closing"]], ["整改中", t["active"]],
         ["草稿", t["draft"]], ["序时推进", t["p_on_schedule"]], ["滞后", t["p_lagging"]], ["逾期", t["p_overdue"]],
-        ["已完成", t["p_closed"]], ["长期坚持", t["p_long_term"]], ["未定时限", t["p_unscheduled"]]]))
+        ["已完成", t["p_closed"]], ["长期坚持", t["p_long_term"]], ["未定时限", t["p_unscheduled"]],
+        ["未报送", t["p_not_reported"]]]))
 
     headers = ["序号", "名称", "任务\n总数", "已销号", "销号中", "整改中", "序时\n推进", "滞后", "逾期", "长期\n坚持"]
     widths = [10, 40, 13, 13, 13, 13, 13, 13, 13, 13]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from rectify.core.paging import ApiPagination
+from rectify.core.paging import ApiId, ApiPagination
 from rectify.ledger.selectors import get_task_for_user
 from rectify.orgs.models import Unit
 from rectify.supervision import selectors, services
@@ -65,7 +65,7 @@ class EscalationOut(Schema):
 class EscalationFilterIn(Schema):
     status: str = Field("", description="open / replied / closed；不填为全部")
     rung: str = Field("", description="、".join(f"{r.value}（{r.label}）" for r in Rung))
-    task: int | None = None
+    task: ApiId | None = None
 
 
 class EscalationIn(Schema):

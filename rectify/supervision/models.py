@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rectify.evidence.models import StoredFile
 from rectify.ledger.models import Task
 from rectify.orgs.models import Unit, User
 
@@ -41,6 +42,8 @@ class Trigger(models.TextChoices):
     DEADLINE_NEAR = "deadline_near", _("临近整改时限未完成")
     LAGGING_TWICE = "lagging_twice", _("连续两轮滞后")
     REPORT_MISSING = "report_missing", _("逾期未报送")
+    OVERDUE = "overdue", _("超过整改时限未完成")
+    UNABLE = "unable", _("研判无法按期完成")
 
 
 class EscalationQuerySet(models.QuerySet):
@@ -146,3 +149,14 @@ class StatusSnapshot(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round", "task"], name="snapshot_unique")]
+
+
+class ReplyFile(StoredFile):
+    """佐证材料 of a reply (回复督办): what the document asked the unit to send back."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="reply_files")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("督办回复材料")
+        verbose_name_plural = _("督办回复材料")

@@ -7,19 +7,20 @@ import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from rectify.core.audit import record_event
 from rectify.core.numbers import allocate_number, number_in_use
 from rectify.dispatch.models import DispatchRound, ProgressReport, ReportStatus
-from rectify.ledger.models import Task, TaskStatus
+from rectify.ledger.models import Task, TaskStatus, TaskUnit, UnitRole
 from rectify.orgs.models import Role, Unit, User
 from rectify.supervision import hooks, scope
 from rectify.supervision.models import (
     LADDER,
     Escalation,
+    ReplyFile,
     Rung,
     StatusFlip,
     StatusSnapshot,
@@ -29,15 +30,56 @@ from rectify.supervision.status import StatusInput, derive_status
 from rectify.supervision.workflows import ESCALATION_FLOW
 
 
-def _with_status_inputs(qs: QuerySet) -> QuerySet:
-    accepted = (ProgressReport.objects.filter(task=OuterRef("pk"), status=ReportStatus.ACCEPTED)
-                .order_by("-decided_at", "-id"))
+def _with_status_inputs(qs: QuerySet, today: dt.date) -> QuerySet:
+    """The facts read per task in SQL; the accepted reports per unit are read per chunk
+    (:func:`_unit_percents`)."""
+    due_passed = ProgressReport.objects.filter(task=OuterRef("pk"), round__due_date__lt=today)
     return qs.select_related("campaign").annotate(
-        last_percent=Subquery(accepted.values("percent")[:1]),
-        last_unable=Subquery(accepted.values("judged_unable")[:1]),
+        report_due_passed=Exists(due_passed),
         n_measures=Count("measures", distinct=True),
         n_done=Count("measures", filter=Q(measures__done=True), distinct=True),
     )
+
+
+def _unit_percents(task_ids: list[int]) -> dict[int, tuple[int | None, bool, int]]:
+    """Actual progress of shared tasks (docs/progress-status.md, "several responsible units"):
+    task id → (percent, judged unable, units averaged).
+
+    Each responsible unit's latest accepted report counts once; a unit that has none counts 0 once
+    any unit of the task has one; the task's percent is the mean, rounded down. Units that reported
+    without being responsible (any more) count too. Judged unable when the latest accepted report
+    of any unit says so. Two queries per chunk, whatever the number of reports.
+    """
+    latest = (_latest_accepted_per_unit(ProgressReport.objects.filter(task_id__in=task_ids))
+              .values_list("task_id", "unit_id", "percent", "judged_unable"))
+    reported: dict[int, dict[int, tuple[int, bool]]] = {}
+    for task_id, unit_id, percent, unable in latest:
+        reported.setdefault(task_id, {})[unit_id] = (percent or 0, bool(unable))
+    if not reported:
+        return {}
+    responsible: dict[int, set[int]] = {}
+    for task_id, unit_id in TaskUnit.objects.filter(task_id__in=list(reported), role=UnitRole.RESPONSIBLE).values_list(
+            "task_id", "unit_id"):
+        responsible.setdefault(task_id, set()).add(unit_id)
+    out = {}
+    for task_id, by_unit in reported.items():
+        units = responsible.get(task_id, set()) | set(by_unit)
+        total = sum(by_unit.get(u, (0, False))[0] for u in units)
+        out[task_id] = (total // len(units), any(unable for _, unable in by_unit.values()), len(units))
+    return out
+
+
+def _latest_accepted_per_unit(reports: QuerySet) -> QuerySet:
+    """Of these accepted reports, each (task, unit)'s latest (by decision time, then id)."""
+    newer = ProgressReport.objects.filter(task=OuterRef("task"), unit=OuterRef("unit"), status=ReportStatus.ACCEPTED).filter(
+        Q(decided_at__gt=OuterRef("decided_at")) | Q(decided_at=OuterRef("decided_at"), pk__gt=OuterRef("pk")))
+    return reports.filter(status=ReportStatus.ACCEPTED).exclude(Exists(newer))
+
+
+def judged_unable_tasks() -> QuerySet:
+    """Ids of tasks the lead supervising unit judged unable to finish in time: the latest accepted
+    report of one of their units says so (for a subquery)."""
+    return _latest_accepted_per_unit(ProgressReport.objects.filter(judged_unable=True)).values("task_id")
 
 
 def _previous_colours(task_ids: list[int], *, before_period: str | None = None) -> dict[int, str]:
@@ -50,17 +92,22 @@ def _previous_colours(task_ids: list[int], *, before_period: str | None = None) 
     return dict(rows)
 
 
-def _compute(task: Task, today: dt.date, previous: str | None):
+def _compute(task: Task, today: dt.date, previous: str | None,
+             reported: tuple[int | None, bool, int] = (None, False, 0)):
     from rectify.core.workdays import workdays_between
 
     remaining = None
     if task.deadline and task.deadline >= today:
         remaining = workdays_between(today, task.deadline)
+    percent, unable, units = reported
+    # The schedule starts at the task's own start date (set when it leaves draft), never the
+    # campaign's feedback date: a 2027 task entered today is not behind a 2021 line.
     return derive_status(StatusInput(
         today=today, closed=task.status == TaskStatus.CLOSED, deadline_kind=task.deadline_kind,
-        deadline=task.deadline, start=task.start_date or task.campaign.feedback_date,
-        reported_percent=task.last_percent, measures_total=task.n_measures, measures_done=task.n_done,
-        judged_unable=bool(task.last_unable), previous_colour=previous, days_to_deadline_workdays=remaining))
+        deadline=task.deadline, start=task.start_date,
+        reported_percent=percent, reporting_units=max(units, 1), measures_total=task.n_measures,
+        measures_done=task.n_done, judged_unable=unable, previous_colour=previous,
+        days_to_deadline_workdays=remaining, report_due_passed=bool(task.report_due_passed)))
 
 
 FIELDS = ["progress_status", "warning_colour", "expected_percent", "actual_percent", "status_reasons",
@@ -77,7 +124,7 @@ def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = N
     carries over, so a task does not turn red the day after a yellow round ends.
     """
     today = today or timezone.localdate()
-    qs = _with_status_inputs(tasks if tasks is not None else Task.objects.all()).order_by("pk")
+    qs = _with_status_inputs(tasks if tasks is not None else Task.objects.all(), today).order_by("pk")
     changed = 0
     ids = list(qs.values_list("pk", flat=True))
     for start in range(0, len(ids), batch):
@@ -87,12 +134,14 @@ def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = N
         else:
             previous = {k: v for k, v in _previous_colours([t.pk for t in chunk]).items() if v == "red"}
         dirty, flips = [], []
+        reported = _unit_percents([t.pk for t in chunk])
         for task in chunk:
-            result = _compute(task, today, previous.get(task.pk))
+            result = _compute(task, today, previous.get(task.pk), reported.get(task.pk, (None, False, 0)))
             values = (str(result.status), str(result.colour), result.expected_percent, result.actual_percent,
                       list(result.reasons), today)
             if tuple(getattr(task, f) for f in FIELDS[:-1]) != values[:-1] or task.status_computed_on != today:
-                if (task.progress_status, task.warning_colour) != values[:2]:
+                # The first computation (a new task, on save) is not a change of status: no flip.
+                if task.progress_status and (task.progress_status, task.warning_colour) != values[:2]:
                     flips.append(StatusFlip(task=task, at=timezone.now(), computed_on=today,
                                             old_status=task.progress_status, new_status=values[0],
                                             old_colour=task.warning_colour, new_colour=values[1],
@@ -108,17 +157,19 @@ def refresh_statuses(*, tasks: QuerySet | None = None, today: dt.date | None = N
 
 
 def _record_flips(flips: list[StatusFlip]) -> None:
-    """Each change of derived status or colour is a row and an event on the task's timeline."""
+    """Each change of derived status or colour is a row and an event on the task's timeline
+    (appended in one take of the chain lock: an import of thousands of tasks computes them all)."""
+    from rectify.core.audit import append_events
+
     if not flips:
         return
     StatusFlip.objects.bulk_create(flips, batch_size=1000)
-    for flip in flips:
-        record_event(action="status_flipped", actor_name="系统（状态计算）", object_type="ledger.task",
-                     object_id=flip.task_id, object_label=str(flip.task)[:300],
-                     summary=f"进度状态变化：{flip.describe()}",
-                     before={"status": flip.old_status, "colour": flip.old_colour},
-                     after={"status": flip.new_status, "colour": flip.new_colour, "flip": flip.pk,
-                            "computed_on": flip.computed_on})
+    append_events({"action": "status_flipped", "actor_name": "系统（状态计算）", "object_type": "ledger.task",
+                   "object_id": flip.task_id, "object_label": str(flip.task)[:300],
+                   "summary": f"进度状态变化：{flip.describe()}",
+                   "before": {"status": flip.old_status, "colour": flip.old_colour},
+                   "after": {"status": flip.new_status, "colour": flip.new_colour, "flip": flip.pk,
+                             "computed_on": flip.computed_on}} for flip in flips)
 
 
 def _write_statuses(tasks: list[Task]) -> None:
@@ -138,6 +189,13 @@ def _write_statuses(tasks: list[Task]) -> None:
 def refresh_task_status(*, task: Task, today: dt.date | None = None) -> Task:
     refresh_statuses(tasks=Task.objects.filter(pk=task.pk), today=today)
     return Task.objects.get(pk=task.pk)
+
+
+def on_tasks_saved(*, task_ids: list[int], today: dt.date | None = None) -> None:
+    """ledger.tasks_saved: a new or edited task (one from the form, thousands from an import) shows
+    its derived status at once, not after the next tick."""
+    for start in range(0, len(task_ids), 1000):
+        refresh_statuses(tasks=Task.objects.filter(pk__in=task_ids[start:start + 1000]), today=today)
 
 
 def on_report_accepted(*, report: ProgressReport) -> None:
@@ -262,9 +320,25 @@ def auto_warning(*, task: Task, trigger: str, key: str, reason: str, rnd: Dispat
     return esc
 
 
-def reply_escalation(*, actor: User, escalation: Escalation, text: str) -> Escalation:
-    """The target unit answers (回复督办)."""
-    return _move(actor=actor, escalation=escalation, action="reply", text=text.strip())
+MAX_REPLY_FILES = 10
+
+
+def reply_escalation(*, actor: User, escalation: Escalation, text: str, files=()) -> Escalation:
+    """The target unit answers (回复督办), with the evidence the document asks for: each file is
+    checked by content before anything is written, and stored only once the reply is recorded."""
+    from rectify.evidence.inspect import check_report_total, inspect_upload
+
+    files = list(files)
+    if len(files) > MAX_REPLY_FILES:
+        raise ValidationError({"files": [f"每次回复最多上传 {MAX_REPLY_FILES} 个材料。"]})
+    inspected = []
+    for name, fileobj in files:
+        try:
+            inspected.append((inspect_upload(name, fileobj), fileobj))
+        except Exception as exc:  # EvidenceRejected carries the Chinese reason
+            raise ValidationError({"files": [f"{name}：{exc}"]}) from exc
+    check_report_total(sum(item.size for item, _ in inspected))
+    return _move(actor=actor, escalation=escalation, action="reply", text=text.strip(), inspected=inspected)
 
 
 def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
@@ -272,11 +346,11 @@ def close_escalation(*, actor: User, escalation: Escalation) -> Escalation:
     return _move(actor=actor, escalation=escalation, action="close")
 
 
-def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -> Escalation:
+def _move(*, actor: User, escalation: Escalation, action: str, text: str = "", inspected=()) -> Escalation:
     """The one transition service of :data:`ESCALATION_FLOW`: lock, ask the table, write, record."""
     with transaction.atomic():
         locked = (Escalation.objects.visible_to(actor).select_for_update()
-                  .select_related("task", "target_unit").filter(pk=escalation.pk).first())
+                  .select_related("task", "task__campaign", "target_unit").filter(pk=escalation.pk).first())
         if locked is None:
             raise Http404("督办不存在或无权操作。")  # missing and not allowed look the same
         rule = ESCALATION_FLOW.authorise(actor, locked, action)
@@ -292,8 +366,50 @@ def _move(*, actor: User, escalation: Escalation, action: str, text: str = "") -
         else:
             summary = f"办结{summary}"
         locked.save()
+        stored = [ReplyFile.objects.create(
+            escalation=locked, digest=item.digest, extension=item.extension, size=item.size, mime=item.mime,
+            kind=item.kind, original_name=item.original_name[:200], uploaded_by=actor,
+            taken_at=getattr(item.exif, "taken_at", None), latitude=getattr(item.exif, "latitude", None),
+            longitude=getattr(item.exif, "longitude", None)) for item, _ in inspected]
+        if stored:
+            summary += f"，附材料 {len(stored)} 个（{'、'.join(f.original_name for f in stored)}）"
         record_event(actor=actor, action=ESCALATION_FLOW.event_of(rule), object_type="ledger.task",
-                     object_id=locked.task_id, object_label=str(locked.task)[:300], summary=summary,
-                     before=before, after={"escalation": locked.pk, "status": locked.status})
+                     object_id=locked.task_id, object_label=str(locked.task)[:300], summary=summary[:2000],
+                     before=before, after={"escalation": locked.pk, "status": locked.status,
+                                           "files": [{"name": f.original_name, "sm3": f.digest} for f in stored]})
+        if action == "reply":
+            _notify_issuer(locked)
+        if inspected:
+            from rectify.evidence.store import EvidenceStore
+
+            store = EvidenceStore()
+            for item, fileobj in inspected:  # written last: a failure above leaves no file behind
+                store.save(item, fileobj)
     escalation.refresh_from_db()
     return escalation
+
+
+def reply_file_for_download(*, actor: User, stored: ReplyFile) -> str:
+    """Re-check a reply's file against its digest and record the download; returns its path."""
+    from rectify.evidence.store import EvidenceStore
+
+    store = EvidenceStore()
+    if not store.verify(stored.digest, stored.extension):
+        raise Http404("文件缺失或已被改动，请联系管理员。")
+    with transaction.atomic():
+        record_event(actor=actor, action="evidence_downloaded", object_type="supervision.replyfile",
+                     object_id=stored.pk, summary=f"下载督办回复材料「{stored.original_name}」")
+    return store.path(stored.digest, stored.extension)
+
+
+def _notify_issuer(esc: Escalation) -> None:
+    """The unit that issued the escalation (the office for tick's warnings) learns it was answered."""
+    from rectify.core.notify import notify
+
+    unit_id = esc.issuing_unit_id or esc.task.campaign.office_id
+    users = User.objects.filter(Q(unit_id=unit_id, role__in=[Role.OFFICE_ADMIN, Role.OFFICE_STAFF, Role.SUPERVISOR])
+                                | Q(pk=esc.issued_by_id), is_active=True)
+    notify(users=users, kind="escalation_answered",
+           title=f"{esc.target_unit.name}已回复{esc.get_rung_display()}：{esc.task.code}",
+           body=esc.reply_text[:500], url=f"/supervision/escalations/{esc.pk}/",
+           key=f"escalation_answered:{esc.pk}:{esc.replied_at:%Y%m%d%H%M%S%f}")

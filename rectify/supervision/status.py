@@ -38,6 +38,7 @@ class Branch(StrEnum):
     COMPLETE_PENDING_CLOSEOUT = "complete_pending_closeout"  # 100% before the deadline, not closed
     NEAR_DEADLINE = "near_deadline"  # on schedule, deadline within the window, < 100% → blue
     ON_SCHEDULE = "on_schedule"  # 序时推进, no colour
+    NOT_REPORTED = "not_reported"  # behind the line, no accepted report, no report due yet → 未报送
 
 
 BRANCHES: tuple[str, ...] = tuple(Branch)
@@ -88,6 +89,11 @@ class StatusInput:
     judged_unable: bool = False
     previous_colour: str | None = None
     days_to_deadline_workdays: int | None = None
+    # A dispatch round that asked this task for a report has passed its due date. Until then a
+    # task with no accepted report is 未报送, not 滞后 (and a long-term task is not flagged).
+    report_due_passed: bool = True
+    # How many responsible units' latest accepted reports `reported_percent` is the mean of.
+    reporting_units: int = 1
 
     def __post_init__(self) -> None:
         if self.deadline_kind not in _DEADLINE_KINDS:
@@ -149,12 +155,23 @@ def _is_int_between(value: object, low: int, high: int | None) -> bool:
 
 def _actual_percent(inp: StatusInput) -> tuple[int, list[str]]:
     if inp.reported_percent is not None:
+        if inp.reporting_units > 1:
+            return inp.reported_percent, [f"实际进度取 {inp.reporting_units} 个责任单位各自最近一次已采纳报送的"
+                                          f"平均值（未报送的单位按 0% 计）：{inp.reported_percent}%"]
         return inp.reported_percent, [f"实际进度取最近一次已采纳的进展报送：{inp.reported_percent}%"]
     if inp.measures_total:
         # Rounded down, so that 100% means every measure is done.
         percent = inp.measures_done * 100 // inp.measures_total
         return percent, [f"无已采纳的进展报送，按已完成措施 {inp.measures_done}/{inp.measures_total} 计：{percent}%"]
     return 0, ["无已采纳的进展报送，也无整改措施，实际进度按 0% 计"]
+
+
+NOT_REPORTED_REASON = "尚无已采纳的进展报送，首轮调度报送尚未到期，暂不判定滞后"
+
+
+def _awaiting_first_report(inp: StatusInput) -> bool:
+    """No accepted report, and no round has asked for one past its due date: 未报送, not 滞后."""
+    return inp.reported_percent is None and not inp.report_due_passed
 
 
 def _expected_percent(start: dt.date, deadline: dt.date, today: dt.date) -> int:
@@ -216,6 +233,9 @@ def _dated(inp: StatusInput, rules: StatusRules, actual: int, reasons: list[str]
         else:
             reasons.append(f"序时进度 {expected}%，实际进度 {actual}%，达到序时进度")
     status = ProgressStatus.LAGGING if lagging else ProgressStatus.ON_SCHEDULE
+    if lagging and _awaiting_first_report(inp):
+        status, lagging = ProgressStatus.NOT_REPORTED, False
+        reasons.append(NOT_REPORTED_REASON)
 
     if inp.judged_unable:
         return StatusResult(status, expected, actual, WarningColour.RED,
@@ -235,7 +255,8 @@ def _dated(inp: StatusInput, rules: StatusRules, actual: int, reasons: list[str]
                             [*reasons, f"距整改时限（{_fmt(deadline)}）还有 {days_left} {unit}"
                                        f"（预警期 {rules.near_deadline_days} {unit}），尚未完成"],
                             Branch.NEAR_DEADLINE)
-    return StatusResult(status, expected, actual, WarningColour.NONE, reasons, Branch.ON_SCHEDULE)
+    branch = Branch.NOT_REPORTED if status == ProgressStatus.NOT_REPORTED else Branch.ON_SCHEDULE
+    return StatusResult(status, expected, actual, WarningColour.NONE, reasons, branch)
 
 
 def _immediate_undated(inp: StatusInput, rules: StatusRules, actual: int, reasons: list[str]) -> StatusResult:
@@ -248,6 +269,9 @@ def _immediate_undated(inp: StatusInput, rules: StatusRules, actual: int, reason
                             [*reasons, "已报完成，待销号"], Branch.COMPLETE_PENDING_CLOSEOUT)
     if inp.start is not None:
         elapsed = (inp.today - inp.start).days
+        if elapsed > rules.immediate_grace_days and _awaiting_first_report(inp):
+            return StatusResult(ProgressStatus.NOT_REPORTED, 100, actual, WarningColour.NONE,
+                                [*reasons, NOT_REPORTED_REASON], Branch.NOT_REPORTED)
         if elapsed > rules.immediate_grace_days:
             reasons = [*reasons, f"立行立改任务自开始（{_fmt(inp.start)}）已过 {elapsed} 天"
                                  f"（超过 {rules.immediate_grace_days} 天）仍未完成"]
@@ -270,7 +294,7 @@ def _long_term(inp: StatusInput, rules: StatusRules, actual: int, reasons: list[
     if inp.deadline is not None and inp.today > inp.deadline and actual < 100:
         flags.append((Branch.LONG_TERM_MISSED,
                       f"长期坚持任务阶段目标未按期见效（{_fmt(inp.deadline)}前见效，实际进度 {actual}%）"))
-    if inp.reported_percent is None:
+    if inp.reported_percent is None and inp.report_due_passed:
         flags.append((Branch.LONG_TERM_NO_REPORT, "长期坚持任务无已采纳的进展报送"))
     if flags:
         return _result(status, None, actual, WarningColour.YELLOW, [*reasons, *(why for _, why in flags)],

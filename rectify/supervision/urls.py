@@ -8,4 +8,5 @@ urlpatterns = [
     path("tasks/<int:task_id>/escalate/", views.issue, name="issue"),
     path("escalations/<int:pk>/", views.detail, name="detail"),
     path("escalations/<int:pk>/close/", views.close, name="close"),
+    path("escalations/<int:pk>/files/<int:file_pk>/", views.reply_file, name="reply_file"),
 ]

@@ -71,10 +71,11 @@ def _escalation_for(user, pk: int) -> Escalation:
 @login_required
 def detail(request, pk: int):
     esc = _escalation_for(request.user, pk)
-    form = ReplyForm(request.POST or None)
+    form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reply_escalation(actor=request.user, escalation=esc, text=form.cleaned_data["reply_text"])
+            services.reply_escalation(actor=request.user, escalation=esc, text=form.cleaned_data["reply_text"],
+                                      files=[(f.name, f) for f in form.cleaned_data["files"]])
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
         else:
@@ -93,3 +94,16 @@ def close(request, pk: int):
     services.close_escalation(actor=request.user, escalation=esc)
     messages.success(request, _("已办结。"))
     return redirect("supervision:detail", pk=pk)
+
+
+@login_required
+def reply_file(request, pk: int, file_pk: int):
+    """A reply's file, to whoever may see the escalation; the digest is re-checked first."""
+    from rectify.evidence.serve import attachment_response
+
+    esc = _escalation_for(request.user, pk)
+    stored = esc.reply_files.filter(pk=file_pk).first()
+    if stored is None:
+        raise Http404(_("文件不存在或无权查看"))
+    path = services.reply_file_for_download(actor=request.user, stored=stored)
+    return attachment_response(path, download_name=stored.original_name, mime=stored.mime)

@@ -57,7 +57,7 @@ CRAFTED = {
 
 
 @pytest.mark.parametrize("name", list(CRAFTED))
-def test_crafted_docx_is_refused_before_it_is_opened(name):
+def test_check_19_crafted_docx_is_refused_before_it_is_opened(name):
     data = CRAFTED[name]()
     assert len(data) < 400_000
     with pytest.raises(PlanParseError, match="Word 文档"):

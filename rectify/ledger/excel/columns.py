@@ -38,11 +38,15 @@ COLUMNS = [
     Column("inspection", "督察问题编号", ("督察问题编号", "问题编号", "反馈问题编号", "督察编号")),
     Column("status", "状态", ("状态", "整改状态", "任务状态")),
     Column("campaign", "整改批次", ("整改批次", "批次", "整改来源")),
+    Column("start", "开始日期", ("开始日期", "开始时间", "整改开始日期", "整改开始时间", "起始日期", "启动日期")),
+    Column("location", "位置", ("位置", "地点", "问题位置", "具体位置", "问题地点", "所在位置", "点位")),
+    Column("latitude", "纬度", ("纬度", "北纬")),
+    Column("longitude", "经度", ("经度", "东经")),
 ]
 COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
 LAYOUT = ["seq", "code", "title", "problem", "target", "measures", "responsible", "lead", "co", "leader",
           "deadline", "progress", "completion"]
-EXPORT_FIELDS = [*LAYOUT, "category", "inspection", "status", "campaign"]
+EXPORT_FIELDS = [*LAYOUT, "category", "inspection", "status", "campaign", "start", "location", "latitude", "longitude"]
 REQUIRED = [("title", "problem"), ("responsible",), ("deadline",)]
 _SYNONYM = {}
 for _col in COLUMNS:

@@ -23,14 +23,15 @@ from rectify.ledger.excel.cells import neutralise
 from rectify.ledger.excel.columns import COLUMN_BY_FIELD, EXPORT_FIELDS
 from rectify.ledger.excel.deadlines import format_deadline
 from rectify.ledger.excel.measures import join_measures
-from rectify.ledger.models import Measure, TaskStatus, TaskUnit, UnitRole
+from rectify.ledger.models import DeadlineKind, Measure, TaskStatus, TaskUnit, UnitRole
 from rectify.orgs.models import Category, User
 
 EXPORT_CHUNK = 2000
 
 # what a row reads from the task itself, in this order (ledger_rows unpacks it)
 _TASK_VALUES = ("id", "code", "title", "problem", "target", "leader__display_name", "deadline_kind", "deadline",
-                "progress_note", "completion_note", "category", "inspection_number", "status", "campaign__name")
+                "progress_note", "completion_note", "category", "inspection_number", "status", "campaign__name",
+                "start_date", "location_name", "latitude", "longitude")
 
 
 def export_queryset(user: User, filters: selectors.TaskFilter | None = None) -> QuerySet:
@@ -59,7 +60,7 @@ def ledger_rows(tasks: QuerySet) -> Iterator[list]:
                               .values_list("task_id", "text")):
             measures.setdefault(task_id, []).append(text)
         for (pk, code, title, problem, target, leader, deadline_kind, deadline, progress, completion, category,
-             inspection, status, campaign) in chunk:
+             inspection, status, campaign, start, location, latitude, longitude) in chunk:
             seq += 1
             roles = units.get(pk, {})
             row: list = [""] * width
@@ -80,12 +81,17 @@ def ledger_rows(tasks: QuerySet) -> Iterator[list]:
             row[at["inspection"]] = inspection
             row[at["status"]] = statuses.get(status, status)
             row[at["campaign"]] = campaign
+            row[at["start"]] = format_deadline(DeadlineKind.BY_DATE, start)  # a bare date, as 整改时限 writes it
+            row[at["location"]] = location
+            row[at["latitude"]] = latitude if latitude is not None else ""
+            row[at["longitude"]] = longitude if longitude is not None else ""
             yield row
 
 
 _WIDTHS = {"seq": 6, "code": 14, "title": 30, "problem": 40, "target": 30, "measures": 50, "responsible": 18,
            "lead": 16, "co": 18, "leader": 10, "deadline": 16, "progress": 36, "completion": 20, "category": 14,
-           "inspection": 12, "status": 8, "campaign": 24}
+           "inspection": 12, "status": 8, "campaign": 24, "start": 14, "location": 24, "latitude": 11,
+           "longitude": 11}
 
 
 def write_ledger(rows: Iterable[list], target, *, sheet_name: str = "整改台账") -> int:
@@ -113,7 +119,7 @@ def write_ledger(rows: Iterable[list], target, *, sheet_name: str = "整改台�
     count = 0
     for count, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
-            if isinstance(value, int):
+            if isinstance(value, int | float):
                 write_number(count, c, value, wrap)
             elif value:
                 write_string(count, c, neutralise(value), wrap)
@@ -133,7 +139,7 @@ def export_ledger(*, user: User, filters: selectors.TaskFilter | None, target) -
     """Export the user's view of the ledger and record who exported what (导出留痕)."""
     count = write_ledger(ledger_rows(export_queryset(user, filters)), target)
     shown = {k: v for k, v in dataclasses.asdict(filters or selectors.TaskFilter()).items()
-             if v not in (None, "") and not (k == "sort" and v == "code")}
+             if v not in (None, "", False) and not (k == "sort" and v in ("code", "warning"))}  # defaults left out
     with transaction.atomic():
         record_event(actor=user, action="ledger_exported", object_type="ledger.task",
                      summary=f"导出整改台账 Excel：{count} 条任务",

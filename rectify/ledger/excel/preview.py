@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -66,7 +67,8 @@ class ImportPreview:
     digest: str = ""
     size: int = 0
     sheet: str = ""
-    header_row: int = 0
+    header_row: int = 0  # 1-based, as Excel numbers rows
+    header_last: int = 0  # the last header row (header_row + 1 when the headers span two rows)
     columns: list[tuple[str, str]] = field(default_factory=list)  # (header as written, what it is read as)
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -198,7 +200,7 @@ def _describe_columns(preview: ImportPreview, sheet: _Sheet) -> int | None:
     """Record the columns read and ignored, with notes; return the first data row, or None (with
     a file error) when there are neither codes nor sequence numbers to make them from."""
     header, campaign = sheet.header, preview.campaign
-    preview.sheet, preview.header_row = sheet.name, header.row + 1
+    preview.sheet, preview.header_row, preview.header_last = sheet.name, header.row + 1, header.data_start
     present = set(header.columns.values())
     preview.columns = [(header.written[c], COLUMN_BY_FIELD[f].label) for c, f in sorted(header.columns.items())]
     preview.ignored = header.ignored
@@ -273,8 +275,47 @@ def _read_row(number: int, values: dict[str, list], first: dict, context: _RowCo
         lead_supervisor=lead, co_supervisors=co_units, leader=leader, deadline_kind=kind, deadline=deadline,
         progress_note="\n".join(free_text(v) for v in values.get("progress", [])),
         completion_note="\n".join(free_text(v) for v in values.get("completion", [])),
-        measures=[MeasureInput(text=t) for t in measures])
+        measures=[MeasureInput(text=t) for t in measures], start_date=_read_start(row, first),
+        location_name=short_text(first.get("location"))[:200], **_read_coordinates(row, first))
     return row
+
+
+def _read_start(row: PreviewRow, first: dict) -> dt.date | None:
+    """开始日期: a date cell or text such as "2026年3月1日"; blank leaves the default (the day the
+    task leaves draft)."""
+    value = first.get("start")
+    if blank(value):
+        return None
+    try:
+        _, day, _ = parse_deadline(value)
+    except DeadlineError as exc:
+        row.errors.append(f"开始日期：{exc}")
+        return None
+    if day is None:
+        row.errors.append(f"开始日期「{short_text(value)}」无法识别，请填写如 2026-03-01 的日期")
+    return day
+
+
+def _read_coordinates(row: PreviewRow, first: dict) -> dict:
+    """纬度 and 经度 (decimal degrees, WGS-84): both or neither."""
+    out: dict = {}
+    for name, label, limit in (("latitude", "纬度", 90), ("longitude", "经度", 180)):
+        value = first.get(name)
+        if blank(value):
+            out[name] = None
+            continue
+        try:
+            number = float(value if isinstance(value, int | float) else short_text(value))
+        except ValueError:
+            row.errors.append(f"{label}「{short_text(value)}」不是数字（请填写如 26.2208 的十进制度数）")
+            number = None
+        if number is not None and not -limit <= number <= limit:
+            row.errors.append(f"{label} {number} 超出范围（-{limit} 至 {limit}）")
+            number = None
+        out[name] = number
+    if (out["latitude"] is None) != (out["longitude"] is None) and not row.errors:
+        row.errors.append("纬度和经度须同时填写")
+    return out
 
 
 def _read_code(row: PreviewRow, first: dict, context: _RowContext) -> None:
@@ -431,7 +472,8 @@ def _signature(data: TaskInput) -> tuple:
             ids(u for u in data.co_supervisors if u != data.lead_supervisor),
             acceptance.pk if acceptance else None, data.leader.pk if data.leader else None, data.deadline_kind,
             data.deadline, data.progress_note.strip(), data.completion_note.strip(),
-            tuple((m.id, m.text.strip()) for m in data.measures or []))
+            tuple((m.id, m.text.strip()) for m in data.measures or []), data.start_date,
+            data.location_name.strip(), data.latitude, data.longitude)
 
 
 # Which TaskInput attributes each column carries; a column absent from the file leaves them be.
@@ -440,6 +482,7 @@ _FIELD_ATTRS = {
     "category": ["category"], "responsible": ["responsible_units"], "lead": ["lead_supervisor"],
     "co": ["co_supervisors"], "leader": ["leader"], "deadline": ["deadline_kind", "deadline"],
     "progress": ["progress_note"], "completion": ["completion_note"], "measures": ["measures"],
+    "start": ["start_date"], "location": ["location_name"], "latitude": ["latitude"], "longitude": ["longitude"],
 }
 
 
@@ -451,6 +494,8 @@ def _merged_input(current: TaskInput, incoming: TaskInput, present: set[str]) ->
         if f in present or (f == "title" and "problem" in present):
             for attr in attrs:
                 setattr(data, attr, getattr(incoming, attr))
+    if data.start_date is None:
+        data.start_date = current.start_date  # a blank 开始日期 keeps the task's own
     if "lead" in present and current.acceptance_unit and current.acceptance_unit != current.lead_supervisor:
         data.acceptance_unit = current.acceptance_unit  # a separately chosen acceptance unit stays
     elif "lead" in present:

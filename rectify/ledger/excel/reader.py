@@ -128,9 +128,12 @@ def find_header(rows: list[list]) -> Header | None:
     limit = min(len(rows), 10)
     fields_of = [{c: header_field(v) for c, v in enumerate(rows[r])} for r in range(limit)]
 
+    from_top: list[int] = []  # columns a two-row candidate read from its top row
+
     def mapping(top: int, bottom: int | None):
         result: dict[int, str] = {}
         written: dict[int, str] = {}
+        from_top.clear()
         ignored: list[str] = []
         width = max(len(rows[top]), len(rows[bottom]) if bottom is not None else 0)
         for c in range(width):
@@ -140,6 +143,8 @@ def find_header(rows: list[list]) -> Header | None:
             text = cell_text(rows[r][c] if c < len(rows[r]) else "").strip()
             if f and f not in result.values():
                 result[c], written[c] = f, text
+                if r == top and bottom is not None:
+                    from_top.append(c)
             elif f:
                 ignored.append(f"{text}（与前面的列重复）")
             else:
@@ -158,6 +163,10 @@ def find_header(rows: list[list]) -> Header | None:
                 candidates.append((r, r + 1))
         for top, bottom in candidates:
             m = mapping(top, bottom)
+            if bottom is not None and not from_top:
+                # The row above gives no column (a blank row or the sheet's title): the header is the
+                # row below alone, and the preview must name that row, not the one above it.
+                continue
             if len(m[0]) >= 2 and (best is None or len(m[0]) > len(best[2][0])):
                 best = (top, bottom, m)
     if best is None:
