@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROLES = ("office_admin", "office_staff", "supervisor", "reporter", "reviewer", "leader", "discipline", "auditor",
-         "observer")
+         "observer", "system_admin", "security_admin")
 GROUPS = {
     "office": ("office_admin", "office_staff"),
     "unit": ("reporter", "reviewer"),
@@ -45,7 +45,7 @@ class Rule:
     get: tuple[str, ...] | None = None
     post: tuple[str, ...] | None = None
     shared: tuple[str, ...] = ()
-    lands_on_login: bool = False  # the route answers with the login page (logging out): not a refusal there
+    lands_on_login: bool = False  # its answer is the login or second-factor page (logging out, enrolling)
     query: str = ""  # the object goes in the query string instead ("task={}"): a path without an id
 
     def roles(self, method: str, api: bool) -> tuple[str, ...] | None:
@@ -59,6 +59,37 @@ class Rule:
 
 ALL = ("public",)
 WEB: dict[str, Rule] = {
+    "ledger:list_view_save": Rule(None, get=None, post=("any",)),
+    "ledger:saved_filter_delete": Rule(None, get=None, post=("any",)),
+    "ledger:saved_filter_save": Rule(None, get=None, post=("any",)),
+    "orgs:admin_area_remove": Rule("area", get=None, post=("office_admin", "system_admin")),
+    "orgs:admin_leader": Rule("leader_account", get=("office_admin", "system_admin"), post=("office_admin", "system_admin")),
+    "orgs:admin_leaders": Rule(None, get=("office_admin", "system_admin"), post=None),
+    "orgs:admin_security": Rule(None, get=("office_admin", "system_admin", "security_admin"), post=None),
+    "orgs:admin_token_revoke": Rule("any_token", get=None, post=("office_admin", "system_admin")),
+    "orgs:admin_tokens": Rule(None, get=("office_admin", "system_admin"), post=None),
+    "orgs:admin_unit": Rule("unit", get=("office_admin", "system_admin"), post=("office_admin", "system_admin")),
+    "orgs:admin_unit_create": Rule(None, get=("office_admin", "system_admin"), post=("office_admin", "system_admin")),
+    "orgs:admin_unit_move": Rule("unit", get=("office_admin", "system_admin"), post=("office_admin", "system_admin")),
+    "orgs:admin_units": Rule(None, get=("office_admin", "system_admin"), post=None),
+    "orgs:admin_user": Rule("account", get=("office_admin", "system_admin", "security_admin"), post=("office_admin", "system_admin")),
+    "orgs:admin_user_active": Rule("account", get=None, post=("office_admin", "system_admin")),
+    "orgs:admin_user_create": Rule(None, get=("office_admin", "system_admin"), post=("office_admin", "system_admin")),
+    "orgs:admin_user_lock": Rule("account", get=None, post=("office_admin", "system_admin", "security_admin")),
+    "orgs:admin_user_reset": Rule("account", get=None, post=("office_admin", "system_admin", "security_admin")),
+    "orgs:admin_user_unlock": Rule("account", get=None, post=("office_admin", "system_admin", "security_admin")),
+    "orgs:admin_users": Rule(None, get=("office_admin", "system_admin", "security_admin"), post=None),
+    # account and security administrators end other people's sessions too (orgs.scope.security_users)
+    "orgs:session_end": Rule("session", get=None, post=("any",), shared=("office_admin", "system_admin", "security_admin")),
+    "orgs:sessions": Rule(None, get=("any",), post=("any",)),
+    "orgs:token_revoke": Rule("token", get=None, post=("any",)),
+    "orgs:tokens": Rule(None, get=("any",), post=("any",)),
+    "orgs:totp_confirm": Rule(None, get=None, post=("any",), lands_on_login=True),  # an empty code: back to the setup page
+    "orgs:totp_setup": Rule(None, get=("any",), post=("any",), lands_on_login=True),
+    "orgs:totp_verify": Rule(None, get=(), post=()),  # nobody gets through with this world's object: only refusals are checked
+    "orgs:user_security": Rule("account", get=("office_admin", "system_admin", "security_admin"), post=("office_admin", "system_admin", "security_admin")),
+    "orgs:user_totp_reset": Rule("account", get=None, post=("office_admin", "system_admin", "security_admin")),
+    "supervision:reply_file": Rule("reply_file", get=(), post=()),  # nobody gets through with this world's object: only refusals are checked
     "/": Rule(None, get=("any",), post=("any",)),
     "accountability:case": Rule("case", get=("office_staff", "supervisor", "discipline"), post=("office_staff", "supervisor", "discipline")),
     "accountability:case_edit": Rule("case_opened", get=("office_staff",), post=("office_staff",)),
@@ -80,7 +111,7 @@ WEB: dict[str, Rule] = {
     "api:openapi-view": Rule(None, get=("any",), post=("any",)),
     "assessment:follow_up": Rule("follow_up", get=None, post=("office", "unit", "leader")),
     "assessment:help": Rule("help", get=("office", "unit", "supervisor", "leader"), post=("office", "unit", "supervisor", "leader")),
-    "assessment:help_list": Rule(None, get=("office", "unit", "supervisor", "leader", "observer"), post=("office", "unit", "supervisor", "leader", "observer")),
+    "assessment:help_list": Rule(None, get=("office", "unit", "supervisor", "leader", "observer", "system_admin", "security_admin"), post=("office", "unit", "supervisor", "leader", "observer", "system_admin", "security_admin")),
     "assessment:help_new": Rule("report", get=("unit",), post=("unit",)),
     "assessment:help_step": Rule("help", get=None, post=("office", "unit", "supervisor", "leader")),
     "assessment:result": Rule("result", get=("office", "unit", "supervisor", "leader", "observer"), post=("office", "unit", "supervisor", "leader", "observer")),
@@ -88,19 +119,19 @@ WEB: dict[str, Rule] = {
     "assessment:result_step": Rule("result", get=None, post=()),  # nobody gets through with this world's object: only refusals are checked
     "assessment:result_unit": Rule("result_unit", get=("office", "unit"), post=("office", "unit")),
     "assessment:result_xlsx": Rule("result", get=("office", "unit", "supervisor", "leader", "observer"), post=("office", "unit", "supervisor", "leader", "observer")),
-    "assessment:results": Rule(None, get=("office", "unit", "supervisor", "leader", "observer"), post=("office",)),
+    "assessment:results": Rule(None, get=("office", "unit", "supervisor", "leader", "observer", "system_admin", "security_admin"), post=("office",)),
     "assessment:scheme": Rule("scheme", get=("office",), post=("office",)),
     "assessment:scheme_new": Rule(None, get=("office",), post=("office",)),
     "assessment:visit": Rule("visit", get=("office", "unit", "leader"), post=("office", "unit", "leader")),
     "assessment:visit_step": Rule("visit", get=None, post=("office", "unit", "leader")),
-    "assessment:visits": Rule(None, get=("office", "unit", "supervisor", "leader", "observer"), post=("office",)),
+    "assessment:visits": Rule(None, get=("office", "unit", "supervisor", "leader", "observer", "system_admin", "security_admin"), post=("office",)),
     "audit:event": Rule("event", get=("office_admin", "auditor"), post=None),
-    "audit:list": Rule(None, get=("office_admin", "auditor"), post=None),
-    "audit:verify": Rule(None, get=("office_admin", "auditor"), post=None),
-    "audit:verify_run": Rule(None, get=("office_admin", "auditor"), post=None),
-    "calendar:enter": Rule(None, get=("office_admin",), post=("office_admin",)),
-    "calendar:index": Rule(None, get=("office",), post=("office",)),
-    "calendar:year": Rule("year", get=("office",), post=("office",)),
+    "audit:list": Rule(None, get=("office_admin", "auditor", "security_admin"), post=None),
+    "audit:verify": Rule(None, get=("office_admin", "auditor", "security_admin"), post=None),
+    "audit:verify_run": Rule(None, get=("office_admin", "auditor", "security_admin"), post=None),
+    "calendar:enter": Rule(None, get=("office_admin", "system_admin"), post=("office_admin", "system_admin")),
+    "calendar:index": Rule(None, get=("office", "system_admin"), post=("office", "system_admin")),
+    "calendar:year": Rule("year", get=("office", "system_admin"), post=("office", "system_admin")),
     "closeout:answer": Rule("objection", get=None, post=("office", "unit", "supervisor", "leader")),
     "closeout:assess": Rule("task", get=("reviewer",), post=("reviewer",)),
     "closeout:bulk": Rule(None, get=None, post=("any",)),
@@ -239,7 +270,7 @@ API: dict[str, Rule] = {
     "GET /api/v1/cases": Rule(None, ("any",)),
     # the task ids are checked first: a role that sees no task hears 422 (整改任务不存在或无权查看), one
     # that sees the task but may not open a case on it 403; nothing is written either way
-    "POST /api/v1/cases": Rule(None, ("office_staff", "supervisor", "discipline", "auditor", "observer")),
+    "POST /api/v1/cases": Rule(None, ("office_staff", "supervisor", "discipline", "auditor", "observer", "system_admin", "security_admin")),
     "GET /api/v1/cases/{case_id}": Rule("case", ("office_staff", "supervisor", "discipline")),
     "POST /api/v1/cases/{case_id}/actions/{action}": Rule("case_action", ("supervisor",)),
     "PUT /api/v1/cases/{case_id}/findings": Rule("case", ("supervisor",)),

@@ -36,6 +36,8 @@ PERSONAS = {
     "discipline": "discipline",
     "auditor": "auditor",
     "observer": "observer",
+    "system_admin": "system_admin",
+    "security_admin": "security_admin",
     "anonymous": "anonymous",
 }
 # Personas whose scope is 零陵区's side only: B objects are out of their scope.
@@ -128,6 +130,8 @@ def build() -> MatrixWorld:  # noqa: PLR0915 - one object of each kind, in one p
     users["observer"] = person("obs1", Role.OBSERVER, w.office, "监督员甲")
     users["observer_b"] = person("obs2", Role.OBSERVER, w.office, "监督员乙")
     users["leader_b"] = person("leader_b", Role.LEADER, None, "包祁阳市领导")
+    users["system_admin"] = person("sysadm", Role.SYSTEM_ADMIN, w.office, "系统管理员")
+    users["security_admin"] = person("secadm", Role.SECURITY_ADMIN, w.office, "安全管理员")
     assign_leader_area(actor=None, leader=users["leader_b"], county=w.county_b)
     kinds: dict[str, Kind] = {}
 
@@ -273,5 +277,39 @@ def build() -> MatrixWorld:  # noqa: PLR0915 - one object of each kind, in one p
     other_job = Job.objects.create(kind="ledger_import", title="导入", owner=users["observer_b"], status="succeeded",
                                    attempt=1)
     kinds["notification"] = Kind(notes, other_note.pk, own=True)
+
+    # accounts: a county's reporter, the county, a leader and the county it is in charge of; each
+    # persona's own login session and API token (B: another person's)
+    from rectify.orgs.models import ApiToken, LeaderAssignment, UserSession
+    from rectify.orgs.services import issue_api_token
+
+    clients: dict[tuple[str, bool], Client] = {("office_admin", False): admin_client}
+    for persona in everyone:
+        if persona == "anonymous":
+            continue
+        user = users[persona]
+        if persona != "office_admin":
+            clients[(persona, False)] = Client()
+            clients[(persona, False)].force_login(user)
+        key = issue_api_token(actor=user, user=user, name="matrix")
+        clients[(persona, True)] = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    kinds["account"] = Kind(users["reporter_a"].pk)
+    kinds["unit"] = Kind(w.county_a.pk)
+    kinds["leader_account"] = Kind(users["leader_a"].pk)
+    kinds["area"] = Kind(LeaderAssignment.objects.filter(leader=users["leader_a"]).first().pk)
+    kinds["any_token"] = Kind(ApiToken.objects.filter(user=users["reporter_a"]).first().pk)
+    sessions = {p: UserSession.objects.filter(user=users[p]).values_list("pk", flat=True).first()
+                for p in everyone if p != "anonymous"}
+    sessions["anonymous"] = sessions["office_admin"]
+    tokens = {p: ApiToken.objects.filter(user=users[p]).values_list("pk", flat=True).first()
+              for p in everyone if p != "anonymous"}
+    tokens["anonymous"] = tokens["office_admin"]
+    other = users["observer_b"]
+    issue_api_token(actor=other, user=other, name="matrix")
+    other_client = Client()
+    other_client.force_login(other)
+    kinds["session"] = Kind(sessions, UserSession.objects.filter(user=other).first().pk, own=True)
+    kinds["token"] = Kind(tokens, ApiToken.objects.filter(user=other).first().pk, own=True)
+    kinds["reply_file"] = Kind((kinds["escalation"].a, 999999))  # no reply with files in this world
     kinds["job"] = Kind(jobs, other_job.pk, own=True)
-    return MatrixWorld(w, kinds, {("office_admin", False): admin_client})
+    return MatrixWorld(w, kinds, clients)

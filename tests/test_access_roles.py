@@ -155,7 +155,8 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
     base = tmp_path_factory.mktemp("access")
     with django_db_blocker.unblock(), override_settings(
             MEDIA_ROOT=base / "files", UPLOAD_DIR=base / "uploads", JOBS_DIR=base / "jobs",
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], AUDIT_HEAD_LOG=None):
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], AUDIT_HEAD_LOG=None,
+            TOTP_REQUIRED_ROLES=[], MAX_SESSIONS_PER_USER=0):  # as tests/conftest.py
         from django.core.cache import cache
 
         with transaction.atomic():
@@ -265,8 +266,13 @@ def request(client: Client, method: str, url: str, body=None) -> tuple[int, str,
     return status, where, writes(ctx.captured_queries)
 
 
+# Sent to log in, or to the second factor first: not through (a session that has not passed its
+# second factor must not count as an answer).
+NOT_THROUGH = (LOGIN, "/accounts/2fa/")
+
+
 def refused(status: int, where: str) -> bool:
-    return status in (401, 403, 404) or (300 <= status < 400 and where.startswith(LOGIN))
+    return status in (401, 403, 404) or (300 <= status < 400 and where.startswith(NOT_THROUGH))
 
 
 def answered(status: int, where: str) -> bool:
@@ -326,7 +332,7 @@ def verdict(expected: str, method: str, status: int, where: str, wrote: list[str
     turned away with a message and a redirect, provided it wrote nothing."""
     if expected == "answer":
         return answered(status, where), False
-    if method != "get" and not wrote and 300 <= status < 400 and not where.startswith(LOGIN):
+    if method != "get" and not wrote and 300 <= status < 400 and not where.startswith(NOT_THROUGH):
         return True, True
     return refused(status, where) and not wrote, False
 
@@ -350,8 +356,8 @@ def run(matrix: MatrixWorld, persona: str, api: bool) -> list[str]:
             TOTALS[f"{which} {expected}"] += 1
             seen.append({"key": key, "method": method, "url": url, "which": which, "status": status,
                          "where": where, "persona": persona, "wrote": wrote})
-            if rule.lands_on_login and expected == "answer" and where.startswith(LOGIN):
-                status, where = 200, ""  # the login page is this route's answer (logging out)
+            if rule.lands_on_login and expected == "answer" and where.startswith(NOT_THROUGH):
+                status, where = 200, ""  # the login or second-factor page is this route's answer
             ok, soft = verdict(expected, method, status, where, wrote)
             if soft:
                 TOTALS["soft refusals"] += 1
