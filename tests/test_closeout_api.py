@@ -47,8 +47,18 @@ def test_the_path_through_the_api(world):
     assert api(world, "reporter_b").get("/api/v1/closeouts?status=").json()["count"] == 0
 
 
-def test_objections_from_the_public_without_a_token(world, settings):
+def public_notice(world):
+    """A close-out in notice of a task the office disclosed (the portal shows its notice)."""
+    from tests.listing import _disclose
+
     closeout = through_notice(world, assessed(world))
+    _disclose("campaign", [world.campaign.pk])
+    _disclose("task", [closeout.task_id])
+    return closeout
+
+
+def test_objections_from_the_public_without_a_token(world, settings):
+    closeout = public_notice(world)
     public = Client()
     response = post(public, f"/api/v1/public/closeouts/{closeout.pk}/objections",
                     {"content": "排污口仍在使用。", "name": "李四", "phone": "13900001111"})
@@ -74,13 +84,22 @@ def test_objections_from_the_public_without_a_token(world, settings):
 
 def test_public_objections_are_rate_limited_per_address(world, settings):
     settings.PUBLIC_OBJECTION_RATE = 2
-    closeout = through_notice(world, assessed(world))
+    closeout = public_notice(world)
     public = Client(REMOTE_ADDR="10.0.0.9")
     codes = [post(public, f"/api/v1/public/closeouts/{closeout.pk}/objections", {"content": f"第{i}条异议内容"}).status_code
              for i in range(3)]
     assert codes == [201, 201, 429] and Objection.objects.count() == 2
     other = Client(REMOTE_ADDR="10.0.0.10")
     assert post(other, f"/api/v1/public/closeouts/{closeout.pk}/objections", {"content": "另一地址的异议"}).status_code == 201
+
+
+def test_no_objection_to_the_notice_of_an_undisclosed_task(world):
+    """The portal does not show the notice of a task the office has not disclosed; the public
+    operation does not take objections to it either (nor tells that it exists)."""
+    closeout = through_notice(world, assessed(world))
+    response = post(Client(), f"/api/v1/public/closeouts/{closeout.pk}/objections", {"content": "排污口仍在使用。"})
+    assert response.status_code == 404 and Objection.objects.count() == 0
+    assert Client().get(f"/gongkai/notices/{closeout.pk}/").status_code == 404
 
 
 def test_look_back_through_the_api(world):

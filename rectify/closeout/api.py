@@ -14,7 +14,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from rectify.closeout import selectors, services
+from rectify.closeout import scope, selectors, services
 from rectify.closeout.models import Closeout, CloseoutStatus, Standard, Verdict, Verifier
 from rectify.closeout.workflows import BULK_ACTIONS, CLOSEOUT_FLOW
 from rectify.core.middleware import client_ip
@@ -390,7 +390,8 @@ def file_objection(request, closeout_id: int, payload: PublicObjectionIn):
         _throttle(request, "objection")
     except PermissionDenied as exc:
         return Status(429, {"detail": str(exc)})
-    closeout = Closeout.objects.filter(pk=closeout_id, status=CloseoutStatus.IN_NOTICE).first()
+    # the notices the portal shows, no others: an undisclosed task's close-out is not public
+    closeout = scope.notices_open_to_public(Closeout.objects.filter(pk=closeout_id)).first()
     if closeout is None:
         raise Http404
     objection = services.file_objection(closeout=closeout, content=payload.content, name=payload.name,

@@ -15,3 +15,9 @@ verification_failed = Hook(
     "handler(closeout) -> object | None — 核查 found that the completion a unit reported is not true "
     "(verify_fail); runs inside the transition's transaction. Accountability proposes a case.",
 )
+
+public_notices = Hook(
+    "closeout.public_notices",
+    "handler() -> Q — the close-outs whose notice the public may see and object to (disclosure: those of "
+    "published tasks). Without a handler no notice is public: the public objection operation fails closed.",
+)

@@ -148,3 +148,18 @@ def visible_lookback_files(queryset: QS, user: Viewer) -> QS:
     from rectify.closeout.models import LookBackCheck
 
     return queryset.filter(lookback_check__in=visible_lookback_checks(LookBackCheck.objects.all(), user).values("pk"))
+
+
+def notices_open_to_public(queryset: QS) -> QS:
+    """Close-outs in notice (公示) that the public may object to: those the portal shows (the
+    disclosure app says which, through ``closeout.hooks.public_notices``); none if nobody says."""
+    from rectify.closeout.hooks import public_notices
+    from rectify.closeout.models import CloseoutStatus
+
+    conditions = public_notices()
+    if not conditions:
+        return queryset.none()
+    condition = Q()
+    for q in conditions:
+        condition &= q
+    return queryset.filter(condition, status=CloseoutStatus.IN_NOTICE)

@@ -244,6 +244,11 @@ def recent_summaries(limit: int = 50) -> list[dict]:
     return rows[:limit]
 
 
+def public_notice_q() -> Q:
+    """For ``closeout.hooks.public_notices``: a close-out's notice is public when its task is."""
+    return public_task_q("task__")
+
+
 def published_notices() -> QuerySet:
     """Close-out notices (销号公示) under way, of published tasks."""
     from rectify.closeout.models import Closeout, CloseoutStatus
