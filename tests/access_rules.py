@@ -235,6 +235,7 @@ WEB: dict[str, Rule] = {
     "portal:task_history": Rule("portal_task", get=("public",), post=None),
     "portal:task_list": Rule(None, get=("public",), post=None),
     "reports:campaign": Rule("campaign", get=("office",), post=("office",)),
+    "reports:deadlines": Rule("campaign", get=None, post=("office",)),
     "reports:dossier": Rule("campaign", get=None, post=("office",)),
     "reports:generate": Rule("campaign", get=None, post=("office",)),
     "reports:index": Rule(None, get=("office",), post=("office",)),
@@ -243,6 +244,7 @@ WEB: dict[str, Rule] = {
     "reports:task_dossier": Rule("task", get=None, post=("office",)),
     "reserve:detail": Rule("project", get=("office", "unit", "leader"), post=("office", "unit", "leader")),
     "reserve:edit": Rule("project", get=("office",), post=("office",)),
+    "reserve:evidence": Rule("project_evidence", get=(), post=None),  # no progress evidence in this world: only refusals are checked
     "reserve:export": Rule(None, get=("any",), post=("any",)),
     "reserve:import": Rule(None, get=("office",), post=("office",)),
     "reserve:list": Rule(None, get=("any",), post=("any",)),

@@ -262,6 +262,7 @@ def build() -> MatrixWorld:  # noqa: PLR0915 - one object of each kind, in one p
     projects = [Project.objects.create(office=w.office, code=f"P-{n}", name="项目", county=c, responsible_unit=c)
                 for n, c in enumerate((w.county_a, w.county_b), 1)]
     kinds["project"] = Kind(projects[0].pk, projects[1].pk)
+    kinds["project_evidence"] = Kind(999999)  # no reported progress with files in this world
     kinds["project_action"] = Kind((projects[0].pk, "prepare"), (projects[1].pk, "prepare"))
 
     # own objects: a reminder and a background job of every persona

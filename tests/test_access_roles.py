@@ -3,7 +3,7 @@ operation, for every role and the anonymous visitor, with an object inside the v
 one outside it.
 
 The expectations are declared in tests/access_rules.py, one line per route; a route that is not
-declared there fails ``test_every_route_is_declared`` (so a new view cannot ship without saying who
+declared there fails ``test_check_09_every_route_is_declared`` (so a new view cannot ship without saying who
 may open it). For each declared route and each persona of tests/access_world.py:
 
 - with the in-scope object (A): a role the line allows must be answered (2xx/3xx for a GET; for a
@@ -123,7 +123,7 @@ def undeclared(web: dict[str, Route], api: dict[str, Route], web_rules: dict, ap
     return lines
 
 
-def test_every_route_is_declared():
+def test_check_09_every_route_is_declared():
     lines = undeclared(web_routes(), api_routes(), WEB, API)
     assert not lines, "\n".join(lines)
 
