@@ -74,9 +74,9 @@ def test_check_13_a_production_install_has_no_account_until_createadmin(tmp_path
 def test_check_17_a_raw_dump_of_the_database_holds_no_personal_plaintext(world, settings):
     """An objector's name and phone (the personal data the portal collects) are SM4-encrypted:
     reading every row of every table raw, as a database owner would, finds neither."""
-    from tests.test_closeout import assessed, through_notice
+    from tests.test_closeout_api import public_notice
 
-    closeout = through_notice(world, assessed(world))
+    closeout = public_notice(world)
     name, phone = "欧阳明远", "13987654321"
     response = Client().post(f"/api/v1/public/closeouts/{closeout.pk}/objections",
                              json.dumps({"content": "排污口夜间仍在排放。", "name": name, "phone": phone}),
