@@ -39,6 +39,7 @@ def test_every_check_has_a_test_or_a_documented_deployment_reason():
 
 def _run_cli(args: list[str], data_dir: Path, **env) -> subprocess.CompletedProcess:
     environ = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "DATABASE_URL": "", **env}
+    environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set in-process by the browser tests; never in a deployment
     return subprocess.run([sys.executable, "-m", "rectify.cli", *args], cwd=ROOT, env=environ,
                           capture_output=True, text=True, timeout=180)
 
