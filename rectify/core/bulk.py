@@ -50,12 +50,12 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     """INSERT ``rows`` (tuples in the order of ``columns``, attribute names such as ``task_id``)
     into ``model``'s table; returns how many. Values are Python values (date, aware datetime,
     dict/list for JSON, bool, None). A concrete field not named gets its default (the primary key
-    is left to the database unless named); ``auto_now`` fields must be named."""
+    and generated columns are left to the database unless named); ``auto_now`` fields must be named."""
     connection = connections[router.db_for_write(model)]
     fields = {f.attname: f for f in model._meta.concrete_fields}
     names = list(columns)
     defaults = [(f.attname, f.get_default()) for f in model._meta.concrete_fields
-                if f.attname not in names and not f.primary_key]
+                if f.attname not in names and not f.primary_key and not f.generated]
     for name, value in defaults:
         if value is None and not fields[name].null:
             raise ValueError(f"insert_rows: {model._meta.label}.{name} has no default; name it")

@@ -127,6 +127,18 @@ class Task(models.Model):
     # stored only so that the ledger can filter and sort by it. Never typed in.
     progress_status = models.CharField(_("进度状态"), max_length=20, blank=True, db_index=True)
     warning_colour = models.CharField(_("预警颜色"), max_length=10, blank=True)
+    # The ledger's default order (sort=warning, 预警优先): red, yellow, blue, none, and within a colour
+    # the dated tasks before those without a deadline (NULLS LAST, folded in so that one index
+    # serves it on both databases). The database keeps it from the two columns, so every write
+    # path (form, import, status refresh, bulk tools) leaves it right.
+    warning_rank = models.GeneratedField(
+        expression=models.Case(
+            *[models.When(warning_colour=colour, deadline__isnull=dated, then=models.Value(rank))
+              for colour, base in (("red", 0), ("yellow", 2), ("blue", 4))
+              for dated, rank in ((False, base), (True, base + 1))],
+            models.When(deadline__isnull=True, then=models.Value(7)),
+            default=models.Value(6)),
+        output_field=models.PositiveSmallIntegerField(), db_persist=True)
     expected_percent = models.PositiveSmallIntegerField(_("序时进度"), null=True, blank=True)
     actual_percent = models.PositiveSmallIntegerField(_("实际进度"), null=True, blank=True)
     status_reasons = models.JSONField(_("状态说明"), default=list, blank=True)
@@ -165,6 +177,9 @@ class Task(models.Model):
             models.Index(fields=["updated_at", "id"], name="task_updated_idx"),
             # ledger list sorted by title (sort=title)
             models.Index(fields=["title", "id"], name="task_title_idx"),
+            # ledger list in its default order, worst warning first (sort=warning), page 1 read in
+            # index order and stopped at LIMIT
+            models.Index(fields=["warning_rank", "deadline", "code", "id"], name="task_warning_idx"),
             # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links)
             models.Index(fields=["warning_colour"], name="task_colour_idx"),
         ]

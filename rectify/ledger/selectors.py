@@ -20,9 +20,9 @@ from rectify.orgs.scope import in_any_tree, in_tree
 # Each sort ends on a unique key (pages never overlap) and, but for colour and progress, is the
 # order of an index (Task.Meta.indexes), so page 1 reads 50 rows, not the ledger.
 SORTS = {
-    # the list's default: worst warning first (red, yellow, blue, none), then the nearest deadline —
-    # an office's working order. Like colour and progress, it sorts the filtered rows.
-    "warning": ("colour_rank", "deadline", "code", "id"),
+    # the list's default: worst warning first (red, yellow, blue, none; undated last within a
+    # colour), then the nearest deadline: an office's working order (task_warning_idx)
+    "warning": ("warning_rank", "deadline", "code", "id"),
     "code": ("campaign_id", "code"),  # task_code_unique_in_campaign
     "-code": ("-campaign_id", "-code"),
     "deadline": ("deadline", "code", "id"),  # task_deadline_idx
@@ -108,12 +108,17 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
 
 
 def with_list_data(qs: QuerySet) -> QuerySet:
-    """What a list row shows, for the rows of one page only: the campaign and leader joined, unit
+    """What a list row shows, for the rows of one page only: the leader joined, the campaign and unit
     roles prefetched, measure counts as correlated subqueries (no GROUP BY: the database stops at
     LIMIT instead of grouping the whole ledger)."""
     measures = Measure.objects.filter(task=OuterRef("pk"))
-    return (qs.select_related("campaign", "leader")
-            .prefetch_related(Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")
+    # The campaign is prefetched (one query for the page's few campaigns), not joined: an INNER JOIN
+    # lets the planner drive the query from the campaign table, read every task of the visible
+    # campaigns and sort them before LIMIT, instead of walking the sort's index and stopping at 50
+    # rows (at 25,000 tasks: 48 ms against under 1 ms on SQLite). The leader is a LEFT JOIN, which
+    # keeps the task table first.
+    return (qs.select_related("leader")
+            .prefetch_related("campaign", Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")
                                        .order_by("role", "ordinal", "id")))
             .annotate(measure_count=subquery_count(measures),
                       measures_done=subquery_count(measures.filter(done=True))))

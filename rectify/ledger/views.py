@@ -18,6 +18,7 @@ from rectify.core.paging import list_page
 from rectify.ledger import list_options, selectors, services
 from rectify.ledger.forms import MeasureFormSet, TaskFilterForm, TaskForm, measures_from
 from rectify.ledger.models import Campaign, UnitRole
+from rectify.ledger.rows import render_rows
 from rectify.ledger.scope import can_create_tasks
 
 PAGE_SIZES = {"20", "50", "100", "200"}
@@ -102,7 +103,8 @@ def task_list(request):
         task.lead_names = "、".join(names.get(UnitRole.LEAD_SUPERVISOR, []))
     current = list_options.clean_query(request.GET.urlencode())
     return render(request, "ledger/task_list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "can_create": can_create_tasks(request.user),
+        "form": form, "page": page, "rows": render_rows(page, preference.shown_columns()),
+        "query": query.urlencode(), "can_create": can_create_tasks(request.user),
         "export_query": request.GET.urlencode(), "current_query": current,
         "active_filters": _active_filters(form), "filter_errors": form.is_bound and not form.is_valid(),
         "columns": preference.shown_columns(), "two_line": preference.two_line,

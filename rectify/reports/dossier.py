@@ -72,7 +72,7 @@ def row(obj: models.Model) -> dict[str, Any]:
     """A record's own fields (foreign keys as ids), personal data (encrypted fields) left out."""
     out: dict[str, Any] = {}
     for f in obj._meta.concrete_fields:
-        if isinstance(f, EncryptedTextField):
+        if isinstance(f, EncryptedTextField) or f.generated:  # generated: derived by the database
             continue
         out[f.attname] = jsonable(getattr(obj, f.attname))
     return out
