@@ -85,3 +85,24 @@ def test_the_default_order_follows_every_write_path(ledger):
     reds = Task.objects.filter(warning_colour="red").count()
     ordered = list(task_queryset(office, TaskFilter(sort="warning")).values_list("code", "warning_colour"))
     assert ordered[reds - 1] == ("P-001", "red") and ordered[reds][1] == "yellow"
+
+
+@pytest.mark.parametrize("query", ["", "county={county}&unit={county}&campaign={campaign}", "unit=abc&county=999999"])
+def test_unit_filters_read_as_rows_give_the_same_markup_as_instances(ledger, query):
+    """The ledger's filter selects (every unit of a province) are read as (pk, name) rows, not model
+    instances; the markup, the selected option and the empty choice are those of the general path."""
+    from rectify.core.forms import FastSelect
+    from rectify.ledger.forms import TaskFilterForm
+    from rectify.ledger.selectors import campaigns_for
+
+    office = ledger.users["office_admin"]
+    data = dict(part.split("=") for part in query.format(county=ledger.county_a.pk,
+                                                         campaign=ledger.campaign.pk).split("&") if part)
+    fast = TaskFilterForm(data or None, campaigns=campaigns_for(office))
+    general = TaskFilterForm(data or None, campaigns=campaigns_for(office))
+    for name in ("campaign", "unit", "county", "lead"):
+        general.fields[name].widget = FastSelect(choices=general.fields[name].widget.choices)
+        assert fast.fields[name].widget.label_field == "name"
+        assert str(fast[name]) == str(general[name])
+    if data.get("county", "").isdigit() and int(data["county"]) == ledger.county_a.pk:
+        assert f'<option value="{ledger.county_a.pk}" selected>{ledger.county_a.name}</option>' in str(fast["county"])

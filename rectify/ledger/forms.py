@@ -23,15 +23,15 @@ class TaskFilterForm(ZhForm):
     q = forms.CharField(label=_("关键词"), required=False,
                         widget=forms.TextInput(attrs={"placeholder": _("编号、名称、问题描述、目标"), "type": "search"}))
     campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"),
-                                      widget=FastSelect)
+                                      widget=FastSelect(label_field="name"))
     category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
     # every unit and county of the tree: FastSelect, not a template per option
     unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"),
-                                  widget=FastSelect)
+                                  widget=FastSelect(label_field="name"))
     county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"),
-                                    widget=FastSelect)
+                                    widget=FastSelect(label_field="name"))
     lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"),
-                                  widget=FastSelect)
+                                  widget=FastSelect(label_field="name"))
     status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
                                         choices=[("", _("全部")), *STATUS_LABELS.items()])
