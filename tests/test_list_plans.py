@@ -70,6 +70,14 @@ def test_each_indexed_sort_reads_its_index_and_stops_at_the_page(ledger, sort):
         assert not top.lstrip(" ->").startswith("Sort"), plan
 
 
+def test_the_status_filter_in_default_order_reads_its_index(ledger):
+    office = ledger.users["office_admin"]
+    plan = plan_of(with_list_data(task_queryset(office, TaskFilter(sort="warning", status="active")))[:50])
+    assert "task_status_warning_idx" in plan, plan
+    if connection.vendor == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
 def test_the_default_order_follows_every_write_path(ledger):
     """warning_rank is kept by the database: a bulk UPDATE that bypasses the model moves the task."""
     office = ledger.users["office_admin"]

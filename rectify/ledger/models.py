@@ -167,6 +167,9 @@ class Task(models.Model):
             models.Index(fields=["campaign", "code", "id"], name="task_list_idx"),
             # ledger list filtered by status and deadline
             models.Index(fields=["status", "deadline"], name="task_status_deadline_idx"),
+            # ledger list filtered by status (台账状态, most often 整改中) in its default order: page 1
+            # read in index order instead of sorting every active task (100 ms → 1 ms at 25k tasks)
+            models.Index(fields=["status", "warning_rank", "deadline", "code", "id"], name="task_status_warning_idx"),
             # ledger list filtered by category (问题类别)
             models.Index(fields=["category"], name="task_category_idx"),
             # ledger filter "销号阶段" and the close-out list by stage
