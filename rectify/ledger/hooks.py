@@ -33,6 +33,7 @@ timeline_hidden = Hook(
 tasks_saved = Hook(
     "ledger.tasks_saved",
     "handler(task_ids) — tasks were created or edited (the form, the API, an Excel import); runs "
-    "inside the writing transaction. Supervision recomputes their derived progress status, so a "
+    "inside the writing transaction for one task, and right after it for a bulk write (an import's "
+    "write lock is not held for it). Supervision recomputes their derived progress status, so a "
     "new task shows it at once.",
 )
