@@ -150,6 +150,8 @@ def sql_floor(client, url: str, reps: int, headers: dict | None = None) -> tuple
 
 
 def pages(table: Table, ctx: dict, reps: int) -> None:
+    from django.test import Client
+
     client, token = ctx["client"], ctx["token"]
     api = {"Authorization": f"Bearer {token}"}
     f = ctx["filters"]
@@ -173,8 +175,10 @@ def pages(table: Table, ctx: dict, reps: int) -> None:
         ("round table (current round)", f"/dispatch/rounds/{ctx['round']}/", None, client),
         ("report list: missing", f"/dispatch/reports/?round={ctx['round']}&bucket=missing", None, client),
         ("escalation board (督办台账)", "/supervision/", None, client),
-        ("battle map (挂图作战)", None, None, None),
-        ("public portal (信息公开)", None, None, None),
+        ("battle map page (挂图作战)", "/board/", None, client),
+        ("battle map data (/board/data.json)", "/board/data.json", None, client),
+        ("public portal: task list (anonymous)", "/gongkai/tasks/", None, Client()),
+        ("public portal: overview (anonymous)", "/gongkai/", None, Client()),
         ("API /tasks?limit=50", "/api/v1/tasks?limit=50", api, client),
         ("API /tasks last offset", f"/api/v1/tasks?limit=50&offset={ctx['last_offset']}", api, client),
         ("API /reports?round", f"/api/v1/reports?round={ctx['round']}&limit=50", api, client),

@@ -44,8 +44,10 @@ class FastSelect(forms.Select):
         return mark_safe("".join(parts))  # noqa: S308 — every value above is escaped
 
     def _render_rows(self, name, value, attrs, queryset):
+        from html import escape  # Django's escape is this one behind a lazy-text wrapper: labels here are str
+
         from django.forms.utils import flatatt
-        from django.utils.html import conditional_escape, escape
+        from django.utils.html import conditional_escape
         from django.utils.safestring import mark_safe
 
         # the same markup as the general path (Select.get_context: attributes, the empty choice, ' selected')
