@@ -119,6 +119,8 @@ def with_list_data(qs: QuerySet) -> QuerySet:
     # keeps the task table first.
     return (qs.select_related("leader")
             .prefetch_related("campaign", Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit")
+                                       # a row shows each unit's role and name only
+                                       .only("task_id", "role", "ordinal", "unit_id", "unit__name")
                                        .order_by("role", "ordinal", "id")))
             .annotate(measure_count=subquery_count(measures),
                       measures_done=subquery_count(measures.filter(done=True))))
