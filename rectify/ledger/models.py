@@ -125,7 +125,7 @@ class Task(models.Model):
     version = models.PositiveIntegerField(_("版本"), default=1)
     # Derived by rectify.supervision.status from the record (deadline, accepted reports, measures);
     # stored only so that the ledger can filter and sort by it. Never typed in.
-    progress_status = models.CharField(_("进度状态"), max_length=20, blank=True, db_index=True)
+    progress_status = models.CharField(_("进度状态"), max_length=20, blank=True)
     warning_colour = models.CharField(_("预警颜色"), max_length=10, blank=True)
     # The ledger's default order (sort=warning, 预警优先): red, yellow, blue, none, and within a colour
     # the dated tasks before those without a deadline (NULLS LAST, folded in so that one index
@@ -168,10 +168,15 @@ class Task(models.Model):
             # ledger list filtered by status and deadline
             models.Index(fields=["status", "deadline"], name="task_status_deadline_idx"),
             # ledger list filtered by status (台账状态, most often 整改中) in its default order: page 1
-            # read in index order instead of sorting every active task (100 ms → 1 ms at 25k tasks)
-            models.Index(fields=["status", "warning_rank", "deadline", "code", "id"], name="task_status_warning_idx"),
-            # ledger list filtered by category (问题类别)
-            models.Index(fields=["category"], name="task_category_idx"),
+            # read in index order instead of sorting every active task (100 ms → 1 ms at 25k tasks);
+            # the trailing campaign makes the filtered count index-only (the scope's campaign_id IN)
+            models.Index(fields=["status", "warning_rank", "deadline", "code", "id", "campaign"],
+                         name="task_status_warning_idx"),
+            # ledger list filtered by category (问题类别), and its count index-only with the scope's
+            # campaign_id IN (…) (30 → 4 ms at 25k tasks, each filter below likewise)
+            models.Index(fields=["category", "campaign"], name="task_category_idx"),
+            # ledger list filtered by progress status (进度状态) and its count
+            models.Index(fields=["progress_status", "campaign"], name="task_progress_idx"),
             # ledger filter "销号阶段" and the close-out list by stage
             models.Index(fields=["closeout_stage", "deadline"], name="task_closeout_stage_idx"),
             # ledger list sorted by deadline (sort=deadline / -deadline), and deadline_from/_to ranges
@@ -184,7 +189,7 @@ class Task(models.Model):
             # index order and stopped at LIMIT
             models.Index(fields=["warning_rank", "deadline", "code", "id"], name="task_warning_idx"),
             # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links)
-            models.Index(fields=["warning_colour"], name="task_colour_idx"),
+            models.Index(fields=["warning_colour", "campaign"], name="task_colour_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from rectify.core.models import Event
@@ -75,24 +75,26 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
         qs = qs.filter(deadline__gte=f.deadline_from)
     if f.deadline_to:
         qs = qs.filter(deadline__lte=f.deadline_to)
+    # Unit filters as id IN (the unit's task ids): the database starts from the unit's rows in the
+    # task-unit index and sorts the few tasks it finds. As EXISTS per task it walked the ledger in
+    # sort order until 50 matched: a county holding 88 of 25,000 tasks cost 80–114 ms a page.
     if f.unit:
-        qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit_id=f.unit)))
+        qs = qs.filter(pk__in=TaskUnit.objects.filter(unit_id=f.unit).values("task_id"))
     if f.lead:
-        qs = qs.filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit_id=f.lead,
-                                                      role=UnitRole.LEAD_SUPERVISOR)))
+        qs = qs.filter(pk__in=TaskUnit.objects.filter(unit_id=f.lead, role=UnitRole.LEAD_SUPERVISOR).values("task_id"))
     if f.county:
         county = Unit.objects.filter(pk=f.county).only("path").first()
         if county is None:
             return qs.none()
-        qs = qs.filter(Exists(TaskUnit.objects.filter(in_tree("unit", county), task=OuterRef("pk"),
-                                                      role=UnitRole.RESPONSIBLE)))
+        qs = qs.filter(pk__in=TaskUnit.objects.filter(in_tree("unit", county), role=UnitRole.RESPONSIBLE)
+                       .values("task_id"))
     if f.my_counties:
         prefixes = my_county_prefixes(user)
         if prefixes is not None:  # None: the user's scope already is every county they see
             if not prefixes:
                 return qs.none()
-            qs = qs.filter(Exists(TaskUnit.objects.filter(in_any_tree("unit", prefixes), task=OuterRef("pk"),
-                                                          role=UnitRole.RESPONSIBLE)))
+            qs = qs.filter(pk__in=TaskUnit.objects.filter(in_any_tree("unit", prefixes), role=UnitRole.RESPONSIBLE)
+                           .values("task_id"))
     if f.q:
         for word in f.q.split()[:5]:
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
