@@ -30,7 +30,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 0  # 0: one per core
-    threads: int = 0  # 0: 4 per gunicorn worker, 8 for waitress
+    threads: int = 0  # 0: per gunicorn worker 2 on SQLite, 4 on PostgreSQL; 8 for waitress
     tick_minutes: int | None = 10  # None: no tick (production runs `rectify tick` from cron)
     server: str = "auto"  # auto | gunicorn | waitress
     worker: bool = True  # one background-job worker (`rectify worker`) beside the server
@@ -96,7 +96,10 @@ def _gunicorn(options: ServeOptions) -> int:
     from gunicorn.app.base import BaseApplication
 
     workers = options.workers or default_workers()
-    threads = options.threads or 4
+    # Threads cover waits on the database server; on SQLite the data is in the process, a page is
+    # CPU-bound Python, and 4 threads per process only took turns on the GIL (ledger list at 25,000
+    # tasks: 25 req/s with 4, 29 with 1 or 2; bench/run.py's load).
+    threads = options.threads or (2 if connections["default"].vendor == "sqlite" else 4)
     tick: dict[str, subprocess.Popen] = {}
 
     def when_ready(arbiter):

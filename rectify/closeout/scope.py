@@ -15,19 +15,15 @@ from __future__ import annotations
 from django.db.models import Q
 
 from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
-from rectify.ledger.models import Task, UnitRole
-from rectify.ledger.scope import leads_task, responsible_for
+from rectify.ledger.models import UnitRole
+from rectify.ledger.scope import leads_task, on_visible_task, responsible_for
 from rectify.orgs.scope import in_tree, unit_within
-
-
-def _visible_task_ids(user: Viewer):
-    return Task.objects.visible_to(user).values("pk")
 
 
 def visible_closeouts(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
-    return queryset.filter(task__in=_visible_task_ids(user))
+    return queryset.filter(on_visible_task(user))
 
 
 def visible_policies(queryset: QS, user: Viewer) -> QS:
@@ -87,7 +83,7 @@ def took_part_in_initial_review(user: Viewer, closeout) -> bool:
 def visible_objections(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
-    return queryset.filter(closeout__task__in=_visible_task_ids(user))
+    return queryset.filter(on_visible_task(user, "closeout__task"))
 
 
 def contact_visibility(user: Viewer, objection) -> str:
@@ -121,7 +117,7 @@ def visible_lookback_checks(queryset: QS, user: Viewer) -> QS:
         return queryset.none()
     if is_office(user):
         return queryset.filter(in_tree("lookback__campaign__office", user.unit))
-    condition = Q(task__in=_visible_task_ids(user))
+    condition = Q(on_visible_task(user))
     if user.role == Role.SUPERVISOR and user.unit_id:
         condition |= in_tree("assigned_unit", user.unit)
     return queryset.filter(condition)

@@ -16,15 +16,14 @@ Evidence: whoever sees the report sees its files.
 from __future__ import annotations
 
 from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
-from rectify.ledger.models import Task
-from rectify.ledger.scope import leads_task
+from rectify.ledger.scope import leads_task, on_visible_task
 from rectify.orgs.scope import in_tree, unit_within
 
 
 def visible_reports(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
-    queryset = queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
+    queryset = queryset.filter(on_visible_task(user))
     if user.role in UNIT_ROLES:
         if user.unit is None:
             return queryset.none()

@@ -9,15 +9,14 @@ Status flips (预警颜色变化) are seen with the task.
 from __future__ import annotations
 
 from rectify.core.roles import QS, UNIT_ROLES, Viewer, is_active_user
-from rectify.ledger.models import Task
-from rectify.ledger.scope import leads_task
+from rectify.ledger.scope import leads_task, on_visible_task
 from rectify.orgs.scope import in_tree, unit_within
 
 
 def visible_escalations(queryset: QS, user: Viewer) -> QS:
     if not is_active_user(user):
         return queryset.none()
-    queryset = queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
+    queryset = queryset.filter(on_visible_task(user))
     if user.role in UNIT_ROLES:
         if user.unit is None:
             return queryset.none()
@@ -40,4 +39,4 @@ def closes(user: Viewer, escalation) -> bool:
 
 
 def visible_flips(queryset: QS, user: Viewer) -> QS:
-    return queryset.filter(task__in=Task.objects.visible_to(user).values("pk"))
+    return queryset.filter(on_visible_task(user))
