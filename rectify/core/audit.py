@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -323,7 +324,6 @@ def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str, int]]:
     columns = ", ".join(f"CAST({quote(column[n])} AS TEXT)" if sqlite and n == "created_at" else quote(column[n])
                         for n in names)
     canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-    loads, dumps = _fast_json()
     key_version = 1
     link = _hmac_hex(load_key("chain_key", key_version))
     with connection.chunked_cursor() as cursor:
@@ -343,11 +343,11 @@ def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str, int]]:
                     payload["created_at"] = _canonical_time(created)
                 for name in ("before", "after"):
                     if isinstance(payload[name], str):
-                        payload[name] = loads(payload[name])
+                        payload[name] = json.loads(payload[name])
                 if sqlite:
                     payload["success"] = bool(payload["success"])
                 try:
-                    text = dumps(payload)
+                    text = _fast_canonical(payload)
                 except (TypeError, ValueError, OverflowError):  # e.g. an integer past 64 bits: the exact path
                     text = canonical(payload).encode("utf-8")
                 row = payload
@@ -359,19 +359,12 @@ def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str, int]]:
                     link = _link_for(key_version, row["seq"])
 
 
-def _fast_json() -> tuple[Callable[[str], Any], Callable[[Any], bytes]]:
-    """JSON decode and canonical encode for the verifier's fast path: encoding by orjson when installed (its
-    sorted compact UTF-8 output is the canonical text byte for byte on the values events hold;
-    a link it got wrong would only send that event to the exact path, never pass a bad one),
-    else the standard library's."""
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is a dependency; kept working without it
-        encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-        return json.loads, lambda payload: encode(payload).encode("utf-8")
-    option = orjson.OPT_SORT_KEYS
-    # decoding stays the standard library's: orjson reads an integer past 64 bits as a float
-    return json.loads, lambda payload: orjson.dumps(payload, option=option)
+def _fast_canonical(payload: dict[str, Any]) -> bytes:
+    """The canonical text of a link for the verifier's fast path, written by orjson: its sorted,
+    compact UTF-8 output is :func:`event_digest`'s text byte for byte on the values events hold; a
+    link it got wrong would only send that event to the exact path, never pass a bad one. (Decoding
+    stays the standard library's: orjson reads an integer past 64 bits as a float.)"""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 def _hmac_hex(key: bytes) -> Callable[[bytes], str]:
