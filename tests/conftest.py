@@ -54,6 +54,9 @@ def fresh_cache(request):
 
         request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
         cache.clear()
+        from django.core.cache import caches
+
+        caches["board"].clear()  # per-process memory: a test's figures never serve the next test
     yield
 
 

@@ -169,3 +169,29 @@ def test_the_boards_escalations_and_objections_are_their_own_scope(world, person
     assert set(on_board_tasks(Objection.objects.all(), user, tasks, task_field="closeout__task")) == set(
         Objection.objects.visible_to(user))
     assert not on_board_tasks(Escalation.objects.all(), world.users["reporter_a"], tasks).exists()
+
+
+def test_the_figures_are_kept_until_the_chain_moves(world):
+    """A province's figures cost seconds: they are kept per user under the audit chain's head, so a
+    repeat costs one query, and any write (its event moves the head) is in the next answer."""
+    from django.core.cache import caches
+
+    populate(world, 6)
+    office = world.users["office_admin"]
+    client = world.client("office_admin")
+    first = client.get("/board/data.json").json()
+    with CaptureQueriesContext(connection) as ctx:
+        again = client.get("/board/data.json").json()
+    figures = [q["sql"] for q in ctx.captured_queries if "ledger_task" in q["sql"] or "core_event" in q["sql"]]
+    assert again == first
+    assert len(figures) == 1 and "core_event" in figures[0], figures  # the head alone
+    assert client.get("/board/data.json?measure=lagging").json()["measure"] == "lagging"  # not part of the key
+    ledger.create_task(actor=office, campaign=world.campaign, data=ledger.TaskInput(
+        code="B-NEW", title="新增任务", category=Category.WATER, responsible_units=[world.county_b],
+        lead_supervisor=world.dept_env, deadline_kind="long_term"))
+    assert client.get("/board/data.json").json()["total"] == first["total"] + 1
+    # another user's figures are their own, under the same head
+    leader = world.client("leader_a").get("/board/data.json").json()
+    assert leader["total"] == ledger_count(world.users["leader_a"]) != first["total"] + 1
+    caches["board"].clear()
+    assert client.get("/board/data.json").json()["total"] == first["total"] + 1

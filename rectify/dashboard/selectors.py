@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 from typing import Any
 
+from django.core.cache import caches
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.urls import reverse
@@ -43,6 +44,7 @@ DEADLINE_DAYS = 60
 LIST_LIMIT = 12
 ROUNDS = 6
 MATERIALISE_BELOW = 5000  # visible tasks read once as ids below this many (bench/board.py)
+BOARD_CACHE_SECONDS = 600  # an unchanged chain keeps a user's figures this long (memory is the bound)
 
 
 def board_tasks(user) -> QuerySet:
@@ -217,9 +219,30 @@ def county_figures(user, tasks: QuerySet, counties: list[Unit]) -> list[dict]:
 
 
 def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
-    """Everything the board and the map show, for this user's scope."""
+    """Everything the board and the map show, for this user's scope.
+
+    Kept per user under the audit chain's head (``caches["board"]``, as the portal's pages): every
+    write a figure depends on — a task, a report, a status flip, a unit, a user's scope — records
+    its event in the transaction that commits it, so the chain's length and last hash move exactly
+    when a figure may have. A wall screen and the page's minute refresh then cost one indexed query
+    instead of the scope's grouped counts (1.9 s for a province office at 100,000 tasks). Memory of
+    each process by default (the key comes from the database: nothing to invalidate), Redis where
+    configured; never the database (a GET writes nothing)."""
     if not sees_board(user):
         return {}
+    from rectify.core.audit import chain_head
+
+    seq, digest = chain_head()
+    key = f"figures:{seq}:{digest[:16]}:{user.pk}:{today.isoformat()}"
+    store = caches["board"]
+    figures = store.get(key)
+    if figures is None:
+        figures = _board_figures(user, today=today)
+        store.set(key, figures, BOARD_CACHE_SECONDS)
+    return {**figures, "measure": measure if measure in MEASURES else "overdue"}
+
+
+def _board_figures(user, *, today: dt.date) -> dict:
     tasks = board_tasks(user)
     counties = counties_for(user)
     # A scope that is a small part of a large ledger (a city office in a province, a leader) costs a
@@ -232,7 +255,6 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
     total = sum(statuses.values())
     return {
         "today": today.isoformat(),
-        "measure": measure if measure in MEASURES else "overdue",
         "measures": MEASURES,
         "region": region_code(counties),
         "total": total,

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from rectify.core.forms import FastSelect, ZhForm
+from rectify.core.forms import FastSelect, UnitPicker, ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
 from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.ledger.services import MeasureInput, TaskInput
@@ -25,13 +25,14 @@ class TaskFilterForm(ZhForm):
     campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"),
                                       widget=FastSelect(label_field="name"))
     category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
-    # every unit and county of the tree: FastSelect, not a template per option
+    # every unit and county of the tree: a select of them all for a city, a search box past
+    # UNIT_PICKER_LIST_ALL (a province's thousands of units)
     unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"),
-                                  widget=FastSelect(label_field="name"))
+                                  widget=UnitPicker())
     county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"),
-                                    widget=FastSelect(label_field="name"))
+                                    widget=UnitPicker())
     lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"),
-                                  widget=FastSelect(label_field="name"))
+                                  widget=UnitPicker())
     status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
                                         choices=[("", _("全部")), *STATUS_LABELS.items()])
@@ -50,6 +51,11 @@ class TaskFilterForm(ZhForm):
         self.fields["unit"].queryset = _units()
         self.fields["county"].queryset = Unit.objects.filter(kind=UnitKind.COUNTY).order_by("sort_order", "id")
         self.fields["lead"].queryset = Unit.objects.filter(kind=UnitKind.DEPARTMENT).order_by("sort_order", "id")
+
+    @property
+    def picking(self) -> bool:
+        """A unit search typed in the filter did not settle on one unit: keep the panel open."""
+        return any(getattr(self.fields[name].widget, "picking", False) for name in ("unit", "county", "lead"))
 
 
 class TaskForm(ZhForm):
