@@ -39,7 +39,7 @@ def test_past_the_threshold_the_select_lists_only_the_chosen_unit(world):
     html = client.get(LIST).content.decode()
     assert 'name="unit_q"' in html and 'name="county_q"' in html and 'name="lead_q"' in html
     assert re.findall(r"<option[^>]*>", _select(html, "unit")) == ['<option value="" selected>']
-    assert "单位较多，请在左侧输入名称后按回车查找" in html
+    assert "单位较多：在上方输入名称，按回车查找" in html
     # a link naming a unit (the battle map's bars, a saved filter) still shows and applies it
     html = client.get(LIST, {"unit": world.county_b.pk}).content.decode()
     assert f'<option value="{world.county_b.pk}" selected>祁阳市</option>' in _select(html, "unit")

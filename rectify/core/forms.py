@@ -137,7 +137,7 @@ class UnitPicker(FastSelect):
         context_attrs = self.build_attrs(self.attrs, attrs)
         search_id = f"{context_attrs.get('id') or 'id_' + name}_q"
         if not self.query:
-            hint = _("单位较多，请在左侧输入名称后按回车查找")
+            hint = _("单位较多：在上方输入名称，按回车查找")
         elif not found:
             hint = _("没有名称含“%(q)s”的单位") % {"q": self.query}
         elif len(found) > self.SHOWN:
