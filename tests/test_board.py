@@ -195,3 +195,29 @@ def test_the_figures_are_kept_until_the_chain_moves(world):
     assert leader["total"] == ledger_count(world.users["leader_a"]) != first["total"] + 1
     caches["board"].clear()
     assert client.get("/board/data.json").json()["total"] == first["total"] + 1
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "leader_a"])
+def test_the_rounds_chart_counts_the_visible_tasks_at_each_rounds_end(world, persona):
+    """进度走势: per closed round, the status of the tasks this user sees as the round left them (its
+    snapshots) — a leader's rounds are found from the offices of the tasks it sees."""
+    from rectify.dispatch import services as dispatch
+    from rectify.supervision.models import StatusSnapshot
+    from tests.conftest import round_due
+
+    populate(world, 12)
+    admin = world.users["office_admin"]
+    for period in ("2026-01", "2026-02"):
+        rnd, _ = dispatch.open_round(actor=admin, office=world.office, period=period, due_date=round_due(period))
+        dispatch.close_round(actor=admin, rnd=rnd)
+    user = world.users[persona]
+    rounds = selectors.board_data(user, today=timezone.localdate())["rounds"]
+    assert rounds["periods"] == ["2026-01", "2026-02"]
+    visible = set(task_queryset(user, TaskFilter()).values_list("pk", flat=True))
+    for series in rounds["series"]:
+        expected = [StatusSnapshot.objects.filter(round__period=p, status=series["status"], task_id__in=visible).count()
+                    for p in rounds["periods"]]
+        assert series["data"] == expected, series
+    assert sum(sum(s["data"]) for s in rounds["series"]) == 2 * len(visible & set(
+        StatusSnapshot.objects.values_list("task_id", flat=True)))
+    assert 0 < len(visible) < Task.objects.count() or persona == "office_admin"

@@ -13,18 +13,19 @@ import functools
 from typing import Any
 
 from django.core.cache import caches
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from rectify.assessment.models import OPEN_HELP, HelpRequest
 from rectify.closeout.models import Objection, ObjectionStatus
+from rectify.core.roles import is_office
 from rectify.dashboard.geo import GeoError, load_region_geojson
 from rectify.dashboard.scope import board_counties, on_board_tasks, sees_board
 from rectify.dispatch.models import DispatchRound
 from rectify.indicators.selectors import county_attainment
-from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.ledger.models import Campaign, Task, TaskUnit, UnitRole
 from rectify.ledger.progress import STATUS_LABELS, ProgressStatus
 from rectify.orgs.models import Unit
 from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot
@@ -117,8 +118,19 @@ def lead_unit_counts(tasks: QuerySet) -> list[dict]:
 
 def round_progress(user, tasks: QuerySet) -> dict:
     """Status of the visible tasks at the end of each of the last rounds (their snapshots)."""
-    rounds = list(DispatchRound.objects.visible_to(user).filter(snapshots__isnull=False).distinct()
-                  .order_by("-period").values_list("pk", "period")[:ROUNDS])
+    # An office's rounds are those of its tree. Anyone else's (a leader's) are the rounds of the
+    # offices whose campaigns hold the visible tasks: DispatchRound.visible_to asks for a report of a
+    # visible task, which read every report of the ledger (500 ms at 25,000 tasks). Snapshots are
+    # counted for the visible tasks alone either way.
+    if is_office(user):
+        rounds_qs = DispatchRound.objects.visible_to(user)
+    else:
+        offices = Campaign.objects.filter(pk__in=tasks.order_by().values("campaign_id")).values("office_id")
+        rounds_qs = DispatchRound.objects.filter(office__in=offices)
+    # EXISTS per round (one probe of the snapshot index), not a join de-duplicated with DISTINCT:
+    # that read every snapshot of every round (600,000 at 25,000 tasks: 166 ms)
+    rounds = list(rounds_qs.filter(Exists(StatusSnapshot.objects.filter(round=OuterRef("pk"))))
+                  .order_by("-period", "-id").values_list("pk", "period")[:ROUNDS])
     rounds.reverse()
     counts: dict[tuple[int, str], int] = {}
     if rounds:
