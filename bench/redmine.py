@@ -327,11 +327,15 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--skip-install", action="store_true", help="do not check Debian's packages")
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--load-only", action="store_true", help="install and load, measure nothing (e.g. while the "
+                        "machine is busy; measure later with --skip-load)")
     args = parser.parse_args()
     configure(data_dir=args.data_dir, database_url=args.database_url)
     redmine_dir = Path(args.redmine_dir)
     install(redmine_dir, packages=not args.skip_install)
     fields = json.loads((redmine_dir / "fields.json").read_text()) if args.skip_load else load(redmine_dir)
+    if args.load_only:
+        return 0
     rows = filters(fields)
     results = {}
     rport, mport = free_port(), free_port()

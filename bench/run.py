@@ -100,16 +100,19 @@ def pct(values: list[float], q: float) -> float:
 CPU: dict[str, list[float]] = {}  # url → CPU seconds per request of the last timed_get / sql_floor
 
 
-def timed_get(client, url: str, reps: int, headers: dict | None = None) -> tuple[list[float], int]:
+def timed_get(client, url: str, reps: int, headers: dict | None = None, before=None) -> tuple[list[float], int]:
     """Wall seconds of ``reps`` GETs (after two warm-ups), and the last status; the CPU seconds of
     this process per GET go to ``CPU[url]`` (steadier than wall time on a shared machine; on SQLite
-    the queries run in-process, on PostgreSQL the server's share is not in it)."""
+    the queries run in-process, on PostgreSQL the server's share is not in it). ``before()`` runs
+    untimed before each GET (e.g. emptying a cache)."""
     headers = headers or {}
     status = 0
     for _ in range(2):
         status = client.get(url, headers=headers).status_code
     times, cpus = [], []
     for _ in range(reps):
+        if before is not None:
+            before()
         t, cpu = time.perf_counter(), time.process_time()
         response = client.get(url, headers=headers)
         times.append(time.perf_counter() - t)
@@ -125,11 +128,13 @@ def plain(sql: str) -> str:
     return re.sub(r"^\s*DECLARE\s+\S+\s+.*?CURSOR\s+(?:WITH(?:OUT)?\s+HOLD\s+)?FOR\s+", "", sql, flags=re.I | re.S)
 
 
-def sql_floor(client, url: str, reps: int, headers: dict | None = None) -> tuple[list[float], int, int]:
+def sql_floor(client, url: str, reps: int, headers: dict | None = None, before=None) -> tuple[list[float], int, int]:
     """Capture the page's queries once, then time them replayed raw through the cursor."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    if before is not None:
+        before()
     with CaptureQueriesContext(connection) as ctx:
         client.get(url, headers=headers or {})
     sqls = [plain(q["sql"]) for q in ctx.captured_queries]
@@ -176,7 +181,8 @@ def pages(table: Table, ctx: dict, reps: int) -> None:
         ("report list: missing", f"/dispatch/reports/?round={ctx['round']}&bucket=missing", None, client),
         ("escalation board (督办台账)", "/supervision/", None, client),
         ("battle map page (挂图作战)", "/board/", None, client),
-        ("battle map data (/board/data.json)", "/board/data.json", None, client),
+        ("battle map data: figures kept", "/board/data.json", None, client),
+        ("battle map data: figures computed", "/board/data.json?computed", None, client),
         ("public portal: task list (anonymous)", "/gongkai/tasks/", None, Client()),
         ("public portal: overview (anonymous)", "/gongkai/", None, Client()),
         ("API /tasks?limit=50", "/api/v1/tasks?limit=50", api, client),
@@ -185,15 +191,21 @@ def pages(table: Table, ctx: dict, reps: int) -> None:
         ("API /escalations", "/api/v1/escalations?limit=50", api, client),
         ("API /rounds", "/api/v1/rounds", api, client),
     ]
+    def forget_figures() -> None:  # the board's figures are kept per chain head: what a first view costs
+        from django.core.cache import caches
+
+        caches["board"].clear()
+
     for label, url, headers, c in entries:
         if url is None:
             table.add(label, NOT_BUILT)
             continue
-        times, status = timed_get(c, url, reps, headers)
+        before = forget_figures if url.endswith("?computed") else None
+        times, status = timed_get(c, url, reps, headers, before)
         if status != 200:
             table.add(label, f"HTTP {status}")
             continue
-        floor, n, writes = sql_floor(c, url, reps, headers)
+        floor, n, writes = sql_floor(c, url, reps, headers, before)
         wrote = f", {writes} write" if writes else ""
         p50, floor50 = statistics.median(times), statistics.median(floor)
         cpu50, floor_cpu50 = statistics.median(CPU[url]), statistics.median(CPU["floor " + url])

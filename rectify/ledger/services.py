@@ -554,6 +554,13 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     # they are written (about a second) the new tasks show no status; should the process die in
     # between, the daily tick computes them.
     hooks.tasks_saved(task_ids=[done.task.pk for done in by_write.values() if done.task.pk is not None])
+    if creates:
+        # A new task's first status is no change of status (no flip, no event), and these were written
+        # after the import's events: one event marks them, so that the chain's head — which keys the
+        # battle map's kept figures — moves once they are in.
+        with transaction.atomic():
+            record_event(actor_name="系统（状态计算）", action="task_statuses_computed", obj=campaign,
+                         summary=f"已计算导入的 {len(creates)} 项任务的进度状态")
     return len(creates), len(updated)
 
 
