@@ -20,6 +20,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Q
 
 from rectify.ledger.models import Task, TaskUnit, UnitRole
 from rectify.ledger.selectors import TaskFilter, task_queryset, with_list_data
@@ -151,3 +152,38 @@ def test_a_tasks_reports_and_escalations_read_that_task_only(ledger):
         plan = plan_of(model.objects.visible_to(office).filter(task=task))
         reads = _task_reads(plan)
         assert reads and all(line.startswith("SEARCH") and "PRIMARY KEY" in line for line in reads), (model, plan)
+
+
+def test_an_office_below_the_top_reads_its_tasks_from_the_indexes(ledger):
+    """A city's office in a province's ledger sees a small part of it: its campaigns' tasks and its
+    units' tasks are read from their indexes (SQLite's multi-index OR) instead of testing every task
+    of the province (177 → 3.5 ms to count a city's 500 of 100,000 tasks). The rows are the same as
+    the top office's form gives."""
+    from rectify.core.roles import Role
+    from rectify.ledger.models import Campaign
+    from rectify.ledger.scope import _held_by_units
+    from rectify.orgs.models import UnitKind
+    from rectify.orgs.services import create_unit, create_user
+
+    city = create_unit(actor=None, name="某市整改办", kind=UnitKind.OFFICE, parent=ledger.office)
+    county = create_unit(actor=None, name="某县", kind=UnitKind.COUNTY, parent=city)
+    admin = create_user(actor=None, username="city_admin", password="Xy7#plan-test-2026", role=Role.OFFICE_ADMIN,
+                        unit=city, display_name="市整改办管理员", must_change_password=False)
+    own = Campaign.objects.create(code="C-CITY", name="某市批次", office=city)
+    mine = Task.objects.bulk_create(Task(campaign=own, code=f"C-{i}", title=f"市任务{i}", status="active")
+                                    for i in range(3))
+    held = Task.objects.filter(code__in=["P-001", "P-002"])  # the province's tasks held by the city's county
+    TaskUnit.objects.bulk_create(TaskUnit(task=t, unit=county, role=UnitRole.RESPONSIBLE) for t in held)
+    visible = Task.objects.visible_to(admin)
+    assert set(visible.values_list("code", flat=True)) == {"C-0", "C-1", "C-2", "P-001", "P-002"}
+    campaigns = Campaign.objects.filter(pk=own.pk).values("pk")
+    per_row = Task.objects.filter(Q(campaign__in=campaigns) | _held_by_units(path_prefixes=[city.path], start_here=False))
+    assert set(per_row.values_list("pk", flat=True)) == set(visible.values_list("pk", flat=True))
+    assert len(mine) == 3
+    # Which plan the database picks depends on the province's statistics (measured in bench/: a test-sized
+    # table is scanned whatever the query says); what the query must offer it is a condition each index
+    # can serve: the units' tasks as id IN (…), not an EXISTS tested per task.
+    sql = str(visible.values("pk").query)
+    assert "EXISTS" not in sql and '"ledger_task"."id" IN (SELECT' in sql, sql
+    top = str(Task.objects.visible_to(ledger.users["office_admin"]).values("pk").query)
+    assert "EXISTS" in top, top  # the top office: its campaigns first, the units per row

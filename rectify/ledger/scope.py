@@ -52,9 +52,16 @@ def visible_tasks(queryset: QS, user: Viewer) -> QS:
         return queryset.none()
     unit = user.unit
     if is_office(user):
-        # campaign_id IN (the tree's campaigns) rather than a join: a list's count stays join-free
+        # campaign_id IN (the tree's campaigns) rather than a join: a list's count stays join-free.
+        # The top office sees (nearly) the whole ledger: its campaigns match almost every row and the
+        # units are tested per row after them (EXISTS; from the units' index it read every task:
+        # 10 → 367 ms to count 100,000). An office lower in the tree (a city's, in a province's
+        # ledger) sees a small part of it: both conditions are read from their indexes (SQLite's
+        # multi-index OR, PostgreSQL's BitmapOr) instead of testing every task of the province: a
+        # city's 500 of 100,000 tasks counted in 3.5 ms instead of 177. The same rows either way.
         campaigns = Campaign.objects.filter(in_tree("office", unit)).values("pk")
-        return queryset.filter(Q(campaign__in=campaigns) | _held_by_units(path_prefixes=[unit.path], start_here=False))
+        return queryset.filter(Q(campaign__in=campaigns)
+                               | _held_by_units(path_prefixes=[unit.path], start_here=unit.parent_id is not None))
     if user.role == Role.SUPERVISOR and unit is not None:
         return queryset.filter(_held_by_units(path_prefixes=[unit.path]))
     if user.role in UNIT_ROLES and unit is not None:
