@@ -176,6 +176,7 @@ def pages(table: Table, ctx: dict, reps: int) -> None:
         ("ledger: keyword q=污水", "/ledger/?q=污水", None, client),
         ("ledger: sort colour, last page", f"/ledger/?sort=colour&page={ctx['last_page']}", None, client),
         ("ledger: as county reporter", "/ledger/", None, ctx["reporter_client"]),
+        ("ledger: as a city office (of a province)", "/ledger/", None, ctx["city_client"]),
         ("task page (busiest task)", f"/ledger/tasks/{ctx['task']}/", None, client),
         ("round table (current round)", f"/dispatch/rounds/{ctx['round']}/", None, client),
         ("report list: missing", f"/dispatch/reports/?round={ctx['round']}&bucket=missing", None, client),
@@ -658,6 +659,8 @@ def context() -> dict:
     reporter = User.objects.filter(role=Role.REPORTER, unit_id=county).first()
     reporter_client = Client()
     reporter_client.force_login(reporter)
+    city_client = Client()
+    city_client.force_login(city_admin)
     from rectify.core.models import Event
 
     busiest = (Event.objects.filter(object_type="ledger.task").values("object_id").annotate(n=Count("id"))
@@ -665,7 +668,7 @@ def context() -> dict:
     total = Task.objects.visible_to(admin).count()
     leader = User.objects.filter(role=Role.LEADER).first()
     return {
-        "client": client, "reporter_client": reporter_client, "token": issue_api_token(actor=admin, user=admin,
+        "client": client, "reporter_client": reporter_client, "city_client": city_client, "token": issue_api_token(actor=admin, user=admin,
                                                                                      name="bench"),
         "session": client.cookies["sessionid"].value, "admin": admin, "city_office": city_office,
         "city_admin": city_admin, "leader_name": leader.display_name,
