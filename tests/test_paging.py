@@ -57,9 +57,29 @@ def test_a_deep_page_asks_for_its_keys_not_for_every_row(world):
     add_tasks(Scene(world), 30)
     qs = selectors.with_list_data(selectors.task_queryset(world.users["office_admin"], selectors.TaskFilter()))
     with CaptureQueriesContext(connection) as ctx:
-        rows = list(ListPaginator(qs, 10).page(3))
+        rows = list(ListPaginator(qs, 8).page(2))
     page = next(q["sql"] for q in ctx.captured_queries if '"ledger_task"."title"' in q["sql"])
-    assert len(rows) == 10 and "LIMIT 10 OFFSET 20" in page and '"ledger_task"."id" IN (SELECT' in page, page
+    assert len(rows) == 8 and "LIMIT 8 OFFSET 8" in page and '"ledger_task"."id" IN (SELECT' in page, page
+
+
+@pytest.mark.parametrize("sort", ["warning", "deadline", "-updated", "colour"])
+def test_a_page_past_the_middle_reads_its_keys_from_the_end(world, sort):
+    """The last of 100,000 tasks skips 50 index entries read backwards, not 99,950 forwards; the rows
+    and their order are the forward order's."""
+    add_tasks(Scene(world), 30)
+    user = world.users["office_admin"]
+    qs = selectors.with_list_data(selectors.task_queryset(user, selectors.TaskFilter(sort=sort)))
+    whole = list(selectors.task_queryset(user, selectors.TaskFilter(sort=sort)).values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        rows = [t.pk for t in ListPaginator(qs, 10).page(4)]
+    page = next(q["sql"] for q in ctx.captured_queries if '"ledger_task"."title"' in q["sql"])
+    assert rows == whole[30:32]
+    assert "LIMIT 2" in page and "OFFSET" not in page, page  # forwards it would be LIMIT 2 OFFSET 30
+    with CaptureQueriesContext(connection) as ctx:
+        rows = [t.pk for t in ListPaginator(qs, 10).page(3)]
+    assert rows == whole[20:30]
+    page = next(q["sql"] for q in ctx.captured_queries if '"ledger_task"."title"' in q["sql"])
+    assert "LIMIT 10 OFFSET 2" in page, page
 
 
 def test_count_is_exact_below_the_threshold(world):
