@@ -269,8 +269,8 @@ LEDGER_PAGE_SIZE = env_int("RECTIFY_LEDGER_PAGE_SIZE", 50, minimum=5)
 # Lists on PostgreSQL show the planner's estimate ("约 N 条") instead of counting past this many
 # visible rows (0: always count). See rectify/core/paging.py.
 LIST_ESTIMATE_ABOVE = env_int("RECTIFY_LIST_ESTIMATE_ABOVE", 100_000, minimum=0)
-# A filter choosing one unit lists every choice up to this many; past it (a province's thousands of
-# units) it is a search box and a short select (rectify/core/forms.py, UnitPicker).
+# A filter choosing one unit or campaign lists every choice up to this many; past it (a province's
+# thousands of units) it is a search box and a short select (rectify/core/forms.py, SearchSelect).
 UNIT_PICKER_LIST_ALL = env_int("RECTIFY_UNIT_PICKER_LIST_ALL", 300, minimum=1)
 
 # The second record of the audit chain's head (rectify/core/audit.py): a file the application only

@@ -71,10 +71,19 @@ def test_each_indexed_sort_reads_its_index_and_stops_at_the_page(ledger, sort):
         assert not top.lstrip(" ->").startswith("Sort"), plan
 
 
-def test_the_status_filter_in_default_order_reads_its_index(ledger):
+@pytest.mark.parametrize(("field", "value", "index"), [
+    ("status", "active", "task_status_warning_idx"), ("category", "water", "task_category_warning_idx"),
+    ("progress_status", "lagging", "task_progress_warning_idx")])
+def test_a_filter_in_default_order_reads_its_index(ledger, field, value, index):
+    """台账状态, 问题类别, 进度状态 in the default order: the page read from the filter's own index in
+    warning order, not by walking the whole warning order past every other value (40 ms at 100,000
+    tasks for 滞后) nor by sorting every match."""
     office = ledger.users["office_admin"]
-    plan = plan_of(with_list_data(task_queryset(office, TaskFilter(sort="warning", status="active")))[:50])
-    assert "task_status_warning_idx" in plan, plan
+    Task.objects.filter(code__endswith="3").update(category="water", progress_status="lagging")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    plan = plan_of(with_list_data(task_queryset(office, TaskFilter(sort="warning", **{field: value})))[:50])
+    assert index in plan, plan
     if connection.vendor == "sqlite":
         assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
 

@@ -1,4 +1,5 @@
-"""The ledger's unit filters past UNIT_PICKER_LIST_ALL units (issue 8): a search box and a short select.
+"""The ledger's unit and campaign filters past UNIT_PICKER_LIST_ALL choices (issue 8): a search box
+and a short select.
 
 A province's filter form listed every unit, county and department of 200 cities (11,564 options,
 most of a 694 KB page at 100,000 tasks). Past the threshold the select lists only the chosen unit
@@ -98,3 +99,20 @@ def test_saved_filters_keep_the_search_text(world):
     from rectify.ledger.list_options import clean_query
 
     assert clean_query("unit_q=零陵&page=3&evil=1") == "unit_q=%E9%9B%B6%E9%99%B5"
+
+
+@override_settings(UNIT_PICKER_LIST_ALL=1)
+def test_campaigns_past_the_threshold_are_searched_too(world):
+    """A province's offices run hundreds of campaigns (800 at 100,000 tasks)."""
+    from rectify.ledger.models import Campaign
+
+    Campaign.objects.create(code="T-2022", name="省级生态环境保护督察反馈问题", office=world.office)
+    client = world.client("office_admin")
+    html = client.get(LIST).content.decode()
+    assert re.findall(r"<option[^>]*>", _select(html, "campaign")) == ['<option value="" selected>']
+    assert "批次较多：在上方输入名称，按回车查找" in html
+    html = client.get(LIST, {"campaign_q": "中央"}).content.decode()
+    assert "第二轮中央生态环境保护督察反馈问题</option>" in _select(html, "campaign")
+    assert "整改批次：第二轮中央生态环境保护督察反馈问题" in html and _codes(html) == {"T-01", "T-02"}
+    html = client.get(LIST, {"campaign_q": "督察"}).content.decode()
+    assert "找到 2 个批次，请在下拉框中选择" in html

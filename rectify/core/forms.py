@@ -72,8 +72,8 @@ class FastSelect(forms.Select):
         return "".join(parts)
 
 
-class UnitPicker(FastSelect):
-    """One unit among many (涉及单位、县市区、牵头督导单位 in a filter).
+class SearchSelect(FastSelect):
+    """One unit (or campaign) among many in a filter: 涉及单位、县市区、牵头督导单位、整改批次.
 
     Up to ``settings.UNIT_PICKER_LIST_ALL`` choices it is the ordinary select listing them all. Past
     that (a province's thousands of units) a select listing them all is unusable and is most of the
@@ -86,8 +86,9 @@ class UnitPicker(FastSelect):
     SHOWN = 50
     MAX_QUERY = 40
 
-    def __init__(self, attrs=None, choices=(), *, label_field: str = "name"):
+    def __init__(self, attrs=None, choices=(), *, label_field: str = "name", noun=None):
         super().__init__(attrs, choices, label_field=label_field)
+        self.noun = noun if noun is not None else _("单位")  # what the choices are, in the hints: 单位, 批次
         self.query = ""
         self.matches: list[tuple[int, str]] | None = None  # the search's matches, once looked up
 
@@ -113,7 +114,7 @@ class UnitPicker(FastSelect):
 
     @property
     def picking(self) -> bool:
-        """A search is under way that did not settle on one unit: the filter panel stays open."""
+        """A search is under way that did not settle on one choice: the filter panel stays open."""
         return bool(self.query) and self.matches is not None and len(self.matches) != 1
 
     def render(self, name, value, attrs=None, renderer=None):
@@ -137,20 +138,21 @@ class UnitPicker(FastSelect):
         context_attrs = self.build_attrs(self.attrs, attrs)
         search_id = f"{context_attrs.get('id') or 'id_' + name}_q"
         if not self.query:
-            hint = _("单位较多：在上方输入名称，按回车查找")
+            hint = _("%(noun)s较多：在上方输入名称，按回车查找") % {"noun": self.noun}
         elif not found:
-            hint = _("没有名称含“%(q)s”的单位") % {"q": self.query}
+            hint = _("没有名称含“%(q)s”的%(noun)s") % {"q": self.query, "noun": self.noun}
         elif len(found) > self.SHOWN:
-            hint = _("名称含“%(q)s”的单位超过 %(n)s 个，请输入更完整的名称") % {"q": self.query, "n": self.SHOWN}
+            hint = (_("名称含“%(q)s”的%(noun)s超过 %(n)s 个，请输入更完整的名称")
+                    % {"q": self.query, "n": self.SHOWN, "noun": self.noun})
         elif len(found) > 1 and not chosen:
-            hint = _("找到 %(n)s 个单位，请在下拉框中选择") % {"n": len(found)}
+            hint = _("找到 %(n)s 个%(noun)s，请在下拉框中选择") % {"n": len(found), "noun": self.noun}
         else:
             hint = ""
         described = f' aria-describedby="{search_id}_hint"' if hint else ""
         return mark_safe(  # noqa: S308 — every value is escaped
-            f'<span class="unit-picker"><input type="search" name="{escape(name)}_q" id="{escape(search_id)}"'
+            f'<span class="search-select"><input type="search" name="{escape(name)}_q" id="{escape(search_id)}"'
             f' value="{escape(self.query)}" maxlength="{self.MAX_QUERY}" autocomplete="off"'
-            f' placeholder="{escape(str(_("输入名称查找")))}" aria-label="{escape(str(_("查找单位")))}"{described}>'
+            f' placeholder="{escape(str(_("输入名称查找")))}" aria-label="{escape(str(_("查找%(noun)s") % {"noun": self.noun}))}"{described}>'
             + self._options_html(name, value, attrs, shown)
             + (f'<small class="muted" id="{escape(search_id)}_hint">{escape(str(hint))}</small>' if hint else "")
             + "</span>")

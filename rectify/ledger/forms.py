@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from rectify.core.forms import FastSelect, UnitPicker, ZhForm
+from rectify.core.forms import SearchSelect, ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
 from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.ledger.services import MeasureInput, TaskInput
@@ -23,16 +23,16 @@ class TaskFilterForm(ZhForm):
     q = forms.CharField(label=_("关键词"), required=False,
                         widget=forms.TextInput(attrs={"placeholder": _("编号、名称、问题描述、目标"), "type": "search"}))
     campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"),
-                                      widget=FastSelect(label_field="name"))
+                                      widget=SearchSelect(noun=_("批次")))
     category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
     # every unit and county of the tree: a select of them all for a city, a search box past
-    # UNIT_PICKER_LIST_ALL (a province's thousands of units)
+    # UNIT_PICKER_LIST_ALL (a province's thousands of units, its hundreds of campaigns)
     unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"),
-                                  widget=UnitPicker())
+                                  widget=SearchSelect())
     county = forms.ModelChoiceField(label=_("县市区"), queryset=None, required=False, empty_label=_("全部县市区"),
-                                    widget=UnitPicker())
+                                    widget=SearchSelect())
     lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"),
-                                  widget=UnitPicker())
+                                  widget=SearchSelect())
     status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
                                         choices=[("", _("全部")), *STATUS_LABELS.items()])
@@ -54,8 +54,8 @@ class TaskFilterForm(ZhForm):
 
     @property
     def picking(self) -> bool:
-        """A unit search typed in the filter did not settle on one unit: keep the panel open."""
-        return any(getattr(self.fields[name].widget, "picking", False) for name in ("unit", "county", "lead"))
+        """A search typed in the filter did not settle on one unit or campaign: keep the panel open."""
+        return any(getattr(self.fields[name].widget, "picking", False) for name in ("campaign", "unit", "county", "lead"))
 
 
 class TaskForm(ZhForm):

@@ -35,7 +35,7 @@ SORTABLE: dict[str, tuple[str, str | None]] = {
 }
 
 # The list's filter parameters (ledger.forms.TaskFilterForm); a saved filter keeps these and nothing else.
-FILTER_KEYS: tuple[str, ...] = ("q", "campaign", "category", "unit", "unit_q", "county", "county_q", "lead", "lead_q",
+FILTER_KEYS: tuple[str, ...] = ("q", "campaign", "campaign_q", "category", "unit", "unit_q", "county", "county_q", "lead", "lead_q",
                                 "status", "progress_status",
                                 "warning_colour", "deadline_kind", "deadline_from", "deadline_to", "my_counties",
                                 "sort", "per_page")

@@ -172,11 +172,14 @@ class Task(models.Model):
             # the trailing campaign makes the filtered count index-only (the scope's campaign_id IN)
             models.Index(fields=["status", "warning_rank", "deadline", "code", "id", "campaign"],
                          name="task_status_warning_idx"),
-            # ledger list filtered by category (问题类别), and its count index-only with the scope's
-            # campaign_id IN (…) (30 → 4 ms at 25k tasks, each filter below likewise)
-            models.Index(fields=["category", "campaign"], name="task_category_idx"),
-            # ledger list filtered by progress status (进度状态) and its count
-            models.Index(fields=["progress_status", "campaign"], name="task_progress_idx"),
+            # ledger list filtered by category (问题类别) in its default order (page 1 read in index order
+            # instead of walking the warning order past every other category), and its count index-only
+            # with the scope's campaign_id IN (…) (30 → 4 ms at 25k tasks, the colour filter likewise)
+            models.Index(fields=["category", "warning_rank", "deadline", "code", "id", "campaign"],
+                         name="task_category_warning_idx"),
+            # the same for progress status (进度状态; the battle map's links), and the board's GROUP BY
+            models.Index(fields=["progress_status", "warning_rank", "deadline", "code", "id", "campaign"],
+                         name="task_progress_warning_idx"),
             # ledger filter "销号阶段" and the close-out list by stage
             models.Index(fields=["closeout_stage", "deadline"], name="task_closeout_stage_idx"),
             # ledger list sorted by deadline (sort=deadline / -deadline), and deadline_from/_to ranges
