@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import decimal
+import itertools
 import json
 import logging
 import os
@@ -229,6 +230,21 @@ class VerifyResult:
     count: int
     message: str
     broken_seq: int | None = None
+    ranges: int = 1  # how many id ranges the chain was walked in
+    processes: int = 1  # how many processes walked them
+
+
+def _order_problem(seq: int, row_prev_hash: str, expected_seq: int, prev_hash: str) -> tuple[str, int] | None:
+    """A link's place in the chain: its seq and its prev_hash against the link walked before it."""
+    if seq != expected_seq:
+        if seq > expected_seq:
+            return (f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除） / event #{expected_seq} missing: "
+                    f"deleted", expected_seq)
+        return f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order (expected #{expected_seq}): reordered", seq
+    if row_prev_hash != prev_hash:
+        return (f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match event #{seq - 1} (reordered or "
+                f"replaced)", seq)
+    return None
 
 
 def _check_link(row: dict, expected_seq: int, prev_hash: str, head: tuple[int, str] | None, *,
@@ -236,15 +252,10 @@ def _check_link(row: dict, expected_seq: int, prev_hash: str, head: tuple[int, s
     """The first problem of one link walked in primary-key order, as (message, seq), or None.
     ``digest`` is the link already computed from a raw read (verify_chain's fast path); where it
     differs, the ORM's reading of the row decides (:func:`_digest_matches_exactly`)."""
+    problem = _order_problem(row["seq"], row["prev_hash"], expected_seq, prev_hash)
+    if problem:
+        return problem
     seq = row["seq"]
-    if seq != expected_seq:
-        if seq > expected_seq:
-            return (f"事件 #{expected_seq} 缺失（第 {expected_seq} 至 {seq - 1} 条被删除） / event #{expected_seq} missing: "
-                    f"deleted", expected_seq)
-        return f"事件 #{seq} 顺序错乱（应为 #{expected_seq}） / event #{seq} out of order (expected #{expected_seq}): reordered", seq
-    if row["prev_hash"] != prev_hash:
-        return (f"事件 #{seq} 的前链哈希不符 / event #{seq}: prev_hash does not match event #{seq - 1} (reordered or "
-                f"replaced)", seq)
     edited = (digest != row["hash"] and not _digest_matches_exactly(row["id"], key_version)) if digest is not None \
         else event_digest(row, key_version) != row["hash"]
     if edited:
@@ -259,33 +270,183 @@ def _head_missing(head: tuple[int, str], count: int) -> VerifyResult:
                         f"recorded head #{head[0]} but only {count} events remain", count + 1)
 
 
-def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000) -> VerifyResult:
+def verify_chain(*, head: tuple[int, str] | None = None, chunk_size: int = 2000, workers: int | None = None,
+                 processes: bool = True) -> VerifyResult:
     """Re-walk the chain from genesis and name the first broken link.
 
     ``head`` is a (count, hash) pair recorded earlier outside the database: the chain must
     still contain that link, which catches a tail cut off after the head was published.
+
+    A long chain is walked in ``workers`` id ranges at once, one forked process each (default
+    ``settings.VERIFY_WORKERS``), and the ranges' findings are joined in chain order, so the answer
+    is the one walk's: the same first broken link, message and count. It stays one walk in one process
+    where forking would not help or could not see the rows (see :func:`_can_fork`).
+    ``processes=False`` walks the same ranges one after another in this process (the join without
+    the forking, for tests on a database only this process can see).
     """
-    expected_seq = 1
-    prev_hash = GENESIS
-    head_seen = head is None
-    count = 0
-    # Walk by primary key so that a reordering (seq values swapped) is seen as out of order.
-    rows = _chain_rows(chunk_size)
+    workers = max(1, workers if workers is not None else getattr(settings, "VERIFY_WORKERS", 1))
+    ranges: list[_Range] = [_Range(None, None)]
+    forking = False
+    if workers > 1 and (not processes or _can_fork()):
+        # the newest seq: the number of events in an intact chain (one lookup in seq's index)
+        events = Event.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        if not processes or events >= getattr(settings, "VERIFY_PARALLEL_ABOVE", 200_000):
+            ranges = _ranges_with_keys(_id_ranges(workers)) or ranges
+            forking = processes and len(ranges) > 1
+    if forking:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from django.db import connections
+
+        connections.close_all()  # each child opens its own: a connection must not be shared across a fork
+        with ProcessPoolExecutor(max_workers=len(ranges), mp_context=get_context("fork")) as pool:
+            futures = [pool.submit(_walk_in_child, part, head, chunk_size) for part in ranges]
+            walks = [future.result() for future in futures]
+    else:
+        walks = [_walk_range(part, head, chunk_size) for part in ranges]
+    result = _join(walks, head)
+    result.ranges, result.processes = len(ranges), len(ranges) if forking else 1
+    return result
+
+
+def _can_fork() -> bool:
+    """Whether forked processes could walk this database's chain, and forking would be safe."""
+    import multiprocessing
+    import sys
+    import threading
+
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(Event)]
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            # a child opens its own connection: it could not see uncommitted rows, nor an in-memory database
+            and not connection.in_atomic_block
+            and not (connection.vendor == "sqlite" and connection.is_in_memory_db())  # type: ignore[attr-defined]
+            # forking a process that runs other threads (a server's worker) can leave a child waiting
+            # for a lock held by a thread it does not have
+            and threading.active_count() == 1)
+
+
+@dataclass(frozen=True)
+class _Range:
+    """An id range of the chain (None: unbounded) and the chain key version in force at its start:
+    the one the last key rotation before it names (``rotated_at``: that rotation's seq; 0: none)."""
+
+    first_id: int | None
+    last_id: int | None
+    key_version: int = 1
+    rotated_at: int = 0
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """What the walk of one range found; small, so that a child process returns it cheaply."""
+
+    count: int  # links verified before the first problem
+    problem: tuple[str, int] | None  # the first problem inside the range, as (message, seq)
+    first: tuple[int, str] | None  # the range's first row (seq, prev_hash): the join checks its place
+    last: tuple[int, str] | None  # the last row verified (seq, hash)
+    head_seen: bool  # the recorded head's seq was verified in this range
+    missing_key: str | None = None  # the chain key a rotation switched to is missing (after ``count`` links)
+
+
+def _id_ranges(parts: int) -> list[tuple[int, int]]:
+    """The chain's ids cut into up to ``parts`` contiguous ranges of about as many events each.
+
+    Cut at equal steps of seq, each found by one lookup in seq's index: in an intact chain seq runs
+    1..N in id order, whereas ids have gaps wherever a transaction that wrote events rolled back
+    (PostgreSQL's sequence does not give them back). Where the seqs are too tampered with to cut
+    there, equal id spans. Uneven ranges are slower, never wrong: the join gives the one walk's
+    verdict for any cut. (One query each: SQLite answers MIN or MAX from an index only when alone.)"""
+    low = Event.objects.order_by("id").values_list("id", flat=True).first()
+    high = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    last = Event.objects.order_by("-seq").values_list("seq", flat=True).first()
+    if low is None or high is None or last is None:
+        return []
+    cuts = set()
+    for i in range(1, parts):
+        pk = (Event.objects.filter(seq__gte=1 + last * i // parts).order_by("seq")
+              .values_list("id", flat=True).first())
+        if pk is not None and low < pk <= high:
+            cuts.add(pk)
+    if len(cuts) < min(parts, high - low + 1) - 1:
+        cuts = {low + (high - low + 1) * i // parts for i in range(1, parts)} - {low}
+    bounds = [low, *sorted(cuts), high + 1]
+    return [(start, end - 1) for start, end in itertools.pairwise(bounds)]
+
+
+def _ranges_with_keys(bounds: list[tuple[int, int]]) -> list[_Range]:
+    """Each range with the key version the walk would have reached at its start: the last rotation
+    before it decides (the walk of the range holding that rotation verifies it)."""
+    rotations = [(row["id"], row["seq"], rotation_target(row)) for row in
+                 Event.objects.filter(action=KEY_ROTATED).order_by("id").values("id", "seq", "action", "after")]
+    ranges = []
+    for first_id, last_id in bounds:
+        version, rotated_at = 1, 0
+        for pk, seq, target in rotations:
+            if pk < first_id and target is not None:
+                version, rotated_at = target, seq
+        ranges.append(_Range(first_id, last_id, version, rotated_at))
+    return ranges
+
+
+def _walk_in_child(part: _Range, head: tuple[int, str] | None, chunk_size: int) -> _Walk:
+    from django.db import connections
+
+    try:
+        return _walk_range(part, head, chunk_size)
+    finally:
+        connections.close_all()  # the pool's processes end without closing what they opened
+
+
+def _walk_range(part: _Range, head: tuple[int, str] | None, chunk_size: int) -> _Walk:
+    """Walk one range with :func:`_check_link`, its first row taken as placed right: whether it
+    follows the previous range's last row is for :func:`_join` to say. The walk goes by primary key,
+    so that a reordering (seq values swapped) is seen as out of order."""
+    count, first, last, head_seen = 0, None, None, False
+    expected_seq, prev_hash = 0, GENESIS
+    rows = _chain_rows(chunk_size, part)
     while True:
         try:
             row, digest, key_version = next(rows)
         except StopIteration:
             break
         except MissingChainKey as missing:
-            return VerifyResult(False, count, str(missing), count + 1)
+            return _Walk(count, None, first, last, head_seen, str(missing))
+        if first is None:
+            first = (row["seq"], row["prev_hash"])
+            expected_seq, prev_hash = first
         problem = _check_link(row, expected_seq, prev_hash, head, digest=digest, key_version=key_version)
         if problem:
-            return VerifyResult(False, count, problem[0], problem[1])
+            return _Walk(count, problem, first, last, head_seen)
         if head is not None and row["seq"] == head[0]:
             head_seen = True
         prev_hash = row["hash"]
+        last = (row["seq"], prev_hash)
         expected_seq += 1
         count += 1
+    return _Walk(count, None, first, last, head_seen)
+
+
+def _join(walks: list[_Walk], head: tuple[int, str] | None) -> VerifyResult:
+    """The ranges' findings in chain order, as the one walk from genesis would have reported them:
+    each range's first row must follow the links verified before it (seq count + 1, prev_hash the
+    last hash), and the first problem in chain order decides, with the links verified before it."""
+    count, prev_hash, head_seen = 0, GENESIS, head is None
+    for walk in walks:
+        if walk.first is not None:
+            problem = _order_problem(walk.first[0], walk.first[1], count + 1, prev_hash)
+            if problem:
+                return VerifyResult(False, count, problem[0], problem[1])
+        if walk.problem:
+            return VerifyResult(False, count + walk.count, walk.problem[0], walk.problem[1])
+        count += walk.count
+        if walk.missing_key:
+            return VerifyResult(False, count, walk.missing_key, count + 1)
+        head_seen = head_seen or walk.head_seen
+        if walk.last is not None:
+            prev_hash = walk.last[1]
     if not head_seen:
         assert head is not None  # head_seen starts False only when a head was given
         return _head_missing(head, count)
@@ -306,8 +467,8 @@ def _link_for(version: int, seq: int) -> Callable[[bytes], str]:
                               f"(used from event #{seq + 1}) is missing: {exc}") from exc
 
 
-def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str, int]]:
-    """Every event in id order with the link computed from its stored fields, read through a raw
+def _chain_rows(chunk_size: int, part: _Range | None = None) -> Iterator[tuple[dict[str, Any], str, int]]:
+    """Every event (of ``part``'s id range, if given) in id order with the link computed from its stored fields, read through a raw
     (server-side on PostgreSQL) cursor: ``values()`` built a datetime and decoded the JSON through
     the ORM's converters for each row, and verifying ran at a twentieth of the bare SM3 rate. The
     canonical text is :func:`event_digest`'s; where the raw read and the ORM's could differ (a
@@ -324,10 +485,17 @@ def _chain_rows(chunk_size: int) -> Iterator[tuple[dict[str, Any], str, int]]:
     columns = ", ".join(f"CAST({quote(column[n])} AS TEXT)" if sqlite and n == "created_at" else quote(column[n])
                         for n in names)
     canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-    key_version = 1
-    link = _hmac_hex(load_key("chain_key", key_version))
+    part = part or _Range(None, None)
+    key_version = part.key_version
+    link = _link_for(key_version, part.rotated_at) if part.rotated_at else _hmac_hex(load_key("chain_key", key_version))
+    where, params = [], []
+    for bound, op in ((part.first_id, ">="), (part.last_id, "<=")):
+        if bound is not None:
+            where.append(f"{quote('id')} {op} %s")
+            params.append(bound)
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {quote(Event._meta.db_table)} ORDER BY {quote('id')}")
+        cursor.execute(f"SELECT {columns} FROM {quote(Event._meta.db_table)}"
+                       f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {quote('id')}", params)
         while chunk := cursor.fetchmany(chunk_size):
             for values in chunk:
                 # one dict: the link's payload while "id" and "hash" are out of it, then the row
