@@ -3,6 +3,7 @@ run, and periodic work (tick) in exactly one process whatever the number of work
 
 from __future__ import annotations
 
+import http.client
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,13 @@ def test_two_workers_answer_and_tick_runs_once(tmp_path):
         for path in ("/accounts/login/", "/static/rectify/app.css", "/ledger/"):
             status, _, _ = get(server.port, path)
             assert status in (200, 302), (path, status)
+        # each response closes its connection, so that the next request goes to a free worker (a
+        # kept-alive connection stays with the worker that accepted it)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/accounts/login/")
+        response = conn.getresponse()
+        assert response.status == 200 and response.getheader("Connection") == "close", response.getheaders()
+        conn.close()
         children = server.children()
         ticks = [pid for pid, cmd in children if "tick --every" in cmd]
         job_workers = [pid for pid, cmd in children if "rectify.cli worker" in cmd]  # one background-job worker
