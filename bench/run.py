@@ -156,7 +156,14 @@ def sql_floor(client, url: str, reps: int, headers: dict | None = None, before=N
 
 
 def pages(table: Table, ctx: dict, reps: int) -> None:
+    import gc
+
     from django.test import Client
+
+    # as a server worker does once it has loaded (rectify/serve.py): what lives as long as the
+    # process is kept out of the collector's full passes, which otherwise stall one request in 20
+    gc.collect()
+    gc.freeze()
 
     client, token = ctx["client"], ctx["token"]
     api = {"Authorization": f"Bearer {token}"}

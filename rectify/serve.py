@@ -15,6 +15,7 @@ workers run elsewhere.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -117,8 +118,16 @@ def _gunicorn(options: ServeOptions) -> int:
         _stop(tick.get("process"))
         _stop(tick.get("worker"))
 
+    def post_worker_init(worker):
+        # Everything the worker loaded (Django, the URL map, the translations) lives as long as the
+        # process: out of the collector's sight, a full collection walks only what requests leave
+        # (a ledger page's slowest of 60: 147 → 63 ms, its median unchanged).
+        gc.collect()
+        gc.freeze()
+
     config = {
         "bind": [f"{options.host}:{options.port}"],
+        "post_worker_init": post_worker_init,
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
