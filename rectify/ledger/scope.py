@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
 from rectify.ledger.models import Campaign, Task, TaskUnit, UnitRole
+from rectify.orgs.models import Unit
 from rectify.orgs.scope import in_any_tree, in_tree, unit_within
 
 TASK_ACTIONS = ("view", "edit", "lead")
@@ -53,15 +54,23 @@ def visible_tasks(queryset: QS, user: Viewer) -> QS:
     unit = user.unit
     if is_office(user):
         # campaign_id IN (the tree's campaigns) rather than a join: a list's count stays join-free.
-        # The top office sees (nearly) the whole ledger: its campaigns match almost every row and the
-        # units are tested per row after them (EXISTS; from the units' index it read every task:
-        # 10 → 367 ms to count 100,000). An office lower in the tree (a city's, in a province's
-        # ledger) sees a small part of it: both conditions are read from their indexes (SQLite's
-        # multi-index OR, PostgreSQL's BitmapOr) instead of testing every task of the province: a
-        # city's 500 of 100,000 tasks counted in 3.5 ms instead of 177. The same rows either way.
         campaigns = Campaign.objects.filter(in_tree("office", unit)).values("pk")
-        return queryset.filter(Q(campaign__in=campaigns)
-                               | _held_by_units(path_prefixes=[unit.path], start_here=unit.parent_id is not None))
+        if unit.parent_id is None:
+            # A top office. If it is the only top of the tree, every campaign is run by a unit of its
+            # tree and every task unit is in it: it sees every task. Said in the same statement, as
+            # a condition the database evaluates once (no other top exists), so that nothing is
+            # tested per row and nothing can be stale: a count of 100,000 tasks 18 → 3.5 ms. With
+            # another top beside it (two cities on one server) the conditions after it decide: its
+            # campaigns match almost every row and its units are tested per row after them (EXISTS;
+            # from the units' index it read every task: 10 → 367 ms to count 100,000).
+            only_top = ~Exists(Unit.objects.filter(parent__isnull=True).exclude(pk=unit.pk))
+            return queryset.filter(Q(only_top) | Q(campaign__in=campaigns)
+                                   | _held_by_units(path_prefixes=[unit.path], start_here=False))
+        # An office lower in the tree (a city's, in a province's ledger) sees a small part of it:
+        # both conditions are read from their indexes (SQLite's multi-index OR, PostgreSQL's
+        # BitmapOr) instead of testing every task of the province: a city's 500 of 100,000 tasks
+        # counted in 3.5 ms instead of 177. The same rows either way.
+        return queryset.filter(Q(campaign__in=campaigns) | _held_by_units(path_prefixes=[unit.path]))
     if user.role == Role.SUPERVISOR and unit is not None:
         return queryset.filter(_held_by_units(path_prefixes=[unit.path]))
     if user.role in UNIT_ROLES and unit is not None:
