@@ -191,6 +191,10 @@ class Task(models.Model):
             # ledger list in its default order, worst warning first (sort=warning), page 1 read in
             # index order and stopped at LIMIT
             models.Index(fields=["warning_rank", "deadline", "code", "id"], name="task_warning_idx"),
+            # the same for deadline kind (时限类型: three values, a third of the ledger each, whose
+            # count read every task at 100,000 tasks)
+            models.Index(fields=["deadline_kind", "warning_rank", "deadline", "code", "id", "campaign"],
+                         name="task_kind_warning_idx"),
             # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links)
             models.Index(fields=["warning_colour", "campaign"], name="task_colour_idx"),
         ]
