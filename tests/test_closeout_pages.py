@@ -64,7 +64,7 @@ def test_objection_contacts_are_full_for_the_office_masked_for_others_and_hidden
     assert "张三丰" not in lead and "张**" in lead and "138****5678" in lead
     unit = world.client("reviewer_a").get(f"/closeout/{closeout.pk}/").content.decode()
     assert "河道仍有异味" in unit and "张" not in unit.split('id="objections"')[1].split("</section>")[0]
-    assert "138" not in unit
+    assert "1381234" not in unit and "138****" not in unit  # a bare "138" may occur in a hash on the page
 
 
 def test_the_office_answers_and_verifies_and_files_through_the_pages(world):
