@@ -127,12 +127,13 @@ class SearchSelect(FastSelect):
         limit = settings.UNIT_PICKER_LIST_ALL
         if queryset is None:
             return super().render(name, value, attrs, renderer)
-        rows = list(queryset.values_list("pk", self.label_field)[:limit + 1])
-        if len(rows) <= limit and not self.query:
-            return mark_safe(self._options_html(name, value, attrs, rows))  # noqa: S308 — escaped there
+        if not self.query:  # a search under way always shows its matches, not the full list
+            rows = list(queryset.values_list("pk", self.label_field)[:limit + 1])
+            if len(rows) <= limit:
+                return mark_safe(self._options_html(name, value, attrs, rows))  # noqa: S308 — escaped there
         chosen = {str(v) for v in self.format_value(value) if v}
-        shown = [row for row in (queryset.filter(pk__in=[int(v) for v in chosen if v.isdigit()])
-                                 .values_list("pk", self.label_field))] if chosen else []
+        shown = list(queryset.filter(pk__in=[int(v) for v in chosen if v.isdigit()])
+                     .values_list("pk", self.label_field)) if chosen else []
         found = self._search(self.query) if self.query else []
         shown += [row for row in found[:self.SHOWN] if str(row[0]) not in chosen]
         context_attrs = self.build_attrs(self.attrs, attrs)
