@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from rectify.core.forms import SearchSelect, ZhForm
+from rectify.core.forms import FastSelect, SearchSelect, ZhForm
 from rectify.ledger.models import DeadlineKind, TaskStatus
 from rectify.ledger.progress import COLOUR_LABELS, STATUS_LABELS
 from rectify.ledger.services import MeasureInput, TaskInput
@@ -24,7 +24,8 @@ class TaskFilterForm(ZhForm):
                         widget=forms.TextInput(attrs={"placeholder": _("编号、名称、问题描述、目标"), "type": "search"}))
     campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"),
                                       widget=SearchSelect(noun=_("批次")))
-    category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices])
+    category = forms.ChoiceField(label=_("问题类别"), required=False, choices=[("", _("全部类别")), *Category.choices],
+                                 widget=FastSelect())
     # every unit and county of the tree: a select of them all for a city, a search box past
     # UNIT_PICKER_LIST_ALL (a province's thousands of units, its hundreds of campaigns)
     unit = forms.ModelChoiceField(label=_("涉及单位"), queryset=None, required=False, empty_label=_("全部单位"),
@@ -33,17 +34,21 @@ class TaskFilterForm(ZhForm):
                                     widget=SearchSelect())
     lead = forms.ModelChoiceField(label=_("牵头督导单位"), queryset=None, required=False, empty_label=_("全部"),
                                   widget=SearchSelect())
-    status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices])
+    status = forms.ChoiceField(label=_("台账状态"), required=False, choices=[("", _("全部状态")), *TaskStatus.choices],
+                               widget=FastSelect())
     progress_status = forms.ChoiceField(label=_("进度状态"), required=False,
-                                        choices=[("", _("全部")), *STATUS_LABELS.items()])
-    warning_colour = forms.ChoiceField(label=_("预警"), required=False, choices=[("", _("全部")), *COLOUR_LABELS.items()])
-    deadline_kind = forms.ChoiceField(label=_("时限类型"), required=False, choices=[("", _("全部")), *DeadlineKind.choices])
+                                        choices=[("", _("全部")), *STATUS_LABELS.items()], widget=FastSelect())
+    warning_colour = forms.ChoiceField(label=_("预警"), required=False, choices=[("", _("全部")), *COLOUR_LABELS.items()],
+                                       widget=FastSelect())
+    deadline_kind = forms.ChoiceField(label=_("时限类型"), required=False, choices=[("", _("全部")), *DeadlineKind.choices],
+                                      widget=FastSelect())
     deadline_from = forms.DateField(label=_("时限自"), required=False, widget=DateInput())
     deadline_to = forms.DateField(label=_("时限至"), required=False, widget=DateInput())
     my_counties = forms.BooleanField(label=_("只看我负责的县区"), required=False)
     sort = forms.ChoiceField(label=_("排序"), required=False, choices=[
         ("warning", _("预警从重到轻，再按时限")), ("code", _("按编号")), ("deadline", _("时限从早到晚")), ("-deadline", _("时限从晚到早")),
-        ("-updated", _("最近更新")), ("title", _("按名称")), ("colour", _("预警从重到轻")), ("progress", _("进度从低到高"))])
+        ("-updated", _("最近更新")), ("title", _("按名称")), ("colour", _("预警从重到轻")), ("progress", _("进度从低到高"))],
+        widget=FastSelect())
 
     def __init__(self, *args, campaigns=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -128,6 +128,32 @@ def with_list_data(qs: QuerySet) -> QuerySet:
                       measures_done=subquery_count(measures.filter(done=True))))
 
 
+def with_page_data(qs: QuerySet) -> QuerySet:
+    """What a row of the ledger page shows, without its unit roles (:func:`unit_names` reads those
+    as plain names): the leader joined, the campaign prefetched, measure counts by subquery, and
+    none of the long texts (problem, target, notes) that a row does not show."""
+    measures = Measure.objects.filter(task=OuterRef("pk"))
+    return (qs.select_related("leader").defer("problem", "target", "progress_note", "completion_note")
+            .prefetch_related("campaign")
+            .annotate(measure_count=subquery_count(measures),
+                      measures_done=subquery_count(measures.filter(done=True))))
+
+
+def unit_names(tasks) -> dict[int, dict[str, list[str]]]:
+    """The responsible and lead supervising units' names of a page of tasks, by task and role, in
+    their order: one query of plain values (a page of 50 tasks holds some 250 unit roles; as model
+    instances they cost more than the rest of the page's rows)."""
+    names: dict[int, dict[str, list[str]]] = {}
+    ids = [task.pk for task in tasks]
+    if not ids:
+        return names
+    rows = (TaskUnit.objects.filter(task_id__in=ids, role__in=(UnitRole.RESPONSIBLE, UnitRole.LEAD_SUPERVISOR))
+            .order_by("role", "ordinal", "id").values_list("task_id", "role", "unit__name"))
+    for task_id, role, name in rows:
+        names.setdefault(task_id, {}).setdefault(role, []).append(name)
+    return names
+
+
 def list_preference(user) -> ListPreference:
     """The user's list settings, or the defaults (unsaved: a GET writes nothing). One query."""
     return ListPreference.objects.visible_to(user).first() or ListPreference(user_id=user.pk)

@@ -87,7 +87,7 @@ def _sort_headers(query, current: str) -> dict[str, dict]:
 def task_list(request):
     form = TaskFilterForm(request.GET or None, campaigns=selectors.campaigns_for(request.user))
     filters = _filters_from(form)
-    qs = selectors.with_list_data(selectors.task_queryset(request.user, filters))
+    qs = selectors.with_page_data(selectors.task_queryset(request.user, filters))
     per_page = request.GET.get("per_page")
     page = list_page(request, qs, int(per_page) if per_page in PAGE_SIZES else settings.LEDGER_PAGE_SIZE)
     query = request.GET.copy()
@@ -95,12 +95,11 @@ def task_list(request):
     sizes = query.copy()
     sizes.pop("per_page", None)
     preference = selectors.list_preference(request.user)  # one query; defaults when never saved
-    for task in page:  # one line per unit role, from the prefetched rows (no query per row)
-        names: dict[str, list[str]] = {}
-        for tu in task.task_units.all():
-            names.setdefault(tu.role, []).append(tu.unit.name)
-        task.responsible_names = "、".join(names.get(UnitRole.RESPONSIBLE, []))
-        task.lead_names = "、".join(names.get(UnitRole.LEAD_SUPERVISOR, []))
+    names = selectors.unit_names(page)  # one query of names for the whole page
+    for task in page:
+        roles = names.get(task.pk, {})
+        task.responsible_names = "、".join(roles.get(UnitRole.RESPONSIBLE, []))
+        task.lead_names = "、".join(roles.get(UnitRole.LEAD_SUPERVISOR, []))
     current = list_options.clean_query(request.GET.urlencode())
     return render(request, "ledger/task_list.html", {
         "form": form, "page": page, "rows": render_rows(page, preference.shown_columns()),
