@@ -71,6 +71,44 @@ def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
     assert verify_chain().ok
 
 
+def test_events_prepared_before_the_lock_link_as_event_digest_computes_them(world, chain):
+    """A bulk writer builds its events before its transaction (prepare_events) and sets a new row's
+    id later: the link made under the lock is the one event_digest computes from the stored row."""
+    from rectify.core.audit import append_events, event_digest, prepare_events
+
+    admin = world.users["office_admin"]
+    prepared = prepare_events([{"actor": admin, "action": "prepared_test", "object_type": "ledger.task",
+                                "object_label": f"T-{i} 标题\"引号\"", "summary": f"预先构建 {i}",
+                                "before": None if i else {"a": 1}, "after": {"单位": ["甲", "乙"], "n": i, "ok": i == 1}}
+                               for i in range(3)])
+    for i, event in enumerate(prepared):
+        event.object_id = str(1000 + i)  # reserved inside the transaction, as write_tasks does
+    append_events(prepared)
+    rows = list(Event.objects.filter(action="prepared_test").order_by("seq").values(*HASHED_FIELDS, "hash"))
+    assert [r["object_id"] for r in rows] == ["1000", "1001", "1002"]
+    assert rows[0]["actor_id"] == admin.pk and rows[0]["unit_name"] == admin.unit.name
+    for row in rows:
+        assert row["hash"] == event_digest(row)
+    assert verify_chain().ok
+
+
+@pytest.mark.parametrize("summary", ["普通摘要", "\x00object_id\x00 两次 \x00object_id\x00",
+                                     '"prev_hash":"\x00prev_hash\x00","seq":0'])
+def test_a_prepared_events_text_is_the_canonical_text_even_when_it_holds_a_stand_in(summary):
+    """prepare_events dumps the text once with stand-ins for object_id, prev_hash and seq and cuts
+    it around them; a text that holds a stand-in itself is written field by field: either way the
+    parts joined are json.dumps of the whole (what event_digest hashes)."""
+    from rectify.core.audit import HASHED_FIELDS, _canonical, _text_parts
+
+    payload = {name: None for name in HASHED_FIELDS} | {
+        "action": "x", "actor_name": "甲", "created_at": "2026-12-01T00:00:00.000000Z", "ip": "", "object_type": "t",
+        "object_label": "标签", "summary": summary, "success": True, "unit_name": "",
+        "after": {"object_id": "\x00object_id\x00", "seq": 1}}
+    head, middle, tail = _text_parts(payload)
+    whole = _canonical(payload | {"object_id": "42", "prev_hash": "ab" * 32, "seq": 7})
+    assert f'{head}"42"{middle}"{"ab" * 32}","seq":7{tail}' == whole
+
+
 def test_check_14_every_service_write_leaves_an_event(world):
     actions = list(Event.objects.values_list("action", flat=True))
     assert actions.count("task_created") == 2 and actions.count("user_created") == 10

@@ -627,7 +627,139 @@ def protect_events_sql() -> list[str]:
     ]
 
 
-def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> tuple[int, str]:
+_EVENT_KEYS = {"actor", "action", "obj", "object_type", "object_id", "object_label", "summary", "before", "after",
+               "unit", "success", "actor_name", "actor_id", "unit_id", "unit_name", "created_at", "ip"}
+_EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
+_SEQ, _OBJECT_ID, _PREV, _HASH = (_EVENT_COLUMNS.index(n) for n in ("seq", "object_id", "prev_hash", "hash"))
+# The canonical text's keys in sorted order (event_digest dumps with sort_keys): a prepared event
+# writes the text in three parts around object_id and (prev_hash, seq), which only come later.
+assert sorted(HASHED_FIELDS) == ["action", "actor_id", "actor_name", "after", "before", "created_at", "ip",
+                                 "object_id", "object_label", "object_type", "prev_hash", "seq", "success",
+                                 "summary", "unit_id", "unit_name"]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# Stand-ins for the values only the chain lock knows: the text is dumped once with them in place
+# and cut around them. NUL never reaches the chain (PostgreSQL's text refuses it; requests never
+# carry it), and a text holding a stand-in's dump more than once is written field by field instead.
+_OBJECT_ID_MARK = "\x00object_id\x00"
+_PREV_MARK = "\x00prev_hash\x00"
+_OBJECT_ID_DUMP = _canonical(_OBJECT_ID_MARK)
+_POSITION_DUMP = f'"prev_hash":{_canonical(_PREV_MARK)},"seq":0'
+
+
+def _text_parts(payload: dict[str, Any]) -> tuple[str, str, str]:
+    """The canonical text of ``payload`` (HASHED_FIELDS, created_at already canonical) in three
+    parts: up to object_id's value, between it and prev_hash's value, after seq."""
+    text = _canonical({**payload, "object_id": _OBJECT_ID_MARK, "prev_hash": _PREV_MARK, "seq": 0})
+    if text.count(_OBJECT_ID_DUMP) == 1 and text.count(_POSITION_DUMP) == 1:
+        head, rest = text.split(_OBJECT_ID_DUMP)
+        middle, tail = rest.split(_POSITION_DUMP)
+        return head, middle + '"prev_hash":', tail
+    return (f'{{"action":{_canonical(payload["action"])},"actor_id":{_canonical(payload["actor_id"])},'
+            f'"actor_name":{_canonical(payload["actor_name"])},"after":{_canonical(payload["after"])},'
+            f'"before":{_canonical(payload["before"])},"created_at":{_canonical(payload["created_at"])},'
+            f'"ip":{_canonical(payload["ip"])},"object_id":',
+            f',"object_label":{_canonical(payload["object_label"])},"object_type":{_canonical(payload["object_type"])},'
+            '"prev_hash":',
+            f',"success":{_canonical(payload["success"])},"summary":{_canonical(payload["summary"])},'
+            f'"unit_id":{_canonical(payload["unit_id"])},"unit_name":{_canonical(payload["unit_name"])}}}')
+
+
+@dataclass(slots=True)
+class PreparedEvent:
+    """An event built before the chain lock is taken (:func:`prepare_events`): its stored values,
+    converted for the database, and its canonical text but for ``seq`` and ``prev_hash``, which
+    only the lock knows. ``object_id`` may still be set until it is appended (a bulk writer reserves
+    a new row's id inside its transaction)."""
+
+    stored: list[Any]  # in _EVENT_COLUMNS order; seq, prev_hash and hash are filled when linked
+    head: str  # '{"action":…,"ip":…,"object_id":'
+    middle: str  # ',"object_label":…,"object_type":…,"prev_hash":'
+    tail: str  # ',"success":…,"unit_name":…}'
+    object_id: str
+
+    def link(self, seq: int, prev: str, key: bytes) -> str:
+        """Fill in the chain position and return the link (the same text :func:`event_digest` hashes)."""
+        object_id = f'"{self.object_id}"' if self.object_id.isdigit() else _canonical(self.object_id)
+        text = f'{self.head}{object_id}{self.middle}"{prev}","seq":{seq}{self.tail}'
+        digest = sm3_hmac(key, text.encode("utf-8")).hex()
+        stored = self.stored
+        stored[_SEQ], stored[_OBJECT_ID], stored[_PREV], stored[_HASH] = seq, self.object_id, prev, digest
+        return digest
+
+
+def prepare_events(rows: Iterable[dict[str, Any]], *, ip: str | None = None) -> list[PreparedEvent]:
+    """Build events ahead of :func:`append_events` (outside the writer's transaction): every value
+    reduced, converted for the database and written into the canonical text, so that under the
+    chain lock only the link itself is computed. Rows are as for :func:`append_events`."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_write(Event)]
+    fields: list[Any] = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
+    json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    time_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"]
+    postgres = connection.vendor == "postgresql"
+    assert time_at == [_EVENT_COLUMNS.index("created_at")]
+    ip = (current_ip.get() if ip is None else ip)[:64]
+    times: dict[dt.datetime, tuple[str, Any]] = {}
+    out = []
+    for row in rows:
+        unknown = set(row) - _EVENT_KEYS
+        if unknown:
+            raise TypeError(f"append_events: unknown event field(s) {sorted(unknown)}")
+        obj = row.get("obj")
+        object_type = row.get("object_type", "")
+        object_id = row.get("object_id", "")
+        object_label = row.get("object_label", "")
+        if obj is not None:
+            object_type = object_type or obj._meta.label_lower
+            object_id = object_id or obj.pk
+            object_label = object_label or str(obj)[:300]
+        actor = row.get("actor")
+        actor_name = row.get("actor_name", "")
+        unit = row.get("unit")
+        if actor is not None and getattr(actor, "is_authenticated", False):
+            actor_id = actor.pk
+            actor_name = actor_name or actor.get_username()
+            if unit is None:
+                unit = getattr(actor, "unit", None)
+        else:
+            actor_id = row.get("actor_id")
+        if unit is not None:
+            unit_id, unit_name = unit.pk, unit.name
+        else:
+            unit_id, unit_name = row.get("unit_id"), row.get("unit_name", "")
+        before, after = row.get("before"), row.get("after")
+        before = jsonable(before) if before is not None else None
+        after = jsonable(after) if after is not None else None
+        created_at = row.get("created_at") or timezone.now()
+        actor_name, unit_name = (actor_name or "")[:150], (unit_name or "")[:200]
+        object_label, summary = (object_label or "")[:300], row.get("summary", "")
+        event_ip, success = (row["ip"] if "ip" in row else ip)[:64], row.get("success", True)
+        values = {"seq": None, "created_at": created_at, "actor_id": actor_id, "actor_name": actor_name,
+                  "unit_id": unit_id, "unit_name": unit_name, "action": row["action"], "object_type": object_type,
+                  "object_id": None, "object_label": object_label, "summary": summary, "before": before,
+                  "after": after, "ip": event_ip, "success": success, "prev_hash": None, "hash": None}
+        stored = [values[name] for name in _EVENT_COLUMNS]
+        for i in json_at:
+            if stored[i] is not None:
+                stored[i] = (json.dumps(stored[i], ensure_ascii=False) if postgres
+                             else fields[i].get_db_prep_save(stored[i], connection))
+        if created_at not in times:  # a bulk writer's events mostly share one time
+            times[created_at] = (_canonical_time(created_at), created_at if postgres else
+                                 fields[time_at[0]].get_db_prep_save(created_at, connection))
+        canonical_time, stored[time_at[0]] = times[created_at]
+        values["created_at"] = canonical_time
+        out.append(PreparedEvent(stored, *_text_parts({name: values[name] for name in HASHED_FIELDS}),
+                                 object_id=str(object_id)))
+    return out
+
+
+def append_events(rows: Iterable[dict[str, Any] | PreparedEvent], *, batch_size: int = 5000) -> tuple[int, str]:
     """Append many events to the chain, in the order given, under one take of the chain lock.
 
     For bulk writers (an Excel import, the benchmark generator) where one :func:`record_event`
@@ -642,69 +774,27 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
     ``actor_id`` (with ``actor_name``) for ``actor``, ``unit_id`` and ``unit_name`` for ``unit``.
     Two more keys are optional: ``created_at`` (an aware datetime; default: now, as for
     :func:`record_event`) and ``ip`` (default: the address of the request being served).
-    Unknown keys raise ``TypeError``.
+    Unknown keys raise ``TypeError``. A row may also be a :class:`PreparedEvent` built beforehand
+    with :func:`prepare_events`, outside the transaction: the lock is then held only to link and
+    insert (an import of 10,000 tasks builds its events before it writes anything).
 
-    Links are computed with :func:`event_digest` over :data:`HASHED_FIELDS`, like every other
-    writer of the chain. Rows are consumed lazily and written ``batch_size`` at a time, so an
-    iterator of millions of rows needs memory for one batch only.
+    Links are computed over :data:`HASHED_FIELDS`, the text :func:`event_digest` hashes (a test
+    compares the two on every kind of value), like every other writer of the chain. Rows are consumed
+    lazily and written ``batch_size`` at a time, so an iterator of millions of rows needs memory for
+    one batch only.
 
     Returns the new head ``(seq, hash)``; with no rows, the current head.
     """
-    allowed = {"actor", "action", "obj", "object_type", "object_id", "object_label", "summary", "before",
-               "after", "unit", "success", "actor_name", "actor_id", "unit_id", "unit_name", "created_at", "ip"}
     ip = current_ip.get()[:64]
     with transaction.atomic():
         seq, prev, key_version = _lock_chain()
-        batch: list[dict[str, Any]] = []
+        key = load_key("chain_key", key_version)
+        batch: list[list[Any]] = []
         for row in rows:
-            unknown = set(row) - allowed
-            if unknown:
-                raise TypeError(f"append_events: unknown event field(s) {sorted(unknown)}")
-            obj = row.get("obj")
-            object_type = row.get("object_type", "")
-            object_id = row.get("object_id", "")
-            object_label = row.get("object_label", "")
-            if obj is not None:
-                object_type = object_type or obj._meta.label_lower
-                object_id = object_id or obj.pk
-                object_label = object_label or str(obj)[:300]
-            actor = row.get("actor")
-            actor_name = row.get("actor_name", "")
-            unit = row.get("unit")
-            if actor is not None and getattr(actor, "is_authenticated", False):
-                actor_id = actor.pk
-                actor_name = actor_name or actor.get_username()
-                if unit is None:
-                    unit = getattr(actor, "unit", None)
-            else:
-                actor_id = row.get("actor_id")
-            if unit is not None:
-                unit_id, unit_name = unit.pk, unit.name
-            else:
-                unit_id, unit_name = row.get("unit_id"), row.get("unit_name", "")
-            before, after = row.get("before"), row.get("after")
+            event = row if isinstance(row, PreparedEvent) else prepare_events([row], ip=ip)[0]
             seq += 1
-            fields = {
-                "seq": seq,
-                "created_at": row.get("created_at") or timezone.now(),
-                "actor_id": actor_id,
-                "actor_name": (actor_name or "")[:150],
-                "unit_id": unit_id,
-                "unit_name": (unit_name or "")[:200],
-                "action": row["action"],
-                "object_type": object_type,
-                "object_id": str(object_id),
-                "object_label": (object_label or "")[:300],
-                "summary": row.get("summary", ""),
-                "before": jsonable(before) if before is not None else None,
-                "after": jsonable(after) if after is not None else None,
-                "ip": (row["ip"] if "ip" in row else ip)[:64],
-                "success": row.get("success", True),
-                "prev_hash": prev,
-            }
-            prev = event_digest(fields, key_version)
-            fields["hash"] = prev
-            batch.append(fields)
+            prev = event.link(seq, prev, key)
+            batch.append(event.stored)
             if len(batch) >= batch_size:
                 _insert_events(batch)
                 batch = []
@@ -715,38 +805,24 @@ def append_events(rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> 
     return seq, prev
 
 
-_EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
-
-
-def _insert_events(batch: list[dict[str, Any]]) -> None:
-    """INSERT a batch of ready event rows: COPY on PostgreSQL, one prepared statement on SQLite.
+def _insert_events(batch: list[list[Any]]) -> None:
+    """INSERT a batch of linked events (values in _EVENT_COLUMNS order, already converted by
+    :func:`prepare_events`): COPY on PostgreSQL, one prepared statement on SQLite.
 
     ``bulk_create`` spent most of its time compiling SQL for 17 columns per row (about 10k events/s
-    on SQLite); here only the time and JSON columns are converted, with the fields' own
-    ``get_db_prep_save`` (JSON as text on PostgreSQL, which COPY parses into jsonb).
+    on SQLite); here the rows go in as they were prepared.
     """
     from django.db import connections, router
 
     connection = connections[router.db_for_write(Event)]
-    fields: list[Any] = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     table = connection.ops.quote_name(Event._meta.db_table)
+    fields: list[Any] = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
-    time_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in batch:
-                    values = [row[name] for name in _EVENT_COLUMNS]
-                    for i in json_at:
-                        if values[i] is not None:
-                            values[i] = json.dumps(values[i], ensure_ascii=False)
-                    copy.write_row(values)
+                    copy.write_row(row)
             return
-        values = []
-        for row in batch:
-            value = [row[name] for name in _EVENT_COLUMNS]
-            for i in (*json_at, *time_at):
-                value[i] = fields[i].get_db_prep_save(value[i], connection)
-            values.append(value)
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))})",
+                           batch)

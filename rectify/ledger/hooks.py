@@ -37,3 +37,12 @@ tasks_saved = Hook(
     "write lock is not held for it). Supervision recomputes their derived progress status, so a "
     "new task shows it at once.",
 )
+
+new_task_status = Hook(
+    "ledger.new_task_status",
+    "handler(task, measures_total, measures_done, today) -> dict | None — the derived progress status "
+    "(the Task fields progress_status, warning_colour, expected_percent, actual_percent, status_reasons, "
+    "status_computed_on) of a task a bulk write is about to insert, from its own fields: a new task "
+    "has no reports yet. The bulk write stores it with the row, before its transaction, so its "
+    "tasks need no recomputation afterwards. Runs before any transaction; must not query per task.",
+)

@@ -423,6 +423,13 @@ class _NewTask:
     longitude: float | None = None
     status: str = TaskStatus.DRAFT
     version: int = 1
+    # the derived status (hooks.new_task_status), stored with the row
+    progress_status: str = ""
+    warning_colour: str = ""
+    expected_percent: int | None = None
+    actual_percent: int | None = None
+    status_reasons: list = field(default_factory=list)
+    status_computed_on: dt.date | None = None
 
     @property
     def leader_id(self) -> int | None:
@@ -459,7 +466,8 @@ BULK_BATCH = 500  # tasks per IN list: bounded on every database
 
 _TASK_COLUMNS = ["id", "campaign_id", "code", "inspection_number", "title", "problem", "target", "category",
                  "leader_id", "deadline_kind", "deadline", "start_date", "progress_note", "completion_note", "status",
-                 "version", "created_at", "updated_at", "location_name", "latitude", "longitude"]
+                 "version", "created_at", "updated_at", "location_name", "latitude", "longitude", "progress_status",
+                 "warning_colour", "expected_percent", "actual_percent", "status_reasons", "status_computed_on"]
 _BULK_FIELDS = ["code", "inspection_number", "title", "problem", "target", "category", "leader", "deadline_kind",
                 "deadline", "start_date", "progress_note", "completion_note", "status", "version", "updated_at",
                 "location_name", "latitude", "longitude"]
@@ -483,7 +491,7 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     half-way, inside the transaction, once the tasks themselves are written (their units,
     measures and events follow), so a background job shows the write under way.
     """
-    from rectify.core.audit import append_events
+    from rectify.core.audit import append_events, prepare_events
     from rectify.core.bulk import insert_rows, reserve_ids
 
     require_campaign_access(actor, campaign)
@@ -502,6 +510,13 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
             codes[code] = write
             creates.append(_prepare_create(write, campaign, today))
     updates = [w for w in writes if w.task is not None]
+    # The new tasks' events are built here, before the write lock (their ids are filled in once
+    # reserved): under the lock only each link is computed. They and the rows carry one time.
+    now = timezone.now()
+    created_events = dict(zip((id(c.write) for c in creates), prepare_events(
+        {"actor": actor, "action": "task_created", "object_type": "ledger.task", "object_label": str(c.task)[:300],
+         "summary": f"新增整改任务 {c.task.code}{label}", "after": c.after, "created_at": now} for c in creates),
+        strict=True))
     with transaction.atomic():
         code_list = list(codes)
         for start in range(0, len(code_list), BULK_BATCH):
@@ -511,13 +526,13 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
                 raise BulkWriteError(codes[taken], ValidationError(
                     {"code": [f"任务编号 {taken} 在批次「{campaign.name}」中已存在。"]}))
         updated = _prepare_updates(actor, updates)
-        now = timezone.now()
         for c, pk in zip(creates, reserve_ids(Task, len(creates)), strict=True):
             c.task.pk = pk
         insert_rows(Task, _TASK_COLUMNS, (
             (t.pk, campaign.pk, t.code, t.inspection_number, t.title, t.problem, t.target, t.category, t.leader_id,
              t.deadline_kind, t.deadline, t.start_date, t.progress_note, t.completion_note, t.status, t.version, now,
-             now, t.location_name, t.latitude, t.longitude) for t in (c.task for c in creates)))
+             now, t.location_name, t.latitude, t.longitude, t.progress_status, t.warning_colour, t.expected_percent,
+             t.actual_percent, t.status_reasons, t.status_computed_on) for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
         if progress is not None:
@@ -532,14 +547,15 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
                        for p in updated for m in p.measures if m.pk is None])
         by_write: dict[int, _Created | _Updated] = {id(c.write): c for c in creates}
         by_write.update((id(p.write), p) for p in updated)
-        events = []
+        events: list = []
         for write in writes:
             done = by_write[id(write)]
-            target = {"object_type": "ledger.task", "object_id": done.task.pk, "object_label": str(done.task)[:300]}
             if isinstance(done, _Created):
-                events.append({"actor": actor, "action": "task_created", **target,
-                               "summary": f"新增整改任务 {done.task.code}{label}", "after": done.after})
+                event = created_events[id(write)]
+                event.object_id = str(done.task.pk)
+                events.append(event)
             else:
+                target = {"object_type": "ledger.task", "object_id": done.task.pk, "object_label": str(done.task)[:300]}
                 events.append({"actor": actor, "action": "task_updated", **target,
                                "summary": f"修改整改任务 {done.task.code}："
                                           + ("、".join(FIELD_LABELS.get(k, k) for k in done.changed) or "无字段变化")
@@ -549,18 +565,19 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
         append_events(events)
         if then is not None:
             then(len(creates), len(updated))
-    # Derived statuses after the write lock is released, in their own short transactions (1,000
-    # tasks each): at 25,000 tasks computing 10,000 of them inside took 2.6 s of a 9 s lock. Until
-    # they are written (about a second) the new tasks show no status; should the process die in
-    # between, the daily tick computes them.
-    hooks.tasks_saved(task_ids=[done.task.pk for done in by_write.values() if done.task.pk is not None])
-    if creates:
-        # A new task's first status is no change of status (no flip, no event), and these were written
-        # after the import's events: one event marks them, so that the chain's head — which keys the
-        # battle map's kept figures — moves once they are in.
+    # New tasks went in with their derived status (hooks.new_task_status, computed before the
+    # transaction: they have no reports yet). Updated tasks' statuses follow once the write lock is
+    # released, in their own short transactions (1,000 tasks each): at 25,000 tasks computing 10,000
+    # inside took 2.6 s of a 9 s lock. Should the process die in between, the daily tick computes them.
+    uncomputed = [c.task.pk for c in creates if not c.task.status_computed_on]  # no handler to compute them
+    hooks.tasks_saved(task_ids=[p.task.pk for p in updated] + uncomputed)
+    if uncomputed:
+        # A first status is no change of status (no flip, no event), and these were written after the
+        # import's events: one event marks them, so that the chain's head — which keys the battle
+        # map's kept figures — moves once they are in.
         with transaction.atomic():
             record_event(actor_name="系统（状态计算）", action="task_statuses_computed", obj=campaign,
-                         summary=f"已计算导入的 {len(creates)} 项任务的进度状态")
+                         summary=f"已计算导入的 {len(uncomputed)} 项任务的进度状态")
     return len(creates), len(updated)
 
 
@@ -578,6 +595,12 @@ def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date) -> _Cr
         has_responsible=any(role == UnitRole.RESPONSIBLE for _, role, _, _ in units),
         deadline_kind=task.deadline_kind, deadline=task.deadline)))
     _default_start(task, today)
+    for derived in hooks.new_task_status(task=task, measures_total=len(measures),
+                                         measures_done=sum(1 for m in measures if m[4]), today=today):
+        if derived:
+            for name, value in derived.items():
+                setattr(task, name, value)
+            break
     after = _snapshot(task, [(role, u.name) for u, role, _, o in sorted(units, key=lambda r: (r[1], r[3]))],
                       [{"text": text, "owner": owner.name if owner else None, "due": due, "done": done}
                        for _, text, owner, due, done, _ in measures])

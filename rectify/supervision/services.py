@@ -198,6 +198,20 @@ def on_tasks_saved(*, task_ids: list[int], today: dt.date | None = None) -> None
         refresh_statuses(tasks=Task.objects.filter(pk__in=task_ids[start:start + 1000]), today=today)
 
 
+def status_of_new_task(*, task, measures_total: int, measures_done: int, today: dt.date) -> dict:
+    """ledger.new_task_status: what :func:`refresh_statuses` would compute for a task just
+    inserted — no reports, no earlier round's colour — from its own fields, without a query."""
+    from types import SimpleNamespace
+
+    facts = SimpleNamespace(status=task.status, deadline_kind=task.deadline_kind, deadline=task.deadline,
+                            start_date=task.start_date, n_measures=measures_total, n_done=measures_done,
+                            report_due_passed=False)
+    result = _compute(facts, today, None)  # type: ignore[arg-type]
+    return {"progress_status": str(result.status), "warning_colour": str(result.colour),
+            "expected_percent": result.expected_percent, "actual_percent": result.actual_percent,
+            "status_reasons": list(result.reasons), "status_computed_on": today}
+
+
 def on_report_accepted(*, report: ProgressReport) -> None:
     """dispatch.report_accepted: the task's derived status follows its newest accepted report."""
     refresh_task_status(task=report.task)
