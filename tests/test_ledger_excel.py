@@ -712,3 +712,49 @@ def test_the_import_write_lock_is_released_before_statuses_are_computed(world):
     seen = commit(rows)
     assert "import" in seen and "status" in seen, seen
     assert seen["import"] not in seen["status"], seen
+
+
+def test_the_collector_is_paused_while_a_bulk_job_runs_and_back_after_it_even_on_failure():
+    """An import's rows stay alive until they are written; the cyclic collector walking them again
+    and again cost a fifth of the import, so it is paused for the job and resumed after it, also
+    when the job fails, and only when the last of overlapping jobs is done."""
+    import gc
+
+    from rectify.core.bulk import collection_paused
+
+    assert gc.isenabled()
+    with collection_paused():
+        assert not gc.isenabled()
+        with collection_paused():  # another thread's job in the same process
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first job is still building its rows
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collection_paused():
+        raise ValueError("a refused row")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # off before, left off
+    finally:
+        gc.enable()
+
+
+def test_an_import_builds_and_writes_with_the_collector_paused(world):
+    import gc
+
+    from rectify.ledger import services
+
+    admin = world.users["office_admin"]
+    seen = []
+    services.write_tasks(actor=admin, campaign=world.campaign, then=lambda c, u: seen.append(gc.isenabled()),
+                         writes=[services.TaskWrite(data=services.TaskInput(
+                             code="GC-1", title="回收", category=Category.WATER, responsible_units=[world.county_a],
+                             lead_supervisor=world.dept_env, deadline_kind=DeadlineKind.LONG_TERM))])
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(services.BulkWriteError):  # the same code twice: refused, nothing written
+        services.write_tasks(actor=admin, campaign=world.campaign, writes=[services.TaskWrite(data=services.TaskInput(
+            code="GC-2", title="回收", category=Category.WATER, responsible_units=[world.county_a],
+            lead_supervisor=world.dept_env, deadline_kind=DeadlineKind.LONG_TERM))] * 2)
+    assert gc.isenabled() and not Task.objects.filter(code="GC-2").exists()

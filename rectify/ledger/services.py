@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
+from rectify.core.bulk import gc_paused
 from rectify.ledger import hooks, list_options
 from rectify.ledger.models import (
     Campaign,
@@ -473,6 +474,7 @@ _BULK_FIELDS = ["code", "inspection_number", "title", "problem", "target", "cate
                 "location_name", "latitude", "longitude"]
 
 
+@gc_paused
 def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], source: str = "",
                 then: Callable[[int, int], None] | None = None,
                 progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:

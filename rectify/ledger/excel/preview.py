@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 
+from rectify.core.bulk import gc_paused
 from rectify.core.sm3 import sm3_hex
 from rectify.ledger.excel.cells import blank, cell_text, free_text, key_of, nfkc, short_text
 from rectify.ledger.excel.columns import COLUMN_BY_FIELD, REQUIRED
@@ -132,6 +133,7 @@ class _RowContext:
     codes_seen: dict[str, int] = field(default_factory=dict)  # code → the row that had it first
 
 
+@gc_paused
 def parse_workbook(data: bytes, *, campaign: Campaign, actor: User, filename: str = "") -> ImportPreview:
     """Read a ledger workbook into a preview of what an import would do. Writes nothing."""
     if not Campaign.objects.actionable_by(actor, "add_task").filter(pk=campaign.pk).exists():
