@@ -8,6 +8,7 @@ import io
 import resource
 import zipfile
 
+import pytest
 import xlsxwriter
 
 from rectify.ledger import excel
@@ -86,3 +87,31 @@ def test_an_ordinary_ledger_still_reads(world):
 
     result = preview(world, office_workbook(generated_rows(5, units=["零陵区"])))
     assert not result.file_errors and len(result.rows) == 5
+
+
+SHEET_HEAD = (b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+              b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>\xe5\xba\x8f\xe5\x8f\xb7</t></is></c></row>')
+
+
+@pytest.mark.parametrize("body, where", [
+    (b"<row r='300000'><c r='B300000'><v>1</v></c></row>", "B300000"),  # single quotes, as XML allows
+    (b'<row r="150000" spans="1:1"></row>', "A150000"),  # an empty row far down still sizes the grid
+    (b'<row r="2"><c s="0"\n r="ZZ2"><v>1</v></c></row>', "ZZ2"),  # r= after a line break
+])
+def test_a_far_position_written_any_way_xml_allows_is_refused(world, body, where):
+    base = plain_workbook(["序号", "问题"], [[1, "短"]])
+    result = preview(world, with_entry(base, "xl/worksheets/sheet1.xml", SHEET_HEAD + body + b"</sheetData></worksheet>"))
+    assert result.file_errors and "工作表范围过大" in result.file_errors[0] and where in result.file_errors[0]
+
+
+@pytest.mark.parametrize("offset", [0, (1 << 20) - 40_000, (1 << 20) - 3])
+def test_a_long_text_is_found_wherever_it_falls_against_the_reading_chunks(world, offset):
+    """The text is read in 1 MB chunks: a stretch across a chunk's edge counts whole."""
+    base = plain_workbook(["序号", "问题"], [[1, "短"]])
+    filler = b"<t>x</t>" * (offset // 8)
+    strings = (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si>'
+               + filler + b"<t>" + b"a" * (32_767 * 4 + 10) + b"</t></si></sst>")
+    result = preview(world, with_entry(base, "xl/sharedStrings.xml", strings))
+    assert result.file_errors and "超过 Excel 的上限" in result.file_errors[0]
+    just_fits = strings.replace(b"a" * (32_767 * 4 + 10), b"a" * 1000)
+    assert "超过 Excel 的上限" not in " ".join(preview(world, with_entry(base, "xl/sharedStrings.xml", just_fits)).file_errors)

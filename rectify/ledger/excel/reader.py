@@ -30,8 +30,10 @@ MAX_SHEET_CELLS = 4_000_000
 MAX_ZIP_ENTRIES = 2_000
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,4})([0-9]{1,8})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,8})"')
+# A cell's r="AB12" or a row's r="12" (letters empty). Searched for as the literal r= (the regex
+# engine's fast path: 0.4 → 0.06 s for a 10,000-row sheet), so it also meets other attributes
+# ending in r (header="0.3"); those can only make the check stricter.
+_POSITION_REF = re.compile(rb"""r=["']([A-Z]{0,4})([0-9]{1,8})""")
 
 
 def _column_number(letters: bytes) -> int:
@@ -65,34 +67,37 @@ def check_workbook_bounds(data: bytes) -> str | None:
         return f"文件解压后超过 {MAX_UNZIPPED_BYTES // 1048576} MB，不是正常的台账工作簿（可能是压缩炸弹）。"
     for entry in entries:
         name = entry.filename
-        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            rows = columns = 0
-            tail = b""
-            with archive.open(entry) as stream:
-                while chunk := stream.read(1 << 20):
+        worksheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+        if not (worksheet or name == "xl/sharedStrings.xml"):
+            continue
+        # The farthest cell: each distinct column and row once (a sheet has a few dozen columns),
+        # in sets the regex engine fills, not a Python step per cell. And a cell's text is one
+        # stretch of XML without "<": a stretch longer than Excel allows for one cell (up to 4
+        # bytes a character) is a crafted file (a 1.5 MB one took 7.7 GB).
+        letters: set[bytes] = set()
+        numbers: set[bytes] = set()
+        tail = b""
+        limit, run = MAX_CELL_CHARS * 4, 0  # run: the stretch still open at the chunk's end
+        with archive.open(entry) as stream:
+            while chunk := stream.read(1 << 20):
+                if worksheet:
                     block = tail + chunk
-                    for match in _CELL_REF.finditer(block):
-                        columns = max(columns, _column_number(match.group(1)))
-                        rows = max(rows, int(match.group(2)))
-                    for match in _ROW_REF.finditer(block):
-                        rows = max(rows, int(match.group(1)))
+                    for column, row in _POSITION_REF.findall(block):
+                        letters.add(column)
+                        numbers.add(row)
                     tail = block[-256:]
-            if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS or rows * columns > MAX_SHEET_CELLS:
-                return (f"工作表范围过大：最远的单元格在 {_cell_name(rows, columns)}（{rows} 行 × {columns} 列）。"
-                        f"台账工作簿最多 {MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列；请删除表格外多余的内容后重试。")
-        if name == "xl/sharedStrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-            # A cell's text is one stretch of XML without "<": a stretch longer than Excel allows
-            # for one cell (up to 4 bytes a character) is a crafted file (a 1.5 MB one took 7.7 GB).
-            limit, run = MAX_CELL_CHARS * 4, 0
-            with archive.open(entry) as stream:
-                while chunk := stream.read(1 << 20):
-                    parts = chunk.split(b"<")
-                    run += len(parts[0])
-                    longest = max([run, *(len(p) for p in parts[1:-1])])
-                    if len(parts) > 1:
-                        run = len(parts[-1])
-                    if max(longest, run) > limit:
-                        return f"有单元格内容超过 Excel 的上限（{MAX_CELL_CHARS} 字），请检查工作簿。"
+                parts = chunk.split(b"<")
+                run += len(parts[0])
+                longest = max(run, max(map(len, parts[1:-1]), default=0))
+                if len(parts) > 1:
+                    run = len(parts[-1])
+                if max(longest, run) > limit:
+                    return f"有单元格内容超过 Excel 的上限（{MAX_CELL_CHARS} 字），请检查工作簿。"
+        columns = max((_column_number(c) for c in letters), default=0)
+        rows = max(map(int, numbers), default=0)
+        if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS or rows * columns > MAX_SHEET_CELLS:
+            return (f"工作表范围过大：最远的单元格在 {_cell_name(rows, columns)}（{rows} 行 × {columns} 列）。"
+                    f"台账工作簿最多 {MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列；请删除表格外多余的内容后重试。")
     return None
 
 
