@@ -102,9 +102,6 @@ def sqlite_config(path: Path) -> dict:
                 "PRAGMA synchronous=NORMAL;"
                 "PRAGMA busy_timeout=30000;"
                 "PRAGMA foreign_keys=ON;"
-                # 64 MB of pages per connection (SQLite's default is 2 MB): a bulk write touches
-                # index pages all over tables of millions of rows; used only as pages are read
-                "PRAGMA cache_size=-65536;"
             ),
         },
         "TEST": {"NAME": os.environ.get("RECTIFY_TEST_SQLITE") or None},
