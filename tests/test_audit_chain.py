@@ -48,7 +48,8 @@ def test_intact_chain_verifies(chain, capsys):
 def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
     """verify_chain reads the rows through a raw cursor and rebuilds each link's canonical text
     itself: it must agree with event_digest on every event (times with and without microseconds,
-    JSON, booleans, bulk-appended events), else every row would take the slow exact path."""
+    JSON, booleans, bulk-appended events, a time given in another zone), else every row would take
+    the slow exact path."""
     import datetime as dt
 
     from rectify.core.audit import _chain_rows, append_events, event_digest
@@ -57,6 +58,11 @@ def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
                     "after": {"n": i, "when": dt.date(2026, 1, i + 1), "x": 1.5}, "success": i % 2 == 0,
                     "created_at": dt.datetime(2026, 1, 1, 8, 0, 0, 0 if i == 0 else 123456, tzinfo=dt.UTC)}
                    for i in range(3)])
+    # a time written in another zone (PostgreSQL writes the text in UTC itself): the year's last
+    # microsecond in Beijing is 15:59:59.999999 UTC
+    append_events([{"action": "zone_test", "object_type": "test", "object_id": 9, "summary": "时区",
+                    "created_at": dt.datetime(2026, 12, 31, 23, 59, 59, 999999,
+                                              tzinfo=dt.timezone(dt.timedelta(hours=8)))}])
     # text the fast encoder (orjson) must write exactly as the canonical json.dumps does: escapes
     # (control characters; not NUL, which PostgreSQL's text refuses and requests never carry),
     # line and paragraph separators, characters outside the BMP, non-ASCII keys in sorted order,
@@ -65,7 +71,7 @@ def test_verify_reads_every_link_raw_as_event_digest_computes_it(world, chain):
                     "summary": "引号\"反斜杠\\ 制表\t 换行\n \x01\x1f\x7f \u2028\u2029 😀 </script>",
                     "after": {"中": 1, "a": [None, True, "𠀀"], "Z": {"é": "\ud7ff"}, "big": 2**70, "neg": -(2**63)}}])
     rows = list(_chain_rows(2))
-    assert len(rows) == Event.objects.count() >= chain + 3
+    assert len(rows) == Event.objects.count() >= chain + 5
     for row, digest, _key_version in rows:
         assert digest == row["hash"] == event_digest(Event.objects.filter(pk=row["id"]).values(*HASHED_FIELDS).get())
     assert verify_chain().ok
