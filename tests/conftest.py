@@ -60,6 +60,20 @@ def fresh_cache(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def calendar_rechecked_on_writes_only(monkeypatch):
+    # The official calendar is cached per process and re-stamped every CHECK_SECONDS to notice
+    # other processes' entries. In a test those 30 s could run out between a warm-up request and
+    # the measured one, adding a query that pinned counts would take for a query per row. This
+    # process's own writes still invalidate it; each test starts cold (its transaction is gone).
+    from rectify.core import workdays
+
+    workdays.invalidate()
+    monkeypatch.setattr(workdays, "CHECK_SECONDS", float("inf"))
+    yield
+    workdays.invalidate()
+
+
 @dataclass
 class World:
     office: Unit
