@@ -889,6 +889,11 @@ class Generator:
         self.build_ledger()
         self.step(f"tasks {self.n_tasks} with units and measures", t)
         t = time.perf_counter()
+        from rectify.ledger import search
+
+        search.rebuild()  # the tasks went in around the services, which keep the index
+        self.step("keyword index (rectify reindex)", t)
+        t = time.perf_counter()
         self.build_months()
         self.step(f"rounds, {self.report_count} reports, {self.event_count} events", t)
         t = time.perf_counter()

@@ -72,6 +72,20 @@ def test_the_generated_world_verifies(db):
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     # statuses are derived by the product, not typed in by the generator
     assert not Task.objects.exclude(status="draft").filter(progress_status="").exists()
+    # the tasks went in around the services: the keyword index was built for them
+    from rectify.ledger.selectors import TaskFilter, task_queryset
+
+    admin = User.objects.get(username="bench_admin")
+    task = Task.objects.order_by("-pk").first()
+    word = task.title[:2]
+    from rectify.ledger import search
+
+    assert search.query_terms(word), word  # a word the index narrows
+    found = set(task_queryset(admin, TaskFilter(q=word)).values_list("pk", flat=True))
+    assert task.pk in found and found == set(Task.objects.filter(title__icontains=word).values_list("pk", flat=True)
+                                             | Task.objects.filter(problem__icontains=word).values_list("pk", flat=True)
+                                             | Task.objects.filter(target__icontains=word).values_list("pk", flat=True)
+                                             | Task.objects.filter(code__icontains=word).values_list("pk", flat=True))
     if connection.vendor == "postgresql":  # explicit ids: the sequences were moved past them
         record_event(action="after_generate")
         assert verify_chain().ok

@@ -10,7 +10,7 @@ from django.http import Http404
 
 from rectify.core.models import Event
 from rectify.core.paging import subquery_count
-from rectify.ledger import hooks
+from rectify.ledger import hooks, search
 from rectify.ledger.models import Campaign, ListPreference, Measure, Task, TaskStatus, TaskUnit, UnitRole
 from rectify.ledger.scope import my_county_prefixes
 from rectify.ledger.services import FROZEN_STAGES
@@ -97,6 +97,11 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
                            .values("task_id"))
     if f.q:
         for word in f.q.split()[:5]:
+            # The bigram index narrows the rows read (ledger.search: a superset of the matches);
+            # the exact test below decides. Without it this was a LIKE over every task's texts.
+            candidates = search.candidates(word)
+            if candidates is not None:
+                qs = qs.filter(candidates)
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
                            | Q(target__icontains=word) | Q(inspection_number__icontains=word))
     order = SORTS.get(f.sort, SORTS["code"])

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rectify.core.audit import record_event
 from rectify.core.bulk import gc_paused
-from rectify.ledger import hooks, list_options
+from rectify.ledger import hooks, list_options, search
 from rectify.ledger.models import (
     Campaign,
     CloseoutStage,
@@ -333,6 +333,7 @@ def create_task(*, actor: User, campaign: Campaign, data: TaskInput, source: str
         _refresh_status(task)
         _default_start(task, timezone.localdate())
         task.save(update_fields=["status", "start_date"])
+        search.write_rows([(task.pk, search.task_grams(task))])
         record_event(actor=actor, action="task_created", obj=task,
                      summary=f"新增整改任务 {task.code}" + (f"（来源：{source}）" if source else ""),
                      after=snapshot(task))
@@ -365,6 +366,7 @@ def update_task(*, actor: User, task: Task, expected_version: int, data: TaskInp
         _default_start(locked, timezone.localdate())
         locked.version += 1
         locked.save()
+        search.write_rows([(locked.pk, search.task_grams(locked))])
         after = snapshot(locked)
         changed = [k for k in after if k not in {"version"} and after[k] != before[k]]
         record_event(actor=actor, action="task_updated", obj=locked,
@@ -450,6 +452,7 @@ class _Created:
     units: list[tuple[Unit, str, bool, int]]
     measures: list[tuple[int, str, Unit | None, dt.date | None, bool, dt.date | None]]
     after: dict
+    grams: str  # its keyword index row (ledger.search), built before the transaction
 
 
 @dataclass
@@ -537,6 +540,8 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
              t.actual_percent, t.status_reasons, t.status_computed_on) for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
+        search.write_rows([(c.task.pk, c.grams) for c in creates]
+                          + [(p.task.pk, search.task_grams(p.task)) for p in updated])
         if progress is not None:
             progress(len(writes) // 2, len(writes))
         insert_rows(TaskUnit, ["task_id", "unit_id", "role", "is_primary", "ordinal"],
@@ -606,7 +611,7 @@ def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date) -> _Cr
     after = _snapshot(task, [(role, u.name) for u, role, _, o in sorted(units, key=lambda r: (r[1], r[3]))],
                       [{"text": text, "owner": owner.name if owner else None, "due": due, "done": done}
                        for _, text, owner, due, done, _ in measures])
-    return _Created(write, task, units, measures, after)
+    return _Created(write, task, units, measures, after, search.task_grams(task))
 
 
 def _prepare_updates(actor: User, updates: list[TaskWrite]) -> list[_Updated]:

@@ -1,0 +1,29 @@
+"""The keyword index (rectify.ledger.search): FTS5 on SQLite, tsvector + GIN on PostgreSQL, built
+from the tasks already in the ledger."""
+
+from django.db import migrations
+
+from rectify.ledger import search
+
+
+def forwards(apps, schema_editor):
+    search.create_table(schema_editor)
+    Task = apps.get_model("ledger", "Task")
+    rows = []
+    for pk, *texts in Task.objects.using(schema_editor.connection.alias).order_by("pk").values_list(
+            "pk", *search.SEARCHABLE).iterator(chunk_size=2000):
+        rows.append((pk, search.grams(*texts)))
+        if len(rows) == 2000:
+            search.write_rows_new(rows, using=schema_editor.connection.alias)
+            rows = []
+    search.write_rows_new(rows, using=schema_editor.connection.alias)
+
+
+def backwards(apps, schema_editor):
+    search.drop_table(schema_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ledger", "0013_deadline_kind_index_in_warning_order")]
+
+    operations = [migrations.RunPython(forwards, backwards)]

@@ -1,0 +1,159 @@
+"""The ledger's keyword index (rectify.ledger.search): bigrams narrow, the exact test decides.
+
+What must hold: every task that contains a keyword (as the database's case-insensitive LIKE sees
+it) is a candidate of the index, so search finds exactly what it found without it; the index is
+kept by every write of the services (the form, an edit, a bulk import) in the same transaction;
+``rectify reindex`` builds it again; and the index really is read (a task missing from it is not
+found until it is reindexed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rectify.cli import main as rectify
+from rectify.ledger import search, services
+from rectify.ledger.models import DeadlineKind, Task
+from rectify.orgs.models import Category
+from rectify.orgs.services import issue_api_token
+
+TEXT = st.text(alphabet=st.sampled_from("污水处理厂黑臭扬尘AaBbZz09-_%，。 ßSsıIİi\u00adＡａ"), max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(before=TEXT, word=TEXT.filter(lambda w: w.strip()), after=TEXT, swap=st.booleans())
+def test_every_text_containing_a_word_has_all_its_terms(before, word, after, swap):
+    # LIKE folds ASCII case on SQLite, UPPER() folds Unicode case on PostgreSQL: a text containing
+    # the word in either sense must hold every term of the word
+    shown = word.swapcase() if swap else word
+    tokens = set(search.grams(before + shown + after).split())
+    assert set(search.query_terms(word)) <= tokens, (before, shown, after)
+
+
+def test_terms_are_ascii_tokens_and_short_words_have_none():
+    assert search.query_terms("污水") == [f"{ord('污'):x}x{ord('水'):x}"]
+    assert search.query_terms("污") == [] and search.query_terms("-%_，") == []
+    assert search.query_terms("YZ-2024") == search.query_terms("yz 2024")  # runs split at punctuation, case folded
+    assert all(t.isascii() and t.isalnum() for t in search.grams("黑臭水体 Ａ-12 ß").split())
+
+
+def _task(world, code, **fields):
+    data = dict(code=code, title="任务", problem="问题", category=Category.WATER,
+                responsible_units=[world.county_a], lead_supervisor=world.dept_env,
+                deadline_kind=DeadlineKind.BY_DATE, deadline=dt.date(2026, 12, 31),
+                measures=[services.MeasureInput(text="措施一")])
+    data.update(fields)
+    return services.create_task(actor=world.users["office_admin"], campaign=world.campaign,
+                                data=services.TaskInput(**data))
+
+
+def _found(world, query: str) -> set[str]:
+    page = world.client("office_admin").get("/ledger/", {"per_page": 200, "q": query})
+    assert page.status_code == 200
+    user = world.users["office_admin"]
+    token = issue_api_token(actor=user, user=user, name="t")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/v1/tasks", {"limit": 200, "q": query}).json()
+    codes = {t.code for t in Task.objects.all() if f">{t.code}</a>" in page.content.decode()}
+    assert codes == {row["code"] for row in api["items"]}
+    return codes
+
+
+def _ascii_fold(text: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
+def _containing(query: str) -> set[str]:
+    """The oracle: tasks whose searchable fields contain every word (case folded as SQLite's LIKE)."""
+    return {t.code for t in Task.objects.all()
+            if all(any(_ascii_fold(w) in _ascii_fold(getattr(t, f)) for f in search.SEARCHABLE) for w in query.split())}
+
+
+def test_search_finds_exactly_the_tasks_containing_the_words(world):
+    _task(world, "K-01", title="城区黑臭水体整治", problem="生活污水直排")
+    _task(world, "K-02", title="污染地块", problem="水污染", target="黑臭消除")  # 污 and 水 apart: bigrams differ
+    _task(world, "K-03", title="Plant AB-7 排口", inspection_number="ZY-2024-003")
+    _task(world, "K-04", title="扬尘", problem="水污了")  # 水污 is not 污水
+    for query, expected in [("污水", {"K-01", "T-01"}), ("黑臭", {"K-01", "K-02"}), ("黑臭 污水", {"K-01"}),
+                            ("ab-7", {"K-03"}),  # ASCII case, punctuation inside the word
+                            ("2024-003", {"K-03"}), ("K-0", {"K-01", "K-02", "K-03", "K-04"}),  # the code too
+                            ("污", {"K-01", "K-02", "K-04", "T-01"}),  # one character: no index, LIKE alone
+                            ("染地", {"K-02"}), ("不存在的词", set()), ("水污", {"K-02", "K-04"})]:
+        assert _found(world, query) == expected == _containing(query), query
+
+
+def _retitled(task, title):
+    data = services.task_input_from(task)
+    data.title = title
+    return data
+
+
+def test_edits_and_bulk_imports_keep_the_index(world):
+    admin = world.users["office_admin"]
+    task = _task(world, "K-10", title="旧标题")
+    services.update_task(actor=admin, task=task, expected_version=task.version,
+                         data=_retitled(task, "尾矿库渗漏"))
+    assert _found(world, "尾矿") == {"K-10"} and _found(world, "旧标题") == set()
+    writes = [services.TaskWrite(data=services.TaskInput(
+        code=f"B-{i}", title=f"批量导入的秸秆焚烧{i}", problem="问题", category=Category.AIR,
+        responsible_units=[world.county_b], lead_supervisor=world.dept_env, deadline_kind=DeadlineKind.BY_DATE,
+        deadline=dt.date(2026, 12, 31), measures=[services.MeasureInput(text="措施")])) for i in range(3)]
+    task.refresh_from_db()
+    writes.append(services.TaskWrite(data=_retitled(task, "矿山复绿"), task=task,
+                                     expected_version=task.version))
+    services.write_tasks(actor=admin, campaign=world.campaign, writes=writes)
+    assert _found(world, "秸秆焚烧") == {"B-0", "B-1", "B-2"}
+    assert _found(world, "复绿") == {"K-10"} and _found(world, "尾矿") == set()
+
+
+def test_the_index_is_read_and_reindex_rebuilds_it(world, capsys):
+    _task(world, "K-20", title="饮用水源地保护")
+    assert _found(world, "水源") == {"K-20"}
+    key = "task_id" if connection.vendor == "postgresql" else "rowid"
+    with connection.cursor() as cursor:  # as if the task had been loaded around the services
+        cursor.execute(f"DELETE FROM {search.TABLE} WHERE {key} = %s", [Task.objects.get(code="K-20").pk])
+    assert _found(world, "水源") == set()  # narrowed by the index: it is not bypassed
+    assert _found(world, "源") == {"K-20"}  # a one-character word is searched without it
+    assert rectify(["reindex"]) == 0
+    assert f"已重建关键词索引：{Task.objects.count()} 项任务" in capsys.readouterr().out
+    assert _found(world, "水源") == {"K-20"}
+
+
+@pytest.mark.parametrize("word", ["污水", "a%b", "__", "ZY-2024"])
+def test_the_keyword_page_costs_the_same_queries_as_without_a_keyword(world, word):
+    for i in range(5):
+        _task(world, f"Q-{i}", title=f"污水{i} a%b __ zy-2024")  # every word finds rows
+    client = world.client("office_admin")
+    client.get("/ledger/")
+
+    with CaptureQueriesContext(connection) as plain:
+        client.get("/ledger/")
+    with CaptureQueriesContext(connection) as searched:
+        assert client.get("/ledger/", {"q": word}).status_code == 200
+    assert len(searched.captured_queries) == len(plain.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL weighs the two plans by its statistics")
+def test_sqlite_counts_from_the_candidates_and_walks_the_order_for_a_page(world):
+    # the count reads the candidates' rows (a rare word: a handful); a page walks the list's order
+    # and tests each entry against the candidates (a common word: 50 rows read, not all 8,590)
+    for i in range(5):
+        _task(world, f"W-{i}", title=f"污水{i}")
+    with CaptureQueriesContext(connection) as ctx:
+        assert world.client("office_admin").get("/ledger/", {"q": "污水"}).status_code == 200
+    narrowed = [q["sql"] for q in ctx.captured_queries if f"FROM {search.TABLE} WHERE" in q["sql"]]
+    count = next(sql for sql in narrowed if sql.upper().startswith("SELECT COUNT(*)"))
+    page = next(sql for sql in narrowed if not sql.upper().startswith("SELECT COUNT(*)"))  # its keys: sliced
+    assert '"ledger_task"."id" IN (SELECT rowid' in count and '+"ledger_task"."id"' not in count, count
+    # the outer query reads the page's rows by their keys; the keys' subquery (aliased) walks the order
+    assert re.search(r'\+(V\d+|"ledger_task")\."id" IN \(SELECT rowid FROM ledger_task_search .*\bLIMIT \d+\)', page), page
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + count.replace("%", "%%"))  # the driver is the candidate list
+        assert "USING INTEGER PRIMARY KEY (rowid=?)" in " ".join(str(row) for row in cursor.fetchall())
