@@ -38,6 +38,23 @@ def test_every_text_containing_a_word_has_all_its_terms(before, word, after, swa
     assert set(search.query_terms(word)) <= tokens, (before, shown, after)
 
 
+DECIDED_TEXT = st.text(alphabet=st.sampled_from("污水黑臭扬尘09ßSsıIİiKk\u212aＡａ，- "), max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=DECIDED_TEXT, word=st.text(alphabet=st.sampled_from("污水黑臭扬尘09"), min_size=2, max_size=2))
+def test_for_two_ideographs_or_digits_the_index_is_exact(text, word):
+    # what lets the search leave out the LIKE test for these words: no folding yields them
+    assert search.index_decides(word)
+    (term,) = search.query_terms(word)
+    assert (term in search.grams(text).split()) == (word in text) == (word.upper() in text.upper()), (text, word)
+
+
+def test_only_two_ideographs_or_digits_are_decided_by_the_index():
+    assert all(search.index_decides(w) for w in ("污水", "扬尘", "20", "30"))
+    assert not any(search.index_decides(w) for w in ("污", "污水处理", "ab", "K1", "污-", "Ａ1", "ß0"))
+
+
 def test_terms_are_ascii_tokens_and_short_words_have_none():
     assert search.query_terms("污水") == [f"{ord('污'):x}x{ord('水'):x}"]
     assert search.query_terms("污") == [] and search.query_terms("-%_，") == []

@@ -16,7 +16,9 @@ searches are (污水, 黑臭, 扬尘). So each task's text is indexed here by it
   contains all of them, so "has every bigram" finds a superset of the matches. The exact
   ``icontains`` test stays in the query and decides (:func:`rectify.ledger.selectors.task_queryset`):
   the index only narrows which rows it reads. A keyword without a bigram (one character, or
-  punctuation only) is searched without the index.
+  punctuation only) is searched without the index. A keyword of two ideographs or digits is its
+  own single bigram, and no case folding produces those characters: for it the index is exact and
+  the test is left out (:func:`index_decides`).
 
 Storage: SQLite, an FTS5 table (``detail=none``: posting lists of task ids, no positions) whose
 rowid is the task id; PostgreSQL, a table of (task id, ``tsvector``) with a GIN index, built from
@@ -69,6 +71,17 @@ def query_terms(word: str) -> list[str]:
     return sorted(out)[:MAX_TERMS]
 
 
+# Two CJK ideographs or ASCII digits: no case mapping of any character yields one of these, so
+# "the text has this bigram" is exactly "the text contains the word" (LIKE's meaning on either
+# database), and the index alone decides. Two-character words are most searches (污水, 扬尘).
+_DECIDED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff0-9]{2}")
+
+
+def index_decides(word: str) -> bool:
+    """Whether the index's candidates for ``word`` are exactly the tasks containing it."""
+    return _DECIDED.fullmatch(word) is not None
+
+
 def candidates_sql(word: str) -> tuple[str, list[str]] | None:
     """A subquery of the ids of tasks that may contain ``word`` (a superset), or None."""
     terms = query_terms(word)
@@ -85,9 +98,11 @@ class Candidates(Expression):
     SQLite plans an ``IN (subquery)`` on the primary key as the driver: it reads each candidate's
     row. That is the fastest count (a rare word: 0.1 ms instead of a 20 ms scan at 25,000 tasks), but
     for a page of a common word (污水: 8,590 candidates) it reads and sorts every candidate to keep
-    50 (10 ms). A sliced, ordered query (a page's keys) therefore tests ``+id IN (…)``: the unary
-    plus keeps the planner on the list's order index, testing each entry against the candidate
-    list until the page is full (1.2 ms). PostgreSQL weighs the two plans by its statistics.
+    50 (10 ms), and the page's outer query, which reads its 50 rows by key, read them all again
+    (14 ms). An ordered query (a page's keys, the page's rows, an export) therefore tests
+    ``+id IN (…)``: the unary plus keeps the planner off it as a driver, so it walks the list's
+    order index (or the page's 50 keys) and tests each entry against the candidate list (1.2 ms).
+    An unordered one (the count) is driven by it. PostgreSQL weighs the plans by its statistics.
     """
 
     conditional = True
@@ -107,7 +122,7 @@ class Candidates(Expression):
     def as_sql(self, compiler, connection):
         key_sql, key_params = compiler.compile(self.key)
         query = compiler.query
-        if connection.vendor == "sqlite" and query.is_sliced and (query.order_by or query.get_meta().ordering):
+        if connection.vendor == "sqlite" and (query.order_by or (query.default_ordering and query.get_meta().ordering)):
             key_sql = "+" + key_sql
         return f"{key_sql} IN ({self.sql})", [*key_params, *self.params]
 

@@ -98,10 +98,13 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
     if f.q:
         for word in f.q.split()[:5]:
             # The bigram index narrows the rows read (ledger.search: a superset of the matches);
-            # the exact test below decides. Without it this was a LIKE over every task's texts.
+            # the exact test below decides, but for the words the index answers exactly. Without
+            # it this was a LIKE over every task's texts.
             candidates = search.candidates(word)
             if candidates is not None:
                 qs = qs.filter(candidates)
+                if search.index_decides(word):  # two ideographs or digits: the index is exact
+                    continue
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
                            | Q(target__icontains=word) | Q(inspection_number__icontains=word))
     order = SORTS.get(f.sort, SORTS["code"])
