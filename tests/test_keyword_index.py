@@ -56,7 +56,7 @@ def test_only_two_ideographs_or_digits_are_decided_by_the_index():
 
 
 def test_terms_are_ascii_tokens_and_short_words_have_none():
-    assert search.query_terms("污水") == [f"{ord('污'):x}x{ord('水'):x}"]
+    assert search.query_terms("污水") == ["污水".encode().hex()] == ["e6b1a1e6b0b4"]
     assert search.query_terms("污") == [] and search.query_terms("-%_，") == []
     assert search.query_terms("YZ-2024") == search.query_terms("yz 2024")  # runs split at punctuation, case folded
     assert all(t.isascii() and t.isalnum() for t in search.grams("黑臭水体 Ａ-12 ß").split())

@@ -9,9 +9,9 @@ searches are (污水, 黑臭, 扬尘). So each task's text is indexed here by it
 
 - the text is case-folded (``upper().casefold()``: whatever either database's case-insensitive LIKE
   takes as equal folds to the same characters, ß and SS, ı and I included) and split into runs of letters and digits (``str.isalnum``); each run
-  of two or more characters gives its distinct bigrams, each written as an ASCII token (the two
-  code points in hex, ``6c61x6c34`` for 污水) so that neither database's tokenizer can split,
-  fold or drop it;
+  of two or more characters gives its distinct bigrams, each written as an ASCII token (its UTF-8
+  in hex, ``e6b1a1e6b0b4`` for 污水) so that neither database's tokenizer can split, fold or drop
+  it;
 - a keyword gives the bigrams of its own runs the same way; every task that contains the keyword
   contains all of them, so "has every bigram" finds a superset of the matches. The exact
   ``icontains`` test stays in the query and decides (:func:`rectify.ledger.selectors.task_queryset`):
@@ -46,17 +46,16 @@ MAX_TERMS = 32  # a keyword's bigrams used to narrow (a long pasted sentence nee
 _PAIR = re.compile(r"(?=([^\W_]{2}))")
 
 
-def _bigrams(text: str, into: set[str]) -> None:
-    into.update(f"{ord(p[0]):x}x{ord(p[1]):x}" for p in set(_PAIR.findall(text.upper().casefold())))
+def _bigrams(text: str) -> set[str]:
+    """The tokens of a text: each distinct bigram's UTF-8 in hex (污水 → e6b1a1e6b0b4). A change of
+    this form needs a migration that rebuilds the index (:func:`rebuild`)."""
+    return set(map(bytes.hex, map(str.encode, set(_PAIR.findall(text.upper().casefold())))))
 
 
 def grams(*texts: str) -> str:
-    """The index tokens of a task's searchable texts, space-separated (in no particular order)."""
-    out: set[str] = set()
-    for text in texts:
-        if text:
-            _bigrams(text, out)
-    return " ".join(out)
+    """The index tokens of a task's searchable texts, space-separated (in no particular order).
+    The texts are joined by a line break, which no bigram spans."""
+    return " ".join(_bigrams("\n".join(t for t in texts if t)))
 
 
 def task_grams(task) -> str:
@@ -66,9 +65,7 @@ def task_grams(task) -> str:
 
 def query_terms(word: str) -> list[str]:
     """The tokens every task containing ``word`` has (empty: the index cannot narrow this word)."""
-    out: set[str] = set()
-    _bigrams(word, out)
-    return sorted(out)[:MAX_TERMS]
+    return sorted(_bigrams(word))[:MAX_TERMS]
 
 
 # Two CJK ideographs or ASCII digits: no case mapping of any character yields one of these, so
