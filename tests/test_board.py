@@ -245,3 +245,31 @@ def test_an_imports_tasks_show_their_status_on_the_board_once_its_events_are_in(
     assert data["total"] == ledger_count(admin) and data["statuses"][0]["count"] == ledger_count(
         admin, progress_status="overdue") >= 3
     assert not Event.objects.filter(action="task_statuses_computed").exists()
+
+
+def test_the_only_top_office_reads_each_table_whole_and_another_top_restores_the_scope(world):
+    """An office at the only top of the tree sees every task (ledger.scope.sees_every_task): its
+    figures read each table without a semi-join against every task id. With a second top beside it
+    (two cities on one server) its scope is its own tree again, and the figures follow the ledger."""
+    from rectify.ledger.scope import sees_every_task
+
+    populate(world, 12)
+    admin = world.users["office_admin"]
+    assert sees_every_task(admin) and not sees_every_task(world.users["leader_a"])
+    with CaptureQueriesContext(connection) as ctx:
+        data = selectors._board_figures(admin, today=timezone.localdate())
+    assert data["total"] == Task.objects.count()
+    semi_joins = [q["sql"] for q in ctx.captured_queries if '"task_id" IN (SELECT' in q["sql"]]
+    assert not semi_joins, semi_joins
+
+    other = create_unit(actor=None, name="另一市整改办", kind=UnitKind.OFFICE, parent=None)
+    from rectify.ledger.models import Campaign
+
+    theirs = Campaign.objects.create(code="OTHER", name="另一市批次", office=other)
+    ledger.create_task(actor=admin, campaign=world.campaign, data=ledger.TaskInput(code="Z-1", title="本市任务"))
+    Task.objects.create(campaign=theirs, code="Y-1", title="另一市任务")
+    assert not sees_every_task(admin)
+    data = selectors._board_figures(admin, today=timezone.localdate())
+    assert data["total"] == ledger_count(admin) == Task.objects.count() - 1
+    for c in data["counties"]:
+        assert c["total"] == ledger_count(admin, county=c["id"]), c["name"]

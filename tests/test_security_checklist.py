@@ -109,6 +109,8 @@ SQL_TEXT_ALLOWED = {
     ("rectify/core/bulk.py", "a model's own table and key column, quoted"),
     ("rectify/core/audit.py", "the event table's own columns, quoted"),
     ("rectify/core/paging.py", "EXPLAIN before the ORM's own compiled SQL, with its parameters"),
+    ("rectify/ledger/search.py", "the keyword index's fixed table and key column names; tokens, ids and the "
+                                 "search expression are parameters"),
 }
 
 
