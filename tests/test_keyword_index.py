@@ -187,3 +187,13 @@ def test_sqlite_counts_from_the_candidates_and_walks_the_order_for_a_common_word
     assert not walked.search(count), count
     # the outer query reads the page's rows by their keys; the keys' subquery (aliased) walks the order
     assert re.search(walked.pattern + r".*\bLIMIT \d+\)", page), page
+
+
+def test_a_keyword_is_bounded_with_a_clear_message(world):
+    long = "污" * 101
+    page = world.client("office_admin").get("/ledger/", {"q": long})
+    assert page.status_code == 200 and "不超过 100 字符" in page.content.decode()  # the form says how long it may be
+    user = world.users["office_admin"]
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(actor=user, user=user, name='t')}")
+    assert api.get("/api/v1/tasks", {"q": long}).status_code == 422
+    assert api.get("/api/v1/tasks", {"q": "污" * 100}).status_code == 200

@@ -149,7 +149,7 @@ class TaskFilterIn(Schema):
     deadline_kind: str = ""
     deadline_from: dt.date | None = None
     deadline_to: dt.date | None = None
-    q: str = ""
+    q: str = Field("", max_length=100, description="关键词：空格分隔，每个词都须出现在编号、督察问题编号、名称、问题描述或整改目标中")
     sort: str = "code"
 
 

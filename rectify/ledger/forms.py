@@ -20,7 +20,7 @@ def _units():
 
 
 class TaskFilterForm(ZhForm):
-    q = forms.CharField(label=_("关键词"), required=False,
+    q = forms.CharField(label=_("关键词"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": _("编号、名称、问题描述、目标"), "type": "search"}))
     campaign = forms.ModelChoiceField(label=_("整改批次"), queryset=None, required=False, empty_label=_("全部批次"),
                                       widget=SearchSelect(noun=_("批次")))
