@@ -81,14 +81,11 @@ def index_decides(word: str) -> bool:
     return _DECIDED.fullmatch(word) is not None
 
 
-def candidates_sql(word: str) -> tuple[str, list[str]] | None:
-    """A subquery of the ids of tasks that may contain ``word`` (a superset), or None."""
-    terms = query_terms(word)
-    if not terms:
-        return None
-    if connection.vendor == "postgresql":
-        return f"SELECT task_id FROM {TABLE} WHERE grams @@ %s::tsquery", [" & ".join(terms)]
-    return f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [" AND ".join(terms)]
+def _match(terms: list[str], vendor: str) -> tuple[str, str]:
+    """The subquery of candidate ids and its one parameter, for the database ``vendor``."""
+    if vendor == "postgresql":
+        return f"SELECT task_id FROM {TABLE} WHERE grams @@ %s::tsquery", " & ".join(terms)
+    return f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", " AND ".join(terms)
 
 
 WALK_ABOVE = 1000  # candidates past which an ordered query walks its order index (see Candidates)
@@ -97,10 +94,11 @@ _counts: dict[tuple[str, str], tuple[float, int]] = {}
 _counts_lock = threading.Lock()
 
 
-def candidate_count(expression: str, using: str = DEFAULT_DB_ALIAS) -> int:
-    """How many tasks the index holds for an SQLite MATCH ``expression`` (read from the index alone,
+def candidate_count(terms: list[str], using: str = DEFAULT_DB_ALIAS) -> int:
+    """How many tasks the index holds for all of ``terms`` (SQLite; read from the index alone,
     a millisecond for 35,000), kept a minute per process: it only chooses a plan, and both plans
     give the same rows, so a count a minute old costs at most a slower plan."""
+    sql, expression = _match(terms, "sqlite")
     now = time.monotonic()
     key = (using, expression)
     with _counts_lock:
@@ -108,7 +106,7 @@ def candidate_count(expression: str, using: str = DEFAULT_DB_ALIAS) -> int:
     if hit is not None and now - hit[0] < _COUNT_SECONDS:
         return hit[1]
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {TABLE} MATCH %s", [expression])
+        cursor.execute(f"SELECT count(*) FROM ({sql})", [expression])
         count = int(cursor.fetchone()[0])
     with _counts_lock:
         if len(_counts) > 1000:
@@ -136,9 +134,9 @@ class Candidates(Expression):
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, sql: str, params: list[str]):
+    def __init__(self, terms: list[str]):
         super().__init__(output_field=BooleanField())
-        self.sql, self.params = sql, params
+        self.terms = terms
         self.key = F("pk")
 
     def get_source_expressions(self):
@@ -151,15 +149,16 @@ class Candidates(Expression):
         key_sql, key_params = compiler.compile(self.key)
         query = compiler.query
         if (connection.vendor == "sqlite" and (query.order_by or (query.default_ordering and query.get_meta().ordering))
-                and candidate_count(self.params[0], connection.alias) > WALK_ABOVE):
+                and candidate_count(self.terms, connection.alias) > WALK_ABOVE):
             key_sql = "+" + key_sql
-        return f"{key_sql} IN ({self.sql})", [*key_params, *self.params]
+        sql, expression = _match(self.terms, connection.vendor)
+        return f"{key_sql} IN ({sql})", [*key_params, expression]
 
 
 def candidates(word: str) -> Candidates | None:
     """The filter condition narrowing a keyword search to the index's candidates, or None."""
-    found = candidates_sql(word)
-    return Candidates(*found) if found is not None else None
+    terms = query_terms(word)
+    return Candidates(terms) if terms else None
 
 
 def write_rows(rows: Sequence[tuple[int, str]], *, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -195,20 +194,26 @@ def rebuild() -> int:
     """Build the whole index again from the tasks, in one transaction; returns the tasks indexed."""
     from rectify.ledger.models import Task
 
-    done = 0
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
-        batch: list[tuple[int, str]] = []
-        for pk, *texts in Task.objects.order_by("pk").values_list("pk", *SEARCHABLE).iterator(chunk_size=2000):
-            batch.append((pk, grams(*texts)))
-            if len(batch) == 2000:
-                write_rows_new(batch)
-                done += len(batch)
-                batch = []
-        write_rows_new(batch)
-        done += len(batch)
-    return done
+        return fill(Task)
+
+
+def fill(task_model, *, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Index every task of ``task_model`` (the model, or a migration's historical one) into an
+    empty table, 2,000 at a time; returns how many."""
+    done = 0
+    batch: list[tuple[int, str]] = []
+    for pk, *texts in (task_model.objects.using(using).order_by("pk").values_list("pk", *SEARCHABLE)
+                       .iterator(chunk_size=2000)):
+        batch.append((pk, grams(*texts)))
+        if len(batch) == 2000:
+            write_rows_new(batch, using=using)
+            done += len(batch)
+            batch = []
+    write_rows_new(batch, using=using)
+    return done + len(batch)
 
 
 def create_table(schema_editor) -> None:

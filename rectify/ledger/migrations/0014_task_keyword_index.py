@@ -8,15 +8,7 @@ from rectify.ledger import search
 
 def forwards(apps, schema_editor):
     search.create_table(schema_editor)
-    Task = apps.get_model("ledger", "Task")
-    rows = []
-    for pk, *texts in Task.objects.using(schema_editor.connection.alias).order_by("pk").values_list(
-            "pk", *search.SEARCHABLE).iterator(chunk_size=2000):
-        rows.append((pk, search.grams(*texts)))
-        if len(rows) == 2000:
-            search.write_rows_new(rows, using=schema_editor.connection.alias)
-            rows = []
-    search.write_rows_new(rows, using=schema_editor.connection.alias)
+    search.fill(apps.get_model("ledger", "Task"), using=schema_editor.connection.alias)
 
 
 def backwards(apps, schema_editor):
