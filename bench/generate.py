@@ -308,7 +308,9 @@ class Generator:
             nonlocal uid
             pk, uid = uid, uid + 1
             path = f"{parent_path}{pk:05d}."
-            rows.append((pk, name, short, aliases, kind, county_kind, code, parent, path, order, True))
+            # county: the nearest county-level unit at or above (only counties themselves here)
+            rows.append((pk, name, short, aliases, kind, county_kind, code, parent, path, order, True,
+                         pk if kind == "county" else None))
             self.units[pk] = (name, kind)
             return pk, path
 
@@ -363,7 +365,7 @@ class Generator:
         from rectify.orgs.models import Unit as U
 
         self.w.insert(U, ["id", "name", "short_name", "aliases", "kind", "county_kind", "region_code", "parent_id",
-                          "path", "sort_order", "is_active"], rows)
+                          "path", "sort_order", "is_active", "county_id"], rows)
 
     def build_users(self) -> None:
         from django.contrib.auth.hashers import make_password

@@ -189,11 +189,15 @@ def cmd_head(args) -> int:
 
 def cmd_reindex(args) -> int:
     _setup()
+    from rectify.dashboard import facts
     from rectify.ledger import search
 
     started = time.perf_counter()
     count = search.rebuild()
     print(f"已重建关键词索引：{count} 项任务，用时 {time.perf_counter() - started:.1f} 秒")
+    started = time.perf_counter()
+    count = facts.rebuild()
+    print(f"已重建作战图统计：{count} 条，用时 {time.perf_counter() - started:.1f} 秒")
     return 0
 
 
@@ -507,7 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("head", help="打印当前审计链头 N:HASH，供在通报、门户中公布")
     p.set_defaults(func=cmd_head)
 
-    p = sub.add_parser("reindex", help="重建台账关键词索引（服务会随任务写入自动维护；绕过服务装入数据后运行）")
+    p = sub.add_parser("reindex", help="重建台账关键词索引和作战图统计（关键词索引随任务写入自动维护，作战图统计由数据库触发器维护；"
+                                       "绕过服务装入数据或怀疑不一致时运行）")
     p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("token", help="为用户签发 API 令牌（操作人须验证密码，记入审计）")

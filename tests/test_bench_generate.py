@@ -72,6 +72,10 @@ def test_the_generated_world_verifies(db):
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     # statuses are derived by the product, not typed in by the generator
     assert not Task.objects.exclude(status="draft").filter(progress_status="").exists()
+    # the task units went in by the bulk path (COPY on PostgreSQL): the triggers kept the board facts
+    from tests.test_board_facts import assert_consistent
+
+    assert assert_consistent()
     # the tasks went in around the services: the keyword index was built for them
     from rectify.ledger.selectors import TaskFilter, task_queryset
 

@@ -113,3 +113,30 @@ class InstructionReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.get_status_display()}"
+
+
+class FactKind(models.IntegerChoices):
+    COUNTY = 1, _("县市区")  # the county of one of the task's responsible units
+    LEAD = 2, _("牵头督导单位")  # one of the task's lead supervising units
+
+
+class BoardFact(models.Model):
+    """One row per (task, county of a responsible unit) and per (task, lead supervising unit), with
+    the task's progress status: what the battle map's two largest figures count, kept by database
+    triggers on the task units, the tasks' status and the units' county (dashboard.facts), so that
+    any write — a service, an import, a bulk update, a raw statement — keeps them true.
+
+    Counting it is one GROUP BY over an index of (kind, unit, status) rather than a join of every
+    responsible unit with its task and its unit's path (a province office's board: 1.2 s at
+    100,000 tasks). Not a source of truth: ``rectify reindex`` builds it again from the ledger."""
+
+    task = models.ForeignKey("ledger.Task", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    kind = models.PositiveSmallIntegerField(choices=FactKind.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    status = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "kind", "unit"], name="boardfact_task_kind_unit")]
+        indexes = [models.Index(fields=["kind", "unit", "status"], name="boardfact_kind_unit_status")]

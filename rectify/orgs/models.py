@@ -67,6 +67,11 @@ class Unit(models.Model):
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
                                verbose_name=_("上级单位"))
     path = models.CharField(max_length=255, db_index=True, editable=False)
+    # 所属县市区: the nearest county-level unit at or above this one, kept with the path (save() for a
+    # new unit, orgs.services.move_unit and a change of kind for a subtree). The battle map counts
+    # a task for the county of each of its responsible units from it (dashboard.facts).
+    county = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                               editable=False)
     sort_order = models.IntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
 
@@ -91,6 +96,7 @@ class Unit(models.Model):
             parent_path = Unit.objects.get(pk=self.parent_id).path if self.parent_id else ""
             self.path = f"{parent_path}{self.pk:05d}."
             Unit.objects.filter(pk=self.pk).update(path=self.path)
+            refresh_counties(self)
 
     def parent_in_path(self) -> int | None:
         """The parent's id as the materialised path records it (no query)."""
@@ -103,6 +109,34 @@ class Unit(models.Model):
         return [n for n in [self.name, self.short_name, *extra] if n]
 
 
+
+
+def refresh_counties(root: Unit) -> int:
+    """Set ``county`` (the nearest county-level unit at or above) for ``root`` and everything under
+    it, from the materialised paths; returns how many changed. Called wherever a path or a kind
+    changes: a new unit, a move, a unit becoming or ceasing to be a county."""
+    ancestor_ids = [int(part) for part in root.path.rstrip(".").split(".")[:-1] if part]
+    rows = list(Unit.objects.filter(path__startswith=root.path).values_list("pk", "path", "kind", "county_id"))
+    kinds = {row[0]: row[2] for row in rows}
+    kinds.update(Unit.objects.filter(pk__in=ancestor_ids).values_list("pk", "kind"))
+    changed = []
+    for pk, path, _kind, county_id in rows:
+        nearest = None
+        for part in reversed(path.rstrip(".").split(".")):
+            if kinds.get(int(part)) == UnitKind.COUNTY:
+                nearest = int(part)
+                break
+        if nearest != county_id:
+            changed.append((nearest, pk))
+    if changed:
+        from django.db import connection
+
+        table = Unit._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET county_id = %s WHERE id = %s", changed)
+    if root.pk in {pk for _, pk in changed}:
+        root.county_id = next(c for c, pk in changed if pk == root.pk)
+    return len(changed)
 
 
 class UserQuerySet(models.QuerySet):

@@ -46,6 +46,7 @@ from rectify.orgs.models import (
     Unit,
     UnitKind,
     User,
+    refresh_counties,
 )
 from rectify.orgs.passwords import GuessablePasswordValidator
 from rectify.orgs.scope import manages_accounts, manages_credentials, unit_within
@@ -300,6 +301,8 @@ def update_unit(*, actor: User | None, unit: Unit, name: str | _Unset = UNSET, s
         if not changed:
             return locked
         locked.save(update_fields=list(changed))
+        if "kind" in changed:
+            refresh_counties(locked)  # a unit becoming or ceasing to be a county re-homes its subtree
         record_event(actor=actor, actor_name=_actor_name(actor), action="unit_updated", obj=locked,
                      summary=f"修改单位 {before['name']}：" + "；".join(
                          f"{k} {old!r} → {new!r}" for k, (old, new) in changed.items()),
@@ -339,6 +342,7 @@ def move_unit(*, actor: User | None, unit: Unit, parent: Unit | None) -> Unit:
         subtree.update(path=Concat(Value(new_prefix), Substr("path", len(old_prefix) + 1)))
         Unit.objects.filter(pk=locked.pk).update(parent=target)
         locked = Unit.objects.select_related("parent").get(pk=locked.pk)
+        refresh_counties(locked)
         after = unit_record(locked)
         record_event(actor=actor, actor_name=_actor_name(actor), action="unit_moved", obj=locked,
                      summary=f"调整单位隶属：{locked.name} 由「{before['parent'] or '顶级'}」移至"

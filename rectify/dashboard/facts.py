@@ -1,0 +1,167 @@
+"""Board facts (dashboard.BoardFact), kept by database triggers.
+
+The battle map counts, per county and per lead supervising unit, the tasks of each progress
+status. Counted from the ledger, that is a join of every responsible unit with its unit (for the
+county) and its task (for the status), de-duplicated per task: 600–800 ms for a province office at
+100,000 tasks, on every recomputation. The facts table holds the join's result — one row per
+(task, county of one of its responsible units) and per (task, lead supervising unit), with the
+task's status — so the board counts it with one GROUP BY over an index.
+
+Triggers keep it, not the services: task units and statuses are written by the ledger's services,
+the import, the status refresh (a bulk UPDATE), the plan parser and bench/generate's bulk path, and
+a trigger sees each of them in the same statement, so the facts cannot drift from the ledger:
+
+- ``ledger_taskunit`` insert / delete / update: add the unit's county (responsible) or the unit
+  itself (lead) for the task; on removal, drop it unless another of the task's responsible units
+  lies in the same county;
+- ``ledger_task`` update of ``progress_status``: the task's facts take the new status; delete: they go;
+- ``orgs_unit`` update of ``county_id`` (a move, a change of kind, orgs.models.refresh_counties): the
+  county facts of the tasks that unit is responsible for are built again.
+
+The statements are the same on both databases, the role test in their WHERE clause so that they
+run unconditionally (SQLite triggers have no IF); SQLite runs them as a trigger body, PostgreSQL as
+a PL/pgSQL function. ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger.
+Table names are written out: the triggers are schema, created by migrations, and must not move with
+a model's later rename.
+"""
+
+from __future__ import annotations
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+COUNTY, LEAD = 1, 2  # dashboard.models.FactKind
+RESPONSIBLE, LEAD_SUPERVISOR = "responsible", "lead_supervisor"  # ledger.models.UnitRole
+
+def _add(r: str) -> list[str]:
+    """Add the facts of task unit row ``r`` (NEW)."""
+    return [
+        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
+        f"SELECT t.id, {COUNTY}, u.county_id, t.progress_status FROM ledger_task t, orgs_unit u "
+        f"WHERE {r}.role = '{RESPONSIBLE}' AND t.id = {r}.task_id AND u.id = {r}.unit_id AND u.county_id IS NOT NULL "
+        f"ON CONFLICT DO NOTHING",
+        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
+        f"SELECT t.id, {LEAD}, {r}.unit_id, t.progress_status FROM ledger_task t "
+        f"WHERE {r}.role = '{LEAD_SUPERVISOR}' AND t.id = {r}.task_id "
+        f"ON CONFLICT DO NOTHING",
+    ]
+
+
+def _remove(r: str) -> list[str]:
+    """Remove the facts of task unit row ``r`` (OLD) that no remaining task unit supports."""
+    return [
+        f"DELETE FROM dashboard_boardfact WHERE {r}.role = '{RESPONSIBLE}' AND task_id = {r}.task_id "
+        f"AND kind = {COUNTY} AND unit_id = (SELECT county_id FROM orgs_unit WHERE id = {r}.unit_id) "
+        f"AND NOT EXISTS (SELECT 1 FROM ledger_taskunit tu, orgs_unit u WHERE tu.task_id = {r}.task_id "
+        f"AND tu.role = '{RESPONSIBLE}' AND u.id = tu.unit_id AND u.county_id = dashboard_boardfact.unit_id)",
+        f"DELETE FROM dashboard_boardfact WHERE {r}.role = '{LEAD_SUPERVISOR}' AND task_id = {r}.task_id "
+        f"AND kind = {LEAD} AND unit_id = {r}.unit_id "
+        f"AND NOT EXISTS (SELECT 1 FROM ledger_taskunit tu WHERE tu.task_id = {r}.task_id "
+        f"AND tu.role = '{LEAD_SUPERVISOR}' AND tu.unit_id = {r}.unit_id)",
+    ]
+
+
+_STATUS = "UPDATE dashboard_boardfact SET status = NEW.progress_status WHERE task_id = NEW.id"
+_TASK_GONE = "DELETE FROM dashboard_boardfact WHERE task_id = OLD.id"
+# the tasks NEW (a unit whose county changed) is responsible for: their county facts are rebuilt
+_TASKS_OF_UNIT = f"SELECT task_id FROM ledger_taskunit WHERE unit_id = NEW.id AND role = '{RESPONSIBLE}'"
+_RECOUNTY = [
+    f"DELETE FROM dashboard_boardfact WHERE kind = {COUNTY} AND task_id IN ({_TASKS_OF_UNIT})",
+    f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
+    f"SELECT DISTINCT tu.task_id, {COUNTY}, u.county_id, t.progress_status "
+    f"FROM ledger_taskunit tu, orgs_unit u, ledger_task t WHERE tu.task_id IN ({_TASKS_OF_UNIT}) "
+    f"AND tu.role = '{RESPONSIBLE}' AND u.id = tu.unit_id AND u.county_id IS NOT NULL AND t.id = tu.task_id "
+    f"ON CONFLICT DO NOTHING",
+]
+
+
+def _sqlite_statements() -> list[str]:
+    def body(statements: list[str]) -> str:
+        return "BEGIN " + "".join(f"{s}; " for s in statements) + "END"
+
+    return [
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_insert AFTER INSERT ON ledger_taskunit FOR EACH ROW "
+        f"{body(_add('NEW'))}",
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_delete AFTER DELETE ON ledger_taskunit FOR EACH ROW "
+        f"{body(_remove('OLD'))}",
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_update AFTER UPDATE OF task_id, unit_id, role "
+        f"ON ledger_taskunit FOR EACH ROW {body(_remove('OLD') + _add('NEW'))}",
+        f"CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status ON ledger_task "
+        f"FOR EACH ROW WHEN NEW.progress_status IS NOT OLD.progress_status {body([_STATUS])}",
+        f"CREATE TRIGGER dashboard_boardfact_task_delete AFTER DELETE ON ledger_task FOR EACH ROW "
+        f"{body([_TASK_GONE])}",
+        f"CREATE TRIGGER dashboard_boardfact_unit_county AFTER UPDATE OF county_id ON orgs_unit "
+        f"FOR EACH ROW WHEN NEW.county_id IS NOT OLD.county_id {body(_RECOUNTY)}",
+    ]
+
+
+_SQLITE_TRIGGERS = ("dashboard_boardfact_taskunit_insert", "dashboard_boardfact_taskunit_delete",
+                    "dashboard_boardfact_taskunit_update", "dashboard_boardfact_task_status",
+                    "dashboard_boardfact_task_delete", "dashboard_boardfact_unit_county")
+
+
+def _postgresql_statements() -> list[str]:
+    def function(name: str, body: str) -> str:
+        return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} "
+                f"RETURN NULL; END $$")
+
+    def block(statements: list[str]) -> str:
+        return "".join(f"{s}; " for s in statements)
+
+    return [
+        function("dashboard_boardfact_taskunit",
+                 f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {block(_remove('OLD'))}END IF; "
+                 f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {block(_add('NEW'))}END IF;"),
+        "CREATE TRIGGER dashboard_boardfact_taskunit AFTER INSERT OR DELETE OR UPDATE OF task_id, unit_id, role "
+        "ON ledger_taskunit FOR EACH ROW EXECUTE FUNCTION dashboard_boardfact_taskunit()",
+        function("dashboard_boardfact_task_status", f"{_STATUS};"),
+        "CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status ON ledger_task "
+        "FOR EACH ROW WHEN (NEW.progress_status IS DISTINCT FROM OLD.progress_status) "
+        "EXECUTE FUNCTION dashboard_boardfact_task_status()",
+        function("dashboard_boardfact_task_delete", f"{_TASK_GONE};"),
+        "CREATE TRIGGER dashboard_boardfact_task_delete AFTER DELETE ON ledger_task FOR EACH ROW "
+        "EXECUTE FUNCTION dashboard_boardfact_task_delete()",
+        function("dashboard_boardfact_unit_county", block(_RECOUNTY)),
+        "CREATE TRIGGER dashboard_boardfact_unit_county AFTER UPDATE OF county_id ON orgs_unit FOR EACH ROW "
+        "WHEN (NEW.county_id IS DISTINCT FROM OLD.county_id) EXECUTE FUNCTION dashboard_boardfact_unit_county()",
+    ]
+
+
+def create_triggers(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    for statement in _postgresql_statements() if vendor == "postgresql" else _sqlite_statements():
+        schema_editor.execute(statement, params=None)
+
+
+def drop_triggers(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        tables = {"dashboard_boardfact_taskunit": "ledger_taskunit", "dashboard_boardfact_task_status": "ledger_task",
+                  "dashboard_boardfact_task_delete": "ledger_task", "dashboard_boardfact_unit_county": "orgs_unit"}
+        for name, table in tables.items():
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}", params=None)
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()", params=None)
+    else:
+        for name in _SQLITE_TRIGGERS:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}", params=None)
+
+
+_FILL = [
+    "DELETE FROM dashboard_boardfact",
+    f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
+    f"SELECT DISTINCT tu.task_id, {COUNTY}, u.county_id, t.progress_status "
+    f"FROM ledger_taskunit tu JOIN orgs_unit u ON u.id = tu.unit_id JOIN ledger_task t ON t.id = tu.task_id "
+    f"WHERE tu.role = '{RESPONSIBLE}' AND u.county_id IS NOT NULL",
+    f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
+    f"SELECT tu.task_id, {LEAD}, tu.unit_id, t.progress_status "
+    f"FROM ledger_taskunit tu JOIN ledger_task t ON t.id = tu.task_id WHERE tu.role = '{LEAD_SUPERVISOR}'",
+]
+
+
+def rebuild(using: str = DEFAULT_DB_ALIAS) -> int:
+    """Build the facts again from the ledger (``rectify reindex``; the migration that adds them).
+    One transaction: readers see the old facts or the new, never a half-built table. Returns the
+    number of facts."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        for statement in _FILL:
+            cursor.execute(statement)
+        cursor.execute("SELECT COUNT(*) FROM dashboard_boardfact")
+        return cursor.fetchone()[0]

@@ -1,0 +1,183 @@
+"""Board facts (dashboard.facts) equal what the ledger says after every kind of write: the ledger's
+services, bulk status updates, raw statements, unit moves and changes of kind, and they come back
+with ``rectify reindex``. The oracle below computes them in Python from the task units and the units'
+paths; the units' own ``county`` is checked against it too."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.db import connection
+from django.utils import timezone
+
+from rectify.cli import main as rectify
+from rectify.dashboard import selectors
+from rectify.dashboard.models import BoardFact, FactKind
+from rectify.ledger import services as ledger
+from rectify.ledger.models import Task, TaskUnit, UnitRole
+from rectify.orgs.models import Unit, UnitKind
+from rectify.orgs.services import create_unit, move_unit, update_unit
+from rectify.supervision.services import refresh_statuses
+
+
+def nearest_counties() -> dict[int, int | None]:
+    """Each unit's nearest county-level unit at or above it, from the paths and kinds."""
+    kinds = dict(Unit.objects.values_list("pk", "kind"))
+    result = {}
+    for pk, path in Unit.objects.values_list("pk", "path"):
+        ids = [int(p) for p in path.rstrip(".").split(".")]
+        result[pk] = next((i for i in reversed(ids) if kinds[i] == UnitKind.COUNTY), None)
+    return result
+
+
+def expected_facts() -> set[tuple[int, int, int, str]]:
+    county_of = nearest_counties()
+    status = dict(Task.objects.values_list("pk", "progress_status"))
+    facts = set()
+    for task_id, unit_id, role in TaskUnit.objects.values_list("task_id", "unit_id", "role"):
+        if role == UnitRole.RESPONSIBLE and county_of[unit_id] is not None:
+            facts.add((task_id, FactKind.COUNTY.value, county_of[unit_id], status[task_id]))
+        elif role == UnitRole.LEAD_SUPERVISOR:
+            facts.add((task_id, FactKind.LEAD.value, unit_id, status[task_id]))
+    return facts
+
+
+def stored_facts() -> set[tuple[int, int, int, str]]:
+    rows = list(BoardFact.objects.values_list("task_id", "kind", "unit_id", "status"))
+    assert len(rows) == len(set(rows))
+    return set(rows)
+
+
+def assert_consistent() -> set:
+    assert dict(Unit.objects.values_list("pk", "county_id")) == nearest_counties()
+    expected = expected_facts()
+    assert stored_facts() == expected
+    return expected
+
+
+def county_fact(task: Task) -> set[int]:
+    return set(BoardFact.objects.filter(task=task, kind=FactKind.COUNTY).values_list("unit_id", flat=True))
+
+
+def sub_unit(world, name: str, parent: Unit) -> Unit:
+    """A department of a county (区生态环境分局): responsible for tasks, counted for its county."""
+    return create_unit(actor=world.users["office_admin"], name=name, kind=UnitKind.DEPARTMENT, parent=parent)
+
+
+def new_task(world, code: str, responsible: list[Unit], lead: Unit) -> Task:
+    return ledger.create_task(actor=world.users["office_admin"], campaign=world.campaign, data=ledger.TaskInput(
+        code=code, title=f"统计任务{code}", responsible_units=responsible, lead_supervisor=lead,
+        deadline_kind="by_date", deadline=timezone.localdate() + dt.timedelta(days=30)))
+
+
+def test_the_ledger_services_keep_the_facts(world):
+    assert len(assert_consistent()) == 4  # two tasks: a county and a lead unit each
+    branch = sub_unit(world, "零陵区生态环境分局", world.county_a)
+    assert branch.county_id == world.county_a.pk
+    task = new_task(world, "F-01", [branch, world.county_a, world.county_b], world.dept_env)
+    assert county_fact(task) == {world.county_a.pk, world.county_b.pk}  # two units in one county: one fact
+    assert_consistent()
+
+    admin = world.users["office_admin"]
+    task.refresh_from_db()
+    data = dataclasses.replace(ledger.task_input_from(task), responsible_units=[branch],
+                               lead_supervisor=world.dept_housing)
+    task = ledger.update_task(actor=admin, task=task, expected_version=task.version, data=data)
+    assert county_fact(task) == {world.county_a.pk}
+    assert set(BoardFact.objects.filter(task=task, kind=FactKind.LEAD).values_list("unit_id", flat=True)) == {
+        world.dept_housing.pk}
+    assert_consistent()
+
+    # statuses: the product's own refresh, and a bulk UPDATE around it
+    refresh_statuses(today=timezone.localdate() + dt.timedelta(days=400))
+    assert set(BoardFact.objects.filter(task=task).values_list("status", flat=True)) == {
+        Task.objects.get(pk=task.pk).progress_status} != {""}
+    Task.objects.filter(pk=world.task_a.pk).update(progress_status="closed")
+    assert_consistent()
+
+    task.delete()
+    assert not BoardFact.objects.filter(task_id=task.pk).exists()
+    assert_consistent()
+
+
+def test_raw_statements_are_seen_too(world):
+    branch = sub_unit(world, "祁阳市生态环境分局", world.county_b)
+    branch_a = sub_unit(world, "零陵区生态环境分局", world.county_a)
+    task = new_task(world, "F-02", [world.county_a, branch], world.dept_env)
+    responsible = {tu.unit_id: tu.pk for tu in TaskUnit.objects.filter(task=task, role=UnitRole.RESPONSIBLE)}
+    with connection.cursor() as cursor:
+        # a responsible unit changed in place: county B's fact goes, A's stays (the other unit holds it)
+        cursor.execute("UPDATE ledger_taskunit SET unit_id = %s WHERE id = %s",
+                       [branch_a.pk, responsible[branch.pk]])
+        assert county_fact(task) == {world.county_a.pk}
+        assert_consistent()
+        # one of two units in county A removed: the fact stays; both removed: it goes
+        cursor.execute("DELETE FROM ledger_taskunit WHERE id = %s", [responsible[world.county_a.pk]])
+        assert county_fact(task) == {world.county_a.pk}
+        cursor.execute("DELETE FROM ledger_taskunit WHERE task_id = %s AND role = %s", [task.pk, "responsible"])
+        assert county_fact(task) == set()
+        cursor.execute("INSERT INTO ledger_taskunit (task_id, unit_id, role, is_primary, ordinal) "
+                       "VALUES (%s, %s, %s, %s, 0)", [task.pk, branch.pk, "responsible", True])
+        assert county_fact(task) == {world.county_b.pk}
+        # a lead unit changes role: its fact goes
+        cursor.execute("UPDATE ledger_taskunit SET role = %s WHERE task_id = %s AND role = %s",
+                       ["co_supervisor", task.pk, "lead_supervisor"])
+        assert not BoardFact.objects.filter(task=task, kind=FactKind.LEAD).exists()
+        cursor.execute("UPDATE ledger_task SET progress_status = %s WHERE id = %s", ["overdue", task.pk])
+    assert set(BoardFact.objects.filter(task=task).values_list("status", flat=True)) == {"overdue"}
+    assert_consistent()
+
+
+def test_a_unit_moved_or_made_a_county_takes_its_tasks_along(world):
+    admin = world.users["office_admin"]
+    branch = sub_unit(world, "零陵区水利局", world.county_a)
+    station = sub_unit(world, "零陵区水文站", branch)  # two levels below the county
+    task = new_task(world, "F-03", [station], world.dept_env)
+    assert station.county_id == world.county_a.pk and county_fact(task) == {world.county_a.pk}
+
+    move_unit(actor=admin, unit=branch, parent=world.county_b)
+    assert Unit.objects.get(pk=station.pk).county_id == world.county_b.pk
+    assert county_fact(task) == {world.county_b.pk}
+    assert_consistent()
+
+    move_unit(actor=admin, unit=branch, parent=world.office)  # a city department now: no county
+    assert county_fact(task) == set()
+    assert_consistent()
+
+    update_unit(actor=admin, unit=branch, kind=UnitKind.COUNTY, county_kind="管理区")  # 管理区 becomes county-level
+    assert Unit.objects.get(pk=station.pk).county_id == branch.pk
+    assert county_fact(task) == {branch.pk}
+    assert_consistent()
+    # and the board counts it for its new county, as the ledger's county filter does
+    data = selectors.board_data(admin, today=timezone.localdate())
+    assert next(c for c in data["counties"] if c["id"] == branch.pk)["total"] == 1
+
+
+def test_reindex_builds_the_facts_again(world, capsys):
+    new_task(world, "F-04", [world.county_a, world.county_b], world.dept_housing)
+    expected = assert_consistent()
+    with connection.cursor() as cursor:  # as if the table had been emptied around the triggers
+        cursor.execute("DELETE FROM dashboard_boardfact")
+    admin = world.users["office_admin"]
+    assert all(c["total"] == 0 for c in selectors.board_data(admin, today=timezone.localdate())["counties"])
+    assert rectify(["reindex"]) == 0
+    assert f"已重建作战图统计：{len(expected)} 条" in capsys.readouterr().out
+    assert stored_facts() == expected
+
+
+def test_the_lead_units_panel_shows_the_busiest_twenty(world):
+    """Most tasks first, ties by name, at most twenty: the names are read for those units alone."""
+    leads = [create_unit(actor=None, name=f"市直部门{i:02d}", kind=UnitKind.DEPARTMENT, parent=world.office)
+             for i in range(22)]
+    for i, lead in enumerate(leads):
+        for j in range(1 + (i % 3)):
+            new_task(world, f"L-{i:02d}-{j}", [world.county_a], lead)
+    rows = selectors.board_data(world.users["office_admin"], today=timezone.localdate())["lead_units"]
+    counts = {u.pk: TaskUnit.objects.filter(unit=u, role=UnitRole.LEAD_SUPERVISOR).count()
+              for u in [*leads, world.dept_env, world.dept_housing]}
+    names = {u.pk: u.short_name or u.name for u in [*leads, world.dept_env, world.dept_housing]}
+    expected = sorted(counts, key=lambda pk: (-counts[pk], names[pk]))[:20]
+    assert [r["id"] for r in rows] == expected
+    assert [r["total"] for r in rows] == [counts[pk] for pk in expected]
+    assert all(r["name"] == names[r["id"]] and sum(r["by_status"].values()) == r["total"] for r in rows)
