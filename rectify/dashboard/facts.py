@@ -20,7 +20,7 @@ a trigger sees each of them in the same statement, so the facts cannot drift fro
 
 The statements are the same on both databases, the role test in their WHERE clause so that they
 run unconditionally (SQLite triggers have no IF); SQLite runs them as a trigger body, PostgreSQL as
-a PL/pgSQL function. ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger.
+a PL/pgSQL function. The triggers on task units fire only for the two roles counted (``WHEN``). ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger.
 Table names are written out: the triggers are schema, created by migrations, and must not move with
 a model's later rename.
 """
@@ -60,6 +60,9 @@ def _remove(r: str) -> list[str]:
     ]
 
 
+# the roles the board counts: the triggers on task units fire for these alone (an import writes four
+# roles per task; the co-supervisors and acceptance units cost nothing)
+_COUNTED = "{r}.role IN ('" + RESPONSIBLE + "', '" + LEAD_SUPERVISOR + "')"
 _STATUS = "UPDATE dashboard_boardfact SET status = NEW.progress_status WHERE task_id = NEW.id"
 _TASK_GONE = "DELETE FROM dashboard_boardfact WHERE task_id = OLD.id"
 # the tasks NEW (a unit whose county changed) is responsible for: their county facts are rebuilt
@@ -80,11 +83,12 @@ def _sqlite_statements() -> list[str]:
 
     return [
         f"CREATE TRIGGER dashboard_boardfact_taskunit_insert AFTER INSERT ON ledger_taskunit FOR EACH ROW "
-        f"{body(_add('NEW'))}",
+        f"WHEN {_COUNTED.format(r='NEW')} {body(_add('NEW'))}",
         f"CREATE TRIGGER dashboard_boardfact_taskunit_delete AFTER DELETE ON ledger_taskunit FOR EACH ROW "
-        f"{body(_remove('OLD'))}",
+        f"WHEN {_COUNTED.format(r='OLD')} {body(_remove('OLD'))}",
         f"CREATE TRIGGER dashboard_boardfact_taskunit_update AFTER UPDATE OF task_id, unit_id, role "
-        f"ON ledger_taskunit FOR EACH ROW {body(_remove('OLD') + _add('NEW'))}",
+        f"ON ledger_taskunit FOR EACH ROW WHEN {_COUNTED.format(r='OLD')} OR {_COUNTED.format(r='NEW')} "
+        f"{body(_remove('OLD') + _add('NEW'))}",
         f"CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status ON ledger_task "
         f"FOR EACH ROW WHEN NEW.progress_status IS NOT OLD.progress_status {body([_STATUS])}",
         f"CREATE TRIGGER dashboard_boardfact_task_delete AFTER DELETE ON ledger_task FOR EACH ROW "
@@ -111,8 +115,13 @@ def _postgresql_statements() -> list[str]:
         function("dashboard_boardfact_taskunit",
                  f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {block(_remove('OLD'))}END IF; "
                  f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {block(_add('NEW'))}END IF;"),
-        "CREATE TRIGGER dashboard_boardfact_taskunit AFTER INSERT OR DELETE OR UPDATE OF task_id, unit_id, role "
-        "ON ledger_taskunit FOR EACH ROW EXECUTE FUNCTION dashboard_boardfact_taskunit()",
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_insert AFTER INSERT ON ledger_taskunit FOR EACH ROW "
+        f"WHEN ({_COUNTED.format(r='NEW')}) EXECUTE FUNCTION dashboard_boardfact_taskunit()",
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_delete AFTER DELETE ON ledger_taskunit FOR EACH ROW "
+        f"WHEN ({_COUNTED.format(r='OLD')}) EXECUTE FUNCTION dashboard_boardfact_taskunit()",
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_update AFTER UPDATE OF task_id, unit_id, role "
+        f"ON ledger_taskunit FOR EACH ROW WHEN ({_COUNTED.format(r='OLD')} OR {_COUNTED.format(r='NEW')}) "
+        f"EXECUTE FUNCTION dashboard_boardfact_taskunit()",
         function("dashboard_boardfact_task_status", f"{_STATUS};"),
         "CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status ON ledger_task "
         "FOR EACH ROW WHEN (NEW.progress_status IS DISTINCT FROM OLD.progress_status) "
@@ -134,10 +143,12 @@ def create_triggers(schema_editor) -> None:
 
 def drop_triggers(schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        tables = {"dashboard_boardfact_taskunit": "ledger_taskunit", "dashboard_boardfact_task_status": "ledger_task",
-                  "dashboard_boardfact_task_delete": "ledger_task", "dashboard_boardfact_unit_county": "orgs_unit"}
-        for name, table in tables.items():
+        triggers = {name: "ledger_taskunit" for name in _SQLITE_TRIGGERS[:3]} | {
+            "dashboard_boardfact_task_status": "ledger_task", "dashboard_boardfact_task_delete": "ledger_task",
+            "dashboard_boardfact_unit_county": "orgs_unit"}
+        for name, table in triggers.items():
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}", params=None)
+        for name in ("dashboard_boardfact_taskunit", *list(triggers)[3:]):
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()", params=None)
     else:
         for name in _SQLITE_TRIGGERS:
