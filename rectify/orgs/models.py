@@ -116,7 +116,7 @@ def refresh_counties(root: Unit) -> int:
     it, from the materialised paths; returns how many changed. Called wherever a path or a kind
     changes: a new unit, a move, a unit becoming or ceasing to be a county."""
     ancestor_ids = [int(part) for part in root.path.rstrip(".").split(".")[:-1] if part]
-    rows = list(Unit.objects.filter(path__startswith=root.path).values_list("pk", "path", "kind", "county_id"))
+    rows = list(Unit.objects.subtree(root).values_list("pk", "path", "kind", "county_id"))
     kinds = {row[0]: row[2] for row in rows}
     kinds.update(Unit.objects.filter(pk__in=ancestor_ids).values_list("pk", "kind"))
     changed = []
