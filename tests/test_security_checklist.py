@@ -108,6 +108,8 @@ SQL_TEXT_ALLOWED = {
     ("rectify/backup.py", "table names from the models that keep files"),
     ("rectify/core/bulk.py", "a model's own table and key column, quoted"),
     ("rectify/core/audit.py", "the event table's own columns, quoted"),
+    ("rectify/dashboard/facts.py", "the board facts' fixed table, trigger and function names and role values "
+                                   "from constants; the triggers take no input"),
     ("rectify/core/paging.py", "EXPLAIN before the ORM's own compiled SQL, with its parameters"),
     ("rectify/ledger/search.py", "the keyword index's fixed table and key column names; tokens, ids and the "
                                  "search expression are parameters"),

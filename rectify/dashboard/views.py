@@ -64,7 +64,7 @@ def board_data(request):
 @require_GET
 def region_geo(request, code: str):
     _require_board(request.user)
-    return _geo(code, selectors.region_code(selectors.counties_for(request.user)))
+    return _geo(code, selectors.region_code(selectors.county_rows(request.user)))
 
 
 def _geo(code: str, allowed: str):
@@ -143,7 +143,7 @@ def wall_data(request, key: str):
 
 @require_GET
 def wall_geo(request, key: str, code: str):
-    return _geo(code, selectors.region_code(selectors.counties_for(_wall_viewer(key))))
+    return _geo(code, selectors.region_code(selectors.county_rows(_wall_viewer(key))))
 
 
 @login_required

@@ -131,9 +131,8 @@ def refresh_counties(root: Unit) -> int:
     if changed:
         from django.db import connection
 
-        table = Unit._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET county_id = %s WHERE id = %s", changed)
+        with connection.cursor() as cursor:  # one prepared statement for the subtree
+            cursor.executemany("UPDATE orgs_unit SET county_id = %s WHERE id = %s", changed)
     if root.pk in {pk for _, pk in changed}:
         root.county_id = next(c for c, pk in changed if pk == root.pk)
     return len(changed)
