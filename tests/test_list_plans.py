@@ -219,3 +219,22 @@ def test_an_office_that_is_not_the_only_top_keeps_its_scope(ledger):
     first = ledger.users["office_admin"]
     assert "X-001" not in set(Task.objects.visible_to(first).values_list("code", flat=True))
     assert Task.objects.visible_to(first).count() == Task.objects.count() - 1
+
+
+@pytest.mark.parametrize(("field", "index"), [("campaign", "campaign_order_idx"), ("unit", "unit_kind_order_idx"),
+                                               ("county", "unit_kind_order_idx"), ("lead", "unit_kind_order_idx")])
+def test_the_filter_pickers_read_their_first_rows_in_index_order(ledger, field, index):
+    """Each picker of the filter form reads its first UNIT_PICKER_LIST_ALL + 1 choices to decide
+    between a select and a search box: in its index's order, stopping there, not every unit or
+    campaign of a province sorted (5,560 units at 100,000 tasks: 7 → 0.2 ms)."""
+    from django.conf import settings
+
+    from rectify.ledger import selectors
+    from rectify.ledger.forms import TaskFilterForm
+
+    form = TaskFilterForm(campaigns=selectors.campaigns_for(ledger.users["office_admin"]))
+    queryset = form.fields[field].queryset.values_list("pk", "name")[:settings.UNIT_PICKER_LIST_ALL + 1]
+    plan = plan_of(queryset)
+    assert index in plan, plan
+    if connection.vendor == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan

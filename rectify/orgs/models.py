@@ -81,6 +81,9 @@ class Unit(models.Model):
         ordering = ["sort_order", "id"]
         verbose_name = _("单位")
         verbose_name_plural = _("单位")
+        # the unit pickers' first 301 in their order (a kind's units, or all by kind): read from the
+        # index and stopped, not every unit of a province sorted (5,560 units: 7 → 0.2 ms)
+        indexes = [models.Index(fields=["kind", "sort_order", "id"], name="unit_kind_order_idx")]
 
     def __str__(self) -> str:
         return self.name
