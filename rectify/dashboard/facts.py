@@ -23,8 +23,8 @@ run unconditionally (SQLite triggers have no IF); SQLite runs them as a trigger 
 a PL/pgSQL function; on PostgreSQL an INSERT of task units (a COPY, an import's bulk insert) is one
 set-based statement over its transition table. The row triggers on task units fire only for the two
 roles counted (``WHEN``). Their cost: none measurable in a 10,000-row import on PostgreSQL; on
-SQLite 0.4–0.6 s of it (a row trigger's program per task unit; docs/performance.md, goal 4). ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger.
-Table names are written out: the triggers are schema, created by migrations, and must not move with
+SQLite 0.4–0.6 s of it (a row trigger's program per task unit; docs/performance.md, goal 4).
+``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger. Table names are written out: the triggers are schema, created by migrations, and must not move with
 a model's later rename.
 """
 
@@ -34,6 +34,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 COUNTY, LEAD = 1, 2  # dashboard.models.FactKind
 RESPONSIBLE, LEAD_SUPERVISOR = "responsible", "lead_supervisor"  # ledger.models.UnitRole
+
 
 def _add(r: str) -> list[str]:
     """Add the facts of task unit row ``r`` (NEW)."""
