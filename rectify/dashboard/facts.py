@@ -36,20 +36,6 @@ COUNTY, LEAD = 1, 2  # dashboard.models.FactKind
 RESPONSIBLE, LEAD_SUPERVISOR = "responsible", "lead_supervisor"  # ledger.models.UnitRole
 
 
-def _add(r: str) -> list[str]:
-    """Add the facts of task unit row ``r`` (NEW)."""
-    return [
-        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
-        f"SELECT t.id, {COUNTY}, u.county_id, t.progress_status FROM ledger_task t, orgs_unit u "
-        f"WHERE {r}.role = '{RESPONSIBLE}' AND t.id = {r}.task_id AND u.id = {r}.unit_id AND u.county_id IS NOT NULL "
-        f"ON CONFLICT DO NOTHING",
-        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
-        f"SELECT t.id, {LEAD}, {r}.unit_id, t.progress_status FROM ledger_task t "
-        f"WHERE {r}.role = '{LEAD_SUPERVISOR}' AND t.id = {r}.task_id "
-        f"ON CONFLICT DO NOTHING",
-    ]
-
-
 def _insert_from(source: str) -> list[str]:
     """The facts of every task unit in ``source`` at once: the table itself (a rebuild) or, on
     PostgreSQL, the rows one statement inserted (a transition table)."""
@@ -63,6 +49,11 @@ def _insert_from(source: str) -> list[str]:
         f"FROM {source} tu JOIN ledger_task t ON t.id = tu.task_id "
         f"WHERE tu.role = '{LEAD_SUPERVISOR}' ON CONFLICT DO NOTHING",
     ]
+
+
+def _add(r: str) -> list[str]:
+    """Add the facts of task unit row ``r`` (NEW): the set-based statements over that one row."""
+    return _insert_from(f"(SELECT {r}.task_id AS task_id, {r}.unit_id AS unit_id, {r}.role AS role)")
 
 
 def _remove(r: str) -> list[str]:
