@@ -73,9 +73,10 @@ def test_the_generated_world_verifies(db):
     # statuses are derived by the product, not typed in by the generator
     assert not Task.objects.exclude(status="draft").filter(progress_status="").exists()
     # the task units went in by the bulk path (COPY on PostgreSQL): the triggers kept the board facts
-    from tests.test_board_facts import assert_consistent
+    from tests.test_board_facts import assert_consistent, counted_tallies, stored_tallies
 
     assert assert_consistent()
+    assert stored_tallies() == counted_tallies() != {}  # and the snapshots' round tallies
     # the tasks went in around the services: the keyword index was built for them
     from rectify.ledger.selectors import TaskFilter, task_queryset
 

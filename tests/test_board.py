@@ -298,3 +298,54 @@ def test_the_only_top_office_reads_each_table_whole_and_another_top_restores_the
     assert data["total"] == ledger_count(admin) == Task.objects.count() - 1
     for c in data["counties"]:
         assert c["total"] == ledger_count(admin, county=c["id"]), c["name"]
+
+
+def test_a_provinces_chart_has_one_column_a_month_summing_its_cities_rounds(world):
+    """Each city office opens its own round of a month: the province office's 进度走势 shows one
+    column per month (the sum over its cities' rounds, read from the kept tallies since it sees every
+    task), a city office its own rounds alone, each equal to its snapshots counted directly."""
+    from rectify.dispatch import services as dispatch
+    from rectify.dispatch.models import DispatchRound
+    from rectify.orgs.models import Role
+    from rectify.orgs.services import create_user, move_unit
+    from rectify.supervision.models import StatusSnapshot
+    from tests.conftest import PASSWORD, round_due
+
+    province = create_unit(actor=None, name="省整改办", kind=UnitKind.OFFICE)
+    move_unit(actor=None, unit=world.office, parent=province)
+    city_b = create_unit(actor=None, name="乙市整改办", kind=UnitKind.OFFICE, parent=province)
+    county_b2 = create_unit(actor=None, name="乙县", kind=UnitKind.COUNTY, region_code="431202", parent=city_b)
+    prov_admin = create_user(actor=None, username="prov_admin", password=PASSWORD, role=Role.OFFICE_ADMIN,
+                             unit=province, must_change_password=False)
+    b_admin = create_user(actor=None, username="b_admin", password=PASSWORD, role=Role.OFFICE_ADMIN, unit=city_b,
+                          must_change_password=False)
+    populate(world, 12)
+    campaign_b = ledger.create_campaign(actor=b_admin, code="B-2021", name="乙市督察反馈问题", kind="central")
+    for i in range(5):
+        ledger.create_task(actor=b_admin, campaign=campaign_b, data=ledger.TaskInput(
+            code=f"YB-{i}", title=f"乙市任务{i}", responsible_units=[county_b2], lead_supervisor=county_b2,
+            deadline_kind="by_date", deadline=timezone.localdate() + dt.timedelta(days=5 * i - 10)))
+    a_admin = world.users["office_admin"]
+    for office, admin, periods in ((world.office, a_admin, ("2026-01", "2026-02", "2026-03")),
+                                   (city_b, b_admin, ("2026-02", "2026-03", "2026-04"))):
+        for period in periods:
+            rnd, _ = dispatch.open_round(actor=admin, office=office, period=period, due_date=round_due(period))
+            dispatch.close_round(actor=admin, rnd=rnd)
+
+    def expected(user, periods):
+        visible = set(task_queryset(user, TaskFilter()).values_list("pk", flat=True))
+        snapshots = StatusSnapshot.objects.filter(round__in=DispatchRound.objects.visible_to(user), task_id__in=visible)
+        return {s: [snapshots.filter(round__period=p, status=s).count() for p in periods]
+                for s in STATUSES + ["not_reported"]}
+
+    for user, periods in ((prov_admin, ["2026-01", "2026-02", "2026-03", "2026-04"]),
+                          (a_admin, ["2026-01", "2026-02", "2026-03"]),
+                          (b_admin, ["2026-02", "2026-03", "2026-04"])):
+        rounds = selectors.board_data(user, today=timezone.localdate())["rounds"]
+        assert rounds["periods"] == periods, user
+        want = expected(user, periods)
+        for series in rounds["series"]:
+            assert series["data"] == want.get(series["status"], [0] * len(periods)), (user, series)
+    province_rounds = selectors.board_data(prov_admin, today=timezone.localdate())["rounds"]
+    both = [sum(s["data"][1] for s in province_rounds["series"])]  # 2026-02: both cities' tasks, once each
+    assert both == [Task.objects.count()] == [StatusSnapshot.objects.filter(round__period="2026-02").count()]

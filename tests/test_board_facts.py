@@ -9,15 +9,17 @@ import dataclasses
 import datetime as dt
 
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from rectify.cli import main as rectify
 from rectify.dashboard import selectors
-from rectify.dashboard.models import BoardFact, FactKind
+from rectify.dashboard.models import BoardFact, FactKind, RoundTally
 from rectify.ledger import services as ledger
 from rectify.ledger.models import Task, TaskUnit, UnitRole
 from rectify.orgs.models import Unit, UnitKind
 from rectify.orgs.services import create_unit, move_unit, update_unit
+from rectify.supervision.models import StatusSnapshot
 from rectify.supervision.services import refresh_statuses
 
 
@@ -181,3 +183,52 @@ def test_the_lead_units_panel_shows_the_busiest_twenty(world):
     assert [r["id"] for r in rows] == expected
     assert [r["total"] for r in rows] == [counts[pk] for pk in expected]
     assert all(r["name"] == names[r["id"]] and sum(r["by_status"].values()) == r["total"] for r in rows)
+
+
+def stored_tallies() -> dict[tuple[int, str], int]:
+    rows = list(RoundTally.objects.values_list("round_id", "status", "n"))
+    assert all(n > 0 for _, _, n in rows), rows  # a tally that reached nought is gone
+    return {(r, s): n for r, s, n in rows}
+
+
+def counted_tallies() -> dict[tuple[int, str], int]:
+    return {(r, s): n for r, s, n in StatusSnapshot.objects.values_list("round_id", "status")
+            .annotate(n=Count("id")).order_by()}
+
+
+def test_round_tallies_follow_the_snapshots(world, capsys):
+    """dashboard.RoundTally equals the snapshots counted per round and status after rounds close,
+    after snapshots are deleted through the ORM or changed and removed by raw statements (a whole
+    round's among them), and after ``rectify reindex``."""
+    from rectify.dispatch import services as dispatch
+    from tests.conftest import round_due
+
+    admin = world.users["office_admin"]
+    for i in range(6):
+        new_task(world, f"R-{i}", [world.county_a], world.dept_env)
+    rounds = []
+    for period in ("2026-01", "2026-02"):
+        rnd, _ = dispatch.open_round(actor=admin, office=world.office, period=period, due_date=round_due(period))
+        dispatch.close_round(actor=admin, rnd=rnd)
+        rounds.append(rnd)
+    expected = counted_tallies()
+    assert stored_tallies() == expected and sum(expected.values()) == 2 * Task.objects.count() == 16
+
+    StatusSnapshot.objects.filter(task__code="R-0").delete()  # a task's snapshots (tasks with reports stay)
+    assert stored_tallies() == counted_tallies() and sum(counted_tallies().values()) == 14
+    one = StatusSnapshot.objects.filter(round=rounds[0]).first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE supervision_statussnapshot SET status = %s WHERE id = %s", ["closed", one.pk])
+        assert stored_tallies() == counted_tallies() and counted_tallies()[(rounds[0].pk, "closed")] >= 1
+        cursor.execute("DELETE FROM supervision_statussnapshot WHERE round_id = %s AND status <> %s",
+                       [rounds[0].pk, "closed"])
+        assert stored_tallies() == counted_tallies()
+        cursor.execute("DELETE FROM supervision_statussnapshot WHERE round_id = %s", [rounds[0].pk])
+    assert not RoundTally.objects.filter(round=rounds[0]).exists()
+    assert stored_tallies() == counted_tallies() != {}
+
+    with connection.cursor() as cursor:  # as if emptied around the triggers
+        cursor.execute("DELETE FROM dashboard_roundtally")
+    assert rectify(["reindex"]) == 0
+    capsys.readouterr()
+    assert stored_tallies() == counted_tallies() != {}

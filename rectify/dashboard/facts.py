@@ -26,6 +26,10 @@ roles counted (``WHEN``). Their cost: none measurable in a 10,000-row import on 
 SQLite 0.4–0.6 s of it (a row trigger's program per task unit; docs/performance.md, goal 4).
 ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger. Table names are written out: the triggers are schema, created by migrations, and must not move with
 a model's later rename.
+
+**Round tallies** (dashboard.RoundTally): per round and status, the number of the round's status
+snapshots, kept by triggers on ``supervision_statussnapshot`` (insert, delete, update): the progress
+chart of an office that sees every task sums them per month (section "round tallies" below).
 """
 
 from __future__ import annotations
@@ -171,12 +175,106 @@ def drop_triggers(schema_editor) -> None:
 _FILL = ["DELETE FROM dashboard_boardfact", *_insert_from("ledger_taskunit")]
 
 
+def fill_board_facts(schema_editor) -> None:
+    """The facts' first fill (the migration that adds them, before the round tallies existed)."""
+    for statement in _FILL:
+        schema_editor.execute(statement, params=None)
+
+
 def rebuild(using: str = DEFAULT_DB_ALIAS) -> int:
-    """Build the facts again from the ledger (``rectify reindex``; the migration that adds them).
-    One transaction: readers see the old facts or the new, never a half-built table. Returns the
-    number of facts."""
+    """Build the facts and the round tallies again from the ledger (``rectify reindex``; the
+    migrations that add them). One transaction: readers see the old facts or the new, never a
+    half-built table. Returns the number of facts."""
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        for statement in _FILL:
+        for statement in _FILL + _TALLY_FILL:
             cursor.execute(statement)
         cursor.execute("SELECT COUNT(*) FROM dashboard_boardfact")
         return cursor.fetchone()[0]
+
+
+# --- round tallies (dashboard.RoundTally) ---------------------------------------------------------
+#
+# Snapshots are written in bulk when a round closes (supervision.services.snapshot_round), by
+# bench/generate's bulk path, and go with their round or task. The statements are set-based over a
+# source of snapshot rows — a transition table on PostgreSQL (one statement per INSERT, whatever
+# its size), the one row on SQLite, the table itself for a rebuild — and take the tally rows in
+# (round, status) order, so that two writers cannot lock them crosswise.
+
+def _tally_add(source: str) -> str:
+    return ("INSERT INTO dashboard_roundtally (round_id, status, n) "
+            f"SELECT round_id, status, COUNT(*) FROM {source} WHERE true GROUP BY round_id, status "
+            "ORDER BY round_id, status "
+            "ON CONFLICT (round_id, status) DO UPDATE SET n = dashboard_roundtally.n + excluded.n")
+
+
+def _tally_remove(source: str) -> list[str]:
+    return [
+        "UPDATE dashboard_roundtally SET n = dashboard_roundtally.n - gone.k "
+        f"FROM (SELECT round_id, status, COUNT(*) AS k FROM {source} GROUP BY round_id, status "
+        "ORDER BY round_id, status) AS gone "
+        "WHERE dashboard_roundtally.round_id = gone.round_id AND dashboard_roundtally.status = gone.status",
+        f"DELETE FROM dashboard_roundtally WHERE round_id IN (SELECT round_id FROM {source}) AND n <= 0",
+    ]
+
+
+def _tally_row(r: str) -> str:
+    return f"(SELECT {r}.round_id AS round_id, {r}.status AS status)"
+
+
+_TALLY_FILL = ["DELETE FROM dashboard_roundtally", _tally_add("supervision_statussnapshot")]
+_TALLY_SQLITE_TRIGGERS = ("dashboard_roundtally_insert", "dashboard_roundtally_delete", "dashboard_roundtally_update")
+_TALLY_FUNCTIONS = ("dashboard_roundtally_added", "dashboard_roundtally_removed", "dashboard_roundtally_changed")
+
+
+def _tally_sqlite_statements() -> list[str]:
+    def body(statements: list[str]) -> str:
+        return "BEGIN " + "".join(f"{s}; " for s in statements) + "END"
+
+    table = "supervision_statussnapshot"
+    return [
+        f"CREATE TRIGGER dashboard_roundtally_insert AFTER INSERT ON {table} FOR EACH ROW "
+        f"{body([_tally_add(_tally_row('NEW'))])}",
+        f"CREATE TRIGGER dashboard_roundtally_delete AFTER DELETE ON {table} FOR EACH ROW "
+        f"{body(_tally_remove(_tally_row('OLD')))}",
+        f"CREATE TRIGGER dashboard_roundtally_update AFTER UPDATE OF round_id, status ON {table} FOR EACH ROW "
+        f"WHEN NEW.round_id IS NOT OLD.round_id OR NEW.status IS NOT OLD.status "
+        f"{body(_tally_remove(_tally_row('OLD')) + [_tally_add(_tally_row('NEW'))])}",
+    ]
+
+
+def _tally_postgresql_statements() -> list[str]:
+    def function(name: str, statements: list[str]) -> str:
+        body = "".join(f"{s}; " for s in statements)
+        return f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}RETURN NULL; END $$"
+
+    # statement-level, over transition tables (PostgreSQL allows no column list with them, so the
+    # update trigger fires for any update of a snapshot; nothing in the product updates one)
+    return [
+        function("dashboard_roundtally_added", [_tally_add("added")]),
+        function("dashboard_roundtally_removed", _tally_remove("removed")),
+        function("dashboard_roundtally_changed", [*_tally_remove("removed"), _tally_add("added")]),
+        "CREATE TRIGGER dashboard_roundtally_insert AFTER INSERT ON supervision_statussnapshot "
+        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION dashboard_roundtally_added()",
+        "CREATE TRIGGER dashboard_roundtally_delete AFTER DELETE ON supervision_statussnapshot "
+        "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION dashboard_roundtally_removed()",
+        "CREATE TRIGGER dashboard_roundtally_update AFTER UPDATE ON supervision_statussnapshot "
+        "REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT "
+        "EXECUTE FUNCTION dashboard_roundtally_changed()",
+    ]
+
+
+def create_tally_triggers(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    for statement in _tally_postgresql_statements() if vendor == "postgresql" else _tally_sqlite_statements():
+        schema_editor.execute(statement, params=None)
+    for statement in _TALLY_FILL:
+        schema_editor.execute(statement, params=None)
+
+
+def drop_tally_triggers(schema_editor) -> None:
+    for name in _TALLY_SQLITE_TRIGGERS:
+        on = " ON supervision_statussnapshot" if schema_editor.connection.vendor == "postgresql" else ""
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}{on}", params=None)
+    if schema_editor.connection.vendor == "postgresql":
+        for name in _TALLY_FUNCTIONS:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()", params=None)

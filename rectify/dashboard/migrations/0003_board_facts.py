@@ -8,7 +8,7 @@ from rectify.dashboard import facts
 
 def forwards(apps, schema_editor):
     facts.create_triggers(schema_editor)
-    facts.rebuild(using=schema_editor.connection.alias)
+    facts.fill_board_facts(schema_editor)
 
 
 def backwards(apps, schema_editor):
