@@ -349,3 +349,38 @@ def test_a_provinces_chart_has_one_column_a_month_summing_its_cities_rounds(worl
     province_rounds = selectors.board_data(prov_admin, today=timezone.localdate())["rounds"]
     both = [sum(s["data"][1] for s in province_rounds["series"])]  # 2026-02: both cities' tasks, once each
     assert both == [Task.objects.count()] == [StatusSnapshot.objects.filter(round__period="2026-02").count()]
+
+    # A leader with a sector (分管领域, read from the kept tallies per category) and a county (its
+    # tasks outside that sector counted snapshot by snapshot) sees both cities' rounds of its tasks:
+    # the same columns as its snapshots counted directly, whichever part of its scope holds a task.
+    from django.core.cache import caches
+
+    from rectify.orgs.services import assign_leader_area
+
+    leader = world.users["leader_a"]  # 包零陵区
+    assign_leader_area(actor=None, leader=leader, sector=Category.WATER)
+    Task.objects.filter(code__in=["YB-1", "YB-3"]).update(category=Category.WATER)  # city B's, by sector only
+    Task.objects.filter(pk__in=Task.objects.filter(campaign=world.campaign).order_by("pk")[:3]
+                        .values("pk")).update(category=Category.WATER)  # city A's, some in its county too
+
+    def leaders_expected(periods):
+        visible = set(Task.objects.visible_to(leader).values_list("pk", flat=True))
+        snapshots = StatusSnapshot.objects.filter(task_id__in=visible)
+        return {s: [snapshots.filter(round__period=p, status=s).count() for p in periods]
+                for s in STATUSES + ["not_reported"]}
+
+    for step in range(2):
+        rounds = selectors.board_data(leader, today=timezone.localdate())["rounds"]
+        assert rounds["periods"] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+        want = leaders_expected(rounds["periods"])
+        assert sum(v[3] for v in want.values()) == 2 - step  # April: city B's rounds alone, YB-1 and YB-3
+        assert sum(v[0] for v in want.values()) >= 3  # January: city A's
+        for series in rounds["series"]:
+            assert series["data"] == want.get(series["status"], [0] * 4), (step, series)
+        # a task leaves the sector: it leaves the leader's chart (and would stay, were it its county's).
+        # A bare UPDATE records no event: the kept figures are dropped by hand, as a service's event would.
+        Task.objects.filter(code="YB-1").update(category=Category.AIR)
+        caches["board"].clear()
+    assert sum(s["data"][3] for s in selectors.board_data(leader, today=timezone.localdate())["rounds"]["series"]) == \
+        StatusSnapshot.objects.filter(round__period="2026-04", task__category=Category.WATER,
+                                      task__campaign=campaign_b).count()

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from rectify.cli import main as rectify
 from rectify.dashboard import selectors
-from rectify.dashboard.models import BoardFact, FactKind, RoundTally
+from rectify.dashboard.models import ROUND_TOTAL, BoardFact, FactKind, RoundTally
 from rectify.ledger import services as ledger
 from rectify.ledger.models import Task, TaskUnit, UnitRole
-from rectify.orgs.models import Unit, UnitKind
+from rectify.orgs.models import Category, Unit, UnitKind
 from rectify.orgs.services import create_unit, move_unit, update_unit
 from rectify.supervision.models import StatusSnapshot
 from rectify.supervision.services import refresh_statuses
@@ -185,47 +185,78 @@ def test_the_lead_units_panel_shows_the_busiest_twenty(world):
     assert all(r["name"] == names[r["id"]] and sum(r["by_status"].values()) == r["total"] for r in rows)
 
 
-def stored_tallies() -> dict[tuple[int, str], int]:
-    rows = list(RoundTally.objects.values_list("round_id", "status", "n"))
-    assert all(n > 0 for _, _, n in rows), rows  # a tally that reached nought is gone
-    return {(r, s): n for r, s, n in rows}
+def stored_tallies() -> dict[tuple[int, str, str], int]:
+    rows = list(RoundTally.objects.values_list("round_id", "category", "status", "n"))
+    assert all(n > 0 for *_, n in rows), rows  # a tally that reached nought is gone
+    return {(r, c, s): n for r, c, s, n in rows}
 
 
-def counted_tallies() -> dict[tuple[int, str], int]:
-    return {(r, s): n for r, s, n in StatusSnapshot.objects.values_list("round_id", "status")
-            .annotate(n=Count("id")).order_by()}
+def counted_tallies() -> dict[tuple[int, str, str], int]:
+    """The oracle: the snapshots counted per round, their task's category as it stands, and status,
+    and per round and status under the round's total."""
+    counted = {(r, c, s): n for r, c, s, n in StatusSnapshot.objects.values_list("round_id", "task__category", "status")
+               .annotate(n=Count("id")).order_by()}
+    return counted | {(r, ROUND_TOTAL, s): n for (r, s), n in by_round_status(counted).items()}
+
+
+def by_round_status(tallies: dict[tuple[int, str, str], int]) -> dict[tuple[int, str], int]:
+    summed: dict[tuple[int, str], int] = {}
+    for (r, c, s), n in tallies.items():
+        if c != ROUND_TOTAL:
+            summed[(r, s)] = summed.get((r, s), 0) + n
+    return summed
 
 
 def test_round_tallies_follow_the_snapshots(world, capsys):
-    """dashboard.RoundTally equals the snapshots counted per round and status after rounds close,
-    after snapshots are deleted through the ORM or changed and removed by raw statements (a whole
-    round's among them), and after ``rectify reindex``."""
+    """dashboard.RoundTally equals the snapshots counted per round, task category and status after
+    rounds close, after snapshots are deleted through the ORM or changed and removed by raw
+    statements (a whole round's among them), after tasks change category (a save, a bulk update), and
+    after ``rectify reindex``."""
     from rectify.dispatch import services as dispatch
     from tests.conftest import round_due
 
     admin = world.users["office_admin"]
     for i in range(6):
         new_task(world, f"R-{i}", [world.county_a], world.dept_env)
+    for i, category in enumerate([Category.WATER, Category.AIR, Category.WATER, Category.MINES]):
+        Task.objects.filter(code=f"R-{i}").update(category=category)
     rounds = []
     for period in ("2026-01", "2026-02"):
         rnd, _ = dispatch.open_round(actor=admin, office=world.office, period=period, due_date=round_due(period))
         dispatch.close_round(actor=admin, rnd=rnd)
         rounds.append(rnd)
     expected = counted_tallies()
-    assert stored_tallies() == expected and sum(expected.values()) == 2 * Task.objects.count() == 16
+    assert stored_tallies() == expected and sum(by_round_status(expected).values()) == 2 * Task.objects.count() == 16
 
     StatusSnapshot.objects.filter(task__code="R-0").delete()  # a task's snapshots (tasks with reports stay)
-    assert stored_tallies() == counted_tallies() and sum(counted_tallies().values()) == 14
-    one = StatusSnapshot.objects.filter(round=rounds[0]).first()
+    assert stored_tallies() == counted_tallies() and sum(by_round_status(counted_tallies()).values()) == 14
+    one = StatusSnapshot.objects.filter(round=rounds[0]).exclude(task__category=Category.WATER).first()
     with connection.cursor() as cursor:
         cursor.execute("UPDATE supervision_statussnapshot SET status = %s WHERE id = %s", ["closed", one.pk])
-        assert stored_tallies() == counted_tallies() and counted_tallies()[(rounds[0].pk, "closed")] >= 1
+        assert stored_tallies() == counted_tallies()
+        assert by_round_status(counted_tallies())[(rounds[0].pk, "closed")] >= 1
+        other = Task.objects.get(code="R-0")  # water, its snapshots gone
+        assert one.task.category != other.category
+        cursor.execute("UPDATE supervision_statussnapshot SET task_id = %s WHERE id = %s",
+                       [other.pk, one.pk])  # a snapshot moved to a task of another category
+        assert stored_tallies() == counted_tallies()
         cursor.execute("DELETE FROM supervision_statussnapshot WHERE round_id = %s AND status <> %s",
                        [rounds[0].pk, "closed"])
         assert stored_tallies() == counted_tallies()
         cursor.execute("DELETE FROM supervision_statussnapshot WHERE round_id = %s", [rounds[0].pk])
     assert not RoundTally.objects.filter(round=rounds[0]).exists()
     assert stored_tallies() == counted_tallies() != {}
+
+    # a task's category changes: its snapshots' counts move from the old category to the new
+    moved = Task.objects.get(code="R-1")
+    before = {c for _, c, _ in stored_tallies()}
+    moved.category = Category.AIR if moved.category != Category.AIR else Category.WATER
+    moved.save(update_fields=["category"])
+    assert stored_tallies() == counted_tallies() and moved.category in {c for _, c, _ in stored_tallies()}
+    Task.objects.filter(code__in=["R-2", "R-3"]).update(category=Category.SOIL)
+    assert stored_tallies() == counted_tallies() and {c for _, c, _ in stored_tallies()} != before
+    Task.objects.filter(code__in=["R-2", "R-3"]).update(category=Category.SOIL)  # no change: nothing moves
+    assert stored_tallies() == counted_tallies()
 
     with connection.cursor() as cursor:  # as if emptied around the triggers
         cursor.execute("DELETE FROM dashboard_roundtally")

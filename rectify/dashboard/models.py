@@ -142,18 +142,27 @@ class BoardFact(models.Model):
         indexes = [models.Index(fields=["kind", "unit", "status"], name="boardfact_kind_unit_status")]
 
 
+ROUND_TOTAL = ""  # RoundTally.category of a round's totals per status
+
+
 class RoundTally(models.Model):
-    """Per round and status, how many of the round's snapshots (supervision.StatusSnapshot, a task's
-    status as the round left it) hold that status: the progress chart (进度走势) of an office that
-    sees every task sums these rows by month instead of counting the snapshots (a province of 200
-    cities: 200 rounds a month, 600,000 snapshots over six months at 100,000 tasks). Kept by
-    triggers on the snapshots (dashboard.facts), so that no writer can leave it behind; not a
-    source of truth: ``rectify reindex`` builds it again."""
+    """Per round, task category and status, how many of the round's snapshots
+    (supervision.StatusSnapshot, a task's status as the round left it) hold that status: the
+    progress chart (进度走势) of an office that sees every task sums these rows by month instead of
+    counting the snapshots (a province of 200 cities: 200 rounds a month, 600,000 snapshots over six
+    months at 100,000 tasks), and a leader's sums them for its sectors (分管领域, whole categories:
+    22,000 tasks of "water" province-wide). Each snapshot is counted under its task's category and
+    under the round's total (``category = ROUND_TOTAL``): sum one or the other, never both. Kept by triggers on the snapshots and on a task's
+    category (dashboard.facts), so that no writer can leave it behind; not a source of truth:
+    ``rectify reindex`` builds it again."""
 
     round = models.ForeignKey("dispatch.DispatchRound", on_delete=models.DO_NOTHING, db_constraint=False,
                               db_index=False, related_name="+")
+    # the task's (ledger.Task.category); ROUND_TOTAL: every category of the round
+    category = models.CharField(max_length=30, blank=True, default="")
     status = models.CharField(max_length=20, blank=True)
     n = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["round", "status"], name="roundtally_round_status")]
+        constraints = [models.UniqueConstraint(fields=["round", "category", "status"],
+                                               name="roundtally_round_category_status")]

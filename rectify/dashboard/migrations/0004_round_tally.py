@@ -1,5 +1,5 @@
-"""Round tallies (rectify.dashboard.facts): the table, the triggers on the status snapshots that keep
-it, and its first fill."""
+"""Round tallies (rectify.dashboard.facts): the table. Its triggers and first fill were made here
+before the tallies were kept per category; 0005 drops those and makes the current ones."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -8,7 +8,7 @@ from rectify.dashboard import facts
 
 
 def forwards(apps, schema_editor):
-    facts.create_tally_triggers(schema_editor)
+    pass  # the triggers and the fill: 0005_round_tally_category
 
 
 def backwards(apps, schema_editor):
