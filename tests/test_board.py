@@ -188,12 +188,41 @@ def test_the_boards_escalations_and_objections_are_their_own_scope(world, person
     for task, unit in ((world.task_a, world.county_a), (world.task_b, world.county_b)):
         supervision.issue_escalation(actor=world.users["office_admin"], task=task, rung="circular", reason="滞后",
                                      target_unit=unit, reply_due=timezone.localdate())
+    from rectify.closeout import services as closeout
+    from tests.test_closeout import assessed, through_notice
+
+    closeout.file_objection(closeout=through_notice(world, assessed(world)), content="管网末端仍有污水直排入河。")
     user = world.users[persona]
     tasks = Task.objects.visible_to(user)
-    assert set(on_board_tasks(Escalation.objects.all(), user, tasks)) == set(Escalation.objects.visible_to(user))
-    assert set(on_board_tasks(Objection.objects.all(), user, tasks, task_field="closeout__task")) == set(
-        Objection.objects.visible_to(user))
-    assert not on_board_tasks(Escalation.objects.all(), world.users["reporter_a"], tasks).exists()
+    assert Escalation.objects.visible_to(user).exists() and Objection.objects.exists()
+    for per_row in (False, True):  # the scope listed, or tested row by row (a scope too large to list)
+        assert set(on_board_tasks(Escalation.objects.all(), user, tasks, per_row=per_row)) == set(
+            Escalation.objects.visible_to(user))
+        assert set(on_board_tasks(Objection.objects.all(), user, tasks, task_field="closeout__task",
+                                  per_row=per_row)) == set(Objection.objects.visible_to(user))
+        assert not on_board_tasks(Escalation.objects.all(), world.users["reporter_a"], tasks,
+                                  per_row=per_row).exists()
+
+
+def test_a_scope_too_large_to_list_gives_the_same_figures(world, monkeypatch):
+    """Past MATERIALISE_BELOW tasks the board keeps the scope as a subquery and tests the open
+    escalations and objections row by row: the same figures as a scope read as a list of ids."""
+    from rectify.closeout import services as closeout
+    from rectify.supervision import services as supervision
+    from tests.test_closeout import assessed, through_notice
+
+    populate(world, 12)
+    for task, unit in ((world.task_a, world.county_a), (world.task_b, world.county_b)):
+        supervision.issue_escalation(actor=world.users["office_admin"], task=task, rung="circular", reason="滞后",
+                                     target_unit=unit, reply_due=timezone.localdate())
+    closeout.file_objection(closeout=through_notice(world, assessed(world)), content="管网末端仍有污水直排入河。")
+    user = world.users["leader_a"]  # an office at the top sees every task: nothing is filtered
+    listed = selectors._board_figures(user, today=timezone.localdate())
+    monkeypatch.setattr(selectors, "MATERIALISE_BELOW", 0)
+    with CaptureQueriesContext(connection) as queries:
+        unlisted = selectors._board_figures(user, today=timezone.localdate())
+    assert any("EXISTS" in q["sql"] and "supervision_escalation" in q["sql"] for q in queries.captured_queries)
+    assert unlisted == listed and listed["escalations"]["count"] >= 1 and listed["objections"]["count"] == 1
 
 
 def test_the_figures_are_kept_until_the_chain_moves(world):

@@ -145,7 +145,10 @@ def round_progress(user, tasks: QuerySet) -> dict:
     if is_office(user):
         rounds_qs = DispatchRound.objects.visible_to(user)
     else:
-        offices = Campaign.objects.filter(pk__in=tasks.order_by().values("campaign_id")).values("office_id")
+        # read once (a few hundred offices at most): as a subquery each of the three queries below
+        # evaluated the leader's scope again (10 ms each for 29,340 tasks)
+        offices = set(Campaign.objects.filter(pk__in=tasks.order_by().values("campaign_id"))
+                      .values_list("office_id", flat=True))
         rounds_qs = DispatchRound.objects.filter(office__in=offices)
         categories, rest = whole_categories(Task.objects.all(), user)
     # a round with snapshots has tallies (dashboard.facts): EXISTS per round, one probe of their index,
@@ -201,9 +204,10 @@ def upcoming_deadlines(tasks: QuerySet, today: dt.date) -> dict:
                      for r in rows]}
 
 
-def open_escalations(user, today: dt.date, tasks: QuerySet | None = None) -> dict:
-    """Open rungs of the ladder, replies overdue first."""
-    qs = on_board_tasks(Escalation.objects.all(), user, tasks if tasks is not None else board_tasks(user))
+def open_escalations(user, today: dt.date, tasks: QuerySet | None = None, *, per_row: bool = False) -> dict:
+    """Open rungs of the ladder, replies overdue first. ``per_row``: see dashboard.scope.of_tasks."""
+    qs = on_board_tasks(Escalation.objects.all(), user, tasks if tasks is not None else board_tasks(user),
+                        per_row=per_row)
     qs = qs.filter(status=EscalationStatus.OPEN)
     late = Case(When(reply_due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField())
     rows = list(qs.select_related("task", "target_unit").order_by(late, "reply_due", "id")[:LIST_LIMIT])
@@ -230,9 +234,9 @@ def open_help_requests(user) -> dict:
                       "url": reverse("assessment:help", args=[h.pk])} for h in rows]}
 
 
-def open_objections(user, tasks: QuerySet | None = None) -> dict:
+def open_objections(user, tasks: QuerySet | None = None, *, per_row: bool = False) -> dict:
     qs = on_board_tasks(Objection.objects.all(), user, tasks if tasks is not None else board_tasks(user),
-                        task_field="closeout__task").filter(status=ObjectionStatus.OPEN)
+                        task_field="closeout__task", per_row=per_row).filter(status=ObjectionStatus.OPEN)
     rows = list(qs.select_related("closeout__task").order_by("submitted_at", "id")[:LIST_LIMIT])
     return {"count": _count(qs, rows, LIST_LIMIT),
             "rows": [{"id": o.pk, "receipt": o.receipt, "task": o.closeout.task.code, "content": o.content[:80],
@@ -297,6 +301,7 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
 def _board_figures(user, *, today: dt.date) -> dict:
     counties = county_rows(user)
     tasks: QuerySet
+    large = False  # a scope too large to list: the open escalations and objections test it per row
     if sees_every_task(user):
         # The whole ledger (the only top office): each figure reads its own table whole, with no
         # semi-join against every task id (dashboard.scope.of_tasks), which SQLite had listed once
@@ -310,7 +315,12 @@ def _board_figures(user, *, today: dt.date) -> dict:
         ids = list(tasks.order_by().values_list("pk", flat=True)[:MATERIALISE_BELOW + 1])
         if len(ids) <= MATERIALISE_BELOW:
             tasks = Task.objects.filter(pk__in=ids)
-    statuses = status_counts(tasks)
+        else:
+            large = True
+    # A large scope's statuses are grouped over its ids (a list built once, then each task by key):
+    # grouped over its condition, SQLite walked the whole ledger in status order to skip the sort
+    # (a sector leader's 29,340 of 100,000 tasks: 138 -> 37 ms).
+    statuses = status_counts(Task.objects.filter(pk__in=tasks.order_by().values("pk")) if large else tasks)
     total = sum(statuses.values())
     return {
         "today": today.isoformat(),
@@ -326,9 +336,9 @@ def _board_figures(user, *, today: dt.date) -> dict:
         "lead_units": lead_unit_counts(tasks),
         "rounds": round_progress(user, tasks),
         "deadlines": upcoming_deadlines(tasks, today),
-        "escalations": open_escalations(user, today, tasks),
+        "escalations": open_escalations(user, today, tasks, per_row=large),
         "help_requests": open_help_requests(user),
-        "objections": open_objections(user, tasks),
+        "objections": open_objections(user, tasks, per_row=large),
         "indicators": indicator_standings(user),
     }
 
