@@ -63,7 +63,7 @@ def visible_tasks(queryset: QS, user: Viewer) -> QS:
             # another top beside it (two cities on one server) the conditions after it decide: its
             # campaigns match almost every row and its units are tested per row after them (EXISTS;
             # from the units' index it read every task: 10 → 367 ms to count 100,000).
-            return queryset.filter(Q(_only_top(unit)) | Q(campaign__in=campaigns)
+            return queryset.filter(_only_top(unit) | Q(campaign__in=campaigns)
                                    | _held_by_units(path_prefixes=[unit.path], start_here=False))
         # An office lower in the tree (a city's, in a province's ledger) sees a small part of it:
         # both conditions are read from their indexes (SQLite's multi-index OR, PostgreSQL's
@@ -105,10 +105,10 @@ def whole_categories(queryset: QS, user: Viewer) -> tuple[list[str], QS]:
     return [], visible_tasks(queryset, user)
 
 
-def _only_top(unit) -> Exists:
+def _only_top(unit) -> Q:
     """"No other unit is a top of the tree": true for the only top office, in the statement itself
     (uncorrelated: the database evaluates it once)."""
-    return ~Exists(Unit.objects.filter(parent__isnull=True).exclude(pk=unit.pk))
+    return Q(~Exists(Unit.objects.filter(parent__isnull=True).exclude(pk=unit.pk)))
 
 
 def sees_every_task(user: Viewer) -> bool:
@@ -195,7 +195,7 @@ def on_visible_task(user: Viewer, task_field: str = "task") -> Q:
     escalations probed a task per row (31 ms at 100,000 tasks) where it now reads an index."""
     exists = Q(Exists(visible_tasks(Task.objects.all(), user).filter(pk=OuterRef(task_field))))
     if is_active_user(user) and is_office(user) and user.unit is not None and user.unit.parent_id is None:
-        return Q(_only_top(user.unit)) | exists
+        return _only_top(user.unit) | exists
     return exists
 
 
