@@ -175,6 +175,47 @@ def test_the_endpoint_writes_the_figures_as_the_standard_encoder_would(world):
     assert response.json()["indicators"][0]["name"] == "地表水国考断面优良比例"
 
 
+# the page's county table and figures as the template engine wrote them before they were written in
+# Python (dashboard.views.county_rows, figures_script): the page must read the same
+_TEMPLATE_ROWS = """{% load i18n %}{% for c in data.counties %}<tr data-county="{{ c.id }}">
+      <td><a href="{{ c.url }}">{{ c.name }}</a>{% if limited %} <a class="muted" href="{% url 'dashboard:instruction_new' %}?county={{ c.id }}">{% translate "批示" %}</a>{% endif %}</td><td class="num">{{ c.total }}</td><td class="num">{{ c.overdue }}</td><td class="num">{{ c.lagging }}</td>
+      <td class="num">{% if c.on_schedule_share is None %}—{% else %}{{ c.on_schedule_share }}%{% endif %}</td>
+      <td class="num">{% if c.closeout_share is None %}—{% else %}{{ c.closeout_share }}%{% endif %}</td>
+      <td class="num">{% if c.attainment_total %}{{ c.attainment_met }}/{{ c.attainment_total }}{% else %}—{% endif %}</td>
+    </tr>{% empty %}<tr><td colspan="7">{% translate "没有可显示的县市区。" %}</td></tr>{% endfor %}"""
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "leader_a"])
+def test_the_pages_county_table_and_figures_read_as_the_template_wrote_them(world, persona):
+    """The county table (a province's 2,159 rows: 75 ms through the template engine) and the
+    figures' JSON (18 ms through the standard encoder) are written in Python: the same rows, the
+    same values, the same escaping of a name that could close the script or open a tag."""
+    import json
+
+    from django.template import Context, Template
+    from django.utils.html import json_script
+
+    from rectify.dashboard.views import county_rows, figures_script
+    from rectify.orgs.services import update_unit
+
+    populate(world)
+    update_unit(actor=None, unit=world.county_a, name="零陵区</script><b>&", short_name=world.county_a.short_name)
+    user = world.users[persona]
+    data = selectors.board_data(user, today=timezone.localdate())
+    assert data["counties"] and any("</script>" in c["name"] for c in data["counties"])
+    limited = persona == "leader_a"
+    expected = Template(_TEMPLATE_ROWS).render(Context({"data": data, "limited": limited}))
+    assert str(county_rows(data, limited=limited)) == expected
+    assert str(county_rows({"counties": []}, limited=False)) == Template(_TEMPLATE_ROWS).render(
+        Context({"data": {"counties": []}, "limited": False}))
+    script, standard = str(figures_script(data)), str(json_script(data, "board-data"))
+    assert "</script><b>" not in script.removesuffix("</script>") and "\\u003C/script\\u003E" in script
+    inner = script.split(">", 1)[1].removesuffix("</script>")
+    assert json.loads(inner) == json.loads(standard.split(">", 1)[1].removesuffix("</script>"))
+    page = world.client(persona).get("/board/").content.decode()
+    assert str(county_rows(data, limited=limited)) in page and inner in page
+
+
 @pytest.mark.parametrize("persona", ["office_admin", "office_staff", "leader_a"])
 def test_the_boards_escalations_and_objections_are_their_own_scope(world, persona):
     """dashboard.scope.on_board_tasks reads rows through the board's tasks: for the board's users it
