@@ -63,14 +63,13 @@ def _figures_bytes(data: dict) -> bytes:
                         option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
 
 
-# as django.utils.html.json_script escapes: the JSON cannot close the <script> element it sits in
-_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
-
-
 def figures_script(data: dict) -> SafeString:
     """``{{ data|json_script:"board-data" }}``, written by orjson (a province's 2,159 counties
-    through the standard library's encoder: 18 ms of every page view), escaped the same way."""
-    text = _figures_bytes(data).decode().translate(_SCRIPT_ESCAPES)
+    through the standard library's encoder: 18 ms of every page view) and escaped as json_script
+    escapes it, so that the JSON cannot close the element it sits in (by ``replace``: json_script's
+    ``str.translate`` took 25 ms over the province's 700 KB)."""
+    text = (_figures_bytes(data).replace(b"<", b"\\u003C").replace(b">", b"\\u003E")
+            .replace(b"&", b"\\u0026").decode())
     return mark_safe(f'<script id="board-data" type="application/json">{text}</script>')  # noqa: S308 - escaped above
 
 
