@@ -3,6 +3,7 @@ both in the record; it shows the issuing office's board, and nothing once revoke
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -25,6 +26,9 @@ def test_the_office_issues_a_token_and_the_wall_shows_without_login(world):
     assert 'class="wall"' in html and 'data-refresh="60"' in html and "督察整改挂图作战" in html
     data = wall.get(f"/board/wall/{key}/data.json").json()
     assert data["total"] == 2 and {c["name"] for c in data["counties"]} == {"零陵区", "祁阳市"}
+    # the page carries the same figures for its first paint (dashboard.views.figures_script)
+    embedded = re.search(r'<script id="board-data" type="application/json">(.*?)</script>', html).group(1)
+    assert json.loads(embedded) == data
     assert wall.get(f"/board/wall/{key}/geo/431100.json").status_code == 200
     assert wall.post(f"/board/wall/{key}/").status_code == 405  # read-only
     assert "_auth_user_id" not in wall.session  # no session was opened

@@ -179,7 +179,8 @@ def wall(request, key: str):
     """大屏: 1920×1080, dark, refreshes itself; opened with a display token, no login."""
     viewer = _wall_viewer(key)
     data = selectors.board_data(viewer, today=timezone.localdate(), measure=request.GET.get("measure", "overdue"))
-    response = render(request, "dashboard/wall.html", {"data": data, "key": key, "refresh": WALL_REFRESH_SECONDS,
+    response = render(request, "dashboard/wall.html", {"data": data, "figures_script": figures_script(data), "key": key,
+                                                       "refresh": WALL_REFRESH_SECONDS,
                                                        "office": viewer.unit,
                                                        "measure_label": selectors.MEASURES[data["measure"]]})
     response["Referrer-Policy"] = "no-referrer"  # the key is in the address
