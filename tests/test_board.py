@@ -246,9 +246,11 @@ def test_the_boards_escalations_and_objections_are_their_own_scope(world, person
 
 
 def test_a_scope_too_large_to_list_gives_the_same_figures(world, monkeypatch):
-    """Past MATERIALISE_BELOW tasks the board keeps the scope as a subquery and tests the open
-    escalations and objections row by row: the same figures as a scope read as a list of ids."""
+    """Past MATERIALISE_BELOW tasks the board keeps the scope as a subquery, tests the open
+    escalations and objections row by row and counts a leader's sectors by category: the same
+    figures as a scope read as a list of ids."""
     from rectify.closeout import services as closeout
+    from rectify.orgs.services import assign_leader_area
     from rectify.supervision import services as supervision
     from tests.test_closeout import assessed, through_notice
 
@@ -258,9 +260,16 @@ def test_a_scope_too_large_to_list_gives_the_same_figures(world, monkeypatch):
                                      target_unit=unit, reply_due=timezone.localdate())
     closeout.file_objection(closeout=through_notice(world, assessed(world)), content="管网末端仍有污水直排入河。")
     user = world.users["leader_a"]  # an office at the top sees every task: nothing is filtered
-    listed = selectors._board_figures(user, today=timezone.localdate())
-    monkeypatch.setattr(selectors, "MATERIALISE_BELOW", 0)
-    with CaptureQueriesContext(connection) as queries:
+    for sector in (None, Category.WATER):  # its county alone; then a sector too (counted by category)
+        if sector:
+            assign_leader_area(actor=None, leader=user, sector=sector)
+        monkeypatch.setattr(selectors, "MATERIALISE_BELOW", 5000)
+        listed = selectors._board_figures(user, today=timezone.localdate())
+        monkeypatch.setattr(selectors, "MATERIALISE_BELOW", 0)
+        unlisted = selectors._board_figures(user, today=timezone.localdate())
+        assert unlisted == listed and listed["total"] == Task.objects.visible_to(user).count()
+    assert listed["total"] > Task.objects.filter(category=Category.WATER).count() > 0
+    with CaptureQueriesContext(connection) as queries:  # still unlisted
         unlisted = selectors._board_figures(user, today=timezone.localdate())
     assert any("EXISTS" in q["sql"] and "supervision_escalation" in q["sql"] for q in queries.captured_queries)
     assert unlisted == listed and listed["escalations"]["count"] >= 1 and listed["objections"]["count"] == 1
