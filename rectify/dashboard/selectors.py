@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 from typing import Any
 
 from django.core.cache import caches
@@ -156,15 +157,20 @@ def round_progress(user, tasks: QuerySet) -> dict:
     periods = list(rounds_qs.filter(Exists(RoundTally.objects.filter(round=OuterRef("pk"))))
                    .order_by("-period").values_list("period", flat=True).distinct()[:ROUNDS])
     periods.reverse()
-    counts: dict[tuple[str, str], int] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+
+    def add(rows) -> None:
+        for period, status, n in rows:
+            counts[(period, status)] += n
+
     if periods:
         rounds = rounds_qs.filter(period__in=periods).order_by().values("pk")
-        parts = []
-        if not tasks.query.has_filters():  # every task (an office at the top): the kept tallies
-            parts.append(RoundTally.objects.filter(round__in=rounds, category=ROUND_TOTAL))
+        tallies = None
+        if not tasks.query.has_filters():  # every task (an office at the top): the rounds' totals
+            tallies = RoundTally.objects.filter(round__in=rounds, category=ROUND_TOTAL)
         else:
             if categories:  # a leader's sectors, whole categories: their tallies
-                parts.append(RoundTally.objects.filter(round__in=rounds, category__in=categories))
+                tallies = RoundTally.objects.filter(round__in=rounds, category__in=categories)
             # The rest, snapshot by snapshot. An office's rounds are its tree's (a city: six), each
             # probed for the tasks through the (round, task) index. A leader's span the offices of a
             # province (1,200 rounds in six months): the same plan was 35 million probes (5.5 s at
@@ -172,14 +178,9 @@ def round_progress(user, tasks: QuerySet) -> dict:
             # that index).
             in_rounds = (StatusSnapshot.objects.filter(round__in=rounds) if is_office(user) else
                          StatusSnapshot.objects.alias(round_key=F("round_id") + 0).filter(round_key__in=rounds))
-            snapshots = (of_tasks(in_rounds, rest)
-                         .values_list("round__period", "status").annotate(n=Count("id")).order_by())
-            for period, status, n in snapshots:
-                counts[(period, status)] = counts.get((period, status), 0) + n
-        for tally in parts:
-            for period, status, n in (tally.values_list("round__period", "status").annotate(n=Sum("n"))
-                                      .order_by()):
-                counts[(period, status)] = counts.get((period, status), 0) + n
+            add(of_tasks(in_rounds, rest).values_list("round__period", "status").annotate(n=Count("id")).order_by())
+        if tallies is not None:
+            add(tallies.values_list("round__period", "status").annotate(n=Sum("n")).order_by())
     return {"periods": periods,
             "series": [{"status": s.value, "name": STATUS_LABELS[s], "colour": STATUS_COLOURS[s.value],
                         "data": [counts.get((p, s.value), 0) for p in periods]} for s in STATUS_ORDER]}
