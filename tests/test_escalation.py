@@ -185,3 +185,47 @@ def test_the_reply_carries_the_evidence_the_document_asks_for(world, settings, t
     assert got.status_code == 200 and b"".join(got.streaming_content) == _png("green")
     assert world.client("reporter_b").get(url).status_code == 404
     assert world.client("reporter_a").get(f"/supervision/escalations/{esc.pk}/files/{files[1].pk + 99}/").status_code == 404
+
+
+@pytest.mark.parametrize("status", ["", "open", "replied", "closed"])
+def test_the_board_order_is_the_same_on_every_database_and_page(world, status):
+    """The board's order, written out: open with an overdue reply (earliest first), open with a
+    later reply date, open without one (an automatic warning), then replied and closed ones, each
+    with a date before those without; newest first among equals. The same through the API and the
+    web page, and from the end (a deep page is read in the reversed order)."""
+    from rectify.core.paging import page_rows
+    from rectify.supervision.selectors import escalation_board
+
+    today = timezone.localdate()
+    at = timezone.now()
+    rows = [  # (status, reply_due, issued days ago), in the expected order
+        ("open", today - dt.timedelta(days=9), 1), ("open", today - dt.timedelta(days=2), 1),
+        ("open", today - dt.timedelta(days=2), 3), ("open", today, 1), ("open", today + dt.timedelta(days=5), 1),
+        ("open", None, 1), ("open", None, 2),
+        ("replied", today - dt.timedelta(days=4), 1), ("replied", today + dt.timedelta(days=1), 1), ("replied", None, 1),
+        ("closed", today - dt.timedelta(days=30), 1), ("closed", None, 1),
+    ]
+    made = []
+    for state, due, days_ago in reversed(rows):  # created in the opposite order: ids don't decide it
+        made.append(Escalation.objects.create(task=world.task_a, rung=Rung.CIRCULAR, reason="滞后", target_unit=world.county_a,
+                                              reply_due=due, issued_at=at - dt.timedelta(days=days_ago), status=state))
+    expected = [e.pk for e, row in zip(reversed(made), rows, strict=True) if not status or row[0] == status]
+    user = world.users["office_admin"]
+    board = escalation_board(user, status=status)
+    assert [e.pk for e in board] == expected
+    tail = max(len(expected) - 3, len(expected) // 2 + 1)  # past the middle: read from the end
+    assert [e.pk for e in page_rows(board, tail, len(expected), total=len(expected))] == expected[tail:]
+    assert [e.overdue for e in board] == [bool(r[0] == "open" and r[1] and r[1] < today)
+                                          for r in rows if not status or r[0] == status]
+    from django.test import Client
+
+    from rectify.orgs.services import issue_api_token
+
+    token = issue_api_token(actor=user, user=user, name="board")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(f"/api/v1/escalations?limit=50&status={status}").json()
+    assert [item["id"] for item in api["items"]] == expected
+    # a reply moves it (the database keeps the rank): the first open one is now among the replied
+    Escalation.objects.filter(pk=expected[0]).update(status="replied")
+    if status in ("", "open"):
+        assert expected[0] not in [e.pk for e in escalation_board(user, status="open")]
+        assert [e.pk for e in escalation_board(user, status="replied")][0] == expected[0]

@@ -46,6 +46,10 @@ class Trigger(models.TextChoices):
     UNABLE = "unable", _("研判无法按期完成")
 
 
+# The board_rank values of each status: a status filter is a range of the board's order.
+BOARD_RANKS = {EscalationStatus.OPEN: (0, 1), EscalationStatus.REPLIED: (2, 3), EscalationStatus.CLOSED: (4, 5)}
+
+
 class EscalationQuerySet(models.QuerySet):
     def visible_to(self, user) -> EscalationQuerySet:
         from rectify.supervision.scope import visible_escalations
@@ -76,6 +80,18 @@ class Escalation(models.Model):
                               related_name="escalations")
     # Automatic warnings carry a key ("deadline_near:<task>:<yyyy-mm>") so tick never repeats one.
     dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    # The 督办台账's order without today's date in it: open (0, 1), replied (2, 3), closed (4, 5),
+    # each with a reply date before those without (NULLS LAST folded in, so that one index serves
+    # it on both databases). Among open ones with a date the overdue come first by themselves: they
+    # are the earliest dates. Kept by the database, so no write path can leave it stale.
+    board_rank = models.GeneratedField(
+        expression=models.Case(
+            *[models.When(status=status, reply_due__isnull=undated, then=models.Value(rank))
+              for status, base in ((EscalationStatus.OPEN, 0), (EscalationStatus.REPLIED, 2))
+              for undated, rank in ((False, base), (True, base + 1))],
+            models.When(reply_due__isnull=True, then=models.Value(5)),
+            default=models.Value(4)),
+        output_field=models.PositiveSmallIntegerField(), db_persist=True)
 
     objects = EscalationQuerySet.as_manager()
 
@@ -86,6 +102,9 @@ class Escalation(models.Model):
         indexes = [
             # escalation board: open ones by reply date
             models.Index(fields=["status", "reply_due"], name="escalation_board_idx"),
+            # the 督办台账 in its order (selectors.escalation_board), a page read in index order and
+            # stopped at LIMIT instead of ranking and sorting every escalation (18 ms at 85,803)
+            models.Index(fields=["board_rank", "reply_due", "-issued_at", "-id"], name="escalation_order_idx"),
             models.Index(fields=["task", "rung"], name="escalation_task_rung_idx"),
         ]
 

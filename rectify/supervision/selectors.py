@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
-from rectify.supervision.models import Escalation, EscalationStatus
+from rectify.supervision.models import BOARD_RANKS, Escalation, EscalationStatus
 
 
 def escalation_board(user, *, status: str = "", rung: str = "", task: int | None = None,
                      today: dt.date | None = None) -> QuerySet:
-    """督办台账 for pages and API: open ones with an overdue reply first, then open, replied, closed."""
+    """督办台账 for pages and API: open ones with an overdue reply first, then the other open ones
+    by reply date (those without one last), then replied, then closed; newest first among equals.
+
+    The order is the stored ``board_rank`` and the reply date, read from ``escalation_order_idx``
+    and stopped at the page: the overdue need no rank of their own, being the earliest dates among
+    the open. ``overdue`` (回复逾期) marks them for display only."""
     today = today or timezone.localdate()
     qs = (Escalation.objects.visible_to(user)
           .select_related("task", "target_unit", "issuing_unit", "issued_by", "replied_by")
-          .annotate(rank=Case(
-              When(status=EscalationStatus.OPEN, reply_due__lt=today, then=Value(0)),
-              When(status=EscalationStatus.OPEN, then=Value(1)),
-              When(status=EscalationStatus.REPLIED, then=Value(2)),
-              default=Value(3), output_field=IntegerField()))
-          .order_by("rank", "reply_due", "-issued_at", "-id"))
+          .annotate(overdue=ExpressionWrapper(Q(status=EscalationStatus.OPEN, reply_due__isnull=False, reply_due__lt=today),
+                                              output_field=BooleanField()))
+          .order_by("board_rank", "reply_due", "-issued_at", "-id"))
     if status:
-        qs = qs.filter(status=status)
+        # a status is a range of the order's leading column: the page still reads the index in order
+        qs = qs.filter(status=status, board_rank__range=BOARD_RANKS[status])
     if rung:
         qs = qs.filter(rung=rung)
     if task:
