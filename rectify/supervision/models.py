@@ -47,7 +47,7 @@ class Trigger(models.TextChoices):
 
 
 # The board_rank values of each status: a status filter is a range of the board's order.
-BOARD_RANKS = {EscalationStatus.OPEN: (0, 1), EscalationStatus.REPLIED: (2, 3), EscalationStatus.CLOSED: (4, 5)}
+BOARD_RANKS: dict[str, tuple[int, int]] = {EscalationStatus.OPEN: (0, 1), EscalationStatus.REPLIED: (2, 3), EscalationStatus.CLOSED: (4, 5)}
 
 
 class EscalationQuerySet(models.QuerySet):
