@@ -229,3 +229,31 @@ def test_the_board_order_is_the_same_on_every_database_and_page(world, status):
     if status in ("", "open"):
         assert expected[0] not in [e.pk for e in escalation_board(user, status="open")]
         assert [e.pk for e in escalation_board(user, status="replied")][0] == expected[0]
+
+
+@pytest.mark.parametrize("per_row", [False, True])
+def test_the_battle_maps_open_escalations_follow_the_boards_order(world, per_row):
+    """The battle map's panel (挂图作战, 督办) lists the open ones as the 督办台账 does: overdue replies
+    first, then by reply date, automatic warnings without one last, newest first among equals, on
+    both databases (it had its own order, which put undated ones first on SQLite and last on
+    PostgreSQL); past the panel's 12 rows the totals are counted."""
+    from rectify.dashboard.selectors import LIST_LIMIT, board_tasks, open_escalations
+    from rectify.supervision.selectors import escalation_board
+
+    today = timezone.localdate()
+    at = timezone.now()
+    rows = [(today - dt.timedelta(days=d), 1) for d in (9, 2, 2)] + [(today + dt.timedelta(days=d), 1) for d in range(7)]
+    rows += [(None, 1), (None, 2), (None, 3), (None, 4)]  # 14 open: the panel shows 12
+    for due, days_ago in reversed(rows):
+        Escalation.objects.create(task=world.task_a, rung=Rung.CIRCULAR, reason="滞后", target_unit=world.county_a,
+                                  reply_due=due, issued_at=at - dt.timedelta(days=days_ago))
+    Escalation.objects.create(task=world.task_a, rung=Rung.CIRCULAR, reason="已回复", target_unit=world.county_a,
+                              reply_due=today - dt.timedelta(days=20), issued_at=at, status="replied")
+    user = world.users["office_admin"]
+    board = [e.pk for e in escalation_board(user, status="open")]
+    assert len(board) == len(rows) > LIST_LIMIT
+    panel = open_escalations(user, today, board_tasks(user), per_row=per_row)
+    assert [r["id"] for r in panel["rows"]] == board[:LIST_LIMIT]
+    assert [r["reply_due"] for r in panel["rows"]][-2:] == ["", ""]  # undated last, as on the board
+    assert [r["overdue"] for r in panel["rows"]] == [True] * 3 + [False] * (LIST_LIMIT - 3)
+    assert (panel["count"], panel["overdue"]) == (len(rows), 3)

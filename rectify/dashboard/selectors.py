@@ -30,7 +30,7 @@ from rectify.ledger.models import Campaign, Task
 from rectify.ledger.progress import STATUS_LABELS, ProgressStatus
 from rectify.ledger.scope import sees_every_task, whole_categories
 from rectify.orgs.models import Unit
-from rectify.supervision.models import Escalation, EscalationStatus, StatusSnapshot
+from rectify.supervision.models import BOARD_ORDER, BOARD_RANKS, Escalation, EscalationStatus, StatusSnapshot
 
 MEASURES = {
     "overdue": "逾期任务数",
@@ -206,12 +206,14 @@ def upcoming_deadlines(tasks: QuerySet, today: dt.date) -> dict:
 
 
 def open_escalations(user, today: dt.date, tasks: QuerySet | None = None, *, per_row: bool = False) -> dict:
-    """Open rungs of the ladder, replies overdue first. ``per_row``: see dashboard.scope.of_tasks."""
+    """Open rungs of the ladder in the 督办台账's order (supervision.selectors.escalation_board):
+    replies overdue first (the earliest dates), then by reply date, those without one (automatic
+    warnings) last, newest first among equals — the same on both databases, read from the board's
+    index. ``per_row``: see dashboard.scope.of_tasks."""
     qs = on_board_tasks(Escalation.objects.all(), user, tasks if tasks is not None else board_tasks(user),
                         per_row=per_row)
-    qs = qs.filter(status=EscalationStatus.OPEN)
-    late = Case(When(reply_due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField())
-    rows = list(qs.select_related("task", "target_unit").order_by(late, "reply_due", "id")[:LIST_LIMIT])
+    qs = qs.filter(status=EscalationStatus.OPEN, board_rank__range=BOARD_RANKS[EscalationStatus.OPEN])
+    rows = list(qs.select_related("task", "target_unit").order_by(*BOARD_ORDER)[:LIST_LIMIT])
     if len(rows) < LIST_LIMIT:
         count, overdue = len(rows), sum(1 for e in rows if e.reply_due and e.reply_due < today)
     else:

@@ -48,6 +48,8 @@ class Trigger(models.TextChoices):
 
 # The board_rank values of each status: a status filter is a range of the board's order.
 BOARD_RANKS: dict[str, tuple[int, int]] = {EscalationStatus.OPEN: (0, 1), EscalationStatus.REPLIED: (2, 3), EscalationStatus.CLOSED: (4, 5)}
+# 督办台账's order (escalation_order_idx), which the battle map's open-escalations panel shares.
+BOARD_ORDER = ("board_rank", "reply_due", "-issued_at", "-id")
 
 
 class EscalationQuerySet(models.QuerySet):
@@ -104,7 +106,7 @@ class Escalation(models.Model):
             models.Index(fields=["status", "reply_due"], name="escalation_board_idx"),
             # the 督办台账 in its order (selectors.escalation_board), a page read in index order and
             # stopped at LIMIT instead of ranking and sorting every escalation (18 ms at 85,803)
-            models.Index(fields=["board_rank", "reply_due", "-issued_at", "-id"], name="escalation_order_idx"),
+            models.Index(fields=list(BOARD_ORDER), name="escalation_order_idx"),
             models.Index(fields=["task", "rung"], name="escalation_task_rung_idx"),
         ]
 

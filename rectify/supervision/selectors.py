@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
-from rectify.supervision.models import BOARD_RANKS, Escalation, EscalationStatus
+from rectify.supervision.models import BOARD_ORDER, BOARD_RANKS, Escalation, EscalationStatus
 
 
 def escalation_board(user, *, status: str = "", rung: str = "", task: int | None = None,
@@ -23,7 +23,7 @@ def escalation_board(user, *, status: str = "", rung: str = "", task: int | None
           .select_related("task", "target_unit", "issuing_unit", "issued_by", "replied_by")
           .annotate(overdue=ExpressionWrapper(Q(status=EscalationStatus.OPEN, reply_due__isnull=False, reply_due__lt=today),
                                               output_field=BooleanField()))
-          .order_by("board_rank", "reply_due", "-issued_at", "-id"))
+          .order_by(*BOARD_ORDER))
     if status:
         # a status is a range of the order's leading column: the page still reads the index in order
         qs = qs.filter(status=status, board_rank__range=BOARD_RANKS[status])
