@@ -463,3 +463,37 @@ def test_a_provinces_chart_has_one_column_a_month_summing_its_cities_rounds(worl
     assert sum(s["data"][3] for s in selectors.board_data(leader, today=timezone.localdate())["rounds"]["series"]) == \
         StatusSnapshot.objects.filter(round__period="2026-04", task__category=Category.WATER,
                                       task__campaign=campaign_b).count()
+
+
+@pytest.mark.parametrize("persona", ["office_admin", "leader_a"])
+def test_the_counties_facts_are_read_without_the_scope(world, persona):
+    """Every task with a responsible unit in one of the board's counties is in the board's scope (an
+    office sees the tasks involving its tree, a leader those of its counties), so the county facts are
+    read for those counties alone, not tested against the scope once more — and still equal the
+    ledger's county filter in the user's scope, including a task of another office's campaign whose
+    responsible unit lies in the county, and one the leader sees only through a sector."""
+    from rectify.ledger.models import Campaign
+    from rectify.orgs.services import assign_leader_area
+
+    populate(world, 12)
+    other = create_unit(actor=None, name="另一市整改办", kind=UnitKind.OFFICE, parent=None)
+    theirs = Campaign.objects.create(code="OTHER", name="另一市批次", office=other)
+    from rectify.ledger.models import TaskUnit, UnitRole
+
+    theirs_task = Task.objects.create(campaign=theirs, code="Y-1", title="另一市批次的零陵区任务")
+    TaskUnit.objects.create(task=theirs_task, unit=world.county_a, role=UnitRole.RESPONSIBLE)
+    ledger.create_task(actor=world.users["office_admin"], campaign=world.campaign, data=ledger.TaskInput(
+        code="Y-2", title="分管领域的冷水滩区任务", category=Category.SOIL, responsible_units=[world.county_b]))
+    user = world.users[persona]
+    if persona == "leader_a":
+        assign_leader_area(actor=None, leader=user, sector=Category.SOIL)
+    with CaptureQueriesContext(connection) as ctx:
+        data = selectors._board_figures(user, today=timezone.localdate())
+    facts = [q["sql"] for q in ctx.captured_queries
+             if "dashboard_boardfact" in q["sql"] and '"dashboard_boardfact"."kind" = 1' in q["sql"]]
+    assert len(facts) == 1 and "ledger_task" not in facts[0], facts
+    assert data["counties"] and data["total"] == ledger_count(user)
+    for c in data["counties"]:
+        assert c["total"] == ledger_count(user, county=c["id"]), c["name"]
+        for status in STATUSES:
+            assert c["by_status"].get(status, 0) == ledger_count(user, county=c["id"], progress_status=status)

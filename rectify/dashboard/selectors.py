@@ -95,11 +95,18 @@ def county_status_counts(tasks: QuerySet, counties: list[Any]) -> dict[int, dict
     once per county, as the ledger's county filter counts them): one GROUP BY over the board facts
     (dashboard.facts), read from their (kind, unit, status) index. Counted from the task units it
     was a join of each with its unit's path and its task: 780 ms for a province office at 100,000
-    tasks (docs/performance.md, goal 6)."""
+    tasks (docs/performance.md, goal 6).
+
+    ``counties`` are the board's (dashboard.scope.board_counties), and every task with a
+    responsible unit in one of them is in the board's scope: an office sees the tasks involving a
+    unit of its tree, a leader those of its counties (包县市区). So the facts of those counties are
+    read as they are, not tested against ``tasks`` (a sector leader's 29,340 tasks at 100,000: the
+    scope evaluated once more for three counties' few thousand facts); tests/test_board.py checks
+    every county's figures against the ledger's county filter in the user's scope."""
     result: dict[int, dict[str, int]] = {c.pk: {} for c in counties}
     facts = BoardFact.objects.filter(kind=FactKind.COUNTY)
     if tasks.query.has_filters():  # the whole ledger (a province office) needs no list of its counties
-        facts = of_tasks(facts.filter(unit_id__in=list(result)), tasks)
+        facts = facts.filter(unit_id__in=list(result))
     for unit_id, status, n in facts.values("unit_id", "status").annotate(n=Count("*")).order_by().values_list(
             "unit_id", "status", "n"):
         if unit_id in result:
