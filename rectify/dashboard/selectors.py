@@ -84,10 +84,26 @@ def _share(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def status_counts(tasks: QuerySet) -> dict[str, int]:
-    """Tasks by derived status (one GROUP BY)."""
-    return {row["progress_status"]: row["n"] for row in tasks.order_by().values("progress_status")
-            .annotate(n=Count("id"))}
+def status_counts(*parts: QuerySet) -> dict[str, int]:
+    """Tasks by derived status: one GROUP BY per part (disjoint sets of tasks, summed)."""
+    counts: Counter[str] = Counter()
+    for tasks in parts:
+        for status, n in tasks.order_by().values("progress_status").annotate(n=Count("id")).values_list(
+                "progress_status", "n"):
+            counts[status] += n
+    return dict(counts)
+
+
+def scope_parts(tasks: QuerySet, categories: list[str], rest: QuerySet) -> list[QuerySet]:
+    """A scope too large to list, as disjoint parts each read from an index: a leader's sectors
+    (whole categories: the category index, no scope to evaluate) and the rest of its scope, listed
+    once as ids and read by key (ledger.scope.whole_categories). Anyone else's: its ids, once.
+    Grouped over its condition, SQLite walked the whole ledger in status order to skip the sort (a
+    sector leader's 29,340 of 100,000 tasks: 138 ms); over its ids, 37 ms (docs/performance.md)."""
+    parts: list[QuerySet] = [Task.objects.filter(pk__in=rest.order_by().values("pk"))]
+    if categories:
+        parts.insert(0, Task.objects.filter(category__in=categories))
+    return parts
 
 
 def county_status_counts(tasks: QuerySet, counties: list[Any]) -> dict[int, dict[str, int]]:
@@ -114,19 +130,22 @@ def county_status_counts(tasks: QuerySet, counties: list[Any]) -> dict[int, dict
     return result
 
 
-def lead_unit_counts(tasks: QuerySet, limit: int = 20) -> list[dict]:
+def lead_unit_counts(*parts: QuerySet, limit: int = 20) -> list[dict]:
     """Per lead supervising unit (牵头督导单位) and status, the ``limit`` units with most tasks, most
-    first: one GROUP BY over the board facts, then the names of those units alone."""
-    facts = BoardFact.objects.filter(kind=FactKind.LEAD)
-    if tasks.query.has_filters():
-        # Some of the ledger: read the facts by task (the unique index), not every lead fact in the
-        # (kind, unit, status) order SQLite prefers for its GROUP BY (a city office at 100,000
-        # tasks: 94 → 3 ms). ``kind + 0`` is not an indexed column, so that index is out of reach.
-        facts = BoardFact.objects.alias(fact_kind=F("kind") + 0).filter(fact_kind=FactKind.LEAD)
+    first: one GROUP BY over the board facts per part of the scope (disjoint: see scope_parts),
+    then the names of those units alone."""
     by_unit: dict[int, dict[str, int]] = {}
-    for unit_id, status, n in (of_tasks(facts, tasks).values("unit_id", "status").annotate(n=Count("*")).order_by()
-                               .values_list("unit_id", "status", "n")):
-        by_unit.setdefault(unit_id, {})[status] = n
+    for tasks in parts:
+        facts = BoardFact.objects.filter(kind=FactKind.LEAD)
+        if tasks.query.has_filters():
+            # Some of the ledger: read the facts by task (the unique index), not every lead fact in the
+            # (kind, unit, status) order SQLite prefers for its GROUP BY (a city office at 100,000
+            # tasks: 94 → 3 ms). ``kind + 0`` is not an indexed column, so that index is out of reach.
+            facts = BoardFact.objects.alias(fact_kind=F("kind") + 0).filter(fact_kind=FactKind.LEAD)
+        for unit_id, status, n in (of_tasks(facts, tasks).values("unit_id", "status").annotate(n=Count("*"))
+                                   .order_by().values_list("unit_id", "status", "n")):
+            counts = by_unit.setdefault(unit_id, {})
+            counts[status] = counts.get(status, 0) + n
     totals = {pk: sum(st.values()) for pk, st in by_unit.items()}
     if len(totals) > limit:  # every unit tied with the last one shown, so that the name decides as before
         floor = sorted(totals.values(), reverse=True)[limit - 1]
@@ -138,9 +157,10 @@ def lead_unit_counts(tasks: QuerySet, limit: int = 20) -> list[dict]:
     return sorted(units, key=lambda u: (-u["total"], u["name"]))[:limit]
 
 
-def round_progress(user, tasks: QuerySet) -> dict:
+def round_progress(user, tasks: QuerySet, areas: tuple[list[str], QuerySet] | None = None) -> dict:
     """Status of the visible tasks (``tasks``: the user's board tasks) at the end of each of the
-    last months' rounds (their snapshots).
+    last months' rounds (their snapshots). ``areas``: a leader's whole categories and the rest of
+    its scope (ledger.scope.whole_categories), when already read.
 
     A month is a column: a province's offices each open their own round of the month (200 cities:
     200 rounds of 2026-10), summed into it."""
@@ -153,12 +173,16 @@ def round_progress(user, tasks: QuerySet) -> dict:
     if is_office(user):
         rounds_qs = DispatchRound.objects.visible_to(user)
     else:
+        categories, rest = areas or whole_categories(Task.objects.all(), user)
         # read once (a few hundred offices at most): as a subquery each of the three queries below
-        # evaluated the leader's scope again (10 ms each for 29,340 tasks)
-        offices = set(Campaign.objects.filter(pk__in=tasks.order_by().values("campaign_id"))
-                      .values_list("office_id", flat=True))
+        # evaluated the leader's scope again (10 ms each for 29,340 tasks). A sector's campaigns are
+        # found per campaign, one probe for a task of those categories (800 campaigns at 100,000
+        # tasks: 4 ms), the rest of the scope's from its tasks.
+        holding = Q(pk__in=(rest if categories else tasks).order_by().values("campaign_id"))
+        if categories:
+            holding |= Q(Exists(Task.objects.filter(campaign=OuterRef("pk"), category__in=categories)))
+        offices = set(Campaign.objects.filter(holding).values_list("office_id", flat=True))
         rounds_qs = DispatchRound.objects.filter(office__in=offices)
-        categories, rest = whole_categories(Task.objects.all(), user)
     # a round with snapshots has tallies (dashboard.facts): EXISTS per round, one probe of their index,
     # not a join de-duplicated with DISTINCT over every snapshot (600,000 at 25,000 tasks: 166 ms)
     periods = list(rounds_qs.filter(Exists(RoundTally.objects.filter(round=OuterRef("pk"))))
@@ -327,10 +351,10 @@ def _board_figures(user, *, today: dt.date) -> dict:
             tasks = Task.objects.filter(pk__in=ids)
         else:
             large = True
-    # A large scope's statuses are grouped over its ids (a list built once, then each task by key):
-    # grouped over its condition, SQLite walked the whole ledger in status order to skip the sort
-    # (a sector leader's 29,340 of 100,000 tasks: 138 -> 37 ms).
-    statuses = status_counts(Task.objects.filter(pk__in=tasks.order_by().values("pk")) if large else tasks)
+    # a leader's sectors (whole categories) and the rest of its scope: read once, for three figures
+    areas = None if is_office(user) else whole_categories(Task.objects.all(), user)
+    parts = scope_parts(tasks, *(areas or ([], tasks))) if large else [tasks]
+    statuses = status_counts(*parts)
     total = sum(statuses.values())
     return {
         "today": today.isoformat(),
@@ -343,8 +367,8 @@ def _board_figures(user, *, today: dt.date) -> dict:
                                                  "colour": STATUS_COLOURS[""], "url": ledger_url()}]
                                                 if statuses.get("") else []),
         "counties": county_figures(user, tasks, counties),
-        "lead_units": lead_unit_counts(tasks),
-        "rounds": round_progress(user, tasks),
+        "lead_units": lead_unit_counts(*parts),
+        "rounds": round_progress(user, tasks, areas),
         "deadlines": upcoming_deadlines(tasks, today),
         "escalations": open_escalations(user, today, tasks, per_row=large),
         "help_requests": open_help_requests(user),
