@@ -76,7 +76,7 @@ def test_every_app_is_ranked():
     assert apps <= set(RANK), f"give each new app a rank in tests/test_architecture.py: {apps - set(RANK)}"
 
 
-SCOPE_SPELLINGS = re.compile(r"path__startswith|(?<!request)\.path\.startswith\(")
+SCOPE_SPELLINGS = re.compile(r"path__(?:startswith|under)|(?<!request)\.path\.startswith\(")
 
 
 def scope_filters_outside_scope_files() -> list[str]:

@@ -165,8 +165,14 @@ def visible_campaigns(queryset: QS, user: Viewer) -> QS:
         return queryset.none()
     if is_office(user):
         return queryset.filter(in_tree("office", user.unit))
-    # per campaign "holds a visible task" (a few index probes), not the campaigns of every visible task
-    return queryset.filter(Exists(visible_tasks(Task.objects.filter(campaign=OuterRef("pk")), user)))
+    if user.role == Role.LEADER:
+        # per campaign "holds a visible task": a leader's sectors are in nearly every campaign, found
+        # after a few index probes each, where listing its 29,340 tasks' campaigns read them all
+        return queryset.filter(Exists(visible_tasks(Task.objects.filter(campaign=OuterRef("pk")), user)))
+    # a unit's own people and lead units: the campaigns of their tasks, read from the unit's links
+    # (a county's 93 tasks at 100,000), where a probe per campaign walked each campaign's tasks to
+    # the end for the many that hold none of them (800 campaigns: 15 ms)
+    return queryset.filter(pk__in=visible_tasks(Task.objects.all(), user).order_by().values("campaign_id"))
 
 
 def actionable_campaigns(queryset: QS, user: Viewer, action: str) -> QS:

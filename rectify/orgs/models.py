@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.lookups import Lookup, StartsWith
 from django.utils.translation import gettext_lazy as _
 
 from rectify.core.crypto import EncryptedTextField
@@ -112,6 +115,28 @@ class Unit(models.Model):
         return [n for n in [self.name, self.short_name, *extra] if n]
 
 
+class PathUnder(Lookup):
+    """The lookup ``under`` of a unit's path, given a prefix: the unit lies in the subtree whose
+    path it is (orgs.scope.in_tree writes every tree test with it). On SQLite a ``GLOB 'prefix*'``:
+    its ``LIKE`` ignores case, so the path's binary index cannot serve a ``LIKE`` prefix and every
+    unit's path was read (5,560 at 100,000 tasks: 0.26 ms a test against 0.04 ms by the index).
+    Elsewhere Django's ``startswith`` (PostgreSQL's pattern-ops index serves its ``LIKE``). The
+    same rows either way: paths are digits and dots, and GLOB's own wildcards are escaped all the
+    same."""
+
+    lookup_name = "under"
+
+    def as_sql(self, compiler, connection):
+        return compiler.compile(StartsWith(self.lhs, self.rhs))
+
+    def as_sqlite(self, compiler, connection):
+        if not isinstance(self.rhs, str):  # an expression: as startswith
+            return self.as_sql(compiler, connection)
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} GLOB %s", [*params, re.sub(r"([*?\[])", r"[\1]", self.rhs) + "*"]
+
+
+Unit._meta.get_field("path").register_lookup(PathUnder)
 
 
 def refresh_counties(root: Unit) -> int:

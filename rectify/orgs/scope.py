@@ -13,8 +13,9 @@ password reset) are separate predicates so that 三员分立 (SECURITY.md #12) h
 neither, the security administrator only in the second, and neither administrator is an office role
 (no ledger, no report decisions, no workflow steps).
 
-"This unit and everything under it" is one indexed prefix match on the materialised path; the
-helpers below are the only place that spells it.
+"This unit and everything under it" is one indexed prefix match on the materialised path
+(``path__under``, orgs.models.PathUnder: a GLOB on SQLite, which its index serves); the helpers
+below are the only place that spells it.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from rectify.orgs.models import User
 
 def in_tree(field: str, unit) -> Q:
     """Rows whose ``field`` (a unit relation, "" for the unit itself) lies in ``unit``'s subtree."""
-    lookup = f"{field}__path__startswith" if field else "path__startswith"
+    lookup = f"{field}__path__under" if field else "path__under"
     return Q(**{lookup: unit.path})
 
 
 def in_any_tree(field: str, paths: list[str]) -> Q:
     condition = Q(pk__in=[])
-    lookup = f"{field}__path__startswith" if field else "path__startswith"
+    lookup = f"{field}__path__under" if field else "path__under"
     for path in paths:
         condition |= Q(**{lookup: path})
     return condition
