@@ -85,11 +85,13 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def status_counts(*parts: QuerySet) -> dict[str, int]:
-    """Tasks by derived status: one GROUP BY per part (disjoint sets of tasks, summed)."""
+    """Tasks by derived status: one GROUP BY per part (disjoint sets of tasks, summed). Grouped by
+    category and status, the order of task_category_progress_idx, so that a leader's sectors (a
+    category range) are counted from that index alone, with no sort; summed over the categories."""
     counts: Counter[str] = Counter()
     for tasks in parts:
-        for status, n in tasks.order_by().values("progress_status").annotate(n=Count("id")).values_list(
-                "progress_status", "n"):
+        for _category, status, n in tasks.order_by().values("category", "progress_status").annotate(
+                n=Count("id")).values_list("category", "progress_status", "n"):
             counts[status] += n
     return dict(counts)
 

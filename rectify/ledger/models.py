@@ -199,10 +199,12 @@ class Task(models.Model):
                          name="task_kind_warning_idx"),
             # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links)
             models.Index(fields=["warning_colour", "campaign"], name="task_colour_idx"),
-            # the battle map's statuses of a leader's sectors (分管领域: whole categories), counted from
-            # this index alone, one range per status and category (a sector leader's 29,340 tasks at
-            # 100,000: 47 ms by key → 2 ms; dashboard.selectors.scope_parts)
-            models.Index(fields=["progress_status", "category"], name="task_progress_category_idx"),
+            # the battle map's statuses of a leader's sectors (分管领域: whole categories), grouped by
+            # category and status in this index's order, read from it alone (a sector leader's 29,340
+            # tasks at 100,000: 47 ms by key → 2 ms; dashboard.selectors.status_counts). Led by the
+            # category: led by the status, SQLite read the progress-status filter's page from it and
+            # sorted (1 → 43 ms at 100,000 tasks) instead of task_progress_warning_idx's order.
+            models.Index(fields=["category", "progress_status"], name="task_category_progress_idx"),
         ]
 
     def __str__(self) -> str:
