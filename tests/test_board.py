@@ -497,3 +497,23 @@ def test_the_counties_facts_are_read_without_the_scope(world, persona):
         assert c["total"] == ledger_count(user, county=c["id"]), c["name"]
         for status in STATUSES:
             assert c["by_status"].get(status, 0) == ledger_count(user, county=c["id"], progress_status=status)
+
+
+def test_a_large_scopes_sectors_are_counted_by_category(world, monkeypatch):
+    """A leader's scope too large to list: its sectors (whole categories) are counted from the
+    tasks' (category, status) index and the lead-unit facts' category, with no task read and no
+    scope evaluated for them; the rest of its scope by its ids. The same figures as a listed scope."""
+    from rectify.orgs.services import assign_leader_area
+
+    populate(world, 12)
+    user = world.users["leader_a"]
+    assign_leader_area(actor=None, leader=user, sector=Category.WATER)
+    listed = selectors._board_figures(user, today=timezone.localdate())
+    monkeypatch.setattr(selectors, "MATERIALISE_BELOW", 0)
+    with CaptureQueriesContext(connection) as ctx:
+        unlisted = selectors._board_figures(user, today=timezone.localdate())
+    assert unlisted == listed and listed["lead_units"]
+    by_category = [q["sql"] for q in ctx.captured_queries if "'water'" in q["sql"] and "GROUP BY" in q["sql"]]
+    assert any("ledger_task" in sql and '"category" IN' in sql for sql in by_category), by_category
+    facts = [sql for sql in by_category if '"dashboard_boardfact"."category" IN' in sql]
+    assert len(facts) == 1 and "ledger_task" not in facts[0], facts

@@ -33,20 +33,22 @@ def nearest_counties() -> dict[int, int | None]:
     return result
 
 
-def expected_facts() -> set[tuple[int, int, int, str]]:
+def expected_facts() -> set[tuple[int, int, int, str, str]]:
+    """(task, kind, unit, the task's status, the task's category) of every fact the ledger implies."""
     county_of = nearest_counties()
     status = dict(Task.objects.values_list("pk", "progress_status"))
+    category = dict(Task.objects.values_list("pk", "category"))
     facts = set()
     for task_id, unit_id, role in TaskUnit.objects.values_list("task_id", "unit_id", "role"):
         if role == UnitRole.RESPONSIBLE and county_of[unit_id] is not None:
-            facts.add((task_id, FactKind.COUNTY.value, county_of[unit_id], status[task_id]))
+            facts.add((task_id, FactKind.COUNTY.value, county_of[unit_id], status[task_id], category[task_id]))
         elif role == UnitRole.LEAD_SUPERVISOR:
-            facts.add((task_id, FactKind.LEAD.value, unit_id, status[task_id]))
+            facts.add((task_id, FactKind.LEAD.value, unit_id, status[task_id], category[task_id]))
     return facts
 
 
-def stored_facts() -> set[tuple[int, int, int, str]]:
-    rows = list(BoardFact.objects.values_list("task_id", "kind", "unit_id", "status"))
+def stored_facts() -> set[tuple[int, int, int, str, str]]:
+    rows = list(BoardFact.objects.values_list("task_id", "kind", "unit_id", "status", "category"))
     assert len(rows) == len(set(rows))
     return set(rows)
 
@@ -126,6 +128,13 @@ def test_raw_statements_are_seen_too(world):
         cursor.execute("UPDATE ledger_taskunit SET role = %s WHERE task_id = %s AND role = %s",
                        ["co_supervisor", task.pk, "lead_supervisor"])
         assert not BoardFact.objects.filter(task=task, kind=FactKind.LEAD).exists()
+        cursor.execute("UPDATE ledger_task SET progress_status = %s WHERE id = %s", ["overdue", task.pk])
+        # a change of category (a leader's sectors are read by it), alone and with the status
+        cursor.execute("UPDATE ledger_task SET category = %s WHERE id = %s", ["soil", task.pk])
+        assert set(BoardFact.objects.filter(task=task).values_list("category", flat=True)) == {"soil"}
+        cursor.execute("UPDATE ledger_task SET category = %s, progress_status = %s WHERE id IN (%s, %s)",
+                       ["mines", "lagging", task.pk, world.task_a.pk])
+        assert set(BoardFact.objects.filter(task=task).values_list("status", "category")) == {("lagging", "mines")}
         cursor.execute("UPDATE ledger_task SET progress_status = %s WHERE id = %s", ["overdue", task.pk])
     assert set(BoardFact.objects.filter(task=task).values_list("status", flat=True)) == {"overdue"}
     assert_consistent()

@@ -5,7 +5,7 @@ status. Counted from the ledger, that is a join of every responsible unit with i
 county) and its task (for the status), de-duplicated per task: 600–800 ms for a province office at
 100,000 tasks, on every recomputation. The facts table holds the join's result — one row per
 (task, county of one of its responsible units) and per (task, lead supervising unit), with the
-task's status — so the board counts it with one GROUP BY over an index.
+task's status and category — so the board counts it with one GROUP BY over an index.
 
 Triggers keep it, not the services: task units and statuses are written by the ledger's services,
 the import, the status refresh (a bulk UPDATE), the plan parser and bench/generate's bulk path, and
@@ -14,7 +14,9 @@ a trigger sees each of them in the same statement, so the facts cannot drift fro
 - ``ledger_taskunit`` insert / delete / update: add the unit's county (responsible) or the unit
   itself (lead) for the task; on removal, drop it unless another of the task's responsible units
   lies in the same county;
-- ``ledger_task`` update of ``progress_status``: the task's facts take the new status; delete: they go;
+- ``ledger_task`` update of ``progress_status`` or ``category``: the task's facts take the new status
+  and category (a leader's sectors, 分管领域, are whole categories: their lead-unit facts are a range
+  of the (kind, category, unit, status) index); delete: they go;
 - ``orgs_unit`` update of ``county_id`` (a move, a change of kind, orgs.models.refresh_counties): the
   county facts of the tasks that unit is responsible for are built again.
 
@@ -45,12 +47,12 @@ def _insert_from(source: str) -> list[str]:
     """The facts of every task unit in ``source`` at once: the table itself (a rebuild) or, on
     PostgreSQL, the rows one statement inserted (a transition table)."""
     return [
-        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
-        f"SELECT DISTINCT tu.task_id, {COUNTY}, u.county_id, t.progress_status "
+        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status, category) "
+        f"SELECT DISTINCT tu.task_id, {COUNTY}, u.county_id, t.progress_status, t.category "
         f"FROM {source} tu JOIN orgs_unit u ON u.id = tu.unit_id JOIN ledger_task t ON t.id = tu.task_id "
         f"WHERE tu.role = '{RESPONSIBLE}' AND u.county_id IS NOT NULL ON CONFLICT DO NOTHING",
-        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
-        f"SELECT DISTINCT tu.task_id, {LEAD}, tu.unit_id, t.progress_status "
+        f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status, category) "
+        f"SELECT DISTINCT tu.task_id, {LEAD}, tu.unit_id, t.progress_status, t.category "
         f"FROM {source} tu JOIN ledger_task t ON t.id = tu.task_id "
         f"WHERE tu.role = '{LEAD_SUPERVISOR}' ON CONFLICT DO NOTHING",
     ]
@@ -78,14 +80,15 @@ def _remove(r: str) -> list[str]:
 # the roles the board counts: the triggers on task units fire for these alone (an import writes four
 # roles per task; the co-supervisors and acceptance units cost nothing)
 _COUNTED = "{r}.role IN ('" + RESPONSIBLE + "', '" + LEAD_SUPERVISOR + "')"
-_STATUS = "UPDATE dashboard_boardfact SET status = NEW.progress_status WHERE task_id = NEW.id"
+_STATUS = ("UPDATE dashboard_boardfact SET status = NEW.progress_status, category = NEW.category "
+           "WHERE task_id = NEW.id")
 _TASK_GONE = "DELETE FROM dashboard_boardfact WHERE task_id = OLD.id"
 # the tasks NEW (a unit whose county changed) is responsible for: their county facts are rebuilt
 _TASKS_OF_UNIT = f"SELECT task_id FROM ledger_taskunit WHERE unit_id = NEW.id AND role = '{RESPONSIBLE}'"
 _RECOUNTY = [
     f"DELETE FROM dashboard_boardfact WHERE kind = {COUNTY} AND task_id IN ({_TASKS_OF_UNIT})",
-    f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status) "
-    f"SELECT DISTINCT tu.task_id, {COUNTY}, u.county_id, t.progress_status "
+    f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status, category) "
+    f"SELECT DISTINCT tu.task_id, {COUNTY}, u.county_id, t.progress_status, t.category "
     f"FROM ledger_taskunit tu, orgs_unit u, ledger_task t WHERE tu.task_id IN ({_TASKS_OF_UNIT}) "
     f"AND tu.role = '{RESPONSIBLE}' AND u.id = tu.unit_id AND u.county_id IS NOT NULL AND t.id = tu.task_id "
     f"ON CONFLICT DO NOTHING",
@@ -104,8 +107,9 @@ def _sqlite_statements() -> list[str]:
         f"CREATE TRIGGER dashboard_boardfact_taskunit_update AFTER UPDATE OF task_id, unit_id, role "
         f"ON ledger_taskunit FOR EACH ROW WHEN {_COUNTED.format(r='OLD')} OR {_COUNTED.format(r='NEW')} "
         f"{body(_remove('OLD') + _add('NEW'))}",
-        f"CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status ON ledger_task "
-        f"FOR EACH ROW WHEN NEW.progress_status IS NOT OLD.progress_status {body([_STATUS])}",
+        f"CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status, category ON ledger_task "
+        f"FOR EACH ROW WHEN NEW.progress_status IS NOT OLD.progress_status OR NEW.category IS NOT OLD.category "
+        f"{body([_STATUS])}",
         f"CREATE TRIGGER dashboard_boardfact_task_delete AFTER DELETE ON ledger_task FOR EACH ROW "
         f"{body([_TASK_GONE])}",
         f"CREATE TRIGGER dashboard_boardfact_unit_county AFTER UPDATE OF county_id ON orgs_unit "
@@ -141,8 +145,9 @@ def _postgresql_statements() -> list[str]:
         f"ON ledger_taskunit FOR EACH ROW WHEN ({_COUNTED.format(r='OLD')} OR {_COUNTED.format(r='NEW')}) "
         f"EXECUTE FUNCTION dashboard_boardfact_taskunit()",
         function("dashboard_boardfact_task_status", f"{_STATUS};"),
-        "CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status ON ledger_task "
-        "FOR EACH ROW WHEN (NEW.progress_status IS DISTINCT FROM OLD.progress_status) "
+        "CREATE TRIGGER dashboard_boardfact_task_status AFTER UPDATE OF progress_status, category ON ledger_task "
+        "FOR EACH ROW WHEN (NEW.progress_status IS DISTINCT FROM OLD.progress_status "
+        "OR NEW.category IS DISTINCT FROM OLD.category) "
         "EXECUTE FUNCTION dashboard_boardfact_task_status()",
         function("dashboard_boardfact_task_delete", f"{_TASK_GONE};"),
         "CREATE TRIGGER dashboard_boardfact_task_delete AFTER DELETE ON ledger_task FOR EACH ROW "
@@ -177,7 +182,8 @@ _FILL = ["DELETE FROM dashboard_boardfact", *_insert_from("ledger_taskunit")]
 
 
 def fill_board_facts(schema_editor) -> None:
-    """The facts' first fill (the migration that adds them, before the round tallies existed)."""
+    """The facts' fill (the migration that gives them the task's category, before the round tallies'
+    last change)."""
     for statement in _FILL:
         schema_editor.execute(statement, params=None)
 

@@ -1,4 +1,5 @@
-"""Board facts (rectify.dashboard.facts): the table, the triggers that keep it, and its first fill."""
+"""Board facts (rectify.dashboard.facts): the table. Its triggers and first fill were made here
+before the facts carried the task's category; 0006 drops those and makes the current ones."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -7,8 +8,7 @@ from rectify.dashboard import facts
 
 
 def forwards(apps, schema_editor):
-    facts.create_triggers(schema_editor)
-    facts.fill_board_facts(schema_editor)
+    pass  # the triggers and the fill: 0006_board_fact_category
 
 
 def backwards(apps, schema_editor):
