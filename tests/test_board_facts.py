@@ -272,3 +272,41 @@ def test_round_tallies_follow_the_snapshots(world, capsys):
     assert rectify(["reindex"]) == 0
     capsys.readouterr()
     assert stored_tallies() == counted_tallies() != {}
+
+
+
+
+def _triggers() -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        return {row[0] for row in cursor.fetchall()} - {"core_event_append_only"}
+
+
+FACT_TRIGGERS = {f"dashboard_boardfact_{name}" for name in (
+    "taskunit_insert", "taskunit_delete", "taskunit_update", "task_status", "task_delete", "unit_county")}
+TALLY_TRIGGERS = {f"dashboard_roundtally_{name}" for name in ("insert", "delete", "update", "category")}
+
+
+def test_the_triggers_outlive_a_rebuild_of_the_task_table(world):
+    """SQLite adds a stored column by rebuilding ledger_task (ledger 0017): the rename is refused
+    while a trigger names the table, and the table's own triggers go with it. The migration sets
+    every trigger naming ledger_task aside and makes it again from its own text; here, on SQLite,
+    its two steps around nothing, then the facts still follow a change of status and category."""
+    import importlib
+    from types import SimpleNamespace
+
+    assert _triggers() == FACT_TRIGGERS | TALLY_TRIGGERS
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL alters the table in place: nothing is set aside
+    migration = importlib.import_module("rectify.ledger.migrations.0017_task_colour_order")
+    editor = SimpleNamespace(connection=connection)  # what the steps use of their schema editor
+    migration.set_triggers_aside(None, editor)
+    assert _triggers() == set()  # every one of them joins or is on ledger_task
+    migration.restore_triggers(None, editor)
+    assert _triggers() == FACT_TRIGGERS | TALLY_TRIGGERS
+    Task.objects.filter(pk=world.task_a.pk).update(progress_status="lagging", category="air")
+    assert set(BoardFact.objects.filter(task=world.task_a).values_list("status", "category")) == {("lagging", "air")}
+    assert_consistent()

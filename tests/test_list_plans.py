@@ -27,7 +27,7 @@ from rectify.ledger.models import Task, TaskUnit, UnitRole
 from rectify.ledger.selectors import TaskFilter, task_queryset, with_list_data
 
 SORT_INDEX = {"warning": "task_warning_idx", "code": "task_list_idx", "deadline": "task_deadline_idx",
-              "updated": "task_updated_idx", "title": "task_title_idx"}
+              "updated": "task_updated_idx", "title": "task_title_idx", "colour": "task_colour_order_idx"}
 
 
 def plan_of(qs) -> str:
@@ -363,3 +363,29 @@ def test_the_status_index_of_a_category_is_analysed_where_the_others_are(ledger)
         assert cursor.fetchone() is not None
     plan = plan_of(with_list_data(task_queryset(ledger.users["office_admin"], TaskFilter(sort="warning", category="water")))[:50])
     assert "task_category_warning_idx" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def test_the_colour_sort_written_out_is_the_same_on_both_databases(world):
+    """预警从重到轻: red, yellow, blue, none; within a colour the furthest behind first (实际进度 lowest,
+    none before 0 %), dated before undated, the nearest deadline, then the id — from the stored
+    colour_order, which every write keeps (a bulk UPDATE too); the same from the end of the list."""
+    from rectify.core.paging import page_rows
+
+    day = dt.date(2026, 6, 1)
+    rows = [  # (colour, actual percent, deadline), in the expected order
+        ("red", None, day), ("red", 0, day), ("red", 0, day + dt.timedelta(days=3)), ("red", 0, None),
+        ("red", 40, day), ("yellow", 10, day), ("yellow", 90, day), ("blue", None, None), ("blue", 100, day),
+        ("", 0, day), ("", 5, None)]
+    made = Task.objects.bulk_create(  # created in the opposite order: ids do not decide it
+        Task(campaign=world.campaign, code=f"C-{i:02d}", title=f"颜色{i}", status="active",
+             deadline_kind="by_date" if due else "long_term", deadline=due, warning_colour=colour,
+             actual_percent=percent) for i, (colour, percent, due) in reversed(list(enumerate(rows))))
+    expected = [t.pk for t in reversed(made)]
+    user = world.users["office_admin"]
+    qs = task_queryset(user, TaskFilter(sort="colour")).filter(code__startswith="C-")
+    assert list(qs.values_list("pk", flat=True)) == expected
+    tail = len(expected) // 2 + 1  # past the middle: read from the end
+    assert [t.pk for t in page_rows(qs, tail, len(expected), total=len(expected))] == expected[tail:]
+    Task.objects.filter(pk=expected[-1]).update(  # a bulk write: now the reddest, furthest behind, nearest
+        warning_colour="red", actual_percent=None, deadline_kind="by_date", deadline=day - dt.timedelta(days=1))
+    assert list(qs.values_list("pk", flat=True))[0] == expected[-1]

@@ -141,7 +141,7 @@ def lead_unit_counts(*parts: QuerySet, sectors: list[str] | None = None, limit: 
     first: one GROUP BY over the board facts per part of the scope and one for the ``sectors``
     (disjoint: see scope_parts), then the names of those units alone."""
     by_unit: dict[int, dict[str, int]] = {}
-    queries = []
+    queries: list[QuerySet] = []
     for tasks in parts:
         facts = BoardFact.objects.filter(kind=FactKind.LEAD)
         if tasks.query.has_filters():
@@ -157,8 +157,8 @@ def lead_unit_counts(*parts: QuerySet, sectors: list[str] | None = None, limit: 
         # its category: 64 ms); summed over the categories below.
         queries.append(BoardFact.objects.filter(kind=FactKind.LEAD, category__in=sectors)
                        .values("category", "unit_id", "status"))
-    for facts in queries:
-        for unit_id, status, n in facts.annotate(n=Count("*")).order_by().values_list("unit_id", "status", "n"):
+    for grouped in queries:
+        for unit_id, status, n in grouped.annotate(n=Count("*")).order_by().values_list("unit_id", "status", "n"):
             counts = by_unit.setdefault(unit_id, {})
             counts[status] = counts.get(status, 0) + n
     totals = {pk: sum(st.values()) for pk, st in by_unit.items()}

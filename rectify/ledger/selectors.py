@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from rectify.core.models import Event
@@ -17,7 +17,7 @@ from rectify.ledger.services import FROZEN_STAGES
 from rectify.orgs.models import Unit
 from rectify.orgs.scope import in_any_tree, in_tree
 
-# Each sort ends on a unique key (pages never overlap) and, but for colour and progress, is the
+# Each sort ends on a unique key (pages never overlap) and, but for progress, is the
 # order of an index (Task.Meta.indexes), so page 1 reads 50 rows, not the ledger.
 SORTS = {
     # the list's default: worst warning first (red, yellow, blue, none; undated last within a
@@ -30,11 +30,11 @@ SORTS = {
     "updated": ("updated_at", "id"),  # task_updated_idx
     "-updated": ("-updated_at", "-id"),
     "title": ("title", "id"),  # task_title_idx
-    # worst first: red, yellow, blue, none; then the furthest behind 序时进度 (a sort of the filtered rows)
-    "colour": ("colour_rank", "actual_percent", "deadline", "id"),
+    # worst first: red, yellow, blue, none; then the furthest behind (实际进度, none first), dated
+    # before undated, then the nearest deadline (task_colour_order_idx over the stored colour_order)
+    "colour": ("colour_order", "deadline", "id"),
     "progress": ("actual_percent", "deadline", "id"),
 }
-COLOUR_RANK = {"red": 0, "yellow": 1, "blue": 2}
 
 
 @dataclass
@@ -108,12 +108,6 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
             qs = qs.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(problem__icontains=word)
                            | Q(target__icontains=word) | Q(inspection_number__icontains=word))
     order = SORTS.get(f.sort, SORTS["code"])
-    if order[0] == "colour_rank":  # an expression in ORDER BY, not an annotation: the count stays bare
-        rank = Case(*[When(warning_colour=c, then=Value(r)) for c, r in COLOUR_RANK.items()],
-                    default=Value(9), output_field=IntegerField())
-        # tasks without a deadline (长期坚持, drafts) after dated ones on both databases
-        rest = [F(k).asc(nulls_last=True) if k == "deadline" else k for k in order[1:]]
-        return qs.order_by(rank.asc(), *rest)
     return qs.order_by(*order)
 
 

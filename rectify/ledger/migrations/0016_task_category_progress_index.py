@@ -17,7 +17,7 @@ def analyse_index(apps, schema_editor):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
         if cursor.fetchone():
-            cursor.execute(f"ANALYZE {INDEX}")
+            cursor.execute("ANALYZE task_category_progress_idx")
 
 
 class Migration(migrations.Migration):
