@@ -27,7 +27,8 @@ from rectify.ledger.models import Task, TaskUnit, UnitRole
 from rectify.ledger.selectors import TaskFilter, task_queryset, with_list_data
 
 SORT_INDEX = {"warning": "task_warning_idx", "code": "task_list_idx", "deadline": "task_deadline_idx",
-              "updated": "task_updated_idx", "title": "task_title_idx", "colour": "task_colour_order_idx"}
+              "updated": "task_updated_idx", "title": "task_title_idx", "colour": "task_colour_order_idx",
+              "progress": "task_progress_order_idx"}
 
 
 def plan_of(qs) -> str:
@@ -389,3 +390,23 @@ def test_the_colour_sort_written_out_is_the_same_on_both_databases(world):
     Task.objects.filter(pk=expected[-1]).update(  # a bulk write: now the reddest, furthest behind, nearest
         warning_colour="red", actual_percent=None, deadline_kind="by_date", deadline=day - dt.timedelta(days=1))
     assert list(qs.values_list("pk", flat=True))[0] == expected[-1]
+
+
+def test_the_progress_sort_written_out_is_the_same_on_both_databases(world):
+    """进度从低到高: the lowest 实际进度 first (none reported before 0 %), dated before undated, the
+    nearest deadline, then the id, from the stored progress_order — the same on both databases (the
+    column itself put no percent and no deadline first on SQLite, last on PostgreSQL); from the end too."""
+    from rectify.core.paging import page_rows
+
+    day = dt.date(2026, 6, 1)
+    rows = [(None, day), (None, None), (0, day), (0, day + dt.timedelta(days=2)), (0, None), (35, day),
+            (100, None)]  # (actual percent, deadline), in the expected order
+    made = Task.objects.bulk_create(
+        Task(campaign=world.campaign, code=f"P-{i:02d}", title=f"进度{i}", status="active",
+             deadline_kind="by_date" if due else "long_term", deadline=due, actual_percent=percent)
+        for i, (percent, due) in reversed(list(enumerate(rows))))
+    expected = [t.pk for t in reversed(made)]
+    qs = task_queryset(world.users["office_admin"], TaskFilter(sort="progress")).filter(code__startswith="P-")
+    assert list(qs.values_list("pk", flat=True)) == expected
+    tail = len(expected) // 2 + 1
+    assert [t.pk for t in page_rows(qs, tail, len(expected), total=len(expected))] == expected[tail:]

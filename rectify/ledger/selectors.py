@@ -17,8 +17,8 @@ from rectify.ledger.services import FROZEN_STAGES
 from rectify.orgs.models import Unit
 from rectify.orgs.scope import in_any_tree, in_tree
 
-# Each sort ends on a unique key (pages never overlap) and, but for progress, is the
-# order of an index (Task.Meta.indexes), so page 1 reads 50 rows, not the ledger.
+# Each sort ends on a unique key (pages never overlap) and is the order of an index
+# (Task.Meta.indexes), so page 1 reads 50 rows, not the ledger.
 SORTS = {
     # the list's default: worst warning first (red, yellow, blue, none; undated last within a
     # colour), then the nearest deadline: an office's working order (task_warning_idx)
@@ -33,7 +33,9 @@ SORTS = {
     # worst first: red, yellow, blue, none; then the furthest behind (实际进度, none first), dated
     # before undated, then the nearest deadline (task_colour_order_idx over the stored colour_order)
     "colour": ("colour_order", "deadline", "id"),
-    "progress": ("actual_percent", "deadline", "id"),
+    # the furthest behind first (实际进度, none first), dated before undated, then the nearest deadline
+    # (task_progress_order_idx over the stored progress_order)
+    "progress": ("progress_order", "deadline", "id"),
 }
 
 

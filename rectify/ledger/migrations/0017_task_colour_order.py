@@ -1,4 +1,5 @@
-"""The colour sort's stored key (Task.colour_order) and its index.
+"""The colour and progress sorts' stored keys (Task.colour_order, Task.progress_order) and their
+indexes.
 
 SQLite adds a stored column by rebuilding the table (a new one copied, the old dropped, the new
 renamed), and two things go wrong around a rebuild of ledger_task: the rename is refused while a
@@ -64,9 +65,23 @@ class Migration(migrations.Migration):
                                           default=models.Value(0))),
                 output_field=models.PositiveIntegerField()),
         ),
+        migrations.AddField(
+            model_name='task',
+            name='progress_order',
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=((Coalesce('actual_percent', models.Value(-1)) + models.Value(1)) * models.Value(2)
+                            + models.Case(models.When(deadline__isnull=True, then=models.Value(1)),
+                                          default=models.Value(0))),
+                output_field=models.PositiveIntegerField()),
+        ),
         migrations.AddIndex(
             model_name='task',
             index=models.Index(fields=['colour_order', 'deadline', 'id'], name='task_colour_order_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='task',
+            index=models.Index(fields=['progress_order', 'deadline', 'id'], name='task_progress_order_idx'),
         ),
         migrations.RunPython(restore_triggers, set_triggers_aside),
     ]
