@@ -182,8 +182,8 @@ _FILL = ["DELETE FROM dashboard_boardfact", *_insert_from("ledger_taskunit")]
 
 
 def fill_board_facts(schema_editor) -> None:
-    """The facts' fill (the migration that gives them the task's category, before the round tallies'
-    last change)."""
+    """The facts' fill from the ledger (migration dashboard/0006, which gave them the task's category;
+    ``rebuild`` fills the round tallies too)."""
     for statement in _FILL:
         schema_editor.execute(statement, params=None)
 

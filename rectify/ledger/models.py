@@ -104,6 +104,15 @@ class TaskQuerySet(models.QuerySet):
         return self.actionable_by(user, "edit")
 
 
+def _behind_first(rank=None):
+    """The furthest behind first as an integer key: 实际进度 lowest (none before 0 %), then dated
+    before undated — the progress sort's key, and the colour sort's within a colour (``rank``, a
+    multiple of 100,000, before it). Built fresh for each generated column that uses it."""
+    behind = (Coalesce("actual_percent", models.Value(-1)) + models.Value(1)) * models.Value(2)
+    undated = models.Case(models.When(deadline__isnull=True, then=models.Value(1)), default=models.Value(0))
+    return (behind if rank is None else rank + behind) + undated
+
+
 class Task(models.Model):
     """One problem to rectify (整改任务)."""
 
@@ -149,19 +158,15 @@ class Task(models.Model):
     # lowest first, none before 0 %), then dated before undated (the deadline and the id follow in
     # the index). The sort was a CASE over every task the user sees, sorted before LIMIT.
     colour_order = models.GeneratedField(
-        expression=(models.Case(*[models.When(warning_colour=colour, then=models.Value(rank * 100000))
-                                  for colour, rank in (("red", 0), ("yellow", 1), ("blue", 2))],
-                                default=models.Value(300000))
-                    + (Coalesce("actual_percent", models.Value(-1)) + models.Value(1)) * models.Value(2)
-                    + models.Case(models.When(deadline__isnull=True, then=models.Value(1)), default=models.Value(0))),
+        expression=_behind_first(models.Case(*[models.When(warning_colour=colour, then=models.Value(rank * 100000))
+                                               for colour, rank in (("red", 0), ("yellow", 1), ("blue", 2))],
+                                             default=models.Value(300000))),
         output_field=models.PositiveIntegerField(), db_persist=True)
     # The progress sort (进度从低到高) likewise: the lowest 实际进度 first (none before 0 %), dated
     # before undated (task_progress_order_idx adds the deadline and the id). Sorting the column itself
     # put the tasks with no percent, and the undated, first on SQLite and last on PostgreSQL.
-    progress_order = models.GeneratedField(
-        expression=((Coalesce("actual_percent", models.Value(-1)) + models.Value(1)) * models.Value(2)
-                    + models.Case(models.When(deadline__isnull=True, then=models.Value(1)), default=models.Value(0))),
-        output_field=models.PositiveIntegerField(), db_persist=True)
+    progress_order = models.GeneratedField(expression=_behind_first(), output_field=models.PositiveIntegerField(),
+                                           db_persist=True)
     status_reasons = models.JSONField(_("状态说明"), default=list, blank=True)
     status_computed_on = models.DateField(_("状态计算日期"), null=True, blank=True)
     closeout_stage = models.CharField(_("销号阶段"), max_length=20, choices=CloseoutStage.choices, blank=True)
