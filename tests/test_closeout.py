@@ -35,7 +35,9 @@ from tests.conftest import round_due
 
 C = CloseoutStatus
 ALL_MET = {s: ("met", f"{label}：已达到") for s, label in Standard.choices}
-TODAY = timezone.localdate()
+def today() -> dt.date:
+    """The date now, read per call: a date fixed at import goes stale when a run crosses midnight."""
+    return timezone.localdate()
 
 
 def make_eligible(world, task, *, period="2026-10", units=None):
@@ -70,7 +72,7 @@ def step(world, persona, closeout, action, **kwargs):
 def checks(world, closeout, *, passed=True, onsite=True):
     for standard in Standard.values:
         services.record_check(actor=world.users["lead_env"], closeout=closeout, standard=standard,
-                              finding="现场核查，管网运行正常。", onsite=onsite, checked_on=TODAY,
+                              finding="现场核查，管网运行正常。", onsite=onsite, checked_on=today(),
                               checkers="王某、李某", passed=passed)
 
 
@@ -86,7 +88,7 @@ def test_the_whole_path_from_self_assessment_to_filing(world, django_capture_on_
     task = Task.objects.get(pk=world.task_a.pk)
     assert task.status == TaskStatus.CLOSING and task.closeout_stage == "self_assessing"
     closeout = through_notice(world, closeout)
-    assert closeout.status == C.IN_NOTICE and closeout.notice_end > TODAY and closeout.notice_number
+    assert closeout.status == C.IN_NOTICE and closeout.notice_end > today() and closeout.notice_number
     with pytest.raises(ValidationError, match="期满后方可受理"):
         step(world, "office_admin", closeout, "accept_application")
     after_notice = closeout.notice_end + dt.timedelta(days=1)
@@ -220,7 +222,7 @@ def test_the_person_who_applied_may_not_verify(world):
     applicant.save()
     with pytest.raises(PermissionDenied, match="参与初审的人员不能核查"):
         services.record_check(actor=applicant, closeout=closeout, standard="ecology", finding="x", onsite=True,
-                              checked_on=TODAY, checkers="本人", passed=True)
+                              checked_on=today(), checkers="本人", passed=True)
     checks(world, closeout)
     with pytest.raises(PermissionDenied, match="参与初审的人员不能核查"):
         step(world, "reviewer_a", closeout, "verify_pass", opinion="同意")
@@ -291,7 +293,7 @@ def test_two_offices_publishing_at_once_one_wins(world):
 
 def test_bulk_acceptance_and_filing_record_each_task(world):
     closeout = through_notice(world, assessed(world))
-    Closeout.objects.filter(pk=closeout.pk).update(notice_end=TODAY - dt.timedelta(days=1))
+    Closeout.objects.filter(pk=closeout.pk).update(notice_end=today() - dt.timedelta(days=1))
     outcomes = services.bulk_transition(actor=world.users["office_admin"], closeout_ids=[closeout.pk, 999999],
                                         action="accept_application")
     assert [o.ok for o in outcomes] == [True, False]
@@ -327,7 +329,7 @@ def test_the_random_draw_is_reproducible_from_its_seed():
 def test_a_rebound_reopens_the_task_into_the_next_round(world, django_capture_on_commit_callbacks):
     task = closed_task(world)
     lookback = services.start_lookback(actor=world.users["office_admin"], campaign=world.campaign,
-                                       title="2026 年回头看", share_percent=100, due_date=TODAY + dt.timedelta(days=30),
+                                       title="2026 年回头看", share_percent=100, due_date=today() + dt.timedelta(days=30),
                                        seed="fixed")
     check = LookBackCheck.objects.get(lookback=lookback, task=task)
     assert check.assigned_unit == world.dept_env and lookback.pool_size == 1 and check.picked_by == "random"
@@ -338,11 +340,11 @@ def test_a_rebound_reopens_the_task_into_the_next_round(world, django_capture_on
                                         statement="河道再现黑臭。")
     with django_capture_on_commit_callbacks(execute=True):
         services.record_lookback_result(actor=world.users["lead_env"], check=check, action="rebound",
-                                        statement="河道再现黑臭。", new_deadline=TODAY + dt.timedelta(days=90))
+                                        statement="河道再现黑臭。", new_deadline=today() + dt.timedelta(days=90))
     task.refresh_from_db()
     check.refresh_from_db()
     assert check.result == CheckResult.REBOUND and check.reopened and check.accountability_proposed
-    assert task.status == TaskStatus.ACTIVE and task.deadline == TODAY + dt.timedelta(days=90)
+    assert task.status == TaskStatus.ACTIVE and task.deadline == today() + dt.timedelta(days=90)
     assert task.closeout_stage == "" and task.progress_status not in ("", "closed")
     assert Event.objects.filter(action="accountability_proposed", object_id=str(task.pk)).exists()
     assert Notification.objects.filter(user=world.users["reporter_a"], kind="task_reopened").exists()
@@ -357,9 +359,9 @@ def test_holding_keeps_the_task_closed_and_picks_by_rule_and_hand(world):
     task = closed_task(world)
     with pytest.raises(ValidationError, match="已销号"):
         services.start_lookback(actor=world.users["office_admin"], campaign=world.campaign, title="x",
-                                share_percent=0, due_date=TODAY, manual_task_ids=[world.task_b.pk])
+                                share_percent=0, due_date=today(), manual_task_ids=[world.task_b.pk])
     lookback = services.start_lookback(actor=world.users["office_admin"], campaign=world.campaign, title="按类别",
-                                       share_percent=0, due_date=TODAY, categories=["water"])
+                                       share_percent=0, due_date=today(), categories=["water"])
     check = lookback.checks.get()
     assert check.picked_by == "rule"
     services.record_lookback_result(actor=world.users["office_admin"], check=check, action="hold",
@@ -368,7 +370,7 @@ def test_holding_keeps_the_task_closed_and_picks_by_rule_and_hand(world):
     assert task.status == TaskStatus.CLOSED
     with pytest.raises(PermissionDenied):
         services.start_lookback(actor=world.users["lead_env"], campaign=world.campaign, title="x", share_percent=10,
-                                due_date=TODAY)
+                                due_date=today())
 
 
 def test_from_publication_on_the_task_is_frozen(world):
@@ -399,7 +401,7 @@ def test_a_check_cannot_predate_the_acceptance(world):
     step(world, "office_admin", closeout, "accept_application", today=closeout.notice_end + dt.timedelta(days=1))
     with pytest.raises(ValidationError, match="不能早于受理"):
         services.record_check(actor=world.users["lead_env"], closeout=closeout, standard="ecology", finding="x",
-                              onsite=True, checked_on=TODAY - dt.timedelta(days=30), checkers="王某", passed=True)
+                              onsite=True, checked_on=today() - dt.timedelta(days=30), checkers="王某", passed=True)
 
 
 def test_tick_tells_the_office_when_a_notice_period_has_ended(world):

@@ -21,13 +21,16 @@ from rectify.dispatch import services as dispatch
 from rectify.dispatch.models import ProgressReport
 from rectify.orgs.services import issue_api_token
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """The date now, read per call: a date fixed at import goes stale when a run crosses midnight."""
+    return timezone.localdate()
 
 
 @pytest.fixture
 def reported(world):
     rnd, _ = dispatch.open_round(actor=world.users["office_admin"], office=world.office, period="2026-11",
-                                 due_date=TODAY + dt.timedelta(days=5))
+                                 due_date=today() + dt.timedelta(days=5))
     report = ProgressReport.objects.get(round=rnd, task=world.task_a)
     report = dispatch.transition(actor=world.users["reporter_a"], report=report, action="save", changes={
         "progress_text": "管网建设推进中。", "percent": 30, "difficulties": "征地拆迁受阻，缺少施工资金。"})
@@ -57,7 +60,7 @@ def test_a_help_request_from_the_reports_difficulties_to_the_help_given(reported
                                  answer="自己安排", helper_unit=world.dept_env)
     help_request = services.help_transition(actor=world.users["lead_env"], help_request=help_request, action="assign",
                                             answer="请住建局派员指导。", helper_unit=world.dept_housing,
-                                            help_due=TODAY + dt.timedelta(days=15))
+                                            help_due=today() + dt.timedelta(days=15))
     assert help_request.status == "assigned"
     assert world.client("lead_housing").get(f"/assessment/help/{help_request.pk}/").status_code == 200  # the helper
     help_request = services.help_transition(actor=world.users["lead_housing"], help_request=help_request,
@@ -121,32 +124,32 @@ def test_the_help_api(reported):
 
 def test_a_quarterly_visit_planned_and_recorded(world):
     admin = world.users["office_admin"]
-    quarter = services.quarter_of(TODAY)
+    quarter = services.quarter_of(today())
     with pytest.raises(ValidationError):
-        services.plan_visit(actor=admin, county=world.dept_env, quarter=quarter, planned_on=TODAY, team="督导组")
+        services.plan_visit(actor=admin, county=world.dept_env, quarter=quarter, planned_on=today(), team="督导组")
     with pytest.raises(PermissionDenied):
-        services.plan_visit(actor=world.users["lead_env"], county=world.county_a, quarter=quarter, planned_on=TODAY,
+        services.plan_visit(actor=world.users["lead_env"], county=world.county_a, quarter=quarter, planned_on=today(),
                             team="督导组")
     response = world.client("office_staff").post("/assessment/visits/", {
-        "county": world.county_a.pk, "quarter": quarter, "planned_on": TODAY.isoformat(), "team": "王副主任带队，3 人"})
+        "county": world.county_a.pk, "quarter": quarter, "planned_on": today().isoformat(), "team": "王副主任带队，3 人"})
     assert response.status_code == 302
     visit = SupervisionVisit.objects.get()
     response = world.client("office_staff").post(f"/assessment/visits/{visit.pk}/step/", {
-        "action": "record", "version": visit.version, "visited_on": TODAY.isoformat(),
+        "action": "record", "version": visit.version, "visited_on": today().isoformat(),
         "findings": "城区管网进度滞后，资金未到位。",
-        "follow_ups": f"{world.task_a.code}｜10 日内报送资金到位计划｜{(TODAY + dt.timedelta(days=10)).isoformat()}\n"
+        "follow_ups": f"{world.task_a.code}｜10 日内报送资金到位计划｜{(today() + dt.timedelta(days=10)).isoformat()}\n"
                       "加强乡镇污水处理设施运维"})
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.status == "done" and visit.follow_ups.count() == 2
     first = visit.follow_ups.get(task=world.task_a)
-    assert first.due_date == TODAY + dt.timedelta(days=10) and first.text == "10 日内报送资金到位计划"
+    assert first.due_date == today() + dt.timedelta(days=10) and first.text == "10 日内报送资金到位计划"
     # the county and its leader see it; another county does not
     assert world.client("reporter_a").get(f"/assessment/visits/{visit.pk}/").status_code == 200
     assert world.client("leader_a").get(f"/assessment/visits/{visit.pk}/").status_code == 200
     assert world.client("reporter_b").get(f"/assessment/visits/{visit.pk}/").status_code == 404
-    grid = world.client("office_admin").get(f"/assessment/visits/?year={TODAY.year}").content.decode()
+    grid = world.client("office_admin").get(f"/assessment/visits/?year={today().year}").content.decode()
     assert "已督导" in grid and world.county_b.name in grid  # 祁阳市 shows a gap
     services.set_follow_up(actor=admin, follow_up=first, done=True)
     first.refresh_from_db()
-    assert first.done and first.done_at == TODAY
+    assert first.done and first.done_at == today()
