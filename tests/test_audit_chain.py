@@ -3,6 +3,7 @@ SM3-chained audit events is detected and named by `rectify verify`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -113,6 +114,56 @@ def test_a_prepared_events_text_is_the_canonical_text_even_when_it_holds_a_stand
     head, middle, tail = _text_parts(payload)
     whole = _canonical(payload | {"object_id": "42", "prev_hash": "ab" * 32, "seq": 7})
     assert f'{head}"42"{middle}"{"ab" * 32}","seq":7{tail}' == whole
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# What a bulk writer's events may hold that the standard library and orjson could write apart:
+# every ASCII control, the separators JavaScript treats as line ends, astral and private-use code
+# points, keys that sort differently by UTF-16, integers past 64 bits, nesting past orjson's limit.
+# (Not NUL: PostgreSQL's jsonb refuses \u0000, and no request carries it.)
+_TRICKY_VALUES = [
+    {"text": "".join(map(chr, range(1, 0x80))) + "\x7f\x80\x9f\u2028\u2029\ufeff\uffff\U0001f600 𐀀 污水"},
+    {"\uffff": 1, "\U00010000": 2, "\ue000": 3, "a\x01": 4, "": 5, "Z": 6, "a": 7},
+    {"big": 2**64, "small": -(2**63) - 1, "fits": 2**63 - 1},
+    {"deep": _nested(300)},
+    {"list": [None, True, False, 0, -1, "", {"k": []}], 3: "int key", "date": dt.date(2026, 12, 3)},
+]
+
+
+@pytest.mark.parametrize("value", _TRICKY_VALUES, ids=["characters", "key order", "big integers", "deep", "mixed"])
+def test_a_bulk_events_link_and_stored_value_are_the_exact_paths(world, chain, value):
+    """prepare_events writes the canonical text and the JSON columns with orjson where it gives the
+    standard library's text, and falls back where orjson refuses: either way the link is the one
+    event_digest computes from the stored row, the stored value reads back as jsonable's, and the
+    chain verifies."""
+    from rectify.core.audit import append_events, event_digest, jsonable, prepare_events
+
+    prepared = prepare_events([{"actor": world.users["office_admin"], "action": "tricky_value", "object_type": "t",
+                                "object_label": "标签", "summary": "特殊值", "before": value, "after": value}])
+    prepared[0].object_id = "7"
+    append_events(prepared)
+    row = Event.objects.filter(action="tricky_value").values(*HASHED_FIELDS, "hash").get()
+    assert row["hash"] == event_digest(row)
+    assert row["after"] == row["before"] == jsonable(value)
+    assert verify_chain().ok
+
+
+def test_the_fast_canonical_text_is_the_standard_librarys_over_every_code_point():
+    """_canonical_fast (orjson) against _canonical (json.dumps) on one string of every code point but
+    the surrogates, as a value and as keys: escaping is per character, so this covers any text."""
+    from rectify.core.audit import _canonical, _canonical_fast
+
+    every = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+    assert _canonical_fast(every) == _canonical(every)
+    keys = {every[i:i + 3]: i for i in range(0, len(every), 997)}
+    assert _canonical_fast(keys) == _canonical(keys)
+    assert _canonical_fast({"n": 2**64}) == _canonical({"n": 2**64})  # the exact path
 
 
 def test_check_14_every_service_write_leaves_an_event(world):

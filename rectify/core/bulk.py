@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
+import orjson
 from django.db import connections, models, router, transaction
 
 _P = ParamSpec("_P")
@@ -89,6 +90,34 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+def _json_text(value: Any) -> str | None:
+    """A JSON column's text: orjson's (UTF-8, compact), or the standard library's where orjson
+    refuses (an integer past 64 bits). Either reads back as the same value. (Callers pass what a
+    JSONField holds: strings, numbers, lists, dicts; orjson writes a NaN as null where json.dumps
+    wrote NaN, which PostgreSQL refuses anyway.)"""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
+def _once_per_value(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` remembered per value: a bulk write's rows share one time (created, updated)."""
+    seen: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            if len(seen) > 1000:
+                seen.clear()
+            out = seen[value] = convert(value)
+            return out
+    return run
+
+
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 *, batch_size: int = 5000) -> int:
     """INSERT ``rows`` (tuples in the order of ``columns``, attribute names such as ``task_id``)
@@ -109,9 +138,9 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     for i, name in enumerate(names):
         f = fields[name]
         if isinstance(f, models.JSONField):
-            converters.append((i, lambda v: None if v is None else json.dumps(v, ensure_ascii=False)))
+            converters.append((i, _json_text))
         elif connection.vendor == "sqlite" and isinstance(f, models.DateTimeField):
-            converters.append((i, connection.ops.adapt_datetimefield_value))
+            converters.append((i, _once_per_value(connection.ops.adapt_datetimefield_value)))
         elif connection.vendor == "sqlite" and isinstance(f, models.DateField):
             converters.append((i, lambda v: None if v is None else v.isoformat()))
     table = connection.ops.quote_name(model._meta.db_table)
