@@ -23,9 +23,11 @@ a trigger sees each of them in the same statement, so the facts cannot drift fro
 The statements are the same on both databases, the role test in their WHERE clause so that they
 run unconditionally (SQLite triggers have no IF); SQLite runs them as a trigger body, PostgreSQL as
 a PL/pgSQL function; on PostgreSQL an INSERT of task units (a COPY, an import's bulk insert) is one
-set-based statement over its transition table. The row triggers on task units fire only for the two
-roles counted (``WHEN``). Their cost: none measurable in a 10,000-row import on PostgreSQL; on
-SQLite 0.4–0.6 s of it (a row trigger's program per task unit; docs/performance.md, goal 4).
+set-based statement over its transition table; on SQLite an insert fires one of two row triggers,
+one per counted role, each a single statement over the row (dashboard 0007). The row triggers on
+task units fire only for the two roles counted (``WHEN``). Their cost: none measurable in a
+10,000-row import on PostgreSQL; on SQLite about 0.5 s of it (a row trigger's program per task
+unit, 0.6 s before 0007; docs/performance.md, goal 4).
 ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger. Table names are written out: the triggers are schema, created by migrations, and must not move with
 a model's later rename.
 
@@ -77,6 +79,15 @@ def _remove(r: str) -> list[str]:
     ]
 
 
+# a new task unit's one fact, by role (SQLite's insert triggers): its county's, or its own as a lead
+_COUNTY_OF_NEW = (f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status, category) "
+                  f"SELECT NEW.task_id, {COUNTY}, u.county_id, t.progress_status, t.category "
+                  f"FROM orgs_unit u, ledger_task t WHERE u.id = NEW.unit_id AND u.county_id IS NOT NULL "
+                  f"AND t.id = NEW.task_id ON CONFLICT DO NOTHING")
+_LEAD_OF_NEW = (f"INSERT INTO dashboard_boardfact (task_id, kind, unit_id, status, category) "
+                f"SELECT NEW.task_id, {LEAD}, NEW.unit_id, t.progress_status, t.category "
+                f"FROM ledger_task t WHERE t.id = NEW.task_id ON CONFLICT DO NOTHING")
+
 # the roles the board counts: the triggers on task units fire for these alone (an import writes four
 # roles per task; the co-supervisors and acceptance units cost nothing)
 _COUNTED = "{r}.role IN ('" + RESPONSIBLE + "', '" + LEAD_SUPERVISOR + "')"
@@ -100,8 +111,13 @@ def _sqlite_statements() -> list[str]:
         return "BEGIN " + "".join(f"{s}; " for s in statements) + "END"
 
     return [
-        f"CREATE TRIGGER dashboard_boardfact_taskunit_insert AFTER INSERT ON ledger_taskunit FOR EACH ROW "
-        f"WHEN {_COUNTED.format(r='NEW')} {body(_add('NEW'))}",
+        # an insert has one trigger per role counted, each one statement over the row itself: the
+        # two-statement body over a derived row (as for the update, which must remove as well) cost
+        # 0.6 s of a 10,000-row import's write lock on SQLite, these 0.5 s
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_insert_county AFTER INSERT ON ledger_taskunit FOR EACH ROW "
+        f"WHEN NEW.role = '{RESPONSIBLE}' {body([_COUNTY_OF_NEW])}",
+        f"CREATE TRIGGER dashboard_boardfact_taskunit_insert_lead AFTER INSERT ON ledger_taskunit FOR EACH ROW "
+        f"WHEN NEW.role = '{LEAD_SUPERVISOR}' {body([_LEAD_OF_NEW])}",
         f"CREATE TRIGGER dashboard_boardfact_taskunit_delete AFTER DELETE ON ledger_taskunit FOR EACH ROW "
         f"WHEN {_COUNTED.format(r='OLD')} {body(_remove('OLD'))}",
         f"CREATE TRIGGER dashboard_boardfact_taskunit_update AFTER UPDATE OF task_id, unit_id, role "
@@ -117,9 +133,11 @@ def _sqlite_statements() -> list[str]:
     ]
 
 
-_SQLITE_TRIGGERS = ("dashboard_boardfact_taskunit_insert", "dashboard_boardfact_taskunit_delete",
-                    "dashboard_boardfact_taskunit_update", "dashboard_boardfact_task_status",
-                    "dashboard_boardfact_task_delete", "dashboard_boardfact_unit_county")
+_SQLITE_TRIGGERS = ("dashboard_boardfact_taskunit_insert_county", "dashboard_boardfact_taskunit_insert_lead",
+                    "dashboard_boardfact_taskunit_delete", "dashboard_boardfact_taskunit_update",
+                    "dashboard_boardfact_task_status", "dashboard_boardfact_task_delete",
+                    "dashboard_boardfact_unit_county",
+                    "dashboard_boardfact_taskunit_insert")  # the last: one insert trigger, before 0007
 
 
 def _postgresql_statements() -> list[str]:
@@ -166,7 +184,9 @@ def create_triggers(schema_editor) -> None:
 
 def drop_triggers(schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        triggers = {name: "ledger_taskunit" for name in _SQLITE_TRIGGERS[:3]} | {
+        triggers = {name: "ledger_taskunit" for name in ("dashboard_boardfact_taskunit_insert",
+                                                         "dashboard_boardfact_taskunit_delete",
+                                                         "dashboard_boardfact_taskunit_update")} | {
             "dashboard_boardfact_task_status": "ledger_task", "dashboard_boardfact_task_delete": "ledger_task",
             "dashboard_boardfact_unit_county": "orgs_unit"}
         for name, table in triggers.items():
