@@ -211,3 +211,40 @@ def test_ledger_filters_and_sorts_by_derived_progress_status(world):
     assert ">T-02</a>" in red and "逾期·红色预警" in red
     worst_first = client.get("/ledger/?sort=colour").content.decode()
     assert worst_first.index(">T-02</a>") < worst_first.index(">T-01</a>")
+
+
+# The task page's timeline as ledger/task_detail.html wrote it before rows.render_timeline: the oracle
+_TIMELINE_TEMPLATE = (
+    '{% load i18n %}{% translate "系统" as system %}{% for e in timeline %}'
+    '<li><div class="when">{{ e.created_at|date:"Y-m-d H:i:s" }} · {{ e.actor_name|default:system }}'
+    '{% if e.unit_name %}{% blocktranslate with name=e.unit_name %}（{{ name }}）{% endblocktranslate %}{% endif %}'
+    ' · #{{ e.seq }}</div>{{ e.summary }}</li>{% empty %}<li>{% translate "暂无记录。" %}</li>{% endfor %}')
+
+
+def test_the_timeline_is_written_as_the_template_wrote_it(world):
+    """rows.render_timeline against the template it replaced, on the task page's own events and on
+    events with no actor name, no unit, markup in every text and a time that is another day in UTC:
+    the same items (whitespace between them aside), escaped, in local time; empty says so."""
+    from types import SimpleNamespace
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from rectify.core.models import Event
+    from rectify.ledger.rows import render_timeline
+
+    crafted = [
+        SimpleNamespace(created_at=dt.datetime(2026, 12, 2, 17, 30, 5, tzinfo=dt.UTC), actor_name="", unit_name="",
+                        seq=7, summary="系统 <b>自动</b> & 计算"),
+        SimpleNamespace(created_at=dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.UTC), actor_name='王"某"<i>',
+                        unit_name="零陵区 & <县>", seq=8, summary="'引号' \"双引号\""),
+    ]
+    own = list(Event.objects.filter(object_type="ledger.task", object_id=str(world.task_a.pk)).order_by("-seq"))
+    assert own
+    with translation.override("zh-hans"):
+        for events in (crafted, own, []):
+            expected = Template(_TIMELINE_TEMPLATE).render(Context({"timeline": events}))
+            assert render_timeline(events).replace("\n  ", "") == expected
+    assert "2026-12-03 01:30:05" in render_timeline(crafted)  # Asia/Shanghai
+    page = world.client("office_admin").get(f"/ledger/tasks/{world.task_a.pk}/").content.decode()
+    assert render_timeline(own) in page

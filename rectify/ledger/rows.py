@@ -116,3 +116,22 @@ def _progress(task: Task, percent_title: str) -> str:
         hint = escape(percent_title % {"actual": actual, "expected": task.expected_percent})
         html += f' <span class="muted" title="{hint}">{actual}% / {task.expected_percent}%</span>'
     return html
+
+
+def render_timeline(events: Iterable) -> SafeString:
+    """The task page's 处理记录 (``<li>`` per event, newest first), in Python for the same reason as
+    the rows: 200 events through ``{% for %}`` with a date filter, a default and a
+    ``{% blocktranslate %}`` each cost ~55 ms of an 90 ms page at 25,000 tasks. The same HTML as the
+    template wrote: the time in the current time zone, "系统" for an event with no actor name, the
+    unit in full-width brackets. An empty timeline says so."""
+    system = escape(gettext("系统"))
+    in_unit = gettext("（%(name)s）")
+    out = []
+    for event in events:
+        when = timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        unit = in_unit % {"name": escape(event.unit_name)} if event.unit_name else ""
+        out.append(f'<li><div class="when">{when} · {escape(event.actor_name) or system}{unit} · '
+                   f'#{event.seq}</div>{escape(event.summary)}</li>')
+    if not out:
+        out.append(f"<li>{escape(gettext('暂无记录。'))}</li>")
+    return mark_safe("\n  ".join(out))  # noqa: S308 — every value above is escaped

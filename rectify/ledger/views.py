@@ -18,7 +18,7 @@ from rectify.core.paging import list_page
 from rectify.ledger import list_options, selectors, services
 from rectify.ledger.forms import MeasureFormSet, TaskFilterForm, TaskForm, measures_from
 from rectify.ledger.models import Campaign, UnitRole
-from rectify.ledger.rows import render_rows
+from rectify.ledger.rows import render_rows, render_timeline
 from rectify.ledger.scope import can_create_tasks
 
 PAGE_SIZES = {"20", "50", "100", "200"}
@@ -171,7 +171,8 @@ def task_detail(request, pk: int):
     panels = selectors.task_panels(request.user, task)
     return render(request, "ledger/task_detail.html", {
         "task": task, "can_edit": can_edit, "units": selectors.units_by_role(task),
-        "missing": services.missing_essentials(task), "timeline": selectors.task_timeline(task, request.user)[:200],
+        "missing": services.missing_essentials(task), "timeline": render_timeline(selectors.task_timeline(task, request.user)
+                                    .only("created_at", "actor_name", "unit_name", "seq", "summary")[:200]),
         "roles": UnitRole, "panels": panels, "panel_actions": [a for p in panels for a in p.actions],
     })
 

@@ -13,7 +13,8 @@ from rectify.supervision.models import Escalation, StatusFlip
 
 
 def escalation_panel(*, user, task) -> TaskPanel:
-    escalations = Escalation.objects.visible_to(user).filter(task=task).select_related("target_unit")[:50]
+    escalations = (Escalation.objects.visible_to(user).filter(task=task).select_related("target_unit")
+                   .only("rung", "doc_number", "status", "reply_due", "target_unit__name")[:50])  # what the list shows
     flips = StatusFlip.objects.visible_to(user).filter(task=task)[:20]
     open_task = task.status in ("draft", "active", "closing")  # a filed task takes no new rung
     actions = ([(_("发起督办"), reverse("supervision:issue", args=[task.pk]))]
