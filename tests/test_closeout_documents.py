@@ -34,13 +34,13 @@ from rectify.planparse.procedure import compare_procedure
 from rectify.supervision.services import snapshot_round
 from tests.test_closeout import (
     ALL_MET,
-    TODAY,
     assessed,
     checks,
     closed_task,
     make_eligible,
     step,
     through_notice,
+    today,
 )
 from tests.test_plan_import import SEED, upload
 
@@ -116,7 +116,7 @@ def test_the_application_form_carries_the_task_and_each_standards_self_assessmen
         assert by_standard[str(label)][0] == "零陵区"
         assert by_standard[str(label)][2] == "达到"
         assert by_standard[str(label)][3] == ALL_MET[standard][1]  # each standard's statement
-    assert form["申请人"].startswith("零陵审核员") and form["申请日期"] == cn_date(TODAY)
+    assert form["申请人"].startswith("零陵审核员") and form["申请日期"] == cn_date(today())
     assert "拟申请销号" in text
     assert filename == "销号申请表-T-01-第1次.docx"
 
@@ -147,10 +147,10 @@ def test_the_forms_list_the_evidence_of_their_stage_with_its_digest(world):
 
     application = read_docx(closeout_docs.application_form_docx(closeout))
     table = next(t for t in application.tables if t.rows[0].cells[0].text == "销号标准")
-    assert rows_of(table)[1:] == [["污染消除", "零陵区", "排口监测报告.png", assessment_file.digest, cn_date(TODAY)]]
+    assert rows_of(table)[1:] == [["污染消除", "零陵区", "排口监测报告.png", assessment_file.digest, cn_date(today())]]
     verification = read_docx(closeout_docs.verification_opinion_docx(closeout))
     table = next(t for t in verification.tables if [c.text for c in t.rows[0].cells][1:2] == ["文件名"])
-    assert rows_of(table)[1:] == [["生态修复", "现场核查照片.png", check_file.digest, cn_date(TODAY)]]
+    assert rows_of(table)[1:] == [["生态修复", "现场核查照片.png", check_file.digest, cn_date(today())]]
     assert "排口监测报告.png" not in all_text(verification)  # each form lists its own stage's files
 
 
@@ -205,19 +205,19 @@ def test_the_verification_opinion_lists_each_standards_check(world):
     document = read_docx(closeout_docs.verification_opinion(closeout, actor=world.users["office_admin"])[0])
     text, form = all_text(document), fields(document)
     assert form["任务编号"] == "T-01" and form["核查单位"] == "市生态环境局"
-    assert form["核查人"].startswith("环保局督导员") and form["核查日期"] == cn_date(TODAY)
+    assert form["核查人"].startswith("环保局督导员") and form["核查日期"] == cn_date(today())
     table = next(t for t in document.tables if t.rows[0].cells[0].text == "销号标准")
     rows = {r[0]: r for r in rows_of(table)[1:]}
     assert set(rows) == {str(label) for _s, label in Standard.choices}
     for row in rows.values():
-        assert row[1:] == ["现场核查，管网运行正常。", "现场核查", cn_date(TODAY), "王某、李某", "符合"]
+        assert row[1:] == ["现场核查，管网运行正常。", "现场核查", cn_date(today()), "王某、李某", "符合"]
     assert "三项标准均符合，同意销号。" in text and "核查结论：通过" in text
 
 
 def test_a_failed_verification_says_so_with_its_reason(world):
     closeout = accepted(world)
     services.record_check(actor=world.users["lead_env"], closeout=closeout, standard="public",
-                          finding="周边群众仍反映异味。", onsite=False, checked_on=TODAY, checkers="赵某", passed=False)
+                          finding="周边群众仍反映异味。", onsite=False, checked_on=today(), checkers="赵某", passed=False)
     step(world, "lead_env", closeout, "verify_fail", reason="群众满意度未达标。")
     closeout.refresh_from_db()
     text = all_text(read_docx(closeout_docs.verification_opinion_docx(closeout)))
@@ -230,12 +230,12 @@ def test_the_filing_form_has_its_number_and_the_paths_dates_and_persons(world):
     data, filename = closeout_docs.filing_form(closeout, actor=world.users["office_admin"])
     document = read_docx(data)
     form = fields(document)
-    assert form["备案编号"] == closeout.filing_number and form["备案日期"] == cn_date(TODAY)
+    assert form["备案编号"] == closeout.filing_number and form["备案日期"] == cn_date(today())
     assert form["任务编号"] == "T-01" and form["核查意见"] == "同意"
     path = next(t for t in document.tables if t.rows[0].cells[0].text == "环节")
     steps = {r[0]: r for r in rows_of(path)[1:]}
     assert list(steps) == ["发起销号（初审自评）", "初审申请", "整改情况公示", "受理销号申请", "核查", "备案"]
-    assert steps["初审申请"][1] == cn_date(TODAY) and steps["初审申请"][2].startswith("零陵审核员")
+    assert steps["初审申请"][1] == cn_date(today()) and steps["初审申请"][2].startswith("零陵审核员")
     assert steps["整改情况公示"][1] == f"{cn_date(closeout.notice_start)}至{cn_date(closeout.notice_end)}"
     assert closeout.notice_number in steps["整改情况公示"][3] and "未收到异议" in steps["整改情况公示"][3]
     assert steps["核查"][2].startswith("环保局督导员") and steps["核查"][3] == "核查通过"
@@ -285,7 +285,7 @@ def test_those_who_see_the_close_out_download_its_documents(world, persona):
 def test_anyone_else_gets_404_as_for_a_missing_one(world, persona):
     closeout = filed(world)
     lookback = services.start_lookback(actor=world.users["office_admin"], campaign=world.campaign, title="回头看",
-                                       share_percent=100, due_date=TODAY + dt.timedelta(days=30), seed="s")
+                                       share_percent=100, due_date=today() + dt.timedelta(days=30), seed="s")
     client = world.client(persona)
     for name in DOCS:
         assert client.get(reverse(name, args=[closeout.pk])).status_code == 404
@@ -336,13 +336,13 @@ def test_the_look_back_report_lists_the_draw_and_each_check(world):
     second = second_closed_task(world)
     admin = world.users["office_admin"]
     lookback = services.start_lookback(actor=admin, campaign=world.campaign, title="2026年回头看",
-                                       share_percent=50, due_date=TODAY + dt.timedelta(days=30), seed="=SUM(1)")
+                                       share_percent=50, due_date=today() + dt.timedelta(days=30), seed="=SUM(1)")
     pool = sorted([first.pk, second.pk])
     assert lookback.pool_digest == services.pool_digest(pool)
     drawn = services.draw_sample(pool, share_percent=50, seed="=SUM(1)")  # the draw, reproduced
     drawn_task = Task.objects.get(pk=drawn[0])
     services.record_lookback_result(actor=world.users["lead_env"], check=LookBackCheck.objects.get(task=drawn_task),
-                                    action="rebound", statement="河道再现黑臭。", new_deadline=TODAY + dt.timedelta(days=60))
+                                    action="rebound", statement="河道再现黑臭。", new_deadline=today() + dt.timedelta(days=60))
 
     document = read_docx(closeout_docs.lookback_report_docx(lookback, actor=admin)[0])
     form, text = fields(document), all_text(document)
@@ -353,7 +353,7 @@ def test_the_look_back_report_lists_the_draw_and_each_check(world):
     rebound = next(t for t in document.tables if t.rows[0].cells[0].text == "序号")
     row = rows_of(rebound)[1]
     assert row[1:] == [drawn_task.code, drawn_task.title, "随机抽取", "市生态环境局", cn_date(lookback.due_date),
-                       "河道再现黑臭。", cn_date(TODAY + dt.timedelta(days=60)), "是"]
+                       "河道再现黑臭。", cn_date(today() + dt.timedelta(days=60)), "是"]
 
     data, filename = closeout_docs.lookback_report_xlsx(lookback, actor=admin)
     assert filename == "回头看情况报告-2026年回头看.xlsx"
@@ -368,7 +368,7 @@ def test_the_look_back_report_lists_the_draw_and_each_check(world):
     (line,) = listing[2:]
     assert line[1:5] == [drawn_task.code, drawn_task.title, "随机抽取", "市生态环境局"]
     assert line[5] == lookback.due_date and line[7] == "河道再现黑臭。"
-    assert line[6] == "反弹" and line[8] == TODAY + dt.timedelta(days=60) and line[9] == "是"
+    assert line[6] == "反弹" and line[8] == today() + dt.timedelta(days=60) and line[9] == "是"
     event = Event.objects.filter(action="document_generated").latest("seq")
     assert event.object_id == str(lookback.pk) and event.after["format"] == "xlsx"
 
@@ -376,7 +376,7 @@ def test_the_look_back_report_lists_the_draw_and_each_check(world):
 def test_the_look_back_report_downloads_for_the_office_and_the_checking_unit(world):
     closed_task(world)
     lookback = services.start_lookback(actor=world.users["office_admin"], campaign=world.campaign, title="回头看",
-                                       share_percent=100, due_date=TODAY + dt.timedelta(days=30), seed="s")
+                                       share_percent=100, due_date=today() + dt.timedelta(days=30), seed="s")
     for persona in ("office_admin", "lead_env"):
         for name in ("documents:lookback_docx", "documents:lookback_xlsx"):
             response = world.client(persona).get(reverse(name, args=[lookback.pk]))
