@@ -410,3 +410,18 @@ def test_the_progress_sort_written_out_is_the_same_on_both_databases(world):
     assert list(qs.values_list("pk", flat=True)) == expected
     tail = len(expected) // 2 + 1
     assert [t.pk for t in page_rows(qs, tail, len(expected), total=len(expected))] == expected[tail:]
+
+
+def test_postgresql_compiles_no_plan(db, tmp_path):
+    """A PostgreSQL connection runs without JIT compilation: the scope's OR of EXISTS priced the
+    ledger's count at 560,000 (past jit_above_cost), and compiling it took 285 of the page's 308 ms
+    of SQL at 25,000 tasks (docs/performance.md). The setting comes with DATABASE_URL's connection."""
+    from rectify.core.env import database_from_url
+
+    config = database_from_url("postgres://u@db.example:5432/rectify", sqlite_default=tmp_path / "x.sqlite3")
+    assert "-c jit=off" in config["OPTIONS"]["options"]
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's: the configuration above is what a PostgreSQL install gets")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
