@@ -26,8 +26,8 @@ def board(request):
     today = timezone.localdate()
     status = request.GET.get("status", "open")
     rung = request.GET.get("rung", "")
-    qs = selectors.escalation_board(request.user, status=status if status in EscalationStatus.values else "",
-                                    rung=rung if rung in LADDER else "", today=today)
+    qs = selectors.escalation_board_page(request.user, status=status if status in EscalationStatus.values else "",
+                                         rung=rung if rung in LADDER else "", today=today)
     page = list_page(request, qs, 50)
     return render(request, "supervision/board.html", {"page": page, "today": today, "status": status,
                                                       "statuses": EscalationStatus.choices, "rungs": Rung.choices})
