@@ -92,8 +92,8 @@ def report_list(request):
     def as_int(name):
         return query_int(g.get(name), low=1)
 
-    qs = selectors.report_queryset(request.user, rnd=as_int("round"), unit=as_int("unit"), bucket=g.get("bucket", ""),
-                                   lead=g.get("lead", ""), task=as_int("task"))
+    qs = selectors.report_list_page(request.user, rnd=as_int("round"), unit=as_int("unit"), bucket=g.get("bucket", ""),
+                                    lead=g.get("lead", ""), task=as_int("task"))
     page = list_page(request, qs, 50)
     query = g.copy()
     query.pop("page", None)
