@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from rectify.core.bulk import json_text
 from rectify.core.keys import load_key
 from rectify.core.models import ChainHead, Event
 from rectify.core.sm3 import sm3_hmac
@@ -674,16 +675,6 @@ def _canonical_fast(value: Any) -> str:
         return _canonical(value)
 
 
-def _stored_json(value: Any, field: Any, connection: Any) -> str:
-    """A JSON column's value as a bulk writer stores it: orjson's text (UTF-8, not \\u escapes on
-    SQLite: it reads back as the same value), or the field's own conversion where orjson refuses."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False) if connection.vendor == "postgresql" \
-            else field.get_db_prep_save(value, connection)
-
-
 # Stand-ins for the values only the chain lock knows: the text is dumped once with them in place
 # and cut around them. NUL never reaches the chain (PostgreSQL's text refuses it; requests never
 # carry it), and a text holding a stand-in's dump more than once is written field by field instead.
@@ -789,7 +780,7 @@ def prepare_events(rows: Iterable[dict[str, Any]], *, ip: str | None = None) -> 
         stored = [values[name] for name in _EVENT_COLUMNS]
         for i in json_at:
             if stored[i] is not None:
-                stored[i] = _stored_json(stored[i], fields[i], connection)
+                stored[i] = json_text(stored[i])
         if created_at not in times:  # a bulk writer's events mostly share one time
             times[created_at] = (_canonical_time(created_at), created_at if postgres else
                                  fields[time_at[0]].get_db_prep_save(created_at, connection))

@@ -90,7 +90,7 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _json_text(value: Any) -> str | None:
+def json_text(value: Any) -> str | None:
     """A JSON column's text: orjson's (UTF-8, compact), or the standard library's where orjson
     refuses (an integer past 64 bits). Either reads back as the same value. (Callers pass what a
     JSONField holds: strings, numbers, lists, dicts; orjson writes a NaN as null where json.dumps
@@ -138,7 +138,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     for i, name in enumerate(names):
         f = fields[name]
         if isinstance(f, models.JSONField):
-            converters.append((i, _json_text))
+            converters.append((i, json_text))
         elif connection.vendor == "sqlite" and isinstance(f, models.DateTimeField):
             converters.append((i, _once_per_value(connection.ops.adapt_datetimefield_value)))
         elif connection.vendor == "sqlite" and isinstance(f, models.DateField):
