@@ -15,6 +15,7 @@ from rectify.core.models import Event
 from rectify.core.sm3 import sm3_hex
 from rectify.jobs.worker import run_pending
 from rectify.ledger import excel
+from rectify.ledger.excel.cells import free_text
 from rectify.ledger.excel_cli import run_export, run_import
 from rectify.ledger.models import DeadlineKind, Task, TaskStatus, UnitRole
 from rectify.ledger.selectors import TaskFilter
@@ -117,6 +118,20 @@ def test_neutralise_is_reversible(value):
     cell = excel.neutralise(value)
     assert cell[:1] not in {"=", "+", "-", "@"}
     assert excel.unneutralise(cell) == value
+
+
+@pytest.mark.parametrize(("cell", "text"), [
+    ("  整改方案\r\n第二行\r第三行  ", "整改方案\n第二行\n第三行"),
+    ("\u00a0前后不间断空格\u00a0", "前后不间断空格"),  # NBSP becomes a space, then trimmed
+    ("  '=SUM(A1) ", "=SUM(A1)"),  # the export's neutralising quote, inside the cell's spaces
+    ("' =SUM(A1)", "' =SUM(A1)"),  # not a neutralising quote: kept
+    ("'plain quote", "'plain quote"),
+    (None, ""), (12.0, "12"), (True, "是"), (dt.date(2026, 3, 1), "2026-03-01"), ("", ""),
+])
+def test_free_text_is_the_cell_as_written(cell, text):
+    """Free text (problem, target, measures, notes): trimmed, line endings unified, a neutralising
+    quote removed, nothing else changed (the fast path for plain text cells keeps this)."""
+    assert free_text(cell) == text
 
 
 # ------------------------------------------------------------------------------------------------

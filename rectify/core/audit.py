@@ -56,10 +56,11 @@ def jsonable(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:  # the common cases first, by exact type (a snapshot is mostly these)
         return value
+    # a plain leaf is kept without a call (most of a snapshot's values: 40 of its ~45)
     if kind is dict:
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     if kind is list:
-        return [jsonable(v) for v in value]
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
