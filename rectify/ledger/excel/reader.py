@@ -30,10 +30,15 @@ MAX_SHEET_CELLS = 4_000_000
 MAX_ZIP_ENTRIES = 2_000
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+_CHUNK = 1 << 20  # a part's XML is streamed in chunks of this size
+_WINDOW = 1 << 15  # at most half of MAX_CELL_CHARS * 4 bytes
 # A cell's r="AB12" or a row's r="12" (letters empty). Searched for as the literal r= (the regex
 # engine's fast path: 0.16 → 0.06 s for a 10,000-row sheet), so it also meets other attributes
 # ending in r (header="0.3"); those can only make the check stricter.
-_POSITION_REF = re.compile(rb"""r=["']([A-Z]{0,4})([0-9]{1,8})""")
+# Two patterns over the same matches, one capturing the letters and one the digits, so that each
+# findall's list goes straight into a set (C, not a Python step per cell: 120,000 cells a sheet).
+_POSITION_LETTERS = re.compile(rb"""r=["']([A-Z]{0,4})[0-9]""")
+_POSITION_DIGITS = re.compile(rb"""r=["'][A-Z]{0,4}([0-9]{1,8})""")
 
 
 def _column_number(letters: bytes) -> int:
@@ -79,18 +84,26 @@ def check_workbook_bounds(data: bytes) -> str | None:
         tail = b""
         limit, run = MAX_CELL_CHARS * 4, 0  # run: the stretch still open at the chunk's end
         with archive.open(entry) as stream:
-            while chunk := stream.read(1 << 20):
+            while chunk := stream.read(_CHUNK):
                 if worksheet:
                     block = tail + chunk
-                    for column, row in _POSITION_REF.findall(block):
-                        letters.add(column)
-                        numbers.add(row)
+                    letters.update(_POSITION_LETTERS.findall(block))
+                    numbers.update(_POSITION_DIGITS.findall(block))
                     tail = block[-256:]
-                parts = chunk.split(b"<")
-                run += len(parts[0])
-                longest = max(run, max(map(len, parts[1:-1]), default=0))
-                if len(parts) > 1:
-                    run = len(parts[-1])
+                first = chunk.find(b"<")
+                if first < 0:
+                    run += len(chunk)
+                    longest = run
+                else:
+                    longest = run + first
+                    run = len(chunk) - chunk.rfind(b"<") - 1
+                    # The stretches at the chunk's edges are measured above. One inside it that is
+                    # longer than the limit covers a whole window of _WINDOW bytes (at most half
+                    # the limit) counted from the chunk's start, so only a chunk with a window free
+                    # of "<" is split to measure them (splitting every chunk at each tag was most
+                    # of this check's time: 68 → 36 ms for 10,000 rows).
+                    if any(chunk.find(b"<", at, at + _WINDOW) < 0 for at in range(0, len(chunk), _WINDOW)):
+                        longest = max(longest, max(map(len, chunk[first + 1:].split(b"<")[:-1]), default=0))
                 if max(longest, run) > limit:
                     return f"有单元格内容超过 Excel 的上限（{MAX_CELL_CHARS} 字），请检查工作簿。"
         columns = max((_column_number(c) for c in letters), default=0)
