@@ -448,6 +448,33 @@ def test_a_bulk_write_stores_new_tasks_with_the_status_a_recomputation_gives(wor
     assert not Event.objects.filter(action="task_statuses_computed").exists()  # nothing computed afterwards
 
 
+def test_a_bulk_write_refuses_a_code_the_campaign_already_holds_and_writes_nothing(world):
+    """write_tasks checks the new codes against the campaign's (one read of its code index): a
+    task created between an import's preview and its commit makes the whole write refused, with
+    the row named; an existing code elsewhere in the ledger does not count."""
+    from rectify.ledger import services
+
+    admin = world.users["office_admin"]
+    existing = Task.objects.filter(campaign=world.campaign).order_by("code").first()
+    other = services.create_campaign(actor=admin, code="OTHER-1", name="另一批次", kind="city", feedback_date=None)
+
+    def new(code: str) -> services.TaskWrite:
+        return services.TaskWrite(data=services.TaskInput(
+            code=code, title=f"任务{code}", problem="问题", category=Category.WATER,
+            responsible_units=[world.county_a], lead_supervisor=world.dept_env,
+            deadline_kind=DeadlineKind.LONG_TERM, measures=[services.MeasureInput(text="措施")]))
+
+    before, events = Task.objects.count(), Event.objects.count()
+    writes = [new("N-1"), new("N-2"), new(existing.code), new("N-3")]
+    with pytest.raises(services.BulkWriteError) as refused:
+        services.write_tasks(actor=admin, campaign=world.campaign, writes=writes)
+    assert refused.value.write is writes[2]
+    assert f"任务编号 {existing.code} 在批次" in " ".join(refused.value.cause.messages)
+    assert (Task.objects.count(), Event.objects.count()) == (before, events)
+    # the same code in another campaign is a new task there
+    assert services.write_tasks(actor=admin, campaign=other, writes=[new(existing.code)]) == (1, 0)
+
+
 def test_an_import_runs_as_many_queries_for_40_rows_as_for_10(world):
     """Checked and built before the transaction, written in bulk: the queries do not grow with the
     rows (but for the batches a database's limit on parameters cuts an INSERT into: 49 tasks on

@@ -486,8 +486,9 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     The same rules, rows and audit events (``task_created`` / ``task_updated`` with the same
     snapshots) as :func:`create_task` and :func:`update_task` one by one, written in bulk. Every
     input is checked and every new task, unit role, measure and snapshot built before the
-    transaction; inside it, one query per 500 tasks checks the codes, locks the tasks to update
-    (scope, frozen stage, version) and reads their units and measures; new rows go in through
+    transaction; inside it, one query reads the campaign's codes to check the new ones, and one
+    per 500 tasks to update locks them (scope, frozen stage, version) and reads their units and
+    measures; new rows go in through
     :mod:`rectify.core.bulk` (COPY / one prepared INSERT), updates with ``bulk_update``, and the
     events with :func:`rectify.core.audit.append_events` under one take of the chain lock; the
     derived statuses follow once it has committed (``tasks_saved``). Raises
@@ -523,10 +524,10 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
          "summary": f"新增整改任务 {c.task.code}{label}", "after": c.after, "created_at": now} for c in creates),
         strict=True))
     with transaction.atomic():
-        code_list = list(codes)
-        for start in range(0, len(code_list), BULK_BATCH):
-            taken = (Task.objects.filter(campaign=campaign, code__in=code_list[start:start + BULK_BATCH])
-                     .values_list("code", flat=True).first())
+        if codes:
+            # the campaign's codes in one read of its (campaign, code) index, not a query per 500
+            in_use = set(Task.objects.filter(campaign=campaign).values_list("code", flat=True))
+            taken = next((code for code in codes if code in in_use), None)
             if taken is not None:
                 raise BulkWriteError(codes[taken], ValidationError(
                     {"code": [f"任务编号 {taken} 在批次「{campaign.name}」中已存在。"]}))
