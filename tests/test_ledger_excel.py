@@ -448,6 +448,24 @@ def test_a_bulk_write_stores_new_tasks_with_the_status_a_recomputation_gives(wor
     assert not Event.objects.filter(action="task_statuses_computed").exists()  # nothing computed afterwards
 
 
+def test_rows_sharing_a_deadline_cell_each_get_its_reading(world):
+    """A 整改时限 cell is parsed once per file and its result given to every row that has it:
+    each row still gets its own error or note, and a date cell and the same text read alike."""
+    rows = generated_rows(6, units=["零陵区"])
+    for row, deadline in zip(rows, ["尽快", "2023年6月、2023年12月", "尽快", "2023年6月、2023年12月",
+                                    dt.datetime(2023, 6, 30), "2023年6月30日"], strict=True):
+        row["整改时限"] = deadline
+    preview = preview_of(world, office_workbook(rows))
+    by_code = {r.code: r for r in preview.rows}
+    for code in ("G-00001", "G-00003"):
+        assert any("整改时限「尽快」无法识别" in e for e in by_code[code].errors), by_code[code].errors
+    for code in ("G-00002", "G-00004"):
+        row = by_code[code]
+        assert not row.errors and row.data.deadline == dt.date(2023, 12, 31)
+        assert any("整改时限含多个日期" in w for w in row.warnings), row.warnings
+    assert by_code["G-00005"].data.deadline == by_code["G-00006"].data.deadline == dt.date(2023, 6, 30)
+
+
 def test_a_bulk_write_refuses_a_code_the_campaign_already_holds_and_writes_nothing(world):
     """write_tasks checks the new codes against the campaign's (one read of its code index): a
     task created between an import's preview and its commit makes the whole write refused, with

@@ -131,6 +131,9 @@ class _RowContext:
     present: set[str]  # the fields the file has a column for
     generate_codes: bool  # no 任务编号 column: codes come from 序号
     codes_seen: dict[str, int] = field(default_factory=dict)  # code → the row that had it first
+    # 整改时限 cell → parse_deadline's result or its error: a ledger gives many tasks one deadline
+    # ("2025年12月底"), read once per file like its unit names
+    deadlines: dict[object, tuple[str, dt.date | None, str] | DeadlineError] = field(default_factory=dict)
 
 
 @gc_paused
@@ -266,7 +269,7 @@ def _read_row(number: int, values: dict[str, list], first: dict, context: _RowCo
         row.errors.append("督察问题编号超过 40 个字符")
     responsible, lead, co_units = _read_units(row, values, context)
     leader = _read_leader(row, first, context) if "leader" in values else None
-    kind, deadline = _read_deadline(row, values, first)
+    kind, deadline = _read_deadline(row, values, first, context)
     category = _read_category(row, values, first, section_category)
     measures = [text for v in values.get("measures", []) for text in split_measures(free_text(v))]
     row.measure_count = len(measures)
@@ -405,15 +408,22 @@ def _read_leader(row: PreviewRow, first: dict, context: _RowContext) -> User | N
     return leader
 
 
-def _read_deadline(row: PreviewRow, values: dict[str, list], first: dict):
+def _read_deadline(row: PreviewRow, values: dict[str, list], first: dict, context: _RowContext):
     """整改时限 → (deadline kind, date); an absent column leaves the task a draft (with a warning)."""
     kind, deadline = "", None
     if "deadline" in values:
-        try:
-            kind, deadline, note = parse_deadline(first["deadline"])
-        except DeadlineError as exc:
-            row.errors.append(str(exc))
+        cell = first["deadline"]
+        parsed = context.deadlines.get((type(cell), cell))  # by type too: 1 == 1.0 == True
+        if parsed is None:
+            try:
+                parsed = parse_deadline(cell)
+            except DeadlineError as exc:
+                parsed = exc
+            context.deadlines[(type(cell), cell)] = parsed
+        if isinstance(parsed, DeadlineError):
+            row.errors.append(str(parsed))
         else:
+            kind, deadline, note = parsed
             if note:
                 row.warnings.append(note)
     if not kind and "deadline" not in values:
