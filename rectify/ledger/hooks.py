@@ -44,5 +44,7 @@ new_task_status = Hook(
     "(the Task fields progress_status, warning_colour, expected_percent, actual_percent, status_reasons, "
     "status_computed_on) of a task a bulk write is about to insert, from its own fields: a new task "
     "has no reports yet. The bulk write stores it with the row, before its transaction, so its "
-    "tasks need no recomputation afterwards. Runs before any transaction; must not query per task.",
+    "tasks need no recomputation afterwards. Runs before any transaction; must not query per task. "
+    "The answer may depend only on the task's status, deadline_kind, deadline and start_date, the "
+    "measure counts and today: a bulk write asks once for the tasks alike in these.",
 )

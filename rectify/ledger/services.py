@@ -505,6 +505,7 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     today = timezone.localdate()
     creates: list[_Created] = []
     codes: dict[str, TaskWrite] = {}
+    statuses: dict[tuple, dict | None] = {}  # new tasks alike in what their status is derived from
     for write in writes:
         errors = _input_errors(write.data)
         code = write.data.code.strip()
@@ -514,7 +515,7 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
             raise BulkWriteError(write, ValidationError(errors))
         if write.task is None:
             codes[code] = write
-            creates.append(_prepare_create(write, campaign, today))
+            creates.append(_prepare_create(write, campaign, today, statuses))
     updates = [w for w in writes if w.task is not None]
     # The new tasks' events are built here, before the write lock (their ids are filled in once
     # reserved): under the lock only each link is computed. They and the rows carry one time.
@@ -589,9 +590,11 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     return len(creates), len(updated)
 
 
-def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date) -> _Created:
+def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date,
+                    statuses: dict[tuple, dict | None]) -> _Created:
     """A new task's row, unit roles, measures, status and snapshot, as :func:`create_task` would
-    write them. No query."""
+    write them. No query. ``statuses`` keeps the derived status per inputs of
+    ``hooks.new_task_status`` (a ledger's tasks share deadlines and start dates: one answer each)."""
     data = write.data
     task = _NewTask(campaign=campaign)
     _apply(task, data)
@@ -603,12 +606,15 @@ def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date) -> _Cr
         has_responsible=any(role == UnitRole.RESPONSIBLE for _, role, _, _ in units),
         deadline_kind=task.deadline_kind, deadline=task.deadline)))
     _default_start(task, today)
-    for derived in hooks.new_task_status(task=task, measures_total=len(measures),
-                                         measures_done=sum(1 for m in measures if m[4]), today=today):
-        if derived:
-            for name, value in derived.items():
-                setattr(task, name, value)
-            break
+    done = sum(1 for m in measures if m[4])
+    key = (task.status, task.deadline_kind, task.deadline, task.start_date, len(measures), done)
+    if key not in statuses:
+        statuses[key] = next((d for d in hooks.new_task_status(task=task, measures_total=len(measures),
+                                                                measures_done=done, today=today) if d), None)
+    derived = statuses[key]
+    if derived:
+        for name, value in derived.items():
+            setattr(task, name, list(value) if type(value) is list else value)  # status_reasons: its own
     after = _snapshot(task, [(role, u.name) for u, role, _, o in sorted(units, key=lambda r: (r[1], r[3]))],
                       [{"text": text, "owner": owner.name if owner else None, "due": due, "done": done}
                        for _, text, owner, due, done, _ in measures])
