@@ -51,13 +51,14 @@ _PAIR = re.compile(r"(?=([^\W_]{2}))")
 def _bigrams(text: str) -> set[str]:
     """The tokens of a text: each distinct bigram's UTF-8 in hex (污水 → e6b1a1e6b0b4). A change of
     this form needs a migration that rebuilds the index (:func:`rebuild`)."""
-    return set(map(bytes.hex, map(str.encode, set(_PAIR.findall(text.upper().casefold())))))
+    return {pair.encode().hex() for pair in set(_PAIR.findall(text.upper().casefold()))}
 
 
 def grams(*texts: str) -> str:
     """The index tokens of a task's searchable texts, space-separated (in no particular order).
     The texts are joined by a line break, which no bigram spans."""
-    return " ".join(_bigrams("\n".join(t for t in texts if t)))
+    return " ".join([pair.encode().hex() for pair in set(_PAIR.findall("\n".join(t for t in texts if t).upper()
+                                                                        .casefold()))])
 
 
 def task_grams(task) -> str:
