@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
@@ -102,6 +103,42 @@ def test_the_ledger_services_keep_the_facts(world):
 
     task.delete()
     assert not BoardFact.objects.filter(task_id=task.pk).exists()
+    assert_consistent()
+
+
+def test_a_bulk_write_keeps_the_facts_of_its_task_units(world):
+    """write_tasks inserts its task units with the row triggers standing aside on SQLite and adds
+    their facts in one statement (dashboard.facts.task_units_in_bulk): new tasks and updated ones
+    (whose units are written again) end with the facts the ledger implies; the triggers are there
+    again afterwards, also when the write fails half-way."""
+    admin = world.users["office_admin"]
+    branch = sub_unit(world, "零陵区生态环境分局", world.county_a)
+    existing = new_task(world, "B-00", [world.county_b], world.dept_env)
+
+    def write(code: str, responsible: list[Unit], lead: Unit) -> ledger.TaskWrite:
+        return ledger.TaskWrite(data=ledger.TaskInput(
+            code=code, title=f"批量{code}", problem="问题", responsible_units=responsible, lead_supervisor=lead,
+            deadline_kind="long_term", measures=[ledger.MeasureInput(text="措施")]))
+
+    update = write("B-00", [branch, world.county_a], world.dept_housing)
+    update.task, update.expected_version = existing, existing.version
+    writes = [write(f"B-{i:02d}", [[world.county_a], [branch, world.county_b], [world.county_a, branch]][i % 3],
+                    [world.dept_env, world.dept_housing][i % 2]) for i in range(1, 13)] + [update]
+    assert ledger.write_tasks(actor=admin, campaign=world.campaign, writes=writes) == (12, 1)
+    assert _triggers() == fact_triggers() | TALLY_TRIGGERS
+    assert county_fact(existing) == {world.county_a.pk}
+    assert len(assert_consistent()) == 4 + 2 * 13 + 4  # a county and a lead unit each; four in two counties
+
+    # a bulk write that fails while the triggers stand aside: its transaction takes them back too
+    from django.db import transaction
+
+    from rectify.dashboard.facts import task_units_in_bulk
+
+    with pytest.raises(RuntimeError), transaction.atomic(), task_units_in_bulk():
+        raise RuntimeError("the insert failed")
+    assert _triggers() == fact_triggers() | TALLY_TRIGGERS
+    later = new_task(world, "B-30", [world.county_b], world.dept_env)
+    assert county_fact(later) == {world.county_b.pk}
     assert_consistent()
 
 

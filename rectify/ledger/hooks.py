@@ -38,6 +38,14 @@ tasks_saved = Hook(
     "new task shows it at once.",
 )
 
+bulk_task_units = Hook(
+    "ledger.bulk_task_units",
+    "handler(using) -> context manager | None — entered around a bulk write's insert of task units, "
+    "inside its transaction (which holds the write lock): what other apps keep from task units by "
+    "row triggers may be kept for the whole insert at once when it exits. An exception inside "
+    "rolls the transaction back, the handler's work with it.",
+)
+
 new_task_status = Hook(
     "ledger.new_task_status",
     "handler(task, measures_total, measures_done, today) -> dict | None — the derived progress status "

@@ -3,13 +3,14 @@ writes and records its audit event in one transaction."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from rectify.core.audit import record_event
@@ -546,9 +547,15 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
                           + [(p.task.pk, search.task_grams(p.task)) for p in updated])
         if progress is not None:
             progress(len(writes) // 2, len(writes))
-        insert_rows(TaskUnit, ["task_id", "unit_id", "role", "is_primary", "ordinal"],
-                    [(c.task.pk, u.pk, role, primary, ordinal) for c in creates for u, role, primary, ordinal in c.units]
-                    + [(tu.task_id, tu.unit_id, tu.role, tu.is_primary, tu.ordinal) for p in updated for tu in p.units])
+        with contextlib.ExitStack() as around:
+            for handler in hooks.bulk_task_units(using=router.db_for_write(TaskUnit)):
+                if handler is not None:
+                    around.enter_context(handler)
+            insert_rows(TaskUnit, ["task_id", "unit_id", "role", "is_primary", "ordinal"],
+                        [(c.task.pk, u.pk, role, primary, ordinal)
+                         for c in creates for u, role, primary, ordinal in c.units]
+                        + [(tu.task_id, tu.unit_id, tu.role, tu.is_primary, tu.ordinal)
+                           for p in updated for tu in p.units])
         insert_rows(Measure, ["task_id", "ordinal", "text", "owner_unit_id", "due_date", "done", "done_at"],
                     [(c.task.pk, o, text, owner.pk if owner else None, due, done, done_at)
                      for c in creates for o, text, owner, due, done, done_at in c.measures]
