@@ -26,8 +26,10 @@ a PL/pgSQL function; on PostgreSQL an INSERT of task units (a COPY, an import's 
 set-based statement over its transition table; on SQLite an insert fires one of two row triggers,
 one per counted role, each a single statement over the row (dashboard 0007). The row triggers on
 task units fire only for the two roles counted (``WHEN``). Their cost: none measurable in a
-10,000-row import on PostgreSQL; on SQLite about 0.5 s of it (a row trigger's program per task
-unit, 0.6 s before 0007; docs/performance.md, goal 4).
+10,000-row import on PostgreSQL; on SQLite about 0.45 s of it (a row trigger's program per task
+unit, 0.6 s before 0007), so a bulk write (ledger.services.write_tasks) sets the two insert
+triggers aside inside its transaction and adds its rows' facts in one statement
+(:func:`task_units_in_bulk`; docs/performance.md, goal 4).
 ``rectify reindex`` (:func:`rebuild`) builds the table again from the ledger. Table names are written out: the triggers are schema, created by migrations, and must not move with
 a model's later rename.
 
