@@ -517,3 +517,55 @@ def test_a_large_scopes_sectors_are_counted_by_category(world, monkeypatch):
     assert any("ledger_task" in sql and '"category" IN' in sql for sql in by_category), by_category
     facts = [sql for sql in by_category if '"dashboard_boardfact"."category" IN' in sql]
     assert len(facts) == 1 and "ledger_task" not in facts[0], facts
+
+
+def test_a_leaders_parts_are_exactly_its_scope(world):
+    """ledger.scope.leader_parts: a leader's sectors and the ids of the rest of its scope (its own
+    tasks and its counties', read as a UNION) together are exactly what the ledger shows it, for a
+    leader with a county only, with its own tasks beside, and with a sector too; nobody else has
+    parts, nor a leader whose rest is more than asked for."""
+    from rectify.ledger.scope import leader_parts
+    from rectify.orgs.services import assign_leader_area
+
+    counties = populate(world)
+    leader = world.users["leader_a"]  # 包零陵区
+    own = Task.objects.filter(task_units__unit=counties[2], category=Category.AIR).exclude(
+        task_units__unit=counties[0]).first()
+    for step in ("county", "own", "sector"):
+        if step == "own":  # a task of another county, led by the leader (责任领导)
+            Task.objects.filter(pk=own.pk).update(leader=leader)
+        if step == "sector":
+            assign_leader_area(actor=None, leader=leader, sector=Category.WATER)
+        parts = leader_parts(leader, at_most=1000)
+        visible = set(Task.objects.visible_to(leader).values_list("pk", flat=True))
+        assert set(parts.tasks().values_list("pk", flat=True)) == visible, step
+        assert set(parts.rest_ids) == set(Task.objects.visible_to(leader).exclude(
+            category__in=parts.sectors).values_list("pk", flat=True)), step
+        assert len(parts.rest_ids) == len(set(parts.rest_ids))  # a task both own and its county's: once
+    assert own.pk in parts.rest_ids and parts.sectors == [Category.WATER]
+    assert not Task.objects.filter(pk__in=parts.rest_ids, category=Category.WATER).exists()
+    assert leader_parts(leader, at_most=len(parts.rest_ids) - 1) is None
+    assert leader_parts(world.users["office_admin"], at_most=1000) is None
+    assert leader_parts(world.users["reporter_a"], at_most=1000) is None
+
+
+def test_a_leaders_sectors_too_large_to_list_beside_a_listed_rest(world, monkeypatch):
+    """A leader whose rest of scope is listed but whose sectors pass MATERIALISE_BELOW: its scope is
+    its sectors by category or its rest by ids, and the figures are those of a scope listed whole."""
+    from rectify.ledger.scope import leader_parts
+    from rectify.orgs.services import assign_leader_area
+
+    populate(world)
+    user = world.users["leader_a"]
+    assign_leader_area(actor=None, leader=user, sector=Category.WATER)
+    listed = selectors._board_figures(user, today=timezone.localdate())
+    rest = len(leader_parts(user, at_most=1000).rest_ids)
+    assert 0 < rest < Task.objects.filter(category=Category.WATER).count()
+    monkeypatch.setattr(selectors, "MATERIALISE_BELOW", rest)  # the rest fits, the sectors do not
+    with CaptureQueriesContext(connection) as ctx:
+        split = selectors._board_figures(user, today=timezone.localdate())
+    assert split == listed and listed["total"] == Task.objects.visible_to(user).count()
+    # the escalations and objections are tested per row against the scope: by category or by key
+    assert any("UNION" in q["sql"] for q in ctx.captured_queries)
+    assert not any('"ledger_task"."leader_id" =' in q["sql"] for q in ctx.captured_queries[1:]
+                   if "UNION" not in q["sql"]), "the leader's own tasks are read once, in the UNION"

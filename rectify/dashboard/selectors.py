@@ -28,7 +28,7 @@ from rectify.dispatch.models import DispatchRound
 from rectify.indicators.selectors import county_attainment
 from rectify.ledger.models import Campaign, Task
 from rectify.ledger.progress import STATUS_LABELS, ProgressStatus
-from rectify.ledger.scope import sees_every_task, whole_categories
+from rectify.ledger.scope import leader_parts, sees_every_task, whole_categories
 from rectify.orgs.models import Unit
 from rectify.supervision.models import BOARD_ORDER, BOARD_RANKS, Escalation, EscalationStatus, StatusSnapshot
 
@@ -349,25 +349,7 @@ def board_data(user, *, today: dt.date, measure: str = "overdue") -> dict:
 
 def _board_figures(user, *, today: dt.date) -> dict:
     counties = county_rows(user)
-    tasks: QuerySet
-    large = False  # a scope too large to list: the open escalations and objections test it per row
-    if sees_every_task(user):
-        # The whole ledger (the only top office): each figure reads its own table whole, with no
-        # semi-join against every task id (dashboard.scope.of_tasks), which SQLite had listed once
-        # per figure (a province's first view at 100,000 tasks: 1.5 -> 1.2 s; at 25,000: 0.4 -> 0.27 s).
-        tasks = Task.objects.all()
-    else:
-        tasks = board_tasks(user)
-        # A scope that is a small part of a large ledger (a city office in a province, a leader)
-        # costs a scan of the ledger per query: read its ids once (stopping past the limit) and let
-        # every grouped query start from them.
-        ids = list(tasks.order_by().values_list("pk", flat=True)[:MATERIALISE_BELOW + 1])
-        if len(ids) <= MATERIALISE_BELOW:
-            tasks = Task.objects.filter(pk__in=ids)
-        else:
-            large = True
-    # a leader's sectors (whole categories) and the rest of its scope: read once, for three figures
-    areas = None if is_office(user) else _rest_listed(*whole_categories(Task.objects.all(), user))
+    tasks, areas, large = _board_scope(user)
     sectors, parts = scope_parts(tasks, areas, large=large)
     statuses = status_counts(*parts, sectors=sectors)
     total = sum(statuses.values())
@@ -392,14 +374,37 @@ def _board_figures(user, *, today: dt.date) -> dict:
     }
 
 
-def _rest_listed(sectors: list[str], rest: QuerySet) -> tuple[list[str], QuerySet]:
-    """A leader's sectors and the rest of its scope, that rest read once as ids when it is small
-    (its own tasks and its counties' outside its sectors: a few hundred). As a condition, each of
-    the four queries that take it evaluated it again, and PostgreSQL, unable to estimate its OR of
-    a subquery, planned for 14,688 tasks where there were 132 and read all 1.7 million snapshots
-    for the progress chart (a sector leader's first view at 100,000 tasks: 453 ms)."""
-    ids = list(rest.order_by().values_list("pk", flat=True)[:MATERIALISE_BELOW + 1])
-    return sectors, (Task.objects.filter(pk__in=ids) if len(ids) <= MATERIALISE_BELOW else rest)
+def _board_scope(user) -> tuple[QuerySet, tuple[list[str], QuerySet] | None, bool]:
+    """The board's tasks; a leader's sectors (whole categories) and the rest of its scope, read once
+    for three figures; and whether the scope is too large to list (the open escalations and
+    objections then test it per row)."""
+    if sees_every_task(user):
+        # The whole ledger (the only top office): each figure reads its own table whole, with no
+        # semi-join against every task id (dashboard.scope.of_tasks), which SQLite had listed once
+        # per figure (a province's first view at 100,000 tasks: 1.5 -> 1.2 s; at 25,000: 0.4 -> 0.27 s).
+        return Task.objects.all(), None, False
+    parts = None if is_office(user) else leader_parts(user, at_most=MATERIALISE_BELOW)
+    if parts is not None:
+        # A leader whose rest of scope is small (a few hundred tasks beside its sectors' thousands):
+        # that rest listed once as ids from its parts' indexes, the sectors' tasks by category. As
+        # the scope's one condition PostgreSQL misestimated it, scanned the ledger to list it and
+        # tested it again per escalation (a sector leader's first view at 100,000 tasks: 220 ms).
+        room = MATERIALISE_BELOW - len(parts.rest_ids)
+        sector_ids = list(Task.objects.filter(category__in=parts.sectors).order_by()
+                          .values_list("pk", flat=True)[:room + 1]) if parts.sectors else []
+        areas = (parts.sectors, parts.rest())
+        if len(sector_ids) <= room:
+            return Task.objects.filter(pk__in=parts.rest_ids + sector_ids), areas, False
+        return parts.tasks(), areas, True
+    tasks: QuerySet = board_tasks(user)
+    # A scope that is a small part of a large ledger (a city office in a province, a leader) costs a
+    # scan of the ledger per query: read its ids once (stopping past the limit) and let every
+    # grouped query start from them.
+    ids = list(tasks.order_by().values_list("pk", flat=True)[:MATERIALISE_BELOW + 1])
+    large = len(ids) > MATERIALISE_BELOW
+    if not large:
+        tasks = Task.objects.filter(pk__in=ids)
+    return tasks, (None if is_office(user) else whole_categories(Task.objects.all(), user)), large
 
 
 def led_tasks(user) -> dict:
