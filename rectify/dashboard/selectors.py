@@ -23,7 +23,7 @@ from rectify.closeout.models import Objection, ObjectionStatus
 from rectify.core.roles import is_office
 from rectify.dashboard.geo import GeoError, load_region_geojson
 from rectify.dashboard.models import ROUND_TOTAL, BoardFact, FactKind, RoundTally
-from rectify.dashboard.scope import board_counties, of_tasks, on_board_tasks, sees_board
+from rectify.dashboard.scope import board_counties, listed_ids, of_tasks, on_board_tasks, sees_board
 from rectify.dispatch.models import DispatchRound
 from rectify.indicators.selectors import county_attainment
 from rectify.ledger.models import Campaign, Task
@@ -88,11 +88,13 @@ def status_counts(*parts: QuerySet, sectors: list[str] | None = None) -> dict[st
     """Tasks by derived status: one GROUP BY per part (disjoint sets of tasks, summed), and one for
     the ``sectors``' tasks (whole categories: see scope_parts). Grouped by category and status, the
     order of task_category_progress_idx, so that the sectors (a category range) are counted from
-    that index alone, with no sort; summed over the categories."""
+    that index alone, with no sort; summed over the categories. COUNT(*), not COUNT(id): the id is
+    not in that index, and PostgreSQL read every task's row for it (a province's statuses at 100,000
+    tasks: a 72 ms parallel scan of the table against 21 ms from the index alone)."""
     counts: Counter[str] = Counter()
     for tasks in [*parts, *([Task.objects.filter(category__in=sectors)] if sectors else [])]:
         for _category, status, n in tasks.order_by().values("category", "progress_status").annotate(
-                n=Count("id")).values_list("category", "progress_status", "n"):
+                n=Count("*")).values_list("category", "progress_status", "n"):
             counts[status] += n
     return dict(counts)
 
@@ -109,7 +111,7 @@ def scope_parts(tasks: QuerySet, areas: tuple[list[str], QuerySet] | None, *, la
     if not large:
         return [], [tasks]
     sectors, rest = areas or ([], tasks)
-    return sectors, [Task.objects.filter(pk__in=rest.order_by().values("pk"))]
+    return sectors, [rest if listed_ids(rest) is not None else Task.objects.filter(pk__in=rest.order_by().values("pk"))]
 
 
 def county_status_counts(tasks: QuerySet, counties: list[Any]) -> dict[int, dict[str, int]]:

