@@ -82,6 +82,44 @@ def test_a_page_past_the_middle_reads_its_keys_from_the_end(world, sort):
     assert "LIMIT 10 OFFSET 2" in page, page
 
 
+@pytest.mark.parametrize("persona", ["reporter_a", "leader_a", "lead_env"])
+def test_a_pages_rows_are_read_by_their_keys_alone_and_stay_in_scope(world, persona):
+    """page_rows reads a page's keys with the list's scope and filters, then the rows of those keys
+    alone: the scope is not repeated around them (PostgreSQL priced its subqueries per key and
+    scanned a province's ledger instead: a city office's page at 100,000 tasks, 88 → 17 ms of SQL).
+    The pages, forwards and from the end, are exactly the scoped list; no task outside it appears."""
+    from rectify.ledger.models import TaskUnit, UnitRole
+
+    tasks = add_tasks(Scene(world), 30)
+    TaskUnit.objects.filter(task__in=tasks[::3], role=UnitRole.RESPONSIBLE).update(unit=world.county_b)
+    user = world.users[persona]
+    visible = list(selectors.task_queryset(user, selectors.TaskFilter()).values_list("pk", flat=True))
+    assert 0 < len(visible) < Task.objects.count() or persona == "lead_env"
+    qs = selectors.with_list_data(selectors.task_queryset(user, selectors.TaskFilter()))
+    with CaptureQueriesContext(connection) as ctx:
+        seen = [t.pk for n in ListPaginator(qs, 7).page_range for t in ListPaginator(qs, 7).page(n)]
+    assert seen == visible
+    pages = [q["sql"] for q in ctx.captured_queries if '"ledger_task"."title"' in q["sql"]]
+    keys_sql = str(selectors.task_queryset(user, selectors.TaskFilter()).values("pk").query)
+    assert len(pages) == len(ListPaginator(qs, 7).page_range) > 2
+    for page in pages:  # the scope's subquery once, inside the keys' query
+        assert page.count('FROM "ledger_taskunit"') == keys_sql.count('FROM "ledger_taskunit"') == 1, page
+
+
+def test_a_condition_that_joins_a_table_is_kept_around_the_pages_keys(world):
+    """A list filtered through a join (a multi-valued relation) keeps its condition around the keys:
+    without it the join would stay in the query unfiltered and repeat each row per linked unit."""
+    from rectify.core.paging import page_rows
+
+    tasks = add_tasks(Scene(world), 12)
+    qs = Task.objects.filter(task_units__unit=world.county_a, task_units__role="responsible").order_by("code", "pk")
+    whole = list(qs.values_list("pk", flat=True))
+    assert len(whole) == 13 and set(whole) >= {t.pk for t in tasks}
+    rows = [t.pk for t in page_rows(qs, 0, 20)] + [t.pk for t in page_rows(qs, 20, 40)]
+    assert sorted(rows) == sorted(whole) and len(rows) == len(set(rows))
+    assert [t.pk for t in page_rows(qs, 10, 13, total=13)] == whole[10:13]
+
+
 def test_count_is_exact_below_the_threshold(world):
     assert count_rows(Task.objects.all(), threshold=100) == (2, False)
 
