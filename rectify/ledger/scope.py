@@ -68,10 +68,14 @@ def visible_tasks(queryset: QS, user: Viewer) -> QS:
             return queryset.filter(_only_top(unit) | Q(campaign__in=campaigns)
                                    | _held_by_units(path_prefixes=[unit.path], start_here=False))
         # An office lower in the tree (a city's, in a province's ledger) sees a small part of it:
-        # both conditions are read from their indexes (SQLite's multi-index OR, PostgreSQL's
-        # BitmapOr) instead of testing every task of the province: a city's 500 of 100,000 tasks
-        # counted in 3.5 ms instead of 177. The same rows either way.
-        return queryset.filter(Q(campaign__in=campaigns) | _held_by_units(path_prefixes=[unit.path]))
+        # its campaigns' tasks and its units' tasks, as one UNION that both databases read from
+        # their indexes and start from (a city's few thousand rows), whatever the province's size.
+        # As an OR of the two, PostgreSQL tested every task of the province against both as hashed
+        # subqueries (a city's 500 of 100,000 tasks: count 22 -> 4-7 ms, page 1 15-26 -> 5-6 ms,
+        # page 10 90-200 -> 4-6 ms); SQLite, which read the OR from both indexes, is unchanged.
+        own = Task.objects.filter(campaign__in=campaigns).order_by().values("pk")
+        links = TaskUnit.objects.filter(in_any_tree("unit", [unit.path])).order_by().values("task_id")
+        return queryset.filter(pk__in=own.union(links))
     if user.role == Role.SUPERVISOR and unit is not None:
         return queryset.filter(_held_by_units(path_prefixes=[unit.path]))
     if user.role in UNIT_ROLES and unit is not None:
