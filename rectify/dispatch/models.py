@@ -51,7 +51,7 @@ class DispatchRound(models.Model):
             models.UniqueConstraint(fields=["office", "period"], name="round_unique_per_office_month"),
         ]
         indexes = [
-            # The battle map's latest months with figures (dashboard.selectors.rounds_chart): read
+            # The battle map's latest months with figures (dashboard.selectors.round_progress): read
             # backwards from the newest period, stopping after six, instead of testing every round of
             # a province for tallies (5,600 rounds: 22 -> 5 ms on PostgreSQL); the rounds list's order.
             models.Index(fields=["period", "id"], name="round_period_idx"),
