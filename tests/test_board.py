@@ -18,6 +18,7 @@ from rectify.ledger.models import Task
 from rectify.ledger.selectors import TaskFilter, task_queryset
 from rectify.orgs.models import Category, UnitKind
 from rectify.orgs.services import create_unit
+from tests.test_list_plans import plan_of_sql
 
 STATUSES = ["overdue", "lagging", "on_schedule", "closed", "long_term", "unscheduled"]
 
@@ -572,21 +573,6 @@ def test_a_leaders_sectors_too_large_to_list_beside_a_listed_rest(world, monkeyp
                    if "UNION" not in q["sql"]), "the leader's own tasks are read once, in the UNION"
 
 
-def explain(sql: str, params=None) -> str:
-    """The plan of ``sql``: SQLite's as it chooses; PostgreSQL's with sequential scans and sorts
-    priced out (on a test-sized table it scans whatever the indexes: tests/test_list_plans.py)."""
-    from django.db import transaction
-
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-            return "\n".join(str(row[-1]) for row in cursor.fetchall())
-        cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + sql, params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
 def test_the_statuses_are_counted_from_the_category_index_alone(world):
     """The board's statuses by category and status read task_category_progress_idx with no task row:
     COUNT(*), as COUNT(id) made PostgreSQL read every task's row for its id (a province at 100,000
@@ -596,7 +582,7 @@ def test_the_statuses_are_counted_from_the_category_index_alone(world):
         counts = selectors.status_counts(Task.objects.all())
     assert sum(counts.values()) == Task.objects.count()
     (sql,) = [q["sql"] for q in ctx.captured_queries]
-    plan = explain(sql)
+    plan = plan_of_sql(sql)
     assert "task_category_progress_idx" in plan, plan
     assert ("COVERING INDEX" in plan) if connection.vendor == "sqlite" else ("Index Only Scan" in plan), plan
 
@@ -620,7 +606,7 @@ def test_the_latest_months_are_read_backwards_from_the_period_index(world):
     assert rounds["periods"] == periods[-7:-1]
     (query,) = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT DISTINCT "dispatch_dispatchround"."period"')]
     if connection.vendor == "postgresql":  # SQLite starts from the office's units (a city's few rounds)
-        plan = explain(query)
+        plan = plan_of_sql(query)
         assert "Index Scan Backward using round_period_idx" in plan, plan
 
 

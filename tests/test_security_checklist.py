@@ -111,6 +111,7 @@ SQL_TEXT_ALLOWED = {
     ("rectify/dashboard/facts.py", "the board facts' fixed table, trigger and function names and role values "
                                    "from constants; the triggers take no input"),
     ("rectify/core/paging.py", "EXPLAIN before the ORM's own compiled SQL, with its parameters"),
+    ("rectify/core/dbstats.py", "ANALYZE of an index a migration names, quoted; no input"),
     ("rectify/ledger/search.py", "the keyword index's fixed table and key column names; tokens, ids and the "
                                  "search expression are parameters"),
     ("rectify/ledger/migrations/0017_task_colour_order.py", "trigger names read from sqlite_master, quoted; "

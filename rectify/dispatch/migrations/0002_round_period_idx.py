@@ -3,19 +3,9 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from rectify.core.dbstats import analyse_new_index
+
 INDEX = "round_period_idx"
-
-
-def analyse_index(apps, schema_editor):
-    """On a SQLite database whose indexes have statistics (sqlite_stat1), give the new index its own,
-    as ledger/0016 does: an index without them beside measured ones misleads SQLite's planner."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
-        if cursor.fetchone():
-            cursor.execute("ANALYZE round_period_idx")
 
 
 class Migration(migrations.Migration):
@@ -31,5 +21,6 @@ class Migration(migrations.Migration):
             model_name='dispatchround',
             index=models.Index(fields=['period', 'id'], name=INDEX),
         ),
-        migrations.RunPython(analyse_index, migrations.RunPython.noop),
+        # statistics for the new index where the others have them (SQLite): core.dbstats
+        migrations.RunPython(analyse_new_index(INDEX), migrations.RunPython.noop),
     ]

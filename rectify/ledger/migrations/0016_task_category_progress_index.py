@@ -3,21 +3,9 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from rectify.core.dbstats import analyse_new_index
+
 INDEX = "task_category_progress_idx"
-
-
-def analyse_index(apps, schema_editor):
-    """On a SQLite database whose indexes have statistics (sqlite_stat1, from an ANALYZE), give the
-    new index its own. Without them the planner took it for a few rows per category, beside the
-    measured thousands of the category filter's own index, and read that filter's page from it,
-    sorting (1 → 59 ms at 100,000 tasks). With statistics for all indexes, or for none, it does not."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
-        if cursor.fetchone():
-            cursor.execute("ANALYZE task_category_progress_idx")
 
 
 class Migration(migrations.Migration):
@@ -32,5 +20,6 @@ class Migration(migrations.Migration):
             model_name='task',
             index=models.Index(fields=['category', 'progress_status'], name=INDEX),
         ),
-        migrations.RunPython(analyse_index, migrations.RunPython.noop),
+        # statistics for the new index where the others have them (SQLite): core.dbstats
+        migrations.RunPython(analyse_new_index(INDEX), migrations.RunPython.noop),
     ]
