@@ -110,6 +110,13 @@ def estimate_threshold() -> int:
     return int(getattr(settings, "LIST_ESTIMATE_ABOVE", 0) or 0)
 
 
+def exact_count_cap(using: str) -> int:
+    """How many rows a count on database ``using`` reads before :func:`count_rows` estimates instead
+    (0: no cap, every count exact). A count written another way (ledger.search.count_unless) is capped
+    alike, so that it never reads more than the paginator's own count would."""
+    return estimate_threshold() if connections[using].vendor == "postgresql" else 0
+
+
 def planner_estimate(queryset: QuerySet) -> int | None:
     """PostgreSQL's estimate of how many rows ``queryset`` holds, without reading them."""
     connection = connections[queryset.db]
@@ -140,12 +147,14 @@ class ListPaginator(Paginator):
     """Django's Paginator, counting on the bare filtered queryset (see the module docstring).
 
     ``page.paginator.estimated`` tells the template to say "约"; an estimated last page may come out
-    shorter than the others, or empty.
+    shorter than the others, or empty. ``count``: the list's exact count, when the caller has read
+    it a cheaper way than counting the queryset (it must be the number of rows the queryset holds).
     """
 
-    def __init__(self, object_list, per_page, *, threshold: int | None = None, **kwargs):
+    def __init__(self, object_list, per_page, *, threshold: int | None = None, count: int | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.threshold = threshold
+        self.known_count = count
 
     def page(self, number):
         number = self.validate_number(number)
@@ -158,6 +167,8 @@ class ListPaginator(Paginator):
 
     @cached_property
     def _counted(self) -> tuple[int, bool]:
+        if self.known_count is not None:
+            return self.known_count, False
         if isinstance(self.object_list, QuerySet):
             return count_rows(self.object_list, threshold=self.threshold)
         return len(self.object_list), False
@@ -171,9 +182,10 @@ class ListPaginator(Paginator):
         return self._counted[1]
 
 
-def list_page(request, queryset: QuerySet, per_page: int, *, param: str = "page"):
-    """The requested page of ``queryset`` (out-of-range numbers give the first or last page)."""
-    return ListPaginator(queryset, per_page).get_page(request.GET.get(param))
+def list_page(request, queryset: QuerySet, per_page: int, *, param: str = "page", count: int | None = None):
+    """The requested page of ``queryset`` (out-of-range numbers give the first or last page);
+    ``count`` as :class:`ListPaginator` takes it."""
+    return ListPaginator(queryset, per_page, count=count).get_page(request.GET.get(param))
 
 
 class ApiPagination(PaginationBase):

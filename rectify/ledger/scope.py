@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rectify.core.roles import QS, UNIT_ROLES, Role, Viewer, is_active_user, is_office
 from rectify.ledger.models import Campaign, Task, TaskQuerySet, TaskUnit, UnitRole
@@ -159,9 +159,17 @@ def sees_every_task(user: Viewer) -> bool:
     """Whether ``user`` sees the whole ledger: an office at the only top of the tree (the first
     condition of :func:`visible_tasks`). One query. Aggregates over everything they see (the
     battle map) then read each table whole instead of semi-joining it with every task id."""
+    others = other_tops(user)
+    return others is not None and not others.exists()
+
+
+def other_tops(user: Viewer) -> QuerySet | None:
+    """For an office at a top of the tree, the other tops: it sees every task exactly when there is
+    none (:func:`sees_every_task`, asked by a caller inside its own statement). None for anyone
+    else: they never see every task by their place."""
     if not is_active_user(user) or not is_office(user) or user.unit is None or user.unit.parent_id is not None:
-        return False
-    return not Unit.objects.filter(parent__isnull=True).exclude(pk=user.unit.pk).exists()
+        return None
+    return Unit.objects.filter(parent__isnull=True).exclude(pk=user.unit.pk)
 
 
 def actionable_tasks(queryset: QS, user: Viewer, action: str) -> QS:

@@ -23,8 +23,12 @@ searches are (污水, 黑臭, 扬尘). So each task's text is indexed here by it
 Storage: SQLite, an FTS5 table (``detail=none``: posting lists of task ids, no positions) whose
 rowid is the task id; PostgreSQL, a table of (task id, ``tsvector``) with a GIN index, built from
 the tokens as a literal (no text-search parser or dictionary involved). Rows are written by the
-ledger's services in the transaction that writes the task (:func:`write_rows`); a deleted task's row may stay behind, which can only add a candidate that the
-exact test (and the join) drop. ``rectify reindex`` (:func:`rebuild`) builds the table again from
+ledger's services in the transaction that writes the task (:func:`write_rows`), and a trigger on
+the tasks removes a deleted task's row in the statement that deletes it (on PostgreSQL a TRUNCATE of
+the tasks, a test database emptied, empties the index too; migration ledger/0018). So the index
+holds a row for exactly the tasks there are, and for a keyword it decides it can count them alone
+(:func:`count_unless`: the keyword 污水 at 100,000 tasks, 34,720 of them, in 1.4 ms instead of 21 ms
+of reading each task by its key). ``rectify reindex`` (:func:`rebuild`) builds the table again from
 the tasks, for data loaded around the services (bench/generate).
 """
 
@@ -36,7 +40,7 @@ import time
 from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import BooleanField, Expression, F
+from django.db.models import BooleanField, Expression, F, QuerySet
 
 TABLE = "ledger_task_search"
 SEARCHABLE = ("code", "inspection_number", "title", "problem", "target")
@@ -156,6 +160,28 @@ class Candidates(Expression):
         return f"{key_sql} IN ({sql})", [*key_params, expression]
 
 
+def count_unless(terms: list[str], unless: QuerySet, *, cap: int = 0) -> int | None:
+    """How many tasks hold every one of ``terms``, counted from the index alone; None when
+    ``unless`` has a row, asked in the same statement (the caller's scope: the condition under which
+    the user would not see every task), or when more than ``cap`` (if given) hold them.
+
+    Exact, for the words :func:`index_decides`: every task's row is written with the task and removed
+    with it (the delete trigger), so this is the number of tasks the list of such a word finds for a
+    user who sees them all. ``cap`` bounds what PostgreSQL reads for a very common word (the caller
+    then counts its own way, which may estimate)."""
+    connection = connections[unless.db]
+    match_sql, expression = _match(terms, connection.vendor)
+    unless_sql, unless_params = unless.order_by().values("pk")[:1].query.sql_with_params()
+    capped = f"{match_sql} LIMIT {int(cap) + 1}" if cap > 0 else match_sql
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT CASE WHEN EXISTS ({unless_sql}) THEN NULL ELSE (SELECT count(*) FROM ({capped}) m) END",
+                       [*unless_params, expression])
+        count = cursor.fetchone()[0]
+    if count is None or (cap > 0 and count > cap):
+        return None
+    return int(count)
+
+
 def candidates(word: str) -> Candidates | None:
     """The filter condition narrowing a keyword search to the index's candidates, or None."""
     terms = query_terms(word)
@@ -165,8 +191,8 @@ def candidates(word: str) -> Candidates | None:
 def write_rows(rows: Sequence[tuple[int, str]], *, using: str = DEFAULT_DB_ALIAS) -> None:
     """Replace the index rows of these tasks: (task id, :func:`grams`). Inside the caller's transaction.
 
-    Deletes first even for new tasks: a row left by a deleted task (or by a test database emptied
-    around this table) may hold the id."""
+    Deletes first even for new tasks: a row written around the services (SQL by hand, an older
+    copy of the index restored) may hold the id."""
     if not rows:
         return
     db = connections[using]
@@ -228,3 +254,49 @@ def create_table(schema_editor) -> None:
 
 def drop_table(schema_editor) -> None:
     schema_editor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+# The delete trigger (a migration's step, ledger/0018). Names written out: schema, not to move with a
+# later rename of the module's constants.
+_PG_FORGET = """
+CREATE OR REPLACE FUNCTION ledger_task_search_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ledger_task_search s USING ledger_task_search_gone g WHERE s.task_id = g.id;
+    RETURN NULL;
+END $$"""
+_PG_FORGET_ALL = """
+CREATE OR REPLACE FUNCTION ledger_task_search_forget_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ledger_task_search;
+    RETURN NULL;
+END $$"""
+
+
+def create_delete_trigger(schema_editor) -> None:
+    """Remove a task's index row when the task is deleted, in the same statement, and remove the
+    rows of tasks already gone. On PostgreSQL one statement per DELETE (its transition table) and
+    one for a TRUNCATE of the tasks; on SQLite a row trigger."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_PG_FORGET)
+        schema_editor.execute(_PG_FORGET_ALL)
+        schema_editor.execute("CREATE TRIGGER ledger_task_search_delete AFTER DELETE ON ledger_task "
+                              "REFERENCING OLD TABLE AS ledger_task_search_gone FOR EACH STATEMENT "
+                              "EXECUTE FUNCTION ledger_task_search_forget()")
+        schema_editor.execute("CREATE TRIGGER ledger_task_search_truncate AFTER TRUNCATE ON ledger_task "
+                              "FOR EACH STATEMENT EXECUTE FUNCTION ledger_task_search_forget_all()")
+        schema_editor.execute("DELETE FROM ledger_task_search s WHERE NOT EXISTS "
+                              "(SELECT 1 FROM ledger_task t WHERE t.id = s.task_id)")
+    else:
+        schema_editor.execute("CREATE TRIGGER ledger_task_search_delete AFTER DELETE ON ledger_task "
+                              "BEGIN DELETE FROM ledger_task_search WHERE rowid = old.id; END")
+        schema_editor.execute("DELETE FROM ledger_task_search WHERE rowid NOT IN (SELECT id FROM ledger_task)")
+
+
+def drop_delete_trigger(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP TRIGGER IF EXISTS ledger_task_search_truncate ON ledger_task")
+        schema_editor.execute("DROP TRIGGER IF EXISTS ledger_task_search_delete ON ledger_task")
+        schema_editor.execute("DROP FUNCTION IF EXISTS ledger_task_search_forget_all()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS ledger_task_search_forget()")
+    else:
+        schema_editor.execute("DROP TRIGGER IF EXISTS ledger_task_search_delete")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from rectify.core.models import Event
-from rectify.core.paging import subquery_count
+from rectify.core.paging import exact_count_cap, subquery_count
 from rectify.ledger import hooks, search
 from rectify.ledger.models import Campaign, ListPreference, Measure, Task, TaskStatus, TaskUnit, UnitRole
-from rectify.ledger.scope import my_county_prefixes
+from rectify.ledger.scope import my_county_prefixes, other_tops
 from rectify.ledger.services import FROZEN_STAGES
 from rectify.orgs.models import Unit
 from rectify.orgs.scope import in_any_tree, in_tree
@@ -98,7 +98,7 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
             qs = qs.filter(pk__in=TaskUnit.objects.filter(in_any_tree("unit", prefixes), role=UnitRole.RESPONSIBLE)
                            .values("task_id"))
     if f.q:
-        for word in f.q.split()[:5]:
+        for word in keywords(f.q):
             # The bigram index narrows the rows read (ledger.search: a superset of the matches);
             # the exact test below decides, but for the words the index answers exactly. Without
             # it this was a LIKE over every task's texts.
@@ -111,6 +111,33 @@ def task_queryset(user, filters: TaskFilter | None = None) -> QuerySet:
                            | Q(target__icontains=word) | Q(inspection_number__icontains=word))
     order = SORTS.get(f.sort, SORTS["code"])
     return qs.order_by(*order)
+
+
+def keywords(q: str) -> list[str]:
+    """The words of a keyword search that are searched (the first five)."""
+    return q.split()[:5]
+
+
+def task_count(user, filters: TaskFilter | None = None) -> int | None:
+    """The number of tasks :func:`task_queryset` holds, read from the keyword index alone where that
+    is exact and cheaper; None otherwise (the paginator counts the list itself).
+
+    Where: a search whose every word the index decides (污水, 扬尘: search.index_decides) and no other
+    filter, by an office that sees every task (asked inside the same statement). The list's count
+    then read each of the word's tasks by its key (污水 at 100,000 tasks: 34,720 of them, 21 ms on
+    SQLite), the index alone holds the same number (1.4 ms). The index has a row for each task and
+    none for a deleted one (search.create_delete_trigger)."""
+    f = filters or TaskFilter()
+    words = keywords(f.q)
+    if not words or not all(search.index_decides(word) for word in words):
+        return None
+    if replace(f, q="", sort=TaskFilter.sort) != TaskFilter():
+        return None  # another filter narrows the list: it counts itself
+    others = other_tops(user)
+    if others is None:
+        return None
+    terms = sorted({term for word in words for term in search.query_terms(word)})
+    return search.count_unless(terms, others, cap=exact_count_cap(others.db))
 
 
 def with_list_data(qs: QuerySet) -> QuerySet:

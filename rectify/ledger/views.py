@@ -89,7 +89,8 @@ def task_list(request):
     filters = _filters_from(form)
     qs = selectors.with_page_data(selectors.task_queryset(request.user, filters))
     per_page = request.GET.get("per_page")
-    page = list_page(request, qs, int(per_page) if per_page in PAGE_SIZES else settings.LEDGER_PAGE_SIZE)
+    page = list_page(request, qs, int(per_page) if per_page in PAGE_SIZES else settings.LEDGER_PAGE_SIZE,
+                     count=selectors.task_count(request.user, filters))
     query = request.GET.copy()
     query.pop("page", None)
     sizes = query.copy()
