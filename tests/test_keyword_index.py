@@ -264,6 +264,12 @@ def test_an_office_that_sees_every_task_counts_a_decided_word_from_the_index(wor
     assert f"FROM {search.TABLE} WHERE" in count and '"ledger_task"' not in count, count  # the index alone
     shown, (count,) = _count_queries(client, {"q": "污水 扬尘"})  # every word decided: both terms, no task
     assert shown.startswith("共 1 条任务") and '"ledger_task"' not in count, (shown, count)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(actor=admin, user=admin, name='t')}")
+    with CaptureQueriesContext(connection) as ctx:  # the API's list counts the same way
+        listed = api.get("/api/v1/tasks", {"q": "污水", "limit": 2}).json()
+    assert listed["count"] == _matching(admin, "污水") and len(listed["items"]) == 2 and not listed["estimated"]
+    assert any(q["sql"].startswith("SELECT CASE WHEN EXISTS") for q in ctx.captured_queries)
+    assert api.get("/api/v1/tasks", {"q": "污水1"}).json()["count"] == _matching(admin, "污水1") == 1
 
     # anything else counts the list itself, and the same number comes out
     for params, expected in (({"q": "污水", "category": Category.WATER}, _matching(admin, "污水", category=Category.WATER)),

@@ -20,6 +20,7 @@ SQLite's 64-bit integers used to answer 500).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -188,6 +189,16 @@ def list_page(request, queryset: QuerySet, per_page: int, *, param: str = "page"
     return ListPaginator(queryset, per_page, count=count).get_page(request.GET.get(param))
 
 
+@dataclass(frozen=True)
+class Counted:
+    """An API list's queryset with its exact count, read a cheaper way than counting the queryset
+    (as :class:`ListPaginator` takes ``count``): an endpoint paginated by :class:`ApiPagination`
+    returns it instead of the bare queryset."""
+
+    queryset: QuerySet
+    count: int
+
+
 class ApiPagination(PaginationBase):
     """limit/offset for every /api/v1 list: bounded, with a cheap count (see the module docstring)."""
 
@@ -202,7 +213,9 @@ class ApiPagination(PaginationBase):
 
     def paginate_queryset(self, queryset, pagination: Input, request, **params) -> Any:
         offset, limit = pagination.offset, pagination.limit
-        if isinstance(queryset, QuerySet):
+        if isinstance(queryset, Counted):
+            count, estimated, queryset = queryset.count, False, queryset.queryset
+        elif isinstance(queryset, QuerySet):
             count, estimated = count_rows(queryset)
         else:
             count, estimated = len(queryset), False

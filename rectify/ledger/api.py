@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from rectify.core.paging import ApiId, ApiPagination, ApiVersion
+from rectify.core.paging import ApiId, ApiPagination, ApiVersion, Counted
 from rectify.ledger import selectors, services
 from rectify.ledger.models import Measure, Task, UnitRole
 from rectify.orgs.models import Unit, User
@@ -191,7 +191,10 @@ def _detail(user, pk: int) -> Task:
 @router.get("/tasks", response=list[TaskOut], summary="任务列表（按权限范围）")
 @paginate(ApiPagination)
 def list_tasks(request, filters: Query[TaskFilterIn]):
-    return selectors.with_list_data(selectors.task_queryset(request.auth, selectors.TaskFilter(**filters.dict())))
+    wanted = selectors.TaskFilter(**filters.dict())
+    tasks = selectors.with_list_data(selectors.task_queryset(request.auth, wanted))
+    count = selectors.task_count(request.auth, wanted)  # the keyword index's, where it is exact (as the web list)
+    return tasks if count is None else Counted(tasks, count)
 
 
 @router.get("/tasks/{task_id}", response=TaskDetailOut, summary="任务详情")
