@@ -543,8 +543,10 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
              t.actual_percent, t.status_reasons, t.status_computed_on) for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
-        search.write_rows([(c.task.pk, c.grams) for c in creates]
-                          + [(p.task.pk, search.task_grams(p.task)) for p in updated])
+        # new tasks' ids were never used (reserve_ids), and a deleted task's row goes with it: no
+        # row to replace (20 DELETEs of 500 ids for an import of 10,000)
+        search.write_rows_new([(c.task.pk, c.grams) for c in creates])
+        search.write_rows([(p.task.pk, search.task_grams(p.task)) for p in updated])
         if progress is not None:
             progress(len(writes) // 2, len(writes))
         with contextlib.ExitStack() as around:
