@@ -208,8 +208,10 @@ class Task(models.Model):
                          name="task_progress_warning_idx"),
             # ledger filter "销号阶段" and the close-out list by stage
             models.Index(fields=["closeout_stage", "deadline"], name="task_closeout_stage_idx"),
-            # ledger list sorted by deadline (sort=deadline / -deadline), and deadline_from/_to ranges
-            models.Index(fields=["deadline", "code", "id"], name="task_deadline_idx"),
+            # ledger list sorted by deadline (sort=deadline / -deadline), and deadline_from/_to ranges:
+            # a range's count from the index alone (with the campaign, which a scope names: without
+            # it PostgreSQL counted a year's 20,000 of 100,000 tasks by reading a whole other index)
+            models.Index(fields=["deadline", "code", "id", "campaign"], name="task_deadline_idx"),
             # ledger list sorted by last change (sort=updated / -updated)
             models.Index(fields=["updated_at", "id"], name="task_updated_idx"),
             # ledger list sorted by title (sort=title)
@@ -221,8 +223,11 @@ class Task(models.Model):
             # count read every task at 100,000 tasks)
             models.Index(fields=["deadline_kind", "warning_rank", "deadline", "code", "id", "campaign"],
                          name="task_kind_warning_idx"),
-            # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links)
-            models.Index(fields=["warning_colour", "campaign"], name="task_colour_idx"),
+            # ledger list filtered by warning colour (红/黄/蓝预警; the battle map's links): its count
+            # from the index alone. With the id, as the other filters' indexes: a scope's condition
+            # names it (an office's units' tasks), and without it PostgreSQL read every task of the
+            # colour from the table (27,000 red of 100,000: 28 ms)
+            models.Index(fields=["warning_colour", "campaign", "id"], name="task_colour_idx"),
             # ledger list sorted by colour (sort=colour): colour_order, then the nearest deadline
             models.Index(fields=["colour_order", "deadline", "id"], name="task_colour_order_idx"),
             # ledger list sorted by progress (sort=progress): progress_order, then the nearest deadline
