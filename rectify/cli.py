@@ -190,7 +190,7 @@ def cmd_head(args) -> int:
 def cmd_reindex(args) -> int:
     _setup()
     from rectify.dashboard import facts
-    from rectify.ledger import search
+    from rectify.ledger import search, tally
 
     started = time.perf_counter()
     count = search.rebuild()
@@ -198,6 +198,8 @@ def cmd_reindex(args) -> int:
     started = time.perf_counter()
     count = facts.rebuild()
     print(f"已重建作战图统计：{count} 条，用时 {time.perf_counter() - started:.1f} 秒")
+    count = tally.rebuild()
+    print(f"已重新统计各批次任务数：共 {count} 项任务")
     return 0
 
 

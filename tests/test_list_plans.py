@@ -97,27 +97,25 @@ def test_a_filter_in_default_order_reads_its_index(ledger, field, value, index):
         assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's rowid is in every index")
 @pytest.mark.parametrize(("filters", "index"), [
     ({"warning_colour": "red"}, "task_colour_idx"),
     ({"deadline_from": dt.date(2026, 3, 1), "deadline_to": dt.date(2026, 6, 30)}, "task_deadline_idx"),
-    ({"deadline_kind": "by_date"}, "task_kind_warning_idx")])
-def test_a_filters_count_reads_its_index_alone(ledger, filters, index):
-    """The count of a filtered list reads the filter's index and no task row, also for a scope that
-    names the task's campaign and id (the top office's: its campaigns, its units' tasks). Without
-    them in the index (ledger 0019), PostgreSQL read every task of a colour from the table (27,000
-    red at 100,000 tasks: 28 ms) and counted a year's deadlines from the whole category index (26 ms).
-    Bitmap scans priced out, so that the plan is an index scan of one kind or the other."""
+    ({"deadline_kind": "by_date"}, "task_kind_warning_idx"), ({"status": "active"}, "task_status_warning_idx"),
+    ({"category": "water"}, "task_category_warning_idx"), ({"progress_status": "lagging"}, "task_progress_warning_idx")])
+def test_a_filters_index_holds_every_column_its_count_reads(ledger, filters, index):
+    """The count of a filtered list can read the filter's index and no task row: the index holds
+    every column of the tasks the count names, the scope's too (the top office's: its campaigns, its
+    units' tasks by id). Without them (ledger 0019), PostgreSQL read every task of a colour from the
+    table (27,000 red at 100,000 tasks: 28 ms) and counted a year's deadlines from the whole category
+    index (26 ms). Which plan a test-sized, unvacuumed table gets is the planner's guess, so the
+    columns are what is checked; the figures are in docs/performance.md."""
     from rectify.core.paging import bare
 
-    qs = bare(task_queryset(ledger.users["office_admin"], TaskFilter(**filters))).values("pk")
-    sql, params = qs.query.sql_with_params()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("EXPLAIN SELECT COUNT(*) FROM (" + sql + ") counted", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert f"Index Only Scan using {index} on ledger_task" in plan, plan
+    sql, _ = bare(task_queryset(ledger.users["office_admin"], TaskFilter(**filters))).values("pk").query.sql_with_params()
+    named = set(re.findall(r'"ledger_task"\."(\w+)"', sql))
+    with connection.cursor() as cursor:
+        held = set(connection.introspection.get_constraints(cursor, "ledger_task")[index]["columns"])
+    assert named and named <= held, (named - held, sql)
 
 
 def test_the_default_order_follows_every_write_path(ledger):

@@ -110,7 +110,8 @@ SQL_TEXT_ALLOWED = {
     ("rectify/core/audit.py", "the event table's own columns, quoted"),
     ("rectify/dashboard/facts.py", "the board facts' fixed table, trigger and function names and role values "
                                    "from constants; the triggers take no input"),
-    ("rectify/core/paging.py", "EXPLAIN before the ORM's own compiled SQL, with its parameters"),
+    ("rectify/core/paging.py", "EXPLAIN before the ORM's own compiled SQL, with its parameters; a count "
+                               "statement of the module's callers (fixed text) beside the ORM's compiled SQL"),
     ("rectify/core/dbstats.py", "ANALYZE of an index a migration names, quoted; no input"),
     ("rectify/ledger/search.py", "the keyword index's fixed table and key column names; tokens, ids and the "
                                  "search expression are parameters"),

@@ -111,6 +111,21 @@ def estimate_threshold() -> int:
     return int(getattr(settings, "LIST_ESTIMATE_ABOVE", 0) or 0)
 
 
+def count_unless(unless: QuerySet, count_sql: str, params: list) -> int | None:
+    """A list's count read another way — ``count_sql``, a statement of one number (a kept tally, an
+    index) — unless ``unless`` has a row, asked in the same statement: None then (the caller counts
+    its list itself). ``unless`` is the condition under which the other way would not be the list's
+    count (for the ledger: another top office beside the user's, so that it no longer sees every
+    task)."""
+    connection = connections[unless.db]
+    unless_sql, unless_params = unless.order_by().values("pk")[:1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT CASE WHEN EXISTS ({unless_sql}) THEN NULL ELSE ({count_sql}) END",
+                       [*unless_params, *params])
+        count = cursor.fetchone()[0]
+    return None if count is None else int(count)
+
+
 def exact_count_cap(using: str) -> int:
     """How many rows a count on database ``using`` reads before :func:`count_rows` estimates instead
     (0: no cap, every count exact). A count written another way (ledger.search.count_unless) is capped

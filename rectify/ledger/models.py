@@ -315,6 +315,19 @@ class Measure(models.Model):
         return f"{self.ordinal}. {self.text[:40]}"
 
 
+class CampaignTally(models.Model):
+    """每批次任务数: how many tasks each campaign holds, kept by database triggers on the tasks
+    (:mod:`rectify.ledger.tally`), so that the whole ledger's count for an office that sees every
+    task is a sum over the campaigns, not a read of every task. Not written by the application."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    tasks = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("批次任务数")
+        verbose_name_plural = _("批次任务数")
+
+
 class ListPreferenceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ListPreferenceQuerySet:
         """A user reads only their own list settings (see ledger/scope.py)."""

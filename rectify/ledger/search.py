@@ -163,23 +163,21 @@ class Candidates(Expression):
 def count_unless(terms: list[str], unless: QuerySet, *, cap: int = 0) -> int | None:
     """How many tasks hold every one of ``terms``, counted from the index alone; None when
     ``unless`` has a row, asked in the same statement (the caller's scope: the condition under which
-    the user would not see every task), or when more than ``cap`` (if given) hold them.
+    the user would not see every task, :func:`rectify.core.paging.count_unless`), or when more than
+    ``cap`` (if given) hold them.
 
     Exact, for the words :func:`index_decides`: every task's row is written with the task and removed
     with it (the delete trigger), so this is the number of tasks the list of such a word finds for a
     user who sees them all. ``cap`` bounds what PostgreSQL reads for a very common word (the caller
     then counts its own way, which may estimate)."""
-    connection = connections[unless.db]
-    match_sql, expression = _match(terms, connection.vendor)
-    unless_sql, unless_params = unless.order_by().values("pk")[:1].query.sql_with_params()
+    from rectify.core.paging import count_unless as counted_unless
+
+    match_sql, expression = _match(terms, connections[unless.db].vendor)
     capped = f"{match_sql} LIMIT {int(cap) + 1}" if cap > 0 else match_sql
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT CASE WHEN EXISTS ({unless_sql}) THEN NULL ELSE (SELECT count(*) FROM ({capped}) m) END",
-                       [*unless_params, expression])
-        count = cursor.fetchone()[0]
+    count = counted_unless(unless, f"SELECT count(*) FROM ({capped}) m", [expression])
     if count is None or (cap > 0 and count > cap):
         return None
-    return int(count)
+    return count
 
 
 def candidates(word: str) -> Candidates | None:
