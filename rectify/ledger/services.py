@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from rectify.core.audit import record_event
 from rectify.core.bulk import gc_paused
-from rectify.ledger import hooks, list_options, search
+from rectify.ledger import hooks, list_options, search, tally
 from rectify.ledger.models import (
     Campaign,
     CloseoutStage,
@@ -536,11 +536,13 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
         updated = _prepare_updates(actor, updates)
         for c, pk in zip(creates, reserve_ids(Task, len(creates)), strict=True):
             c.task.pk = pk
-        insert_rows(Task, _TASK_COLUMNS, (
-            (t.pk, campaign.pk, t.code, t.inspection_number, t.title, t.problem, t.target, t.category, t.leader_id,
-             t.deadline_kind, t.deadline, t.start_date, t.progress_note, t.completion_note, t.status, t.version, now,
-             now, t.location_name, t.latitude, t.longitude, t.progress_status, t.warning_colour, t.expected_percent,
-             t.actual_percent, t.status_reasons, t.status_computed_on) for t in (c.task for c in creates)))
+        with tally.tasks_in_bulk(using=router.db_for_write(Task)):
+            insert_rows(Task, _TASK_COLUMNS, (
+                (t.pk, campaign.pk, t.code, t.inspection_number, t.title, t.problem, t.target, t.category,
+                 t.leader_id, t.deadline_kind, t.deadline, t.start_date, t.progress_note, t.completion_note, t.status,
+                 t.version, now, now, t.location_name, t.latitude, t.longitude, t.progress_status, t.warning_colour,
+                 t.expected_percent, t.actual_percent, t.status_reasons, t.status_computed_on)
+                for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
         # new tasks' ids were never used (reserve_ids), and a deleted task's row goes with it: no
