@@ -818,3 +818,56 @@ def test_an_import_builds_and_writes_with_the_collector_paused(world):
             code="GC-2", title="回收", category=Category.WATER, responsible_units=[world.county_a],
             lead_supervisor=world.dept_env, deadline_kind=DeadlineKind.LONG_TERM))] * 2)
     assert gc.isenabled() and not Task.objects.filter(code="GC-2").exists()
+
+
+@pytest.mark.django_db
+def test_work_done_meanwhile_runs_beside_the_writer_on_postgresql_and_before_it_on_sqlite():
+    """An import's events and keyword rows are built while PostgreSQL takes in its COPYs (a thread
+    of the writer's process), before the transaction on SQLite (whose write lock shuts out every
+    other writer). Either way the work sees the request's context, hands back what it raised, and
+    may not query: a query from the thread would run outside the writer's transaction."""
+    import os
+    import threading
+
+    from django.db import connection
+
+    from rectify.core.audit import current_ip
+    from rectify.core.bulk import meanwhile
+    from rectify.orgs.models import Unit
+
+    token = current_ip.set("10.1.2.3")
+    try:
+        work = meanwhile(lambda: (threading.current_thread().name, current_ip.get()))
+        name, ip = work.result()
+    finally:
+        current_ip.reset(token)
+    beside = connection.vendor == "postgresql" and (os.cpu_count() or 1) > 1
+    assert name == ("rectify-meanwhile" if beside else threading.current_thread().name)
+    assert ip == "10.1.2.3"
+
+    def refused():
+        raise ValueError("第 3 行：单位不存在")
+
+    with pytest.raises(ValueError, match="第 3 行"):
+        meanwhile(refused).result()
+    with pytest.raises(RuntimeError, match="ran a query"):
+        meanwhile(lambda: Unit.objects.count()).result()
+
+
+def test_an_import_records_the_request_address_on_every_new_task_event(world):
+    """The events built meanwhile (a thread on PostgreSQL) carry the address of the request that
+    imported, as record_event would."""
+    from rectify.core.audit import current_ip
+
+    rows = generated_rows(5, units=["零陵区", "祁阳市", "零陵区人民政府"], leader="包零陵市领导")
+    preview = preview_of(world, office_workbook(rows))
+    token = current_ip.set("192.0.2.17")
+    try:
+        result = excel.commit_import(preview, actor=world.users["office_admin"])
+    finally:
+        current_ip.reset(token)
+    assert result.ok and result.created == 5, result.summary()
+    events = Event.objects.filter(action="task_created", object_id__in=[
+        str(pk) for pk in Task.objects.filter(campaign=world.campaign, code__startswith="G-").values_list("pk", flat=True)])
+    assert list(events.values_list("ip", flat=True)) == ["192.0.2.17"] * 5
+    assert verify_chain().ok

@@ -11,18 +11,21 @@ Signals are not sent (as with ``bulk_create``).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import gc
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import orjson
 from django.db import connections, models, router, transaction
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 _gc_lock = threading.Lock()
 _gc_pausers = 0  # jobs of this process inside collection_paused()
 _gc_was_enabled = True  # the collector's state when the first of them entered
@@ -60,6 +63,61 @@ def gc_paused(function: Callable[_P, _R]) -> Callable[_P, _R]:
         with collection_paused():
             return function(*args, **kwargs)
     return wrapper
+
+
+def _no_query(execute, sql, params, many, context):
+    # Work done meanwhile is computation: a query from a thread would run on a connection of its own,
+    # outside the writer's transaction
+    raise RuntimeError("core.bulk.meanwhile: the work ran a query; load what it needs before starting it")
+
+
+class Meanwhile(Generic[_T]):
+    """Work a bulk writer needs later in its transaction, done while it waits on the database
+    (:func:`meanwhile`). ``result()`` returns what ``work`` returned, or raises what it raised."""
+
+    def __init__(self, work: Callable[[], _T], *, using: str, aside: bool):
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not aside:
+            self._run(work, using)
+            return
+        context = contextvars.copy_context()  # the request's address (core.audit.current_ip) and the like
+        self._thread = threading.Thread(target=context.run, args=(self._run, work, using), name="rectify-meanwhile",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], _T], using: str) -> None:
+        connection = connections[using]  # in a thread: its own, outside the caller's transaction
+        try:
+            with connection.execute_wrapper(_no_query):
+                self._value = work()
+        except BaseException as exc:  # handed to result()
+            self._error = exc
+        finally:
+            if threading.current_thread() is self._thread:
+                connection.close()
+
+    def result(self) -> _T:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def meanwhile(work: Callable[[], _T], *, using: str = "default") -> Meanwhile[_T]:
+    """Start ``work`` — computation only: a query raises — so that it proceeds while the caller's
+    transaction waits on the database server, and return its :class:`Meanwhile`.
+
+    On PostgreSQL the server works in its own process: while it takes in a COPY (index entries,
+    triggers) the writer's process only waits, with Python's lock released, so a thread can build
+    what the writer needs next (an import of 10,000 tasks: their events and keyword rows, about
+    half a second). On SQLite the database works in the writer's own process and its write lock
+    shuts out every other writer, and on one core there is nothing to overlap: there ``work`` runs
+    at once, before the caller opens its transaction, as it did before."""
+    aside = connections[using].vendor == "postgresql" and (os.cpu_count() or 1) > 1
+    return Meanwhile(work, using=using, aside=aside)
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:

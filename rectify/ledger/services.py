@@ -453,7 +453,7 @@ class _Created:
     units: list[tuple[Unit, str, bool, int]]
     measures: list[tuple[int, str, Unit | None, dt.date | None, bool, dt.date | None]]
     after: dict
-    grams: str  # its keyword index row (ledger.search), built before the transaction
+    grams: str = ""  # its keyword index row (ledger.search), built aside (write_tasks)
 
 
 @dataclass
@@ -499,7 +499,7 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
     measures and events follow), so a background job shows the write under way.
     """
     from rectify.core.audit import append_events, prepare_events
-    from rectify.core.bulk import insert_rows, reserve_ids
+    from rectify.core.bulk import insert_rows, meanwhile, reserve_ids
 
     require_campaign_access(actor, campaign)
     label = f"（来源：{source}）" if source else ""
@@ -518,13 +518,22 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
             codes[code] = write
             creates.append(_prepare_create(write, campaign, today, statuses))
     updates = [w for w in writes if w.task is not None]
-    # The new tasks' events are built here, before the write lock (their ids are filled in once
-    # reserved): under the lock only each link is computed. They and the rows carry one time.
+    # The new tasks' events and keyword rows are built before the write lock (the events' ids are
+    # filled in once reserved): under the lock only each link is computed. They and the rows carry
+    # one time. On PostgreSQL they are built while the transaction below waits on the server's
+    # COPYs (core.bulk.meanwhile); elsewhere before it opens.
     now = timezone.now()
-    created_events = dict(zip((id(c.write) for c in creates), prepare_events(
-        {"actor": actor, "action": "task_created", "object_type": "ledger.task", "object_label": str(c.task)[:300],
-         "summary": f"新增整改任务 {c.task.code}{label}", "after": c.after, "created_at": now} for c in creates),
-        strict=True))
+    event_rows = [{"actor": actor, "action": "task_created", "object_type": "ledger.task",
+                   "object_label": str(c.task)[:300], "summary": f"新增整改任务 {c.task.code}{label}",
+                   "after": c.after, "created_at": now} for c in creates]
+
+    def built_aside() -> list:
+        for c in creates:
+            c.grams = search.task_grams(c.task)
+        return prepare_events(event_rows)
+
+    getattr(actor, "unit", None)  # loaded here: the events name the actor's unit, and built_aside runs no query
+    aside = meanwhile(built_aside, using=router.db_for_write(Task))
     with transaction.atomic():
         if codes:
             # the campaign's codes in one read of its (campaign, code) index, not a query per 500
@@ -545,10 +554,6 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
                 for t in (c.task for c in creates)))
         if updated:
             _write_updates(updated, now)
-        # new tasks' ids were never used (reserve_ids), and a deleted task's row goes with it: no
-        # row to replace (20 DELETEs of 500 ids for an import of 10,000)
-        search.write_rows_new([(c.task.pk, c.grams) for c in creates])
-        search.write_rows([(p.task.pk, search.task_grams(p.task)) for p in updated])
         if progress is not None:
             progress(len(writes) // 2, len(writes))
         with contextlib.ExitStack() as around:
@@ -565,6 +570,11 @@ def write_tasks(*, actor: User, campaign: Campaign, writes: list[TaskWrite], sou
                      for c in creates for o, text, owner, due, done, done_at in c.measures]
                     + [(m.task_id, m.ordinal, m.text, m.owner_unit_id, m.due_date, m.done, m.done_at)
                        for p in updated for m in p.measures if m.pk is None])
+        created_events = dict(zip((id(c.write) for c in creates), aside.result(), strict=True))
+        # new tasks' ids were never used (reserve_ids), and a deleted task's row goes with it: no
+        # row to replace (20 DELETEs of 500 ids for an import of 10,000)
+        search.write_rows_new([(c.task.pk, c.grams) for c in creates])
+        search.write_rows([(p.task.pk, search.task_grams(p.task)) for p in updated])
         by_write: dict[int, _Created | _Updated] = {id(c.write): c for c in creates}
         by_write.update((id(p.write), p) for p in updated)
         events: list = []
@@ -629,7 +639,7 @@ def _prepare_create(write: TaskWrite, campaign: Campaign, today: dt.date,
     after = _snapshot(task, [(role, u.name) for u, role, _, o in sorted(units, key=lambda r: (r[1], r[3]))],
                       [{"text": text, "owner": owner.name if owner else None, "due": due, "done": done}
                        for _, text, owner, due, done, _ in measures])
-    return _Created(write, task, units, measures, after, search.task_grams(task))
+    return _Created(write, task, units, measures, after)
 
 
 def _prepare_updates(actor: User, updates: list[TaskWrite]) -> list[_Updated]:
