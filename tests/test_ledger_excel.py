@@ -871,3 +871,19 @@ def test_an_import_records_the_request_address_on_every_new_task_event(world):
         str(pk) for pk in Task.objects.filter(campaign=world.campaign, code__startswith="G-").values_list("pk", flat=True)])
     assert list(events.values_list("ip", flat=True)) == ["192.0.2.17"] * 5
     assert verify_chain().ok
+
+
+def test_a_leader_cell_read_once_per_file_still_marks_every_row_that_has_it(world):
+    """resolve_leader reads the same cell text once per file: each row still gets its own warning
+    or error, and a row's messages are not another row's."""
+    rows = generated_rows(4, units=["零陵区"], leader="包零陵市领导、王五")
+    rows[2]["责任领导"] = "王五"
+    rows[3]["责任领导"] = "王五"
+    preview = preview_of(world, office_workbook(rows))
+    by_number = {r.number: r for r in preview.rows}
+    first, second, third, fourth = (by_number[n] for n in sorted(by_number))
+    for row in (first, second):
+        assert row.data.leader == world.users["leader_a"] and not row.errors
+        assert row.warnings.count("责任领导写了 2 位，任务只能指定一位，取第一位「包零陵市领导」") == 1
+    for row in (third, fourth):
+        assert row.errors == ["责任领导「王五」不存在或不是市领导账户"]

@@ -58,6 +58,8 @@ def short_text(value) -> str:
 
 
 def blank(v) -> bool:
+    if type(v) is str:  # most cells: by exact type first, as cell_text
+        return not v.strip()
     return v is None or (isinstance(v, str) and not v.strip())
 
 

@@ -36,6 +36,7 @@ class Lookups:
         self.counties = list(Unit.objects.subtree(root).filter(kind=UnitKind.COUNTY, is_active=True)
                              .order_by("sort_order", "id"))
         self.resolved: dict[tuple[str, str], tuple[list[Unit], list[str]]] = {}  # resolve_units, per cell text
+        self.leaders_resolved: dict[str, tuple[User | None, list[str], list[str]]] = {}  # resolve_leader, likewise
         self.leaders: dict[str, list[User]] = {}
         for user in User.objects.filter(role=Role.LEADER, is_active=True).exclude(display_name=""):
             self.leaders.setdefault(key_of(user.display_name), []).append(user)
@@ -115,7 +116,15 @@ def _resolve_units(text: str, lookups: Lookups, label: str) -> tuple[list[Unit],
 
 
 def resolve_leader(cell: str, lookups: Lookups) -> tuple[User | None, list[str], list[str]]:
+    """A 责任领导 cell → (the city leader, errors, warnings). The same cell text is read once per file."""
     text = unneutralise(cell_text(cell).strip())
+    if text not in lookups.leaders_resolved:
+        lookups.leaders_resolved[text] = _resolve_leader(text, lookups)
+    leader, errors, warnings = lookups.leaders_resolved[text]
+    return leader, list(errors), list(warnings)
+
+
+def _resolve_leader(text: str, lookups: Lookups) -> tuple[User | None, list[str], list[str]]:
     if not text:
         return None, [], []
     names = [n for n in _UNIT_SEPARATORS.split(text)[0::2] if n.strip()]

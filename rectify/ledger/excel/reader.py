@@ -220,11 +220,18 @@ def records(rows: list[list], start: int, columns: dict[int, str], merged: list)
             covered[(r, c0)] = (r0, c0)
     key_cols = [c for c, f in columns.items() if f in {"code", "title"}]
     current: tuple[int, dict] | None = None
+    fields = list(columns.items())
     for r in range(start, len(rows)):
         row = rows[r]
+        if not covered:  # most ledgers: no merged cells, no row continues another
+            width = len(row)
+            single = {f: [row[c]] for c, f in fields if c < width and not blank(row[c])}
+            if single:
+                yield r + 1, single
+            continue
         values = {}
         continuation = bool(key_cols) and all((r, c) in covered and covered[(r, c)][0] < r for c in key_cols)
-        for c, f in columns.items():
+        for c, f in fields:
             if (r, c) in covered:
                 if continuation and covered[(r, c)][0] < r:
                     continue  # the same merged cell as the row above: already read
