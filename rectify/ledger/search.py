@@ -42,6 +42,8 @@ from collections.abc import Sequence
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import BooleanField, Expression, F, QuerySet
 
+from rectify.core import paging
+
 TABLE = "ledger_task_search"
 SEARCHABLE = ("code", "inspection_number", "title", "problem", "target")
 MAX_TERMS = 32  # a keyword's bigrams used to narrow (a long pasted sentence needs no more)
@@ -170,11 +172,9 @@ def count_unless(terms: list[str], unless: QuerySet, *, cap: int = 0) -> int | N
     with it (the delete trigger), so this is the number of tasks the list of such a word finds for a
     user who sees them all. ``cap`` bounds what PostgreSQL reads for a very common word (the caller
     then counts its own way, which may estimate)."""
-    from rectify.core.paging import count_unless as counted_unless
-
     match_sql, expression = _match(terms, connections[unless.db].vendor)
     capped = f"{match_sql} LIMIT {int(cap) + 1}" if cap > 0 else match_sql
-    count = counted_unless(unless, f"SELECT count(*) FROM ({capped}) m", [expression])
+    count = paging.count_unless(unless, f"SELECT count(*) FROM ({capped}) m", [expression])
     if count is None or (cap > 0 and count > cap):
         return None
     return count
