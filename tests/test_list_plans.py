@@ -464,3 +464,27 @@ def test_postgresql_compiles_no_plan(db, tmp_path):
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+@pytest.mark.parametrize("field", ["unit", "county"])
+def test_a_units_tasks_are_read_from_the_task_units_index_alone(ledger, field):
+    """A unit filter, "my counties" and a city office's scope read the tasks where units hold a
+    role: taskunit_unit_task_idx holds the task id, so the database reads that index alone (a city
+    office's scope in a province at 25,000 tasks on PostgreSQL: its 31 units' tasks 12 → 0.5 ms,
+    where the planner had scanned every task unit rather than read the unit index and each row)."""
+    office = ledger.users["office_admin"]
+    if connection.vendor == "sqlite":
+        plan = plan_of(task_queryset(office, TaskFilter(**{field: ledger.county_a.pk})).values("pk"))
+        assert "USING COVERING INDEX taskunit_unit_task_idx" in plan, plan
+    # PostgreSQL's semi-join of a test-sized ledger is chosen from its statistics whatever the
+    # indexes (measured in bench/), and a scan of the index alone needs the visibility map a VACUUM
+    # writes, which a test's transaction cannot run: there the units' tasks must come from the
+    # index, and the index must hold the task id
+    plan = plan_of(TaskUnit.objects.filter(unit__in=[ledger.county_a, ledger.county_b]).order_by().values("task_id"))
+    if connection.vendor == "sqlite":
+        assert "USING COVERING INDEX taskunit_unit_task_idx" in plan, plan
+    else:
+        assert "on taskunit_unit_task_idx" in plan, plan
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'taskunit_unit_task_idx'")
+            assert cursor.fetchone()[0].endswith("(unit_id, role, task_id)")

