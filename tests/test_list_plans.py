@@ -70,7 +70,10 @@ def ledger(world):
 def test_each_indexed_sort_reads_its_index_and_stops_at_the_page(ledger, sort):
     office = ledger.users["office_admin"]
     plan = plan_of(with_list_data(task_queryset(office, TaskFilter(sort=sort)))[:50])
-    assert SORT_INDEX[sort] in plan, plan
+    # (campaign, code) is unique, so its constraint's index reads the same order as task_list_idx:
+    # PostgreSQL takes either, depending on statistics left by the tests before
+    indexes = (SORT_INDEX[sort], "task_code_unique_in_campaign") if sort == "code" else (SORT_INDEX[sort],)
+    assert any(index in plan for index in indexes), plan
     if connection.vendor == "sqlite":
         assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
     else:
